@@ -1,0 +1,48 @@
+/** Per-call options: one shape and one check for every call form. */
+import type { TransferListItem } from 'node:worker_threads';
+import * as check from './validate.js';
+
+/** Per-call control, for every call form (`toThread.with()`, `threaded(fn, options)`, `.with()`). */
+export interface CallOptions {
+  /** Cancels the call: a queued call is removed, a running one is stopped (its worker is terminated and replaced). Rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /** Stops the call after this many ms of running (queue time does not count); rejects with `TimeoutError`. @default no timeout */
+  timeout?: number;
+  /** Buffers (and ports) to move to the worker instead of copying them; they become unusable here. @default [] */
+  transfer?: readonly TransferListItem[];
+}
+
+/** Per-call options once validated. */
+export interface CallSettings {
+  readonly signal: AbortSignal | undefined;
+  readonly timeout: number | undefined;
+  readonly transfer: readonly TransferListItem[] | undefined;
+}
+
+const CALL_KEYS = ['signal', 'timeout', 'transfer'] as const;
+const NO_SETTINGS: CallSettings = { signal: undefined, timeout: undefined, transfer: undefined };
+
+/** Validates per-call options once, so every call form shares one check and one message. */
+export function callSettings(options: unknown, name = 'options'): CallSettings {
+  if (options === undefined) return NO_SETTINGS;
+  const raw = check.optionsObject(name, options);
+  check.knownKeys(name, raw, CALL_KEYS);
+  const transfer = raw.transfer;
+  if (transfer !== undefined && !Array.isArray(transfer)) throw check.typeError(`${name}.transfer`, 'an array of transferables', transfer);
+  return {
+    signal: check.optionalSignal(`${name}.signal`, raw.signal),
+    timeout: check.optionalDuration(`${name}.timeout`, raw.timeout),
+    transfer: transfer as readonly TransferListItem[] | undefined,
+  };
+}
+
+/** Merges call settings: `over` wins field by field, and two signals combine (either one cancels). */
+export function mergeSettings(base: CallSettings, over: CallSettings): CallSettings {
+  if (base === NO_SETTINGS) return over;
+  if (over === NO_SETTINGS) return base;
+  return {
+    signal: over.signal && base.signal ? AbortSignal.any([base.signal, over.signal]) : (over.signal ?? base.signal),
+    timeout: over.timeout ?? base.timeout,
+    transfer: over.transfer ?? base.transfer,
+  };
+}

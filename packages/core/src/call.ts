@@ -1,0 +1,143 @@
+/**
+ * One call's life on the main thread: queued in the pool, running on a worker, settled. Settling
+ * is idempotent, so an abort racing a result, or a timeout racing a crash, settles exactly once.
+ */
+import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
+import { decodeThrown } from './error-codec.js';
+import { CloneError, WorkerExitError } from './errors.js';
+import { loadedExport } from './fn/locate.js';
+import type { CallSettings } from './call-options.js';
+import type { CtorRef, TaskRequest, TaskResponse, WireThrown } from './protocol.js';
+
+/** Where a call is in its life. */
+export type CallState = 'queued' | 'running' | 'settled';
+
+/** How a call ended. */
+export type CallOutcome = 'completed' | 'failed' | 'cancelled';
+
+const OWN_DIR = dirname(fileURLToPath(import.meta.url));
+const HIDDEN_FRAMES = [OWN_DIR, '/piscina/dist/'];
+const BOUNDARY = '    --- the worker thread above, the toThread() call site below ---';
+
+export class Call {
+  state: CallState = 'queued';
+  outcome: CallOutcome | undefined;
+  readonly request: TaskRequest;
+  readonly settings: CallSettings;
+  readonly promise: Promise<unknown>;
+  /** Aborts the Piscina task: Piscina then terminates and replaces a worker that is running it. */
+  controller: AbortController | undefined;
+  timer: NodeJS.Timeout | undefined;
+  onAbort: (() => void) | undefined;
+  /** Set at the call: V8 captures the frames now and formats them only if the call fails. */
+  readonly #site: { stack?: string };
+  #resolve!: (value: unknown) => void;
+  #reject!: (reason: unknown) => void;
+  readonly #onSettle: (call: Call, prior: CallState) => void;
+
+  constructor(request: TaskRequest, settings: CallSettings, site: { stack?: string }, onSettle: (call: Call, prior: CallState) => void) {
+    this.request = request;
+    this.settings = settings;
+    this.#site = site;
+    this.#onSettle = onSettle;
+    this.promise = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  get name(): string {
+    const { fn } = this.request;
+    return fn.kind === 'source' ? fn.name || 'anonymous function' : fn.path.join('.') || 'module.exports';
+  }
+
+  /** Settles once; later calls are ignored. Returns whether this call settled it. */
+  settle(ok: boolean, value: unknown, outcome: CallOutcome = ok ? 'completed' : 'failed'): boolean {
+    if (this.state === 'settled') return false;
+    const prior = this.state;
+    this.state = 'settled';
+    this.outcome = outcome;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.onAbort !== undefined) this.settings.signal?.removeEventListener('abort', this.onAbort);
+    if (ok) this.#resolve(value);
+    else this.#reject(value);
+    this.#onSettle(this, prior);
+    return true;
+  }
+
+  /** Settles from the worker's answer, rebuilding a thrown error with its class and both stacks. */
+  async answer(response: TaskResponse): Promise<void> {
+    if (response.ok) {
+      this.settle(true, response.value);
+      return;
+    }
+    if ('uncloneable' in response) {
+      this.settle(false, this.locate(new CloneError(response.uncloneable.path, response.uncloneable.detail)));
+      return;
+    }
+    const ctors = new Map<CtorRef, Function | undefined>();
+    await collectCtors(response.thrown, ctors);
+    const thrown = decodeThrown(response.thrown, (ref) => ctors.get(ref));
+    this.stitch(thrown);
+    this.settle(false, thrown);
+  }
+
+  /** Settles from a Piscina rejection: the worker died under the call. */
+  crashed(error: unknown): void {
+    const code = (error as { code?: unknown } | null)?.code;
+    const detail = error instanceof Error ? error.message : String(error);
+    const exit = /exited with code: (-?\d+)/.exec(detail);
+    const hint =
+      code === 'ERR_WORKER_OUT_OF_MEMORY'
+        ? ' It ran out of memory: raise the pool\'s resourceLimits, or process the data in smaller pieces.'
+        : '';
+    const failure = new WorkerExitError(
+      `The worker thread running \`${this.name}\` exited before the call settled (${detail}).${hint} The pool replaced the worker.`,
+      exit ? Number(exit[1]) : undefined,
+      { cause: error },
+    );
+    this.stitch(failure);
+    this.settle(false, failure);
+  }
+
+  /** Gives an error made on the main thread (timeout, pool closed) the call site's frames as its stack. */
+  locate<E extends Error>(error: E): E {
+    const frames = this.#siteFrames();
+    if (frames !== undefined) setStack(error, [`${error.name}: ${error.message}`, ...frames]);
+    return error;
+  }
+
+  /** Appends the main-thread frames of the call site to the stack of an error thrown in the worker. */
+  stitch(error: unknown): void {
+    if (typeof error !== 'object' || error === null) return;
+    const own = (error as { stack?: unknown }).stack;
+    const frames = this.#siteFrames();
+    if (typeof own !== 'string' || frames === undefined) return;
+    setStack(error, [...own.split('\n').filter(visible), BOUNDARY, ...frames]);
+  }
+
+  #siteFrames(): string[] | undefined {
+    return this.#site.stack?.split('\n').slice(1).filter(visible);
+  }
+}
+
+function visible(line: string): boolean {
+  return !HIDDEN_FRAMES.some((hidden) => line.includes(hidden));
+}
+
+function setStack(error: object, lines: readonly string[]): void {
+  Object.defineProperty(error, 'stack', { value: lines.join('\n'), writable: true, configurable: true, enumerable: false });
+}
+
+/** Loads, from modules the main thread already has, the user's error classes named by the worker. */
+async function collectCtors(thrown: WireThrown, into: Map<CtorRef, Function | undefined>): Promise<void> {
+  if (thrown.kind !== 'error') return;
+  const { ctor, cause, errors } = thrown.error;
+  if (ctor?.kind === 'export') {
+    const value = await loadedExport(ctor);
+    into.set(ctor, typeof value === 'function' ? value : undefined);
+  }
+  if (cause) await collectCtors(cause, into);
+  for (const e of errors ?? []) await collectCtors(e, into);
+}

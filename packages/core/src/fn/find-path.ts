@@ -1,0 +1,34 @@
+/** Identity search through a module's exports, shared by both threads. */
+
+const MAX_DEPTH = 2;
+
+export function read(container: unknown, key: string): unknown {
+  try {
+    return (container as Record<string, unknown>)[key];
+  } catch {
+    return undefined; // a throwing getter is not where the function is
+  }
+}
+
+/** Breadth-first identity search through exports: `fn`, `default.fn`, `utils.parse`… */
+export function findPath(root: unknown, target: unknown): string[] | undefined {
+  if (root === target) return [];
+  let level: Array<[unknown, string[]]> = [[root, []]];
+  const seen = new Set<unknown>([root]);
+  for (let depth = 0; depth < MAX_DEPTH && level.length > 0; depth++) {
+    const next: Array<[unknown, string[]]> = [];
+    for (const [container, path] of level) {
+      if ((typeof container !== 'object' && typeof container !== 'function') || container === null) continue;
+      for (const key of Object.keys(container)) {
+        const value = read(container, key);
+        if (value === target) return [...path, key];
+        if (value !== null && (typeof value === 'object' || typeof value === 'function') && !seen.has(value)) {
+          seen.add(value);
+          next.push([value, [...path, key]]);
+        }
+      }
+    }
+    level = next;
+  }
+  return undefined;
+}

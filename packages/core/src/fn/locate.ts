@@ -1,0 +1,156 @@
+/**
+ * Finds the module that exports a function, so a worker can import the same function instead of
+ * rebuilding it from source. CommonJS modules are found in `require.cache`; ES modules through the
+ * function's location in V8 (`[[FunctionLocation]]` via `node:inspector`), then by identity among
+ * that module's exports. Both answers are cached per function by the caller.
+ */
+import { createRequire } from 'node:module';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import type { Session } from 'node:inspector';
+import type { ExportRef } from '../protocol.js';
+import { findPath, read } from './find-path.js';
+
+const require = createRequire(import.meta.url);
+const IMPORT_GUARD_MS = 5000;
+
+/** Where a function was defined, and whether a module exports it. */
+export interface Location {
+  /** The module's URL, when V8 or `require.cache` knows it. */
+  readonly url: string | undefined;
+  /** How a worker loads the function, when the module exports it. */
+  readonly ref: ExportRef | undefined;
+  /** The module is the program's entry script: importing it in a worker would run the program again. */
+  readonly isEntry: boolean;
+}
+
+const entryPath = (() => {
+  const main = process.argv[1];
+  if (main === undefined) return undefined;
+  try {
+    return realpathSync(main);
+  } catch {
+    return main;
+  }
+})();
+
+function isEntryFile(file: string): boolean {
+  if (entryPath === undefined) return false;
+  try {
+    return realpathSync(file) === entryPath;
+  } catch {
+    return file === entryPath;
+  }
+}
+
+/** Searches the CommonJS module cache. */
+function locateCommonJS(fn: Function): Location | undefined {
+  for (const [filename, mod] of Object.entries(require.cache)) {
+    if (mod === undefined) continue;
+    const path = findPath(mod.exports, fn);
+    if (path !== undefined) {
+      const isEntry = mod === require.main || isEntryFile(filename);
+      return { url: pathToFileURL(filename).href, ref: { url: pathToFileURL(filename).href, path, format: 'cjs' }, isEntry };
+    }
+  }
+  return undefined;
+}
+
+let session: Session | undefined;
+let probeId = 0;
+
+function post<T>(method: string, params?: object): T {
+  let answer: { error: Error | null; result: T } | undefined;
+  // The in-thread session answers synchronously.
+  session!.post(method, params, (error, result) => {
+    answer = { error, result: result as T };
+  });
+  if (answer === undefined) throw new Error(`node:inspector did not answer ${method} synchronously`);
+  if (answer.error) throw answer.error;
+  return answer.result;
+}
+
+/** The URL of the script that defines `fn`, from V8 itself. */
+function scriptUrlOf(fn: Function): string | undefined {
+  if (session === undefined) {
+    const { Session } = require('node:inspector') as typeof import('node:inspector');
+    session = new Session();
+    session.connect();
+  }
+  const key = `__tothread_probe_${++probeId}`;
+  (globalThis as Record<string, unknown>)[key] = fn;
+  try {
+    const { result } = post<{ result: { objectId?: string } }>('Runtime.evaluate', { expression: `globalThis.${key}` });
+    if (result.objectId === undefined) return undefined;
+    const { internalProperties = [] } = post<{ internalProperties?: Array<{ name: string; value?: { value?: { scriptId: string } } }> }>(
+      'Runtime.getProperties',
+      { objectId: result.objectId, ownProperties: true },
+    );
+    post('Runtime.releaseObject', { objectId: result.objectId });
+    const scriptId = internalProperties.find((p) => p.name === '[[FunctionLocation]]')?.value?.value?.scriptId;
+    if (scriptId === undefined) return undefined;
+    // Enabling the debugger replays every parsed script, synchronously; we keep the one we need.
+    let url: string | undefined;
+    const onScript = (message: { params: { scriptId: string; url: string } }): void => {
+      if (message.params.scriptId === scriptId) url = message.params.url;
+    };
+    session.on('Debugger.scriptParsed', onScript);
+    try {
+      post('Debugger.enable');
+    } finally {
+      session.off('Debugger.scriptParsed', onScript);
+      post('Debugger.disable');
+    }
+    return url;
+  } finally {
+    delete (globalThis as Record<string, unknown>)[key];
+  }
+}
+
+/**
+ * Locates `fn`: first among CommonJS exports, then through V8's location of the function and the
+ * exports of that ES module. Resolves `undefined` fields where nothing is known.
+ */
+export async function locateFunction(fn: Function): Promise<Location> {
+  const commonjs = locateCommonJS(fn);
+  if (commonjs !== undefined) return commonjs;
+  let url = scriptUrlOf(fn);
+  if (url === undefined || url === '') return { url: undefined, ref: undefined, isEntry: false };
+  if (url.startsWith('/')) url = pathToFileURL(url).href;
+  const isEntry = url.startsWith('file:') && isEntryFile(fileURLToPath(url));
+  // The entry script is never imported: it may still be suspended in a top-level await, and would
+  // wait for itself.
+  if (!url.startsWith('file:') || isEntry) return { url, ref: undefined, isEntry };
+  if (require.cache[fileURLToPath(url)] !== undefined) {
+    return { url, ref: undefined, isEntry }; // a CommonJS module that does not export fn
+  }
+  const namespace = await importLoaded(url);
+  if (namespace === undefined) return { url, ref: undefined, isEntry };
+  const path = findPath(namespace, fn);
+  return { url, ref: path === undefined ? undefined : { url, path, format: 'esm' }, isEntry };
+}
+
+/**
+ * Imports a module the program has already loaded (it defined the function), so this returns the
+ * same instance. A module still evaluating (a top-level await in a cycle) would never resolve: the
+ * ref'd timer keeps the process alive and turns that into an answer.
+ */
+async function importLoaded(url: string): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, IMPORT_GUARD_MS, undefined);
+  });
+  try {
+    return await Promise.race([import(url).catch(() => undefined), stuck]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The value at `ref` in a module already loaded on this thread, without loading anything new. */
+export async function loadedExport(ref: ExportRef): Promise<unknown> {
+  let value: unknown =
+    ref.format === 'cjs' ? require.cache[fileURLToPath(ref.url)]?.exports : await import(ref.url).catch(() => undefined);
+  for (const key of ref.path) value = value == null ? undefined : read(value, key);
+  return value;
+}

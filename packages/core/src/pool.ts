@@ -1,0 +1,361 @@
+/**
+ * A pool of worker threads. Piscina owns the workers (spawning, replacing a dead one, reaping idle
+ * ones, resource limits); this class owns the calls. Calls wait in our own FIFO queue and are handed
+ * to Piscina only when a worker is free, so the order is strict, `maxQueue` and `close()` mean
+ * exactly what they say, and a cancelled call that never started never touches a worker.
+ */
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { Call, type CallState } from './call.js';
+import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
+import { findUncloneableArgument } from './clone-check.js';
+import { CloneError, PoolClosedError, QueueFullError, TimeoutError } from './errors.js';
+import { resolveFunction } from './fn/resolve.js';
+import type { FnRef, TaskResponse } from './protocol.js';
+import { makeThreaded, makeToThread, type AnyFunction, type Threaded, type ToThread } from './to-thread.js';
+import * as check from './validate.js';
+
+const POOL_KEYS = ['minThreads', 'maxThreads', 'idleTimeout', 'maxQueue', 'resourceLimits', 'env', 'execArgv'] as const;
+const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
+const STARTED = 'tothread:started';
+
+/** Options of {@link createPool}. */
+export interface PoolOptions {
+  /** Workers kept alive while idle. They never keep the process alive. @default 1 */
+  minThreads?: number;
+  /** Most workers at once; calls beyond it wait in the queue. @default os.availableParallelism() */
+  maxThreads?: number;
+  /** How long a worker above `minThreads` may stay idle before it exits, in ms. @default 10000 */
+  idleTimeout?: number;
+  /** Most calls waiting for a worker; one more rejects with `QueueFullError`. @default Infinity */
+  maxQueue?: number;
+  /** V8 heap limits of each worker (`worker_threads` `resourceLimits`). @default Node's defaults */
+  resourceLimits?: ResourceLimits;
+  /** Environment of the workers, or `worker_threads.SHARE_ENV` to share the main thread's. @default a copy of process.env */
+  env?: Record<string, string | undefined> | symbol;
+  /** Node flags of the workers. @default process.execArgv (so loaders such as tsx carry over) */
+  execArgv?: string[];
+}
+
+/** A snapshot of what a pool is doing. */
+export interface PoolStats {
+  /** Live worker threads. */
+  readonly threads: number;
+  /** Calls waiting for a worker. */
+  readonly queued: number;
+  /** Calls running on a worker. */
+  readonly running: number;
+  /** Calls that returned a value. */
+  readonly completed: number;
+  /** Calls that threw, or whose worker died. */
+  readonly failed: number;
+  /** Calls stopped by their signal or timeout. */
+  readonly cancelled: number;
+}
+
+/** Where a pool is in its life. */
+export type PoolState = 'open' | 'closing' | 'closed';
+
+interface Resolved {
+  readonly min: number;
+  readonly max: number;
+  readonly idleTimeout: number;
+  readonly maxQueue: number;
+  readonly rest: Pick<PoolOptions, 'resourceLimits' | 'env' | 'execArgv'>;
+}
+
+function resolveOptions(options: unknown): Resolved {
+  const raw = check.optionsObject('options', options);
+  check.knownKeys('options', raw, POOL_KEYS);
+  const max = check.optionalInteger('maxThreads', raw.maxThreads, 1) ?? availableParallelism();
+  const min = check.optionalInteger('minThreads', raw.minThreads, 0) ?? Math.min(1, max);
+  if (min > max) throw check.rangeError('minThreads', `at most \`maxThreads\` (${max})`, min);
+  if (raw.execArgv !== undefined && !(Array.isArray(raw.execArgv) && raw.execArgv.every((a) => typeof a === 'string'))) {
+    throw check.typeError('execArgv', 'an array of strings', raw.execArgv);
+  }
+  if (raw.env !== undefined && typeof raw.env !== 'symbol' && (typeof raw.env !== 'object' || raw.env === null)) {
+    throw check.typeError('env', 'an object of strings or worker_threads.SHARE_ENV', raw.env);
+  }
+  if (raw.resourceLimits !== undefined && (typeof raw.resourceLimits !== 'object' || raw.resourceLimits === null)) {
+    throw check.typeError('resourceLimits', 'an object (worker_threads ResourceLimits)', raw.resourceLimits);
+  }
+  return {
+    min,
+    max,
+    idleTimeout: check.optionalDuration('idleTimeout', raw.idleTimeout, true) ?? 10_000,
+    maxQueue: raw.maxQueue === Infinity ? Infinity : (check.optionalInteger('maxQueue', raw.maxQueue, 0) ?? Infinity),
+    rest: { resourceLimits: raw.resourceLimits, env: raw.env, execArgv: raw.execArgv } as Resolved['rest'],
+  };
+}
+
+/**
+ * A pool of worker threads. Create one with {@link createPool}; the module-level `toThread` uses a
+ * default pool created on first use.
+ */
+export class Pool {
+  /**
+   * Runs `fn(...args)` on a worker of this pool. `.with(options)` adds a signal, timeout or transfer list.
+   *
+   * @example
+   * await pool.toThread(hashSync, data)
+   * await pool.toThread.with({ timeout: 500 })(hashSync, data)
+   */
+  readonly toThread: ToThread;
+  readonly #options: Resolved;
+  #piscina: Piscina | undefined;
+  #state: PoolState = 'open';
+  readonly #queue: Array<Call | undefined> = [];
+  #head = 0;
+  #queued = 0;
+  #dispatched = 0;
+  readonly #running = new Set<Call>();
+  readonly #awaitingStart = new Map<number, Call>();
+  #nextCallId = 0;
+  #completed = 0;
+  #failed = 0;
+  #cancelled = 0;
+  #drained: Array<() => void> = [];
+  #closing: Promise<void> | undefined;
+
+  /**
+   * @throws {TypeError | RangeError} when an option has the wrong type or range.
+   */
+  constructor(options?: PoolOptions) {
+    this.#options = resolveOptions(options);
+    this.toThread = makeToThread((fn, args, settings, site) => this.submit(fn, args, settings, site));
+  }
+
+  /**
+   * The async twin of `fn` on this pool: `(...args) => Promise<result>`, typed from `fn`.
+   *
+   * @throws {UnsupportedFunctionError} at once when `fn` can never run on a worker (bound, native, class).
+   * @example
+   * const parse = pool.threaded(parseSync, { timeout: 2000 })
+   * const rows = await parse(text)
+   */
+  threaded<F extends AnyFunction>(fn: F, options?: CallOptions): Threaded<F> {
+    return makeThreaded(fn, callSettings(options), (f, args, settings, site) => this.submit(f, args, settings, site));
+  }
+
+  /** Where this pool is in its life. */
+  get state(): PoolState {
+    return this.#state;
+  }
+
+  /** A snapshot of the pool's workers and calls. */
+  stats(): PoolStats {
+    return {
+      threads: this.#piscina?.threads.length ?? 0,
+      queued: this.#queued,
+      running: this.#running.size,
+      completed: this.#completed,
+      failed: this.#failed,
+      cancelled: this.#cancelled,
+    };
+  }
+
+  /** @internal Every call form ends here. */
+  submit(fn: unknown, args: readonly unknown[], settings: CallSettings, site: { stack?: string }): Promise<unknown> {
+    try {
+      if (this.#state !== 'open') throw new PoolClosedError();
+      const ref = resolveFunction(fn);
+      if (ref instanceof Promise) return ref.then((r) => this.#enqueue(r, args, settings, site));
+      return this.#enqueue(ref, args, settings, site);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #enqueue(fn: FnRef, args: readonly unknown[], settings: CallSettings, site: { stack?: string }): Promise<unknown> {
+    if (this.#state !== 'open') throw new PoolClosedError();
+    const bad = findUncloneableArgument(args);
+    if (bad !== undefined) throw new CloneError(bad.path, bad.detail);
+    const { signal } = settings;
+    if (signal?.aborted) throw signal.reason;
+    const free = this.#dispatched < this.#options.max;
+    if (!free && this.#queued >= this.#options.maxQueue) throw new QueueFullError(this.#options.maxQueue);
+    const started = settings.timeout === undefined ? undefined : ++this.#nextCallId;
+    const call = new Call({ fn, args, started }, settings, site, (c, prior) => this.#settled(c, prior));
+    if (signal !== undefined || started !== undefined) call.controller = new AbortController();
+    if (signal !== undefined) {
+      call.onAbort = () => this.#cancel(call, signal.reason);
+      signal.addEventListener('abort', call.onAbort, { once: true });
+    }
+    if (free && this.#queued === 0) this.#dispatch(call);
+    else {
+      this.#queue.push(call);
+      this.#queued++;
+    }
+    return call.promise;
+  }
+
+  #dispatch(call: Call): void {
+    call.state = 'running';
+    this.#running.add(call);
+    this.#dispatched++;
+    if (call.request.started !== undefined) this.#awaitingStart.set(call.request.started, call);
+    const piscina = (this.#piscina ??= this.#createPiscina());
+    const transferList = call.settings.transfer as TransferListItem[] | undefined;
+    piscina.run(call.request, { signal: call.controller?.signal ?? null, transferList }).then(
+      (response: TaskResponse) => {
+        this.#release();
+        if (call.state !== 'settled') void call.answer(response);
+      },
+      (error: unknown) => {
+        this.#release();
+        if (call.state !== 'settled') call.crashed(error);
+      },
+    );
+  }
+
+  /** A Piscina task settled: its worker is free (or gone and being replaced). */
+  #release(): void {
+    this.#dispatched--;
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (this.#queued > 0 && this.#dispatched < this.#options.max) {
+      const call = this.#queue[this.#head];
+      this.#queue[this.#head++] = undefined;
+      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+        this.#queue.splice(0, this.#head);
+        this.#head = 0;
+      }
+      if (call === undefined || call.state !== 'queued') continue; // cancelled while it waited
+      this.#queued--;
+      this.#dispatch(call);
+    }
+    if (this.#dispatched === 0 && this.#queued === 0 && this.#drained.length > 0) {
+      for (const resolve of this.#drained.splice(0)) resolve();
+    }
+  }
+
+  #settled(call: Call, prior: CallState): void {
+    if (prior === 'queued') this.#queued--;
+    this.#running.delete(call);
+    if (call.request.started !== undefined) this.#awaitingStart.delete(call.request.started);
+    if (call.outcome === 'completed') this.#completed++;
+    else if (call.outcome === 'cancelled') this.#cancelled++;
+    else this.#failed++;
+    if (this.#queued === 0 && this.#dispatched === 0) this.#pump();
+  }
+
+  /** Stops a call: a queued one is dropped from the queue, a running one has its worker terminated. */
+  #cancel(call: Call, reason: unknown): void {
+    if (!call.settle(false, reason, 'cancelled')) return;
+    call.controller?.abort(reason);
+  }
+
+  #onMessage(message: unknown): void {
+    if (!Array.isArray(message) || message[0] !== STARTED) return;
+    const call = this.#awaitingStart.get(message[1] as number);
+    if (call === undefined || call.state !== 'running' || call.settings.timeout === undefined) return;
+    this.#awaitingStart.delete(message[1] as number);
+    const ms = call.settings.timeout;
+    call.timer = setTimeout(() => this.#cancel(call, call.locate(new TimeoutError(`\`${call.name}\``, ms))), ms);
+    call.timer.unref();
+  }
+
+  #createPiscina(): Piscina {
+    const { min, max, idleTimeout, rest } = this.#options;
+    const piscina = new Piscina({
+      filename: WORKER_FILE,
+      minThreads: min,
+      maxThreads: max,
+      idleTimeout,
+      recordTiming: false,
+      ...(rest.resourceLimits ? { resourceLimits: rest.resourceLimits } : {}),
+      ...(rest.env !== undefined ? { env: rest.env as never } : {}),
+      ...(rest.execArgv ? { execArgv: rest.execArgv } : {}),
+    });
+    piscina.on('message', (message: unknown) => this.#onMessage(message));
+    // Piscina reports here what happens outside any task; without a listener it would crash the
+    // process. A late result racing an abort is expected and harmless: the call already settled.
+    piscina.on('error', (error: unknown) => {
+      if (String((error as Error | undefined)?.message).startsWith('Unexpected message from Worker')) return;
+      process.emitWarning(`A tothread worker failed outside any call: ${String(error)}`, { code: 'TOTHREAD_WORKER_ERROR' });
+    });
+    return piscina;
+  }
+
+  #rejectQueued(message: string): void {
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const call = this.#queue[i];
+      if (call?.state === 'queued') call.settle(false, call.locate(new PoolClosedError(message)));
+    }
+    this.#queue.length = 0;
+    this.#head = 0;
+  }
+
+  /**
+   * Stops taking calls, rejects the calls still queued with `PoolClosedError`, waits for the running
+   * ones to settle, then ends the workers. With `timeout`, running calls still going after it are
+   * stopped as by {@link Pool.destroy}. Calling it again returns the same promise.
+   *
+   * @param options.timeout ms to wait for running calls. @default Infinity
+   * @example
+   * await pool.close({ timeout: 5000 })
+   */
+  close(options?: { timeout?: number }): Promise<void> {
+    if (this.#closing) return this.#closing;
+    const raw = check.optionsObject('options', options);
+    check.knownKeys('options', raw, ['timeout']);
+    const timeout = check.optionalDuration('options.timeout', raw.timeout, true) ?? Infinity;
+    this.#state = 'closing';
+    this.#rejectQueued('The pool was closed before this call started: make calls before close(), or create a new pool');
+    this.#closing = (async () => {
+      if (this.#dispatched > 0) {
+        const drained = new Promise<void>((resolve) => this.#drained.push(resolve));
+        let timer: NodeJS.Timeout | undefined;
+        const expired = new Promise<void>((resolve) => {
+          if (Number.isFinite(timeout)) timer = setTimeout(resolve, timeout);
+        });
+        await Promise.race([drained, expired]);
+        clearTimeout(timer);
+      }
+      await this.#terminate(`The pool was closed: close() stopped this call after waiting ${timeout} ms for it`);
+    })();
+    return this.#closing;
+  }
+
+  /**
+   * Stops at once: every queued and running call rejects with `PoolClosedError`, and the workers
+   * are terminated. Resolves when they have exited.
+   */
+  destroy(): Promise<void> {
+    this.#state = 'closing';
+    this.#rejectQueued('The pool was destroyed before this call started');
+    const done = this.#terminate('The pool was destroyed while this call was running');
+    this.#closing ??= done;
+    return done;
+  }
+
+  async #terminate(message: string): Promise<void> {
+    for (const call of [...this.#running]) call.settle(false, call.locate(new PoolClosedError(message)));
+    const piscina = this.#piscina;
+    this.#piscina = undefined;
+    await piscina?.destroy();
+    this.#state = 'closed';
+  }
+
+  /** `await using pool = createPool()` closes the pool at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Creates a pool of worker threads.
+ *
+ * @throws {TypeError | RangeError} when an option has the wrong type or range, e.g.
+ *   ``Expected `maxThreads` to be a whole number from 1 and up, got `0` (number)``.
+ * @example
+ * await using pool = createPool({ maxThreads: 4, idleTimeout: 30_000 })
+ * const digest = await pool.toThread(hashFileSync, path)
+ */
+export function createPool(options?: PoolOptions): Pool {
+  return new Pool(options);
+}

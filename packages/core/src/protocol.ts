@@ -1,0 +1,69 @@
+/**
+ * The wire protocol between the main thread and a worker: types only. Every message is a plain
+ * structured-clone value.
+ */
+
+/** Where an exported value lives: a module URL and the property path from its namespace. */
+export interface ExportRef {
+  /** `file:` URL (or `node:` specifier) of the module. */
+  readonly url: string;
+  /** Property path from the module namespace (ESM) or `module.exports` (CommonJS). */
+  readonly path: readonly string[];
+  /** How to load it: `import()` for ESM, `require()` for CommonJS (so both threads share one instance shape). */
+  readonly format: 'esm' | 'cjs';
+}
+
+/** How a worker finds the function to run. */
+export type FnRef =
+  /** A self-contained function, shipped by source and compiled once per worker (keyed by `id`). */
+  | {
+      readonly kind: 'source';
+      readonly id: number;
+      /** An expression that evaluates to the function, or to an object whose only member is it (`method`). */
+      readonly source: string;
+      readonly method: boolean;
+      readonly name: string;
+    }
+  /** A function exported by a module, imported once per worker. */
+  | ({ readonly kind: 'module'; readonly id: number } & ExportRef);
+
+/** One call. */
+export interface TaskRequest {
+  readonly fn: FnRef;
+  readonly args: readonly unknown[];
+  /** When set, the worker posts `['tothread:started', started]` as the call starts (a timeout counts from then). */
+  readonly started: number | undefined;
+}
+
+/** Posted by a worker on `parentPort` when a call with a timeout starts running. */
+export type StartedMessage = readonly ['tothread:started', number];
+
+/** How a call settled, as the worker reports it. */
+export type TaskResponse =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly thrown: WireThrown }
+  /** The function returned a value structured clone refuses; `path` starts with `result`. */
+  | { readonly ok: false; readonly uncloneable: { readonly path: string; readonly detail: string } };
+
+/** A thrown value on the wire: an error rebuilt field by field, or any other value as it is. */
+export type WireThrown =
+  | { readonly kind: 'error'; readonly error: WireError }
+  | { readonly kind: 'value'; readonly value: unknown };
+
+/** Which constructor rebuilds an error on the main thread. */
+export type CtorRef =
+  | { readonly kind: 'builtin'; readonly name: string }
+  | ({ readonly kind: 'export' } & ExportRef);
+
+/** An error, field by field: what structured clone would lose is carried explicitly. */
+export interface WireError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string | undefined;
+  readonly ctor: CtorRef | undefined;
+  /** Own enumerable properties (`code`, `errno`, your fields); values that cannot be cloned become strings. */
+  readonly props: Readonly<Record<string, unknown>>;
+  readonly cause?: WireThrown;
+  /** `AggregateError#errors`. */
+  readonly errors?: readonly WireThrown[];
+}

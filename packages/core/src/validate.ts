@@ -1,0 +1,67 @@
+/** One message template for every option check: what was expected, what was received. */
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `\`${JSON.stringify(value).slice(1, -1)}\` (string)`;
+  if (typeof value === 'function') return `\`${value.name || 'anonymous'}\` (function)`;
+  if (value === null) return '`null`';
+  if (typeof value === 'object') return `\`${Object.prototype.toString.call(value).slice(8, -1)}\` (object)`;
+  return `\`${String(value)}\` (${typeof value})`;
+}
+
+function codeError<E extends Error>(error: E, code: string): E & { code: string } {
+  return Object.assign(error, { code });
+}
+
+/** A `TypeError` with code `ERR_INVALID_ARG_TYPE`, in the form ``Expected `x` to be …, got `y` (type)``. */
+export function typeError(name: string, expected: string, value: unknown): TypeError & { code: string } {
+  return codeError(new TypeError(`Expected \`${name}\` to be ${expected}, got ${describe(value)}`), 'ERR_INVALID_ARG_TYPE');
+}
+
+/** A `RangeError` with code `ERR_OUT_OF_RANGE`, in the same form. */
+export function rangeError(name: string, expected: string, value: unknown): RangeError & { code: string } {
+  return codeError(new RangeError(`Expected \`${name}\` to be ${expected}, got ${describe(value)}`), 'ERR_OUT_OF_RANGE');
+}
+
+/** Checks an optional whole number >= `min`; returns it (or undefined). */
+export function optionalInteger(name: string, value: unknown, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number') throw typeError(name, `a number from ${min} and up`, value);
+  if (!Number.isInteger(value) || value < min) throw rangeError(name, `a whole number from ${min} and up`, value);
+  return value;
+}
+
+/** Checks an optional duration in ms: finite and >= 0 (Infinity allowed where `allowInfinity`). */
+export function optionalDuration(name: string, value: unknown, allowInfinity = false): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number') throw typeError(name, 'a number of milliseconds', value);
+  if (Number.isNaN(value) || value < 0 || (!allowInfinity && !Number.isFinite(value))) {
+    throw rangeError(name, `a ${allowInfinity ? '' : 'finite '}number of milliseconds from 0 and up`, value);
+  }
+  return value;
+}
+
+/** Checks an optional AbortSignal. */
+export function optionalSignal(name: string, value: unknown): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof AbortSignal)) throw typeError(name, 'an AbortSignal', value);
+  return value;
+}
+
+/** Checks that `value` is a plain options object (or undefined). */
+export function optionsObject(name: string, value: unknown): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw typeError(name, 'an options object', value);
+  return value as Record<string, unknown>;
+}
+
+/** Rejects option names that do not exist, so a typo does not pass silently. */
+export function knownKeys(name: string, value: Record<string, unknown>, keys: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!keys.includes(key)) {
+      throw codeError(
+        new TypeError(`Unknown option \`${key}\` in \`${name}\`: expected one of ${keys.map((k) => `\`${k}\``).join(', ')}`),
+        'ERR_INVALID_ARG_VALUE',
+      );
+    }
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The worker side: Piscina loads this file in every worker thread and calls the default export
+ * once per task. It rebuilds or imports the function once per worker, runs it, and reports how it
+ * settled as a `TaskResponse` (never by throwing, so errors keep every field).
+ */
+import { createRequire } from 'node:module';
+import { parentPort } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { findUncloneable } from '../clone-check.js';
+import { encodeThrown } from '../error-codec.js';
+import { findPath } from '../fn/find-path.js';
+import type { CtorRef, ExportRef, FnRef, StartedMessage, TaskRequest, TaskResponse } from '../protocol.js';
+
+const require = createRequire(import.meta.url);
+
+interface Loaded {
+  readonly fn: Function;
+  /** The module the function came from, searched for the classes of the errors it throws. */
+  readonly module: { readonly root: unknown; readonly ref: ExportRef } | undefined;
+}
+
+const loaded = new Map<number, Loaded>();
+
+// esbuild (tsx, vitest) rewrites `function f() {}` to keep its name with a module-local `__name`
+// helper; a function shipped by source may call it, so the worker provides it.
+const g = globalThis as { __name?: unknown };
+g.__name ??= (target: Function, value: string) => Object.defineProperty(target, 'name', { value, configurable: true });
+
+function compile(ref: Extract<FnRef, { kind: 'source' }>): Loaded {
+  const label = (ref.name || 'anonymous').replace(/[^\w$.-]/g, '_');
+  // Indirect eval: global scope, strict like the ES modules and TypeScript output most functions come from.
+  const value: unknown = (0, eval)(`"use strict";${ref.source}\n//# sourceURL=tothread-fn:${label}`);
+  const fn = ref.method ? (value as Record<PropertyKey, unknown>)[Reflect.ownKeys(value as object)[0]!] : value;
+  return { fn: fn as Function, module: undefined };
+}
+
+async function importRoot(ref: ExportRef): Promise<unknown> {
+  return ref.format === 'cjs' ? require(fileURLToPath(ref.url)) : import(ref.url);
+}
+
+async function load(ref: Extract<FnRef, { kind: 'module' }>): Promise<Loaded> {
+  const root = await importRoot(ref);
+  let value: unknown = root;
+  for (const key of ref.path) value = (value as Record<string, unknown> | undefined)?.[key];
+  if (typeof value !== 'function') {
+    throw new TypeError(`${ref.url} has no function at \`${ref.path.join('.') || 'module.exports'}\` in this worker`);
+  }
+  return { fn: value, module: { root, ref } };
+}
+
+function locateCtor(entry: Loaded | undefined): (ctor: Function) => CtorRef | undefined {
+  return (ctor) => {
+    if (entry?.module === undefined) return undefined;
+    const path = findPath(entry.module.root, ctor);
+    return path === undefined ? undefined : { kind: 'export', url: entry.module.ref.url, format: entry.module.ref.format, path };
+  };
+}
+
+function failed(thrown: unknown, entry: Loaded | undefined): TaskResponse {
+  return { ok: false, thrown: encodeThrown(thrown, locateCtor(entry)) };
+}
+
+/** A result that structured clone would refuse is reported as such, instead of killing the worker. */
+function succeeded(value: unknown): TaskResponse {
+  if ((typeof value === 'object' && value !== null) || typeof value === 'function' || typeof value === 'symbol') {
+    const bad = findUncloneable(value, 'result');
+    if (bad !== undefined) return { ok: false, uncloneable: bad };
+  }
+  return { ok: true, value };
+}
+
+function call(entry: Loaded, args: readonly unknown[]): TaskResponse | Promise<TaskResponse> {
+  const { fn } = entry;
+  let value: unknown;
+  try {
+    value = fn(...args); // a plain call: `this` is undefined, as in `fn(...args)` on the main thread
+  } catch (error) {
+    return failed(error, entry);
+  }
+  if (value !== null && typeof (value as PromiseLike<unknown> | undefined)?.then === 'function') {
+    return Promise.resolve(value).then(succeeded, (error: unknown) => failed(error, entry));
+  }
+  return succeeded(value);
+}
+
+/** Runs one task. Synchronous functions are answered synchronously, without a promise. */
+export default function runTask(request: TaskRequest): TaskResponse | Promise<TaskResponse> {
+  const { fn: ref, args } = request;
+  if (request.started !== undefined) parentPort?.postMessage(['tothread:started', request.started] satisfies StartedMessage);
+  let entry = loaded.get(ref.id);
+  if (entry !== undefined) return call(entry, args);
+  if (ref.kind === 'source') {
+    try {
+      entry = compile(ref);
+    } catch (error) {
+      return failed(error, undefined);
+    }
+    loaded.set(ref.id, entry);
+    return call(entry, args);
+  }
+  return load(ref).then(
+    (value) => {
+      loaded.set(ref.id, value);
+      return call(value, args);
+    },
+    (error: unknown) => failed(error, undefined),
+  );
+}

@@ -1,0 +1,23 @@
+import { defineConfig } from 'tsup';
+
+// Two entries: the library, and the worker entry that Piscina loads in each thread (its own file,
+// so a worker loads only what it needs). The library ships as ESM and CommonJS; the worker is ESM.
+export default defineConfig([
+  {
+    entry: { index: 'src/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+    shims: true,
+    // periscopic and its helpers are ESM-only: bundle them so `require()` works on every Node 20.
+    noExternal: ['periscopic', 'zimmerframe', 'is-reference'],
+  },
+  {
+    entry: { worker: 'src/worker/entry.ts' },
+    format: ['esm'],
+    sourcemap: true,
+    target: 'node20',
+  },
+]);
