@@ -156,7 +156,7 @@ export class Pool {
     };
   }
 
-  /** @internal Every call form ends here. */
+  /** @internal Every call form ends here; not part of the public API. */
   submit(fn: unknown, args: readonly unknown[], settings: CallSettings, site: { stack?: string }): Promise<unknown> {
     try {
       if (this.#state !== 'open') throw new PoolClosedError();

@@ -30,10 +30,10 @@ export type Analysis = SelfContained | Closure | Opaque;
 
 /**
  * Names a worker also has although they are not globals here: `arguments` is every non-arrow
- * function's own, and `__name` is the helper esbuild (tsx, vitest) inserts to keep function names,
- * which the worker defines.
+ * function's own; `__name` (esbuild, under tsx) and `__vite_ssr_dynamic_import__` (vite, under
+ * vitest) are what those tools rewrite plain code into, and the worker defines them.
  */
-const IMPLICIT = new Set(['arguments', '__name']);
+const IMPLICIT = new Set(['arguments', '__name', '__vite_ssr_dynamic_import__']);
 const CACHE_LIMIT = 1024;
 const bySource = new Map<string, Analysis>();
 

@@ -21,10 +21,12 @@ interface Loaded {
 
 const loaded = new Map<number, Loaded>();
 
-// esbuild (tsx, vitest) rewrites `function f() {}` to keep its name with a module-local `__name`
-// helper; a function shipped by source may call it, so the worker provides it.
-const g = globalThis as { __name?: unknown };
+// Tools rewrite plain code into calls of module-local helpers: esbuild (tsx) keeps function names
+// with `__name`, vite (vitest) turns `import()` into `__vite_ssr_dynamic_import__()`. A function
+// shipped by source may contain them, so the worker provides both.
+const g = globalThis as { __name?: unknown; __vite_ssr_dynamic_import__?: unknown };
 g.__name ??= (target: Function, value: string) => Object.defineProperty(target, 'name', { value, configurable: true });
+g.__vite_ssr_dynamic_import__ ??= (specifier: string) => import(specifier);
 
 function compile(ref: Extract<FnRef, { kind: 'source' }>): Loaded {
   const label = (ref.name || 'anonymous').replace(/[^\w$.-]/g, '_');

@@ -1,0 +1,75 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { CloneError, createPool } from '@tothread/core';
+import { failAggregate, failStrict, ParseError, parseSync, StrictError, throwValue } from './fixtures/errors.mjs';
+
+const pool = createPool({ maxThreads: 2 });
+afterAll(() => pool.close());
+
+const caught = (promise: Promise<unknown>): Promise<unknown> => promise.then(() => { throw new Error('expected a rejection'); }, (e: unknown) => e);
+
+describe('errors thrown in a worker come back whole', () => {
+  it('keeps the class, name, message, code, own properties and cause chain of a user error', async () => {
+    const error = (await caught(pool.toThread(parseSync, 'a,!'))) as ParseError & { line: number; code: string };
+    expect(error).toBeInstanceOf(ParseError);
+    expect(error.name).toBe('ParseError');
+    expect(error.message).toBe('unexpected "!" (parser v1)');
+    expect(error.code).toBe('E_PARSE');
+    expect(error.line).toBe(3);
+    expect(error.cause).toBeInstanceOf(TypeError);
+    expect((error.cause as Error).message).toBe('bad token');
+    expect((error.cause as Error).cause).toBeInstanceOf(RangeError);
+  });
+
+  it('shows the worker frames and the toThread call site in one stack', async () => {
+    const error = (await caught(pool.toThread(parseSync, '!'))) as Error;
+    const stack = error.stack ?? '';
+    expect(stack).toMatch(/at parseSync \(.*fixtures\/errors\.mjs:\d+:\d+\)/);
+    expect(stack).toContain('the toThread() call site below');
+    expect(stack.split('the toThread() call site below')[1]).toContain('errors-cross-threads.test.ts');
+    expect(stack).not.toContain('piscina/dist');
+  });
+
+  it('rebuilds a user error without running its constructor', async () => {
+    const error = await caught(pool.toThread(failStrict));
+    expect(error).toBeInstanceOf(StrictError);
+    expect((error as Error).message).toBe('strict: 1');
+  });
+
+  it('keeps AggregateError and the classes of the errors inside it', async () => {
+    const error = (await caught(pool.toThread(failAggregate))) as AggregateError;
+    expect(error).toBeInstanceOf(AggregateError);
+    expect(error.errors[0]).toBeInstanceOf(TypeError);
+    expect(error.errors[1]).toBeInstanceOf(ParseError);
+  });
+
+  it('keeps built-in classes thrown by self-contained functions, and names them in the stack', async () => {
+    const error = (await caught(pool.toThread(function decode(s: string) { return decodeURIComponent(s); }, '%'))) as Error;
+    expect(error).toBeInstanceOf(URIError);
+    expect(error.stack).toMatch(/at decode \(tothread-fn:decode:/);
+  });
+
+  it('returns thrown values that are not errors exactly as thrown', async () => {
+    expect(await caught(pool.toThread(throwValue, 'a string'))).toBe('a string');
+    expect(await caught(pool.toThread(throwValue, 404))).toBe(404);
+    expect(await caught(pool.toThread(throwValue, { status: 'bad', list: [1, 2] }))).toEqual({ status: 'bad', list: [1, 2] });
+    expect(await caught(pool.toThread(throwValue, undefined))).toBeUndefined();
+    expect(await caught(pool.toThread(throwValue, null))).toBeNull();
+  });
+});
+
+describe('values that cannot cross threads', () => {
+  it('rejects an uncloneable argument before dispatch, naming its path', async () => {
+    const error = (await caught(pool.toThread((o: unknown) => o, { config: { onDone() {} } }))) as CloneError;
+    expect(error).toBeInstanceOf(CloneError);
+    expect(error.path).toBe('args[0].config.onDone');
+    expect(error.message).toMatch(/^args\[0\]\.config\.onDone cannot be sent to a worker thread: it is a function/);
+  });
+
+  it('rejects an uncloneable result with a CloneError naming its path, and the worker survives', async () => {
+    const error = (await caught(pool.toThread(() => ({ rows: [1], close: () => {} })))) as CloneError;
+    expect(error).toBeInstanceOf(CloneError);
+    expect(error.path).toBe('result.close');
+    expect(error.message).toMatch(/cannot be sent back from the worker thread/);
+    expect(await pool.toThread(() => 'alive')).toBe('alive');
+  });
+});

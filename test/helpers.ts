@@ -1,0 +1,54 @@
+/** Shared test helpers: child processes for exit-time checks, and event-loop tick sampling. */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+/** Runs a Node script to its end; resolves with its output, exit code and wall time. */
+export function runNode(
+  args: readonly string[],
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<{ stdout: string; stderr: string; code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const cwd = options.cwd ?? fileURLToPath(new URL('.', import.meta.url));
+    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...options.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ stdout, stderr, code, signal, ms: performance.now() - started });
+    });
+  });
+}
+
+/** Samples the main loop with a short interval; `stop()` returns the gaps between ticks in ms. */
+export function sampleTicks(intervalMs: number): { stop(): number[] } {
+  const gaps: number[] = [];
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    gaps.push(now - last);
+    last = now;
+  }, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return gaps;
+    },
+  };
+}
+
+/** Runs `fn` and returns what it threw (fails the test when it does not throw). */
+export function thrown(fn: () => unknown): Error & { code?: string } {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  throw new Error('expected the call to throw');
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { createPool, PoolClosedError, QueueFullError, WorkerExitError } from '@tothread/core';
+import { busyWaitSync, spinForever } from './fixtures/legacy-esm.mjs';
+import { thrown } from './helpers.js';
+
+const settle = (promise: Promise<unknown>): Promise<unknown> => promise.then((v) => v, (e: unknown) => e);
+
+describe('options', () => {
+  it('rejects invalid options with a message that says what was expected and what was given', () => {
+    const error = thrown(() => createPool({ maxThreads: 0 }));
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error).toMatchObject({ code: 'ERR_OUT_OF_RANGE', message: 'Expected `maxThreads` to be a whole number from 1 and up, got `0` (number)' });
+    expect(() => createPool({ maxThreads: 1.5 })).toThrow(RangeError);
+    expect(() => createPool({ minThreads: 3, maxThreads: 2 })).toThrow(/Expected `minThreads` to be at most `maxThreads` \(2\), got `3`/);
+    expect(() => createPool({ idleTimeout: -5 })).toThrow(RangeError);
+    expect(() => createPool({ execArgv: '--inspect' as never })).toThrow(TypeError);
+    expect(() => createPool({ threads: 2 } as never)).toThrow(/Unknown option `threads`/);
+  });
+});
+
+describe('queue and stats', () => {
+  it('serves calls in FIFO order and reports queued, running and completed calls', async () => {
+    const pool = createPool({ maxThreads: 1 });
+    const order: number[] = [];
+    const calls = [0, 1, 2, 3, 4].map((i) => pool.toThread(busyWaitSync, 20 + i).then((ms) => order.push(ms - 20)));
+    expect(pool.stats()).toMatchObject({ running: 1, queued: 4 });
+    await Promise.all(calls);
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+    expect(pool.stats()).toMatchObject({ running: 0, queued: 0, completed: 5, failed: 0, cancelled: 0, threads: 1 });
+    await pool.close();
+  });
+
+  it('rejects a call beyond maxQueue with QueueFullError and drops nothing it accepted', async () => {
+    const pool = createPool({ maxThreads: 1, maxQueue: 1 });
+    const running = pool.toThread(busyWaitSync, 200);
+    const queued = pool.toThread(busyWaitSync, 1);
+    const refused = await settle(pool.toThread(busyWaitSync, 2));
+    expect(refused).toBeInstanceOf(QueueFullError);
+    expect((refused as QueueFullError).maxQueue).toBe(1);
+    expect(await Promise.all([running, queued])).toEqual([200, 1]);
+    await pool.close();
+  });
+});
+
+describe('close and destroy', () => {
+  it('close() waits for running calls, rejects queued ones, and refuses new ones', async () => {
+    const pool = createPool({ maxThreads: 1 });
+    const running = pool.toThread(busyWaitSync, 300);
+    const queued = settle(pool.toThread(busyWaitSync, 1));
+    const closed = pool.close();
+    expect(pool.state).toBe('closing');
+    const late = await settle(pool.toThread(busyWaitSync, 1));
+    expect(late).toBeInstanceOf(PoolClosedError);
+    expect(await queued).toBeInstanceOf(PoolClosedError);
+    expect(await running).toBe(300);
+    await closed;
+    expect(pool.state).toBe('closed');
+    expect(pool.stats().threads).toBe(0);
+  });
+
+  it('close({ timeout }) stops a call still running when the timeout ends', async () => {
+    const pool = createPool({ maxThreads: 1 });
+    const stuck = settle(pool.toThread(spinForever));
+    await pool.close({ timeout: 200 });
+    const error = await stuck;
+    expect(error).toBeInstanceOf(PoolClosedError);
+    expect((error as Error).message).toMatch(/after waiting 200 ms/);
+  });
+
+  it('destroy() rejects running and queued calls with PoolClosedError at once', async () => {
+    const pool = createPool({ maxThreads: 1 });
+    const running = settle(pool.toThread(spinForever));
+    const queued = settle(pool.toThread(busyWaitSync, 1));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await pool.destroy();
+    expect(await running).toBeInstanceOf(PoolClosedError);
+    expect(await queued).toBeInstanceOf(PoolClosedError);
+    expect(pool.state).toBe('closed');
+  });
+
+  it('closes at the end of an `await using` block', async () => {
+    let escaped: ReturnType<typeof createPool> | undefined;
+    {
+      await using pool = createPool({ maxThreads: 1 });
+      escaped = pool;
+      expect(await pool.toThread(() => 'in scope')).toBe('in scope');
+    }
+    expect(escaped.state).toBe('closed');
+  });
+});
+
+describe('a worker that dies', () => {
+  it('rejects the call with WorkerExitError carrying the exit code, and the pool replaces the worker', async () => {
+    const pool = createPool({ maxThreads: 1 });
+    const error = await settle(pool.toThread(() => process.exit(7)));
+    expect(error).toBeInstanceOf(WorkerExitError);
+    expect((error as WorkerExitError).exitCode).toBe(7);
+    expect(await pool.toThread(() => 'replaced')).toBe('replaced');
+    expect(pool.stats().failed).toBe(1);
+    await pool.close();
+  });
+});

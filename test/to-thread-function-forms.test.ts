@@ -1,0 +1,137 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPool, threaded, toThread, UnsupportedFunctionError } from '@tothread/core';
+import defaultExport, { busyWaitSync, hashSync, utils } from './fixtures/legacy-esm.mjs';
+import legacyCjs from './fixtures/legacy-cjs.cjs';
+import { fixture, runNode } from './helpers.js';
+
+const { joinSync, nested, threadIdSync } = legacyCjs as {
+  joinSync: (...parts: string[]) => string;
+  nested: { twice: (x: string) => string };
+  threadIdSync: () => number;
+};
+
+const pool = createPool({ minThreads: 1, maxThreads: 1 });
+afterAll(() => pool.close());
+
+async function rejection(promise: Promise<unknown>): Promise<UnsupportedFunctionError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(UnsupportedFunctionError);
+  return error as UnsupportedFunctionError;
+}
+
+describe('self-contained functions are shipped by source', () => {
+  it('runs arrow, function, async and method-shorthand functions with their arguments', async () => {
+    const object = {
+      scale(value: number, by: number) {
+        return value * by;
+      },
+      async later(value: string) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return `${value}!`;
+      },
+    };
+    class Maths {
+      static cube(value: number) {
+        return value ** 3;
+      }
+    }
+    expect(await pool.toThread((a: number, b: number) => a + b, 2, 3)).toBe(5);
+    expect(await pool.toThread(function square(n: number) { return n * n; }, 7)).toBe(49);
+    expect(await pool.toThread(async (s: string) => s.repeat(2), 'ab')).toBe('abab');
+    expect(await pool.toThread(object.scale, 6, 7)).toBe(42);
+    expect(await pool.toThread(object.later, 'done')).toBe('done!');
+    expect(await pool.toThread(Maths.cube, 3)).toBe(27);
+  });
+
+  it('runs the function on another thread, with globals and dynamic imports available', async () => {
+    const workerThread = await pool.toThread(async () => (await import('node:worker_threads')).threadId);
+    expect(workerThread).not.toBe(0);
+    expect(await pool.toThread((s: string) => JSON.parse(s).n + Math.max(1, 2), '{"n":40}')).toBe(42);
+  });
+
+  it('compiles a function once per worker and reuses it for later calls', async () => {
+    const count = function count(): number {
+      const self = count as typeof count & { calls?: number };
+      self.calls = (self.calls ?? 0) + 1;
+      return self.calls;
+    };
+    // One worker: a recompiled function would start from 1 each time.
+    const results = [await pool.toThread(count), await pool.toThread(count), await pool.toThread(count)];
+    expect(results).toEqual([1, 2, 3]);
+  });
+});
+
+describe('functions exported by a module run from that module in the worker', () => {
+  it('runs an ES module export that uses its own imports and module state', async () => {
+    expect(await pool.toThread(hashSync, 'abc')).toBe(hashSync('abc'));
+    expect(await pool.toThread(busyWaitSync, 5)).toBe(5);
+  });
+
+  it('runs a default export and a function in an exported namespace object', async () => {
+    expect(await pool.toThread(defaultExport, 1, 2)).toBe(defaultExport(1, 2));
+    expect(await pool.toThread(utils.upper, 'abc')).toBe(utils.upper('abc'));
+  });
+
+  it('runs CommonJS exports, top-level and nested, on a worker thread', async () => {
+    expect(await pool.toThread(joinSync, '/a', 'b', '../c')).toBe(joinSync('/a', 'b', '../c'));
+    expect(await pool.toThread(nested.twice, 'x')).toBe('/xx');
+    expect(await pool.toThread(threadIdSync)).not.toBe(threadIdSync());
+  });
+
+  it('works through threaded(), the async twin made once and called many times', async () => {
+    const hashAsync = threaded(hashSync);
+    expect(hashAsync.name).toBe('hashSyncAsync');
+    expect(await Promise.all(['a', 'b'].map((s) => hashAsync(s)))).toEqual([hashSync('a'), hashSync('b')]);
+    expect(await pool.threaded(joinSync)('x', 'y')).toBe('x/y');
+  });
+});
+
+describe('functions that cannot run on a worker fail before dispatch, naming the fix', () => {
+  it('rejects a closure over a local variable, naming the variable', async () => {
+    const fresh = createPool();
+    const offset = 10;
+    const error = await rejection(fresh.toThread((n: number) => n + offset, 1));
+    expect(error.reason).toBe('closure');
+    expect(error.freeVariables).toEqual(['offset']);
+    expect(error.message).toMatch(/uses `offset` from its surrounding scope/);
+    expect(error.message).toMatch(/as an argument/);
+    expect(fresh.stats().threads).toBe(0); // nothing was dispatched: no worker was even started
+    await fresh.close();
+  });
+
+  it('rejects a function its module defines but does not export, naming the module', async () => {
+    const { makeAdder } = (await import('./fixtures/closures.mjs')) as { makeAdder: (n: number) => (x: number) => number };
+    const error = await rejection(toThread(makeAdder(2), 1));
+    expect(error.freeVariables).toEqual(['n']);
+    expect(error.message).toContain('fixtures/closures.mjs');
+  });
+
+  it('rejects bound, native and class values, and generator functions, saying why', async () => {
+    expect((await rejection(toThread(hashSync.bind(null), 'x'))).reason).toBe('bound');
+    expect((await rejection(toThread(Math.max, 1, 2))).reason).toBe('native');
+    expect((await rejection(toThread(class Parser {} as unknown as () => void))).reason).toBe('class');
+    expect((await rejection(toThread(function* rows() { yield 1; } as unknown as () => void))).reason).toBe('generator');
+  });
+
+  it('rejects something that is not a function with a TypeError in the standard form', async () => {
+    const error = await toThread(42 as unknown as () => void).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', message: 'Expected `fn` to be a function, got `42` (number)' });
+  });
+
+  it('throws at wrap time from threaded() when the function can never run on a worker', () => {
+    expect(() => threaded(Math.min)).toThrow(UnsupportedFunctionError);
+  });
+
+  it('refuses a closure that lives in the entry script instead of re-running the program', async () => {
+    const run = await runNode([fixture('entry-closure.mjs')]);
+    expect(run.code).toBe(0);
+    const reported = JSON.parse(run.stdout) as { name: string; reason: string; message: string };
+    expect(reported.name).toBe('UnsupportedFunctionError');
+    expect(reported.reason).toBe('entry-script');
+    expect(reported.message).toMatch(/`factor`/);
+  });
+});

@@ -1,0 +1,29 @@
+import { describe, expectTypeOf, it } from 'vitest';
+import { createPool, threaded, toThread, type Threaded } from '@tothread/core';
+
+declare function parseSync(text: string, options?: { strict: boolean }): { rows: string[] };
+declare function fetchAsync(url: string): Promise<number>;
+
+describe('toThread types', () => {
+  it('resolves to the awaited return type of the function', () => {
+    expectTypeOf(toThread(parseSync, 'a,b')).toEqualTypeOf<Promise<{ rows: string[] }>>();
+    expectTypeOf(toThread(fetchAsync, 'x')).toEqualTypeOf<Promise<number>>();
+    expectTypeOf(toThread.with({ timeout: 5 })(parseSync, 'a')).toEqualTypeOf<Promise<{ rows: string[] }>>();
+  });
+
+  it('checks the arguments against the function parameters', () => {
+    // @ts-expect-error the text must be a string
+    void toThread(parseSync, 1);
+    // @ts-expect-error a required argument is missing
+    void toThread(parseSync);
+    void toThread(parseSync, 'a', { strict: true });
+  });
+
+  it('types threaded() as the async twin of the function', () => {
+    const parse = threaded(parseSync);
+    expectTypeOf(parse).toEqualTypeOf<Threaded<typeof parseSync>>();
+    expectTypeOf(parse).parameters.toEqualTypeOf<[text: string, options?: { strict: boolean }]>();
+    expectTypeOf(parse('x')).toEqualTypeOf<Promise<{ rows: string[] }>>();
+    expectTypeOf(createPool().threaded(fetchAsync).with({ timeout: 1 })('u')).toEqualTypeOf<Promise<number>>();
+  });
+});
