@@ -36,7 +36,7 @@ describe('queue and stats', () => {
     const queued = pool.toThread(busyWaitSync, 1);
     const refused = await settle(pool.toThread(busyWaitSync, 2));
     expect(refused).toBeInstanceOf(QueueFullError);
-    expect((refused as QueueFullError).maxQueue).toBe(1);
+    expect((refused as QueueFullError).limit).toBe(1);
     expect(await Promise.all([running, queued])).toEqual([200, 1]);
     await pool.close();
   });

@@ -135,3 +135,30 @@ describe('functions that cannot run on a worker fail before dispatch, naming the
     expect(reported.message).toMatch(/`factor`/);
   });
 });
+
+describe('names that look global but are not', () => {
+  it('runs a function whose module imports a value under a global name from that module', async () => {
+    const { sha1, later } = (await import('./fixtures/shadowing.mjs')) as { sha1: (s: string) => string; later: (v: string) => Promise<string> };
+    expect(await pool.toThread(sha1, 'abc')).toBe(sha1('abc')); // node:crypto, not WebCrypto
+    expect(await pool.toThread(later, 'x')).toBe('x'); // node:timers/promises, not the global setTimeout
+  });
+
+  it('refuses a global the program added itself, which workers do not have', async () => {
+    (globalThis as Record<string, unknown>).TOTHREAD_TEST_FACTOR = 2;
+    try {
+      // It exists here, as a bare global name, but not in a worker.
+      const error = await rejection(pool.toThread((x: number) => x * TOTHREAD_TEST_FACTOR, 1));
+      expect(error.freeVariables).toEqual(['TOTHREAD_TEST_FACTOR']);
+    } finally {
+      delete (globalThis as Record<string, unknown>).TOTHREAD_TEST_FACTOR;
+    }
+  });
+
+  it('refuses an arrow function that uses the `this` of its class', async () => {
+    const { Counter } = (await import('./fixtures/shadowing.mjs')) as { Counter: new () => { next: () => number } };
+    const error = await rejection(pool.toThread(new Counter().next));
+    expect(error.freeVariables).toEqual(['this']);
+  });
+});
+
+declare const TOTHREAD_TEST_FACTOR: number;

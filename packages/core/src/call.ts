@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
 import { decodeThrown } from './error-codec.js';
+import { TaskSignal } from './cancel.js';
 import { CloneError, WorkerExitError } from './errors.js';
 import { loadedExport } from './fn/locate.js';
 import type { CallSettings } from './call-options.js';
@@ -23,22 +24,33 @@ const BOUNDARY = '    --- the worker thread above, the toThread() call site belo
 export class Call {
   state: CallState = 'queued';
   outcome: CallOutcome | undefined;
+  /** The worker's answer has arrived: nothing else (a timeout, close()) may settle the call now. */
+  answered = false;
   readonly request: TaskRequest;
   readonly settings: CallSettings;
   readonly promise: Promise<unknown>;
-  /** Aborts the Piscina task: Piscina then terminates and replaces a worker that is running it. */
-  controller: AbortController | undefined;
+  /** Aborting it makes Piscina terminate and replace the worker running the call. */
+  readonly taskSignal = new TaskSignal();
   timer: NodeJS.Timeout | undefined;
-  onAbort: (() => void) | undefined;
+  /** The explicit signal and the ambient scope's: either one cancels the call. */
+  readonly #signals: readonly AbortSignal[];
+  #onAbort: (() => void) | undefined;
   /** Set at the call: V8 captures the frames now and formats them only if the call fails. */
   readonly #site: { stack?: string };
   #resolve!: (value: unknown) => void;
   #reject!: (reason: unknown) => void;
   readonly #onSettle: (call: Call, prior: CallState) => void;
 
-  constructor(request: TaskRequest, settings: CallSettings, site: { stack?: string }, onSettle: (call: Call, prior: CallState) => void) {
+  constructor(
+    request: TaskRequest,
+    settings: CallSettings,
+    signals: readonly AbortSignal[],
+    site: { stack?: string },
+    onSettle: (call: Call, prior: CallState) => void,
+  ) {
     this.request = request;
     this.settings = settings;
+    this.#signals = signals;
     this.#site = site;
     this.#onSettle = onSettle;
     this.promise = new Promise((resolve, reject) => {
@@ -52,51 +64,78 @@ export class Call {
     return fn.kind === 'source' ? fn.name || 'anonymous function' : fn.path.join('.') || 'module.exports';
   }
 
-  /** Settles once; later calls are ignored. Returns whether this call settled it. */
-  settle(ok: boolean, value: unknown, outcome: CallOutcome = ok ? 'completed' : 'failed'): boolean {
-    if (this.state === 'settled') return false;
+  /** Cancels the call with the reason of whichever signal aborts first. */
+  listen(cancel: (reason: unknown) => void): void {
+    if (this.#signals.length === 0) return;
+    this.#onAbort = () => cancel(this.#signals.find((s) => s.aborted)?.reason);
+    for (const signal of this.#signals) signal.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /**
+   * Settles once; later calls are ignored, and so is anything but the answer once the answer has
+   * arrived. Returns whether this call settled it.
+   */
+  settle(ok: boolean, value: unknown, outcome: CallOutcome = ok ? 'completed' : 'failed', fromAnswer = ok): boolean {
+    if (this.state === 'settled' || (this.answered && !fromAnswer)) return false;
     const prior = this.state;
     this.state = 'settled';
     this.outcome = outcome;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.onAbort !== undefined) this.settings.signal?.removeEventListener('abort', this.onAbort);
+    if (this.#onAbort !== undefined) for (const signal of this.#signals) signal.removeEventListener('abort', this.#onAbort);
     if (ok) this.#resolve(value);
     else this.#reject(value);
     this.#onSettle(this, prior);
     return true;
   }
 
-  /** Settles from the worker's answer, rebuilding a thrown error with its class and both stacks. */
+  /**
+   * Settles from the worker's answer, rebuilding a thrown error with its class and both stacks.
+   * Never rejects: a failure to rebuild settles the call with that failure.
+   */
   async answer(response: TaskResponse): Promise<void> {
+    this.answered = true;
     if (response.ok) {
       this.settle(true, response.value);
       return;
     }
     if ('uncloneable' in response) {
-      this.settle(false, this.locate(new CloneError(response.uncloneable.path, response.uncloneable.detail)));
+      this.settle(false, this.locate(new CloneError(response.uncloneable.path, response.uncloneable.detail)), 'failed', true);
       return;
     }
-    const ctors = new Map<CtorRef, Function | undefined>();
-    await collectCtors(response.thrown, ctors);
-    const thrown = decodeThrown(response.thrown, (ref) => ctors.get(ref));
-    this.stitch(thrown);
-    this.settle(false, thrown);
+    let thrown: unknown;
+    try {
+      const ctors = new Map<CtorRef, Function | undefined>();
+      await collectCtors(response.thrown, ctors);
+      thrown = decodeThrown(response.thrown, (ref) => ctors.get(ref));
+      this.stitch(thrown);
+    } catch (error) {
+      thrown = error;
+    }
+    this.settle(false, thrown, 'failed', true);
   }
 
-  /** Settles from a Piscina rejection: the worker died under the call. */
+  /** Settles from a Piscina rejection: the worker died under the call, or the task never reached it. */
   crashed(error: unknown): void {
     const code = (error as { code?: unknown } | null)?.code;
+    const name = (error as { name?: unknown } | null)?.name;
     const detail = error instanceof Error ? error.message : String(error);
-    const exit = /exited with code: (-?\d+)/.exec(detail);
-    const hint =
-      code === 'ERR_WORKER_OUT_OF_MEMORY'
-        ? ' It ran out of memory: raise the pool\'s resourceLimits, or process the data in smaller pieces.'
-        : '';
-    const failure = new WorkerExitError(
-      `The worker thread running \`${this.name}\` exited before the call settled (${detail}).${hint} The pool replaced the worker.`,
-      exit ? Number(exit[1]) : undefined,
-      { cause: error },
-    );
+    let failure: Error;
+    if (name === 'DataCloneError') {
+      failure = new CloneError('options.transfer', `the transfer list was refused (${detail})`, { cause: error });
+    } else {
+      const exit = /exited with code: (-?\d+)/.exec(detail);
+      const what =
+        code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? 'ran out of memory: raise the pool\'s resourceLimits, or process the data in smaller pieces'
+          : exit
+            ? `exited with code ${exit[1]}`
+            : `crashed (${detail})`;
+      failure = new WorkerExitError(
+        `The worker thread running \`${this.name}\` ${what} before the call settled. The pool replaces the worker.`,
+        exit ? Number(exit[1]) : undefined,
+        { cause: error },
+      );
+    }
     this.stitch(failure);
     this.settle(false, failure);
   }

@@ -5,7 +5,7 @@
  */
 import type { CtorRef, WireError, WireThrown } from './protocol.js';
 
-const BUILTINS: Readonly<Record<string, new (message?: string) => Error>> = {
+const BUILTINS: Readonly<Record<string, new (message?: string) => Error>> = Object.assign(Object.create(null) as object, {
   Error,
   TypeError,
   RangeError,
@@ -14,9 +14,9 @@ const BUILTINS: Readonly<Record<string, new (message?: string) => Error>> = {
   EvalError,
   URIError,
   AggregateError: AggregateError as unknown as new (message?: string) => Error,
-};
+});
 const SKIP = new Set(['message', 'stack', 'cause', 'errors', 'name']);
-const MAX_DEPTH = 16;
+const MAX_DEPTH = 64;
 
 function isErrorLike(value: unknown): value is Error {
   return value instanceof Error || (typeof value === 'object' && value !== null && Object.prototype.toString.call(value) === '[object Error]');
@@ -27,7 +27,19 @@ function cloneable(value: unknown): unknown {
     structuredClone(value);
     return value;
   } catch {
-    return String(value);
+    try {
+      return String(value);
+    } catch {
+      return Object.prototype.toString.call(value); // e.g. a null-prototype object
+    }
+  }
+}
+
+function safe<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
   }
 }
 
@@ -38,29 +50,33 @@ function cloneable(value: unknown): unknown {
 export function encodeThrown(
   thrown: unknown,
   locateCtor: (ctor: Function) => CtorRef | undefined = () => undefined,
-  depth = 0,
+  seen: Set<unknown> = new Set(),
 ): WireThrown {
-  if (!isErrorLike(thrown) || depth > MAX_DEPTH) {
+  // A cause chain or an AggregateError may contain itself; `seen` also bounds the depth.
+  if (!isErrorLike(thrown) || seen.has(thrown) || seen.size > MAX_DEPTH) {
     return { kind: 'value', value: cloneable(thrown) };
   }
-  const ctor = (thrown as { constructor?: unknown }).constructor;
+  seen.add(thrown);
+  const ctor = safe(() => (thrown as { constructor?: unknown }).constructor, undefined);
   let ctorRef: CtorRef | undefined;
   if (typeof ctor === 'function') {
-    ctorRef = BUILTINS[ctor.name] === ctor || ctor === DOMException ? { kind: 'builtin', name: ctor.name } : locateCtor(ctor);
+    const isBuiltin = (Object.hasOwn(BUILTINS, ctor.name) && BUILTINS[ctor.name] === ctor) || ctor === DOMException;
+    ctorRef = isBuiltin ? { kind: 'builtin', name: ctor.name } : safe(() => locateCtor(ctor), undefined);
   }
   const props: Record<string, unknown> = {};
-  for (const key of Object.keys(thrown)) {
-    if (!SKIP.has(key)) props[key] = cloneable((thrown as unknown as Record<string, unknown>)[key]);
+  for (const key of safe(() => Object.keys(thrown), [] as string[])) {
+    if (!SKIP.has(key)) props[key] = cloneable(safe(() => (thrown as unknown as Record<string, unknown>)[key], '[a getter that threw]'));
   }
+  const stack = safe(() => thrown.stack, undefined);
   const error: WireError = {
-    name: String(thrown.name),
-    message: String(thrown.message),
-    stack: typeof thrown.stack === 'string' ? thrown.stack : undefined,
+    name: safe(() => String(thrown.name), 'Error'),
+    message: safe(() => String(thrown.message), ''),
+    stack: typeof stack === 'string' ? stack : undefined,
     ctor: ctorRef,
     props,
-    ...('cause' in thrown ? { cause: encodeThrown(thrown.cause, locateCtor, depth + 1) } : {}),
+    ...('cause' in thrown ? { cause: encodeThrown(safe(() => thrown.cause, undefined), locateCtor, seen) } : {}),
     ...(thrown instanceof AggregateError
-      ? { errors: Array.from(thrown.errors as unknown[], (e) => encodeThrown(e, locateCtor, depth + 1)) }
+      ? { errors: Array.from(safe(() => thrown.errors as unknown[], []), (e) => encodeThrown(e, locateCtor, seen)) }
       : {}),
   };
   return { kind: 'error', error };
@@ -80,15 +96,20 @@ export function decodeThrown(wire: WireThrown, resolveCtor: (ref: CtorRef) => Fu
   if (error.ctor?.kind === 'builtin' && error.ctor.name === 'DOMException') {
     const dom = new DOMException(error.message, error.name);
     define(dom, 'stack', error.stack);
+    if (error.cause) define(dom, 'cause', decodeThrown(error.cause, resolveCtor));
     return dom;
   }
-  const ctor = (error.ctor && resolveCtor(error.ctor)) || BUILTINS[error.name] || Error;
+  const ctor = (error.ctor && resolveCtor(error.ctor)) || (Object.hasOwn(BUILTINS, error.name) ? BUILTINS[error.name] : undefined) || Error;
   const rebuilt = Object.create((ctor as { prototype: object }).prototype) as Error;
   define(rebuilt, 'message', error.message);
   define(rebuilt, 'stack', error.stack);
   if (rebuilt.name !== error.name) define(rebuilt, 'name', error.name);
   if (error.cause) define(rebuilt, 'cause', decodeThrown(error.cause, resolveCtor));
   if (error.errors) define(rebuilt, 'errors', error.errors.map((e) => decodeThrown(e, resolveCtor)));
-  Object.assign(rebuilt, error.props);
+  // Own properties are defined, not assigned: a setter or getter-only accessor on the class's
+  // prototype, or a key like `__proto__`, must not change what is rebuilt.
+  for (const [key, value] of Object.entries(error.props)) {
+    Object.defineProperty(rebuilt, key, { value, writable: true, configurable: true, enumerable: true });
+  }
   return rebuilt;
 }

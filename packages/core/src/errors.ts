@@ -10,7 +10,12 @@ export type ErrorCode =
   | 'ERR_TOTHREAD_UNSUPPORTED_FUNCTION'
   | 'ERR_TOTHREAD_WORKER_EXITED'
   | 'ERR_TOTHREAD_QUEUE_FULL'
-  | 'ERR_TOTHREAD_UNCLONEABLE';
+  | 'ERR_TOTHREAD_UNCLONEABLE'
+  | 'ERR_TOTHREAD_CANCELLED'
+  | 'ERR_TOTHREAD_TASK_GROUP'
+  | 'ERR_TOTHREAD_TASK_GROUP_CLOSED'
+  | 'ERR_TOTHREAD_QUEUE_EMPTY'
+  | 'ERR_TOTHREAD_QUEUE_SHUT_DOWN';
 
 /**
  * Base class of every error tothread throws (not of the errors your own functions throw: those come
@@ -63,14 +68,14 @@ export class PoolClosedError extends ToThreadError {
 
 /** Why a function cannot be run on a worker thread. */
 export type UnsupportedReason =
-  | 'not-a-function'
   | 'closure'
   | 'bound'
   | 'native'
   | 'class'
   | 'generator'
-  | 'entry-script'
-  | 'not-exported';
+  | 'accessor'
+  | 'unparsable'
+  | 'entry-script';
 
 /**
  * A function that cannot be run on a worker as it is: a closure over local variables, a bound or
@@ -106,18 +111,79 @@ export class WorkerExitError extends ToThreadError {
   }
 }
 
-/** The pool's queue is at `maxQueue`: the call was not accepted. Nothing was dropped silently. */
+/**
+ * A queue is at its limit: a pool's `maxQueue`, or a `Queue`'s `maxsize` for `putNowait()`.
+ * The item was not accepted; nothing was dropped silently.
+ */
 export class QueueFullError extends ToThreadError {
   override name = 'QueueFullError';
-  readonly maxQueue: number;
+  /** The limit that was reached. */
+  readonly limit: number;
 
-  constructor(maxQueue: number) {
-    super(
-      'ERR_TOTHREAD_QUEUE_FULL',
-      `The pool's queue is full (maxQueue: ${maxQueue}): wait for calls to settle, raise maxQueue, or limit concurrency with a Semaphore`,
-    );
-    this.maxQueue = maxQueue;
+  constructor(limit: number, message: string) {
+    super('ERR_TOTHREAD_QUEUE_FULL', message);
+    this.limit = limit;
   }
+}
+
+/** `Queue#getNowait()` found the queue empty. */
+export class QueueEmptyError extends ToThreadError {
+  override name = 'QueueEmptyError';
+
+  constructor() {
+    super('ERR_TOTHREAD_QUEUE_EMPTY', 'The queue is empty: use `await queue.get()` to wait for an item');
+  }
+}
+
+/** The `Queue` was shut down: `put()` always rejects, `get()` once the queue is empty. */
+export class QueueShutDownError extends ToThreadError {
+  override name = 'QueueShutDownError';
+
+  constructor(message: string) {
+    super('ERR_TOTHREAD_QUEUE_SHUT_DOWN', message);
+  }
+}
+
+/**
+ * A task, scope or gather was cancelled without a reason of its own. (With a reason, the
+ * rejection is that reason, as with `AbortSignal`.)
+ */
+export class CancelledError extends ToThreadError {
+  override name = 'CancelledError';
+
+  constructor(message = 'The task was cancelled') {
+    super('ERR_TOTHREAD_CANCELLED', message);
+  }
+}
+
+/** A `TaskGroup` was used after it finished: create its tasks inside the group's callback. */
+export class TaskGroupClosedError extends ToThreadError {
+  override name = 'TaskGroupClosedError';
+
+  constructor() {
+    super(
+      'ERR_TOTHREAD_TASK_GROUP_CLOSED',
+      'The task group has finished and takes no new tasks: create tasks before its callback returns, or start a new group',
+    );
+  }
+}
+
+/**
+ * One or more tasks of a `TaskGroup` failed (asyncio's `ExceptionGroup`). The others were
+ * cancelled, their workers stopped, and waited for; `errors` holds the failures, in the order they
+ * happened.
+ */
+export class TaskGroupError extends AggregateError {
+  override name = 'TaskGroupError';
+  readonly code = 'ERR_TOTHREAD_TASK_GROUP' as const;
+
+  constructor(errors: readonly unknown[]) {
+    super(errors, `${errors.length} task${errors.length === 1 ? '' : 's'} of the group failed: ${errors.map(summary).join('; ')}`);
+  }
+}
+
+function summary(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /**

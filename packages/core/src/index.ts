@@ -1,5 +1,14 @@
 export { toThread, threaded, defaultPool } from './default-pool.js';
 export { Pool, createPool } from './pool.js';
+export { CancelScope, cancelScope, timeout } from './asyncio/scope.js';
+export { Task, createTask } from './asyncio/task.js';
+export { waitFor } from './asyncio/wait-for.js';
+export { gather } from './asyncio/gather.js';
+export { asCompleted } from './asyncio/as-completed.js';
+export { TaskGroup, taskGroup } from './asyncio/task-group.js';
+export { Semaphore, limit } from './asyncio/semaphore.js';
+export { Queue } from './asyncio/queue.js';
+export { map } from './asyncio/map.js';
 export {
   ToThreadError,
   TimeoutError,
@@ -8,9 +17,20 @@ export {
   WorkerExitError,
   QueueFullError,
   CloneError,
+  CancelledError,
+  TaskGroupError,
+  TaskGroupClosedError,
+  QueueEmptyError,
+  QueueShutDownError,
 } from './errors.js';
 
 export type { ToThread, Threaded, AnyFunction } from './to-thread.js';
 export type { PoolOptions, PoolStats, PoolState } from './pool.js';
 export type { CallOptions } from './call-options.js';
 export type { ErrorCode, UnsupportedReason } from './errors.js';
+export type { ScopeOptions } from './asyncio/scope.js';
+export type { TaskState, TaskOptions, Awaitable, AwaitedOf } from './asyncio/task.js';
+export type { Gather, GatherSettled, GatherOptions } from './asyncio/gather.js';
+export type { Permit, AcquireOptions } from './asyncio/semaphore.js';
+export type { QueueOptions, QueueWaitOptions } from './asyncio/queue.js';
+export type { MapOptions } from './asyncio/map.js';

@@ -11,6 +11,7 @@ import { Piscina } from 'piscina';
 import { Call, type CallState } from './call.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { findUncloneableArgument } from './clone-check.js';
+import { cancelAwaitable, currentSignal, onCancel } from './cancel.js';
 import { CloneError, PoolClosedError, QueueFullError, TimeoutError } from './errors.js';
 import { resolveFunction } from './fn/resolve.js';
 import type { FnRef, TaskResponse } from './protocol.js';
@@ -139,6 +140,11 @@ export class Pool {
     return makeThreaded(fn, callSettings(options), (f, args, settings, site) => this.submit(f, args, settings, site));
   }
 
+  /** The most workers this pool runs at once. */
+  get maxThreads(): number {
+    return this.#options.max;
+  }
+
   /** Where this pool is in its life. */
   get state(): PoolState {
     return this.#state;
@@ -160,29 +166,52 @@ export class Pool {
   submit(fn: unknown, args: readonly unknown[], settings: CallSettings, site: { stack?: string }): Promise<unknown> {
     try {
       if (this.#state !== 'open') throw new PoolClosedError();
+      const scope = currentSignal();
       const ref = resolveFunction(fn);
-      if (ref instanceof Promise) return ref.then((r) => this.#enqueue(r, args, settings, site));
-      return this.#enqueue(ref, args, settings, site);
+      if (!(ref instanceof Promise)) return this.#enqueue(ref, args, settings, scope, site);
+      // The first call of a module function waits for its module to be located; a cancel in the
+      // meantime is kept and applied as soon as the call exists.
+      let early: { reason: unknown } | undefined;
+      let call: Promise<unknown> | undefined;
+      const pending = ref.then((resolved) => {
+        if (early !== undefined) throw early.reason;
+        return (call = this.#enqueue(resolved, args, settings, scope, site));
+      });
+      onCancel(pending, (reason) => {
+        if (call === undefined) early ??= { reason };
+        else cancelAwaitable(call, reason);
+      });
+      return pending;
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  #enqueue(fn: FnRef, args: readonly unknown[], settings: CallSettings, site: { stack?: string }): Promise<unknown> {
+  #enqueue(
+    fn: FnRef,
+    args: readonly unknown[],
+    settings: CallSettings,
+    scope: AbortSignal | undefined,
+    site: { stack?: string },
+  ): Promise<unknown> {
     if (this.#state !== 'open') throw new PoolClosedError();
     const bad = findUncloneableArgument(args);
     if (bad !== undefined) throw new CloneError(bad.path, bad.detail);
-    const { signal } = settings;
-    if (signal?.aborted) throw signal.reason;
+    const signals = settings.signal === undefined ? (scope === undefined ? [] : [scope]) : scope === undefined ? [settings.signal] : [settings.signal, scope];
+    for (const signal of signals) if (signal.aborted) throw signal.reason;
     const free = this.#dispatched < this.#options.max;
-    if (!free && this.#queued >= this.#options.maxQueue) throw new QueueFullError(this.#options.maxQueue);
-    const started = settings.timeout === undefined ? undefined : ++this.#nextCallId;
-    const call = new Call({ fn, args, started }, settings, site, (c, prior) => this.#settled(c, prior));
-    if (signal !== undefined || started !== undefined) call.controller = new AbortController();
-    if (signal !== undefined) {
-      call.onAbort = () => this.#cancel(call, signal.reason);
-      signal.addEventListener('abort', call.onAbort, { once: true });
+    if (!free && this.#queued >= this.#options.maxQueue) {
+      const limit = this.#options.maxQueue;
+      throw new QueueFullError(
+        limit,
+        `The pool's queue is full (maxQueue: ${limit}): wait for calls to settle, raise maxQueue, or limit concurrency with a Semaphore`,
+      );
     }
+    const started = settings.timeout === undefined ? undefined : ++this.#nextCallId;
+    const call = new Call({ fn, args, started }, settings, signals, site, (c, prior) => this.#settled(c, prior));
+    const cancel = (reason: unknown): void => this.#cancel(call, reason);
+    onCancel(call.promise, cancel);
+    call.listen(cancel);
     if (free && this.#queued === 0) this.#dispatch(call);
     else {
       this.#queue.push(call);
@@ -196,16 +225,26 @@ export class Pool {
     this.#running.add(call);
     this.#dispatched++;
     if (call.request.started !== undefined) this.#awaitingStart.set(call.request.started, call);
-    const piscina = (this.#piscina ??= this.#createPiscina());
-    const transferList = call.settings.transfer as TransferListItem[] | undefined;
-    piscina.run(call.request, { signal: call.controller?.signal ?? null, transferList }).then(
-      (response: TaskResponse) => {
+    let task: Promise<TaskResponse>;
+    try {
+      const piscina = (this.#piscina ??= this.#createPiscina());
+      const transferList = call.settings.transfer as TransferListItem[] | undefined;
+      task = piscina.run(call.request, { signal: call.taskSignal as unknown as AbortSignal, transferList });
+    } catch (error) {
+      // Piscina could not start a worker (bad execArgv, say): the call fails, the slot is free.
+      this.#dispatched--;
+      call.settle(false, error);
+      return;
+    }
+    task.then(
+      (response) => {
+        const answering = call.state !== 'settled' ? call.answer(response) : undefined;
         this.#release();
-        if (call.state !== 'settled') void call.answer(response);
+        return answering;
       },
       (error: unknown) => {
-        this.#release();
         if (call.state !== 'settled') call.crashed(error);
+        this.#release();
       },
     );
   }
@@ -234,7 +273,11 @@ export class Pool {
   }
 
   #settled(call: Call, prior: CallState): void {
-    if (prior === 'queued') this.#queued--;
+    if (prior === 'queued' && --this.#queued === 0 && this.#dispatched >= this.#options.max) {
+      // Only cancelled calls are left in the queue: drop them now rather than at the next pump.
+      this.#queue.length = 0;
+      this.#head = 0;
+    }
     this.#running.delete(call);
     if (call.request.started !== undefined) this.#awaitingStart.delete(call.request.started);
     if (call.outcome === 'completed') this.#completed++;
@@ -245,14 +288,15 @@ export class Pool {
 
   /** Stops a call: a queued one is dropped from the queue, a running one has its worker terminated. */
   #cancel(call: Call, reason: unknown): void {
+    const wasRunning = call.state === 'running';
     if (!call.settle(false, reason, 'cancelled')) return;
-    call.controller?.abort(reason);
+    if (wasRunning) call.taskSignal.abort(reason);
   }
 
   #onMessage(message: unknown): void {
     if (!Array.isArray(message) || message[0] !== STARTED) return;
     const call = this.#awaitingStart.get(message[1] as number);
-    if (call === undefined || call.state !== 'running' || call.settings.timeout === undefined) return;
+    if (call === undefined || call.state !== 'running' || call.answered || call.settings.timeout === undefined) return;
     this.#awaitingStart.delete(message[1] as number);
     const ms = call.settings.timeout;
     call.timer = setTimeout(() => this.#cancel(call, call.locate(new TimeoutError(`\`${call.name}\``, ms))), ms);
@@ -265,7 +309,7 @@ export class Pool {
       filename: WORKER_FILE,
       minThreads: min,
       maxThreads: max,
-      idleTimeout,
+      idleTimeout: Math.min(idleTimeout, check.TIMER_MAX), // Infinity would make Node's timer fire at once
       recordTiming: false,
       ...(rest.resourceLimits ? { resourceLimits: rest.resourceLimits } : {}),
       ...(rest.env !== undefined ? { env: rest.env as never } : {}),
@@ -300,10 +344,15 @@ export class Pool {
    * await pool.close({ timeout: 5000 })
    */
   close(options?: { timeout?: number }): Promise<void> {
+    let timeout: number;
+    try {
+      const raw = check.optionsObject('options', options);
+      check.knownKeys('options', raw, ['timeout']);
+      timeout = check.optionalDuration('options.timeout', raw.timeout, true) ?? Infinity;
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.#closing) return this.#closing;
-    const raw = check.optionsObject('options', options);
-    check.knownKeys('options', raw, ['timeout']);
-    const timeout = check.optionalDuration('options.timeout', raw.timeout, true) ?? Infinity;
     this.#state = 'closing';
     this.#rejectQueued('The pool was closed before this call started: make calls before close(), or create a new pool');
     this.#closing = (async () => {
@@ -326,6 +375,7 @@ export class Pool {
    * are terminated. Resolves when they have exited.
    */
   destroy(): Promise<void> {
+    if (this.#state === 'closed') return this.#closing ?? Promise.resolve();
     this.#state = 'closing';
     this.#rejectQueued('The pool was destroyed before this call started');
     const done = this.#terminate('The pool was destroyed while this call was running');
@@ -334,6 +384,7 @@ export class Pool {
   }
 
   async #terminate(message: string): Promise<void> {
+    // A call whose answer has arrived keeps it (settle() ignores anything else then).
     for (const call of [...this.#running]) call.settle(false, call.locate(new PoolClosedError(message)));
     const piscina = this.#piscina;
     this.#piscina = undefined;

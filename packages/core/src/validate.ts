@@ -30,12 +30,20 @@ export function optionalInteger(name: string, value: unknown, min: number): numb
   return value;
 }
 
-/** Checks an optional duration in ms: finite and >= 0 (Infinity allowed where `allowInfinity`). */
+/** The longest delay a Node timer can wait; a longer one would fire after 1 ms. */
+export const TIMER_MAX = 2 ** 31 - 1;
+
+/**
+ * Checks an optional duration in ms: from 0 to `TIMER_MAX` (Infinity also allowed where
+ * `allowInfinity`, meaning "no limit").
+ */
 export function optionalDuration(name: string, value: unknown, allowInfinity = false): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number') throw typeError(name, 'a number of milliseconds', value);
-  if (Number.isNaN(value) || value < 0 || (!allowInfinity && !Number.isFinite(value))) {
-    throw rangeError(name, `a ${allowInfinity ? '' : 'finite '}number of milliseconds from 0 and up`, value);
+  if (allowInfinity && value === Infinity) return value;
+  if (Number.isNaN(value) || value < 0 || value > TIMER_MAX) {
+    const range = `a number of milliseconds from 0 to ${TIMER_MAX}${allowInfinity ? ', or Infinity' : ''}`;
+    throw rangeError(name, range, value);
   }
   return value;
 }

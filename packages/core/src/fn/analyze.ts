@@ -1,11 +1,12 @@
 /**
  * What kind of function is this, and can a worker rebuild it from its source? A function can be
- * shipped by source when every name it uses is its own or a global: otherwise it closes over
- * something only this thread has.
+ * shipped by source when every name it uses is its own or a standard global: otherwise it closes
+ * over something only this thread has.
  */
 import { parse } from 'acorn';
 import type { Node } from 'estree';
 import { analyze } from 'periscopic';
+import { runInNewContext } from 'node:vm';
 
 /** A function that can be compiled from source in a worker. */
 export interface SelfContained {
@@ -13,6 +14,12 @@ export interface SelfContained {
   /** An expression that evaluates to the function (method shorthand is wrapped in an object literal). */
   readonly expression: string;
   readonly method: boolean;
+  /**
+   * Host globals it uses (`crypto`, `fetch`, `setTimeout`…). A module may import a different value
+   * under the same name (`import crypto from 'node:crypto'`), so the caller checks the function's
+   * scopes for them once.
+   */
+  readonly hostGlobals: readonly string[];
 }
 
 /** A function that uses names from its surrounding scope. */
@@ -23,17 +30,38 @@ export interface Closure {
 
 /** A function that can never be rebuilt from its source. */
 export interface Opaque {
-  readonly kind: 'bound' | 'native' | 'class' | 'generator' | 'unparsable';
+  readonly kind: 'bound' | 'native' | 'class' | 'generator' | 'accessor' | 'unparsable';
 }
 
 export type Analysis = SelfContained | Closure | Opaque;
 
+/** ECMAScript's own globals: what a fresh context has. */
+const LANGUAGE_GLOBALS = new Set<string>(runInNewContext('Object.getOwnPropertyNames(globalThis)') as string[]);
+
 /**
- * Names a worker also has although they are not globals here: `arguments` is every non-arrow
- * function's own; `__name` (esbuild, under tsx) and `__vite_ssr_dynamic_import__` (vite, under
- * vitest) are what those tools rewrite plain code into, and the worker defines them.
+ * Node's globals, which a worker has too. Globals a program adds itself (`globalThis.config = …`)
+ * are not here: a worker does not have them.
  */
-const IMPLICIT = new Set(['arguments', '__name', '__vite_ssr_dynamic_import__']);
+const HOST_GLOBALS = new Set(
+  [
+    'process', 'Buffer', 'global', 'console', 'performance', 'navigator', 'crypto', 'fetch',
+    'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate',
+    'queueMicrotask', 'structuredClone', 'atob', 'btoa', 'Request', 'Response', 'Headers', 'FormData',
+    'AbortController', 'AbortSignal', 'EventTarget', 'Event', 'CustomEvent', 'TextEncoder', 'TextDecoder',
+    'TextEncoderStream', 'TextDecoderStream', 'URL', 'URLSearchParams', 'Crypto', 'CryptoKey', 'SubtleCrypto',
+    'Blob', 'File', 'BroadcastChannel', 'MessageChannel', 'MessagePort', 'MessageEvent', 'DOMException',
+    'ReadableStream', 'WritableStream', 'TransformStream', 'CompressionStream', 'DecompressionStream',
+    'ByteLengthQueuingStrategy', 'CountQueuingStrategy', 'WebSocket', 'PerformanceObserver',
+  ].filter((name) => name in globalThis),
+);
+
+/**
+ * Names the tools that run TypeScript rewrite plain code into: esbuild (tsx) keeps function names
+ * with `__name`, vite (vitest) turns `import()` into `__vite_ssr_dynamic_import__()`. The worker
+ * defines both.
+ */
+const TOOL_HELPERS = new Set(['__name', '__vite_ssr_dynamic_import__']);
+
 const CACHE_LIMIT = 1024;
 const bySource = new Map<string, Analysis>();
 
@@ -45,16 +73,41 @@ function tryParse(expression: string): Node | undefined {
   }
 }
 
-function freeVariables(ast: Node): string[] {
-  const names: string[] = [];
-  for (const name of analyze(ast).globals.keys()) {
-    if (!IMPLICIT.has(name) && !(name in globalThis)) names.push(name);
+type AnyNode = { type: string; [key: string]: unknown };
+
+/**
+ * `this`, `arguments`, `super` and `new.target` outside any non-arrow function belong to the
+ * surrounding scope (an arrow function in a class field, say): the worker cannot have them.
+ */
+function lexicalBindings(node: AnyNode, inFunction: boolean, found: Set<string>): void {
+  switch (node.type) {
+    case 'ThisExpression':
+      if (!inFunction) found.add('this');
+      return;
+    case 'Super':
+      if (!inFunction) found.add('super');
+      return;
+    case 'MetaProperty':
+      if (!inFunction) found.add('new.target');
+      return;
+    case 'Identifier':
+      if (!inFunction && node.name === 'arguments') found.add('arguments');
+      return;
   }
-  return names;
+  const opens = node.type === 'FunctionExpression' || node.type === 'FunctionDeclaration';
+  for (const key of Object.keys(node)) {
+    const value = node[key];
+    for (const child of Array.isArray(value) ? value : [value]) {
+      if (child !== null && typeof child === 'object' && typeof (child as AnyNode).type === 'string') {
+        lexicalBindings(child as AnyNode, inFunction || opens, found);
+      }
+    }
+  }
 }
 
 function analyzeSource(source: string): Analysis {
   if (/^class\b/.test(source)) return { kind: 'class' };
+  if (/^(?:get|set)\s*[[\w$'"]/.test(source) && !/^(?:get|set)\s*\(/.test(source)) return { kind: 'accessor' };
   // Function and arrow sources are expressions; method shorthand (`parse(s) {…}`) is not, but it is
   // an object literal member.
   let method = false;
@@ -66,8 +119,19 @@ function analyzeSource(source: string): Analysis {
     ast = tryParse(expression);
   }
   if (ast === undefined) return { kind: 'unparsable' };
-  const free = freeVariables(ast);
-  return free.length > 0 ? { kind: 'closure', freeVariables: free } : { kind: 'self-contained', expression, method };
+  const free: string[] = [];
+  const hostGlobals: string[] = [];
+  for (const name of analyze(ast).globals.keys()) {
+    if (name === 'arguments' || TOOL_HELPERS.has(name) || LANGUAGE_GLOBALS.has(name)) continue;
+    if (HOST_GLOBALS.has(name)) hostGlobals.push(name);
+    else free.push(name);
+  }
+  // The root of `({ m() {} })` and `(function () {})` is a function, so their `this` is their own;
+  // an arrow's is not.
+  const lexical = new Set<string>();
+  lexicalBindings(ast as unknown as AnyNode, method, lexical);
+  free.push(...lexical);
+  return free.length > 0 ? { kind: 'closure', freeVariables: free } : { kind: 'self-contained', expression, method, hostGlobals };
 }
 
 /**

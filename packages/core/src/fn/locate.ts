@@ -7,9 +7,9 @@
 import { createRequire } from 'node:module';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import type { Session } from 'node:inspector';
 import type { ExportRef } from '../protocol.js';
 import { findPath, read } from './find-path.js';
+import { scriptUrlOf } from './inspect.js';
 
 const require = createRequire(import.meta.url);
 const IMPORT_GUARD_MS = 5000;
@@ -43,68 +43,19 @@ function isEntryFile(file: string): boolean {
   }
 }
 
-/** Searches the CommonJS module cache. */
+/** Searches the CommonJS module cache; a module that is not the entry script wins over one that is. */
 function locateCommonJS(fn: Function): Location | undefined {
+  let entry: Location | undefined;
   for (const [filename, mod] of Object.entries(require.cache)) {
     if (mod === undefined) continue;
     const path = findPath(mod.exports, fn);
-    if (path !== undefined) {
-      const isEntry = mod === require.main || isEntryFile(filename);
-      return { url: pathToFileURL(filename).href, ref: { url: pathToFileURL(filename).href, path, format: 'cjs' }, isEntry };
-    }
+    if (path === undefined) continue;
+    const url = pathToFileURL(filename).href;
+    const isEntry = mod === require.main || isEntryFile(filename);
+    if (!isEntry) return { url, ref: { url, path, format: 'cjs' }, isEntry };
+    entry ??= { url, ref: { url, path, format: 'cjs' }, isEntry };
   }
-  return undefined;
-}
-
-let session: Session | undefined;
-let probeId = 0;
-
-function post<T>(method: string, params?: object): T {
-  let answer: { error: Error | null; result: T } | undefined;
-  // The in-thread session answers synchronously.
-  session!.post(method, params, (error, result) => {
-    answer = { error, result: result as T };
-  });
-  if (answer === undefined) throw new Error(`node:inspector did not answer ${method} synchronously`);
-  if (answer.error) throw answer.error;
-  return answer.result;
-}
-
-/** The URL of the script that defines `fn`, from V8 itself. */
-function scriptUrlOf(fn: Function): string | undefined {
-  if (session === undefined) {
-    const { Session } = require('node:inspector') as typeof import('node:inspector');
-    session = new Session();
-    session.connect();
-  }
-  const key = `__tothread_probe_${++probeId}`;
-  (globalThis as Record<string, unknown>)[key] = fn;
-  try {
-    const { result } = post<{ result: { objectId?: string } }>('Runtime.evaluate', { expression: `globalThis.${key}` });
-    if (result.objectId === undefined) return undefined;
-    const { internalProperties = [] } = post<{ internalProperties?: Array<{ name: string; value?: { value?: { scriptId: string } } }> }>(
-      'Runtime.getProperties',
-      { objectId: result.objectId, ownProperties: true },
-    );
-    post('Runtime.releaseObject', { objectId: result.objectId });
-    const scriptId = internalProperties.find((p) => p.name === '[[FunctionLocation]]')?.value?.value?.scriptId;
-    if (scriptId === undefined) return undefined;
-    // Enabling the debugger replays every parsed script, synchronously; we keep the one we need.
-    let url: string | undefined;
-    const onScript = (message: { params: { scriptId: string; url: string } }): void => {
-      if (message.params.scriptId === scriptId) url = message.params.url;
-    };
-    session.on('Debugger.scriptParsed', onScript);
-    try {
-      post('Debugger.enable');
-    } finally {
-      session.off('Debugger.scriptParsed', onScript);
-      post('Debugger.disable');
-    }
-    return url;
-  } finally {
-    delete (globalThis as Record<string, unknown>)[key];
-  }
+  return entry;
 }
 
 /**

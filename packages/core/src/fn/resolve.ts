@@ -1,16 +1,23 @@
 /**
  * Turns a function into what a worker needs to run it (`FnRef`), or explains, before anything is
- * dispatched, why it cannot run there and what to do instead. Answers are cached per function, so
- * the hot path is one WeakMap lookup.
+ * dispatched, why it cannot run there and what to do instead. Answers are cached per function (the
+ * hot path is one WeakMap lookup) and per source text (a closure created again in a loop is
+ * analysed, and refused, once).
  */
 import { UnsupportedFunctionError } from '../errors.js';
 import { typeError } from '../validate.js';
 import type { FnRef } from '../protocol.js';
-import { analyzeFunction } from './analyze.js';
+import { analyzeFunction, type Analysis, type Opaque } from './analyze.js';
+import { boundInScopes } from './inspect.js';
 import { locateFunction, type Location } from './locate.js';
 
+const SOURCE_IDS_LIMIT = 4096;
 const resolved = new WeakMap<Function, FnRef>();
 const pending = new WeakMap<Function, Promise<FnRef>>();
+/** Per analysed source: host globals a scope around the function rebinds (checked once). */
+const shadowed = new WeakMap<Analysis, readonly string[]>();
+/** Per analysed source: where a closure was found not to be importable (checked once). */
+const unreachable = new WeakMap<Analysis, Location>();
 const sourceIds = new Map<string, number>();
 let nextId = 0;
 
@@ -25,62 +32,54 @@ function list(names: readonly string[]): string {
 function closureError(fn: Function, free: readonly string[], where: Location): UnsupportedFunctionError {
   const names = list(free);
   const site = where.url ? ` (defined in ${where.url})` : '';
+  const params = free.filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== 'arguments');
+  const asArgs = params.length > 0 ? `: toThread((${params.join(', ')}) => …, ${params.join(', ')})` : '';
   if (where.isEntry) {
     return new UnsupportedFunctionError(
       'entry-script',
       `${label(fn)}${site} uses ${names} from its surrounding scope, and it lives in the program's entry script, ` +
         `which a worker cannot import without running the whole program again. Move it into its own module and ` +
-        `export it, or pass ${free.length > 1 ? `${names} as arguments` : `${names} as an argument`}: toThread((${free.join(', ')}) => …, ${free.join(', ')})`,
+        `export it, or pass ${free.length > 1 ? `${names} as arguments` : `${names} as an argument`}${asArgs}`,
       free,
     );
   }
   return new UnsupportedFunctionError(
     'closure',
     `${label(fn)}${site} uses ${names} from its surrounding scope, which a worker thread does not have. ` +
-      `Pass ${free.length > 1 ? 'them' : 'it'} as ${free.length > 1 ? 'arguments' : 'an argument'} ` +
-      `(toThread((${free.join(', ')}) => …, ${free.join(', ')})), move ${free.length > 1 ? 'them' : 'it'} inside the function, ` +
-      `or export the function from a module and pass the imported reference`,
+      `Pass ${free.length > 1 ? 'them as arguments' : 'it as an argument'}${asArgs}, ` +
+      `move ${free.length > 1 ? 'them' : 'it'} inside the function, or export the function from a module and pass the imported reference`,
     free,
   );
 }
 
-function opaqueError(fn: Function, kind: 'bound' | 'native' | 'class' | 'generator' | 'unparsable'): UnsupportedFunctionError {
-  switch (kind) {
-    case 'bound':
-      return new UnsupportedFunctionError(
-        'bound',
-        `${label(fn)} is a bound function: its bound \`this\` and arguments cannot be sent to a worker. ` +
-          `Pass the unbound function and its arguments: toThread(fn, ...args)`,
-      );
-    case 'native':
-      return new UnsupportedFunctionError(
-        'native',
-        `${label(fn)} is a native function, which has no source to send to a worker. Wrap it in a function ` +
-          `that calls it, e.g. toThread((x) => Math.sqrt(x), x)`,
-      );
-    case 'class':
-      return new UnsupportedFunctionError(
-        'class',
-        `${label(fn)} is a class, which cannot be called without \`new\`. Offload a function that constructs ` +
-          `and uses it, exported from a module`,
-      );
-    case 'generator':
-      return new UnsupportedFunctionError(
-        'generator',
-        `${label(fn)} is a generator function: toThread() returns one value. Return an array instead, ` +
-          `or stream its values with the streaming API`,
-      );
-    case 'unparsable':
-      return new UnsupportedFunctionError(
-        'closure',
-        `${label(fn)} could not be rebuilt from its source. Export it from a module and pass the imported reference`,
-      );
-  }
+const OPAQUE: Record<Opaque['kind'], string> = {
+  bound: 'is a bound function: its bound `this` and arguments cannot be sent to a worker. Pass the unbound function and its arguments: toThread(fn, ...args)',
+  native: 'is a native function, which has no source to send to a worker. Wrap it in a function that calls it, e.g. toThread((x) => Math.sqrt(x), x)',
+  class: 'is a class, which cannot be called without `new`. Offload a function that constructs and uses it, exported from a module',
+  generator: 'is a generator function: toThread() returns one value. Return an array instead',
+  accessor: 'is a getter or setter. Offload a plain function that reads or writes the property',
+  unparsable: 'could not be rebuilt from its source. Export it from a module and pass the imported reference',
+};
+
+function opaqueError(fn: Function, kind: Opaque['kind']): UnsupportedFunctionError {
+  return new UnsupportedFunctionError(kind, `${label(fn)} ${OPAQUE[kind]}`);
 }
 
-async function locate(fn: Function, free: readonly string[]): Promise<FnRef> {
-  const where = await locateFunction(fn);
+function sourceRef(fn: Function, expression: string, method: boolean): FnRef {
+  let id = sourceIds.get(expression);
+  if (id === undefined) {
+    if (sourceIds.size >= SOURCE_IDS_LIMIT) sourceIds.delete(sourceIds.keys().next().value as string);
+    sourceIds.set(expression, (id = ++nextId));
+  }
+  return { kind: 'source', id, source: expression, method, name: fn.name };
+}
+
+async function locate(fn: Function, analysis: Analysis, free: readonly string[]): Promise<FnRef> {
+  const known = unreachable.get(analysis);
+  const where = known ?? (await locateFunction(fn));
   if (where.ref !== undefined && !where.isEntry) return { kind: 'module', id: ++nextId, ...where.ref };
+  unreachable.set(analysis, where);
+  if (analysis.kind !== 'closure' && analysis.kind !== 'self-contained') throw opaqueError(fn, 'unparsable');
   throw closureError(fn, free, where);
 }
 
@@ -96,16 +95,26 @@ export function resolveFunction(fn: unknown): FnRef | Promise<FnRef> {
   const hit = resolved.get(fn) ?? pending.get(fn);
   if (hit !== undefined) return hit;
   const analysis = analyzeFunction(fn);
+  let free: readonly string[] = [];
   if (analysis.kind === 'self-contained') {
-    let id = sourceIds.get(analysis.expression);
-    if (id === undefined) sourceIds.set(analysis.expression, (id = ++nextId));
-    const ref: FnRef = { kind: 'source', id, source: analysis.expression, method: analysis.method, name: fn.name };
-    resolved.set(fn, ref);
-    return ref;
+    // `crypto` in `import crypto from 'node:crypto'` is not the worker's global `crypto`.
+    let rebound = shadowed.get(analysis);
+    if (rebound === undefined) {
+      rebound = analysis.hostGlobals.length === 0 ? [] : (boundInScopes(fn, analysis.hostGlobals) ?? []);
+      shadowed.set(analysis, rebound);
+    }
+    if (rebound.length === 0) {
+      const ref = sourceRef(fn, analysis.expression, analysis.method);
+      resolved.set(fn, ref);
+      return ref;
+    }
+    free = rebound;
+  } else if (analysis.kind === 'closure') {
+    free = analysis.freeVariables;
+  } else if (analysis.kind !== 'unparsable') {
+    throw opaqueError(fn, analysis.kind);
   }
-  if (analysis.kind !== 'closure' && analysis.kind !== 'unparsable') throw opaqueError(fn, analysis.kind);
-  const free = analysis.kind === 'closure' ? analysis.freeVariables : [];
-  const lookup = locate(fn, free).then(
+  const lookup = locate(fn, analysis, free).then(
     (ref) => {
       resolved.set(fn, ref);
       pending.delete(fn);
@@ -113,7 +122,6 @@ export function resolveFunction(fn: unknown): FnRef | Promise<FnRef> {
     },
     (error: unknown) => {
       pending.delete(fn);
-      if (analysis.kind === 'unparsable' && error instanceof UnsupportedFunctionError) throw opaqueError(fn, 'unparsable');
       throw error;
     },
   );

@@ -20,6 +20,13 @@ interface Loaded {
 }
 
 const loaded = new Map<number, Loaded>();
+const LOADED_LIMIT = 4096;
+
+/** Bounded, so a program that generates functions cannot grow a worker without end. */
+function remember(id: number, entry: Loaded): void {
+  if (loaded.size >= LOADED_LIMIT) loaded.delete(loaded.keys().next().value as number);
+  loaded.set(id, entry);
+}
 
 // Tools rewrite plain code into calls of module-local helpers: esbuild (tsx) keeps function names
 // with `__name`, vite (vitest) turns `import()` into `__vite_ssr_dynamic_import__()`. A function
@@ -32,7 +39,8 @@ function compile(ref: Extract<FnRef, { kind: 'source' }>): Loaded {
   const label = (ref.name || 'anonymous').replace(/[^\w$.-]/g, '_');
   // Indirect eval: global scope, strict like the ES modules and TypeScript output most functions come from.
   const value: unknown = (0, eval)(`"use strict";${ref.source}\n//# sourceURL=tothread-fn:${label}`);
-  const fn = ref.method ? (value as Record<PropertyKey, unknown>)[Reflect.ownKeys(value as object)[0]!] : value;
+  // A method is read from its descriptor: reading the property could run a getter.
+  const fn = ref.method ? Object.getOwnPropertyDescriptor(value as object, Reflect.ownKeys(value as object)[0]!)?.value : value;
   return { fn: fn as Function, module: undefined };
 }
 
@@ -62,6 +70,19 @@ function failed(thrown: unknown, entry: Loaded | undefined): TaskResponse {
   return { ok: false, thrown: encodeThrown(thrown, locateCtor(entry)) };
 }
 
+/** Whatever goes wrong while reporting is itself reported: the worker never dies of a report. */
+function guarded(report: () => TaskResponse, entry: Loaded | undefined): TaskResponse {
+  try {
+    return report();
+  } catch (error) {
+    try {
+      return failed(error, entry);
+    } catch {
+      return { ok: false, thrown: { kind: 'value', value: 'tothread could not report how the call ended' } };
+    }
+  }
+}
+
 /** A result that structured clone would refuse is reported as such, instead of killing the worker. */
 function succeeded(value: unknown): TaskResponse {
   if ((typeof value === 'object' && value !== null) || typeof value === 'function' || typeof value === 'symbol') {
@@ -74,15 +95,20 @@ function succeeded(value: unknown): TaskResponse {
 function call(entry: Loaded, args: readonly unknown[]): TaskResponse | Promise<TaskResponse> {
   const { fn } = entry;
   let value: unknown;
+  let thenable = false;
   try {
     value = fn(...args); // a plain call: `this` is undefined, as in `fn(...args)` on the main thread
+    thenable = value !== null && typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
   } catch (error) {
-    return failed(error, entry);
+    return guarded(() => failed(error, entry), entry);
   }
-  if (value !== null && typeof (value as PromiseLike<unknown> | undefined)?.then === 'function') {
-    return Promise.resolve(value).then(succeeded, (error: unknown) => failed(error, entry));
+  if (thenable) {
+    return Promise.resolve(value).then(
+      (settled) => guarded(() => succeeded(settled), entry),
+      (error: unknown) => guarded(() => failed(error, entry), entry),
+    );
   }
-  return succeeded(value);
+  return guarded(() => succeeded(value), entry);
 }
 
 /** Runs one task. Synchronous functions are answered synchronously, without a promise. */
@@ -95,16 +121,16 @@ export default function runTask(request: TaskRequest): TaskResponse | Promise<Ta
     try {
       entry = compile(ref);
     } catch (error) {
-      return failed(error, undefined);
+      return guarded(() => failed(error, undefined), undefined);
     }
-    loaded.set(ref.id, entry);
+    remember(ref.id, entry);
     return call(entry, args);
   }
   return load(ref).then(
     (value) => {
-      loaded.set(ref.id, value);
+      remember(ref.id, value);
       return call(value, args);
     },
-    (error: unknown) => failed(error, undefined),
+    (error: unknown) => guarded(() => failed(error, undefined), undefined),
   );
 }

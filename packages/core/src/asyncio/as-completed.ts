@@ -1,0 +1,39 @@
+/** asyncio's `as_completed`, as an async iterator of results in the order they settle. */
+import { CancelledError } from '../errors.js';
+import { start, stop, type Awaitable, type AwaitedOf } from './task.js';
+
+type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+
+/**
+ * Yields each awaitable's value as soon as it settles, fastest first. A rejection is thrown from
+ * the loop. Leaving the loop early (`break`, a throw) cancels the awaitables still running.
+ *
+ * @example
+ * for await (const page of asCompleted(urls.map((url) => toThread(fetchSync, url)))) render(page)
+ */
+export async function* asCompleted<A extends Awaitable<unknown>>(items: Iterable<A>): AsyncGenerator<AwaitedOf<A>, void, undefined> {
+  const started = Array.from(items, (item) => start(item as Awaitable<AwaitedOf<A>>));
+  const settled: Array<Settled<AwaitedOf<A>>> = [];
+  let wake: (() => void) | undefined;
+  for (const promise of started) {
+    promise.then(
+      (value) => settled.push({ ok: true, value }),
+      (error: unknown) => settled.push({ ok: false, error }),
+    ).then(() => wake?.());
+  }
+  let yielded = 0;
+  try {
+    while (yielded < started.length) {
+      if (settled.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      const next = settled.shift()!;
+      yielded++;
+      if (!next.ok) throw next.error;
+      yield next.value;
+    }
+  } finally {
+    if (yielded < started.length) {
+      const reason = new CancelledError('asCompleted() was left before every awaitable settled');
+      for (const promise of started) stop(promise, reason);
+    }
+  }
+}

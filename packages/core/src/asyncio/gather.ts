@@ -1,0 +1,69 @@
+/**
+ * asyncio's `gather`: run awaitables together, results in argument order. The gather is a task:
+ * cancelling it cancels every child (their workers stopped). As in asyncio, the first failure
+ * rejects the gather and the other children go on; use a TaskGroup to stop them instead.
+ */
+import * as check from '../validate.js';
+import { start, stop, Task, type Awaitable, type AwaitedOf } from './task.js';
+
+/** Options of `gather.with()`. */
+export interface GatherOptions {
+  /** Put errors in the results, in their argument's place, instead of rejecting. @default false */
+  returnExceptions?: boolean;
+  /** Cancels the gather, and so its children. @default none */
+  signal?: AbortSignal;
+}
+
+type Results<A extends readonly unknown[]> = { -readonly [K in keyof A]: AwaitedOf<A[K]> };
+type Outcomes<A extends readonly unknown[]> = { -readonly [K in keyof A]: AwaitedOf<A[K]> | Error };
+
+/** `gather(...items)` and its variants. */
+export interface Gather {
+  /**
+   * @example
+   * const [coffee, bagel] = await gather(toThread(brewCoffee), toThread(toastBagel))
+   * const [a, b] = await gather(() => toThread(stepA), () => toThread(stepB))
+   */
+  <const A extends readonly Awaitable<unknown>[]>(...items: A): Task<Results<A>>;
+  /**
+   * The same with options. With `returnExceptions: true` each failure takes its argument's place
+   * in the results (thrown non-errors appear as they were thrown).
+   *
+   * @throws {TypeError} when an option is invalid.
+   */
+  with(options: GatherOptions & { returnExceptions: true }): GatherSettled;
+  with(options: GatherOptions): Gather;
+}
+
+/** `gather.with({ returnExceptions: true })`. */
+export interface GatherSettled {
+  <const A extends readonly Awaitable<unknown>[]>(...items: A): Task<Outcomes<A>>;
+}
+
+function make(options: GatherOptions): Gather {
+  const raw = check.optionsObject('options', options);
+  check.knownKeys('options', raw, ['returnExceptions', 'signal']);
+  const returnExceptions = raw.returnExceptions === true;
+  const signal = check.optionalSignal('options.signal', raw.signal);
+  const gather = ((...items: Awaitable<unknown>[]) =>
+    new Task(
+      async (taskSignal) => {
+        // Functions start inside the gather's scope; promises made outside are stopped explicitly.
+        const children = items.map((item) => start(item));
+        const cancelChildren = (): void => children.forEach((child) => stop(child, taskSignal.reason));
+        taskSignal.addEventListener('abort', cancelChildren, { once: true });
+        try {
+          if (!returnExceptions) return await Promise.all(children);
+          return await Promise.all(children.map((child) => Promise.resolve(child).then((v) => v, (e: unknown) => e)));
+        } finally {
+          taskSignal.removeEventListener('abort', cancelChildren);
+        }
+      },
+      { name: 'gather', ...(signal ? { signal } : {}) },
+    )) as Gather;
+  gather.with = ((next: GatherOptions) => make({ ...options, ...next })) as Gather['with'];
+  return gather;
+}
+
+/** Runs awaitables together; see {@link Gather}. */
+export const gather: Gather = make({});

@@ -1,0 +1,178 @@
+/**
+ * asyncio's `Queue` for producer/consumer pipelines: `maxsize` backpressure, `put`/`get` that wait,
+ * `taskDone`/`join`, `shutdown` (Python 3.13), and `for await` over the items.
+ */
+import { currentSignal } from '../cancel.js';
+import { QueueEmptyError, QueueFullError, QueueShutDownError } from '../errors.js';
+import * as check from '../validate.js';
+
+/** Options of {@link Queue}. */
+export interface QueueOptions {
+  /** Most items held; `put()` waits while full. 0 means no limit. @default 0 */
+  maxsize?: number;
+}
+
+/** Options of `put()` and `get()`. */
+export interface QueueWaitOptions {
+  /** Stops waiting when it aborts, rejecting with `signal.reason`. The enclosing cancel scope's signal applies too. @default none */
+  signal?: AbortSignal;
+}
+
+interface Waiter {
+  readonly wake: () => void;
+  readonly fail: (error: unknown) => void;
+}
+
+/**
+ * A FIFO queue between async producers and consumers.
+ *
+ * @example
+ * const queue = new Queue<string>({ maxsize: 100 })
+ * const worker = async () => { for await (const line of queue) { await toThread(processSync, line); queue.taskDone() } }
+ */
+export class Queue<T> implements AsyncIterable<T> {
+  readonly maxsize: number;
+  readonly #items: T[] = [];
+  #head = 0;
+  #unfinished = 0;
+  #shutdown = false;
+  readonly #getters: Waiter[] = [];
+  readonly #putters: Waiter[] = [];
+  #joiners: Array<() => void> = [];
+
+  /** @throws {TypeError | RangeError} when `maxsize` is not a whole number from 0 and up. */
+  constructor(options?: QueueOptions) {
+    const raw = check.optionsObject('options', options);
+    check.knownKeys('options', raw, ['maxsize']);
+    this.maxsize = check.optionalInteger('maxsize', raw.maxsize, 0) ?? 0;
+  }
+
+  /** Items in the queue. */
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** Whether the queue holds no item. */
+  empty(): boolean {
+    return this.size === 0;
+  }
+
+  /** Whether the queue holds `maxsize` items. */
+  full(): boolean {
+    return this.maxsize > 0 && this.size >= this.maxsize;
+  }
+
+  /** Whether `shutdown()` was called. */
+  get isShutDown(): boolean {
+    return this.#shutdown;
+  }
+
+  /** Adds an item, waiting while the queue is full. @throws {QueueShutDownError} after `shutdown()`. */
+  async put(item: T, options?: QueueWaitOptions): Promise<void> {
+    while (this.full() && !this.#shutdown) await this.#wait(this.#putters, options);
+    this.putNowait(item);
+  }
+
+  /** Adds an item now. @throws {QueueFullError} when full; {@link QueueShutDownError} after `shutdown()`. */
+  putNowait(item: T): void {
+    if (this.#shutdown) throw new QueueShutDownError('The queue was shut down: it takes no new items');
+    if (this.full()) throw new QueueFullError(this.maxsize, `The queue is full (maxsize: ${this.maxsize}): use \`await queue.put()\` to wait for room`);
+    this.#items.push(item);
+    this.#unfinished++;
+    this.#getters.shift()?.wake();
+  }
+
+  /** Takes the oldest item, waiting while the queue is empty. @throws {QueueShutDownError} once shut down and empty. */
+  async get(options?: QueueWaitOptions): Promise<T> {
+    while (this.empty()) {
+      if (this.#shutdown) throw new QueueShutDownError('The queue was shut down and is empty');
+      await this.#wait(this.#getters, options);
+    }
+    return this.getNowait();
+  }
+
+  /** Takes the oldest item now. @throws {QueueEmptyError} when empty; {@link QueueShutDownError} once shut down and empty. */
+  getNowait(): T {
+    if (this.empty()) {
+      if (this.#shutdown) throw new QueueShutDownError('The queue was shut down and is empty');
+      throw new QueueEmptyError();
+    }
+    const item = this.#items[this.#head]!;
+    this.#items[this.#head++] = undefined as T;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items.splice(0, this.#head);
+      this.#head = 0;
+    }
+    this.#putters.shift()?.wake();
+    return item;
+  }
+
+  /** Marks one item taken with `get()` as processed. @throws {RangeError} when called more times than items were put. */
+  taskDone(): void {
+    if (this.#unfinished === 0) throw check.rangeError('taskDone() calls', 'at most the number of items put', this.#unfinished + 1);
+    if (--this.#unfinished === 0) for (const resolve of this.#joiners.splice(0)) resolve();
+  }
+
+  /** Resolves when every item put has been marked done with `taskDone()`. */
+  join(): Promise<void> {
+    if (this.#unfinished === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#joiners.push(resolve));
+  }
+
+  /**
+   * Shuts the queue down: `put()` rejects from now on, waiting putters too; `get()` rejects once
+   * the queue is empty. With `immediate`, the items left are dropped (counted as done, so `join()`
+   * resolves) and waiting getters reject now.
+   */
+  shutdown(immediate = false): void {
+    this.#shutdown = true;
+    if (immediate) {
+      const dropped = this.size;
+      this.#items.length = 0;
+      this.#head = 0;
+      for (let i = 0; i < dropped; i++) this.taskDone();
+    }
+    const error = new QueueShutDownError('The queue was shut down');
+    for (const putter of this.#putters.splice(0)) putter.fail(error);
+    if (this.empty()) for (const getter of this.#getters.splice(0)) getter.fail(new QueueShutDownError('The queue was shut down and is empty'));
+  }
+
+  /** Yields items as they arrive until the queue is shut down and empty. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    for (;;) {
+      try {
+        yield await this.get();
+      } catch (error) {
+        if (error instanceof QueueShutDownError) return;
+        throw error;
+      }
+    }
+  }
+
+  #wait(list: Waiter[], options: QueueWaitOptions | undefined): Promise<void> {
+    const raw = check.optionsObject('options', options);
+    check.knownKeys('options', raw, ['signal']);
+    const signals = [check.optionalSignal('options.signal', raw.signal), currentSignal()].filter((s): s is AbortSignal => s !== undefined);
+    for (const signal of signals) if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const cleanup = (): void => signals.forEach((s) => s.removeEventListener('abort', onAbort));
+      const waiter: Waiter = {
+        wake: () => {
+          cleanup();
+          resolve();
+        },
+        fail: (error) => {
+          cleanup();
+          reject(error);
+        },
+      };
+      const onAbort = (): void => {
+        const index = list.indexOf(waiter);
+        if (index !== -1) list.splice(index, 1);
+        waiter.fail(signals.find((s) => s.aborted)?.reason);
+      };
+      signals.forEach((s) => s.addEventListener('abort', onAbort, { once: true }));
+      list.push(waiter);
+    });
+  }
+}

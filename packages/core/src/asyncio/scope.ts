@@ -1,0 +1,121 @@
+/**
+ * Cancel scopes (asyncio's `timeout()` and cancellation, trio's cancel scopes): everything
+ * offloaded inside a scope, however deep, is stopped when the scope is cancelled, without passing
+ * a signal by hand. Scopes nest: cancelling an outer scope cancels the inner ones.
+ */
+import { currentSignal, withSignal } from '../cancel.js';
+import { CancelledError, TimeoutError } from '../errors.js';
+import * as check from '../validate.js';
+
+/** Options of {@link CancelScope} and {@link cancelScope}. */
+export interface ScopeOptions {
+  /** Another signal that cancels this scope too. @default none */
+  signal?: AbortSignal;
+}
+
+/**
+ * A cancel scope. `run(fn)` runs `fn` inside it; `cancel()` stops every offloaded call started
+ * inside (running ones have their workers terminated) and rejects `run()` with the reason.
+ *
+ * @example
+ * const scope = new CancelScope()
+ * setTimeout(() => scope.cancel(), 1000)
+ * await scope.run(async () => { await toThread(a); await toThread(b) })
+ */
+export class CancelScope {
+  readonly #controller = new AbortController();
+  /** Aborts when this scope, an enclosing scope, or `options.signal` is cancelled. */
+  readonly signal: AbortSignal;
+
+  /** @throws {TypeError} when `options.signal` is not an AbortSignal. */
+  constructor(options?: ScopeOptions) {
+    const raw = check.optionsObject('options', options);
+    check.knownKeys('options', raw, ['signal']);
+    const extra = check.optionalSignal('options.signal', raw.signal);
+    const parents = [currentSignal(), extra].filter((s): s is AbortSignal => s !== undefined);
+    this.signal = parents.length === 0 ? this.#controller.signal : AbortSignal.any([this.#controller.signal, ...parents]);
+  }
+
+  /** Whether the scope has been cancelled (directly or through a parent). */
+  get cancelled(): boolean {
+    return this.signal.aborted;
+  }
+
+  /**
+   * Cancels the scope. Calls inside reject with `reason` (a `CancelledError` when none is given).
+   * Cancelling twice keeps the first reason.
+   */
+  cancel(reason: unknown = new CancelledError('The scope was cancelled')): void {
+    this.#controller.abort(reason);
+  }
+
+  /**
+   * Runs `fn` inside the scope. Resolves with its result, or rejects with the cancel reason as soon
+   * as the scope is cancelled (awaits inside that are not offloaded calls are not interrupted:
+   * give them `scope.signal`). A late outcome of `fn` is observed, never left unhandled.
+   */
+  run<T>(fn: (scope: CancelScope) => T | PromiseLike<T>): Promise<T> {
+    if (typeof fn !== 'function') return Promise.reject(check.typeError('fn', 'a function', fn));
+    const { signal } = this;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      const done = (): void => signal.removeEventListener('abort', onAbort);
+      let body: Promise<T>;
+      try {
+        body = Promise.resolve(withSignal(signal, () => fn(this)));
+      } catch (error) {
+        body = Promise.reject(error);
+      }
+      body.then(
+        (value) => {
+          done();
+          resolve(value);
+        },
+        (error: unknown) => {
+          done();
+          reject(error);
+        },
+      );
+    });
+  }
+}
+
+/**
+ * Runs `fn` in a new {@link CancelScope}; `fn` receives the scope (to cancel it, or to hand its
+ * signal to other APIs).
+ *
+ * @example
+ * await cancelScope(async (scope) => {
+ *   const first = await toThread(slowParse, text)
+ *   if (!first.ok) scope.cancel()
+ * })
+ */
+export function cancelScope<T>(fn: (scope: CancelScope) => T | PromiseLike<T>, options?: ScopeOptions): Promise<T> {
+  return new CancelScope(options).run(fn);
+}
+
+/**
+ * asyncio's `timeout()`: runs `fn` with a deadline of `ms`. When it passes, every offloaded call
+ * inside is stopped (running ones have their workers terminated) and the promise rejects with a
+ * `TimeoutError`.
+ *
+ * @throws {RangeError} when `ms` is negative, NaN or infinite; {@link TimeoutError} on expiry.
+ * @example
+ * const report = await timeout(5_000, async () => {
+ *   const rows = await toThread(parseSync, text)
+ *   return toThread(summariseSync, rows)
+ * })
+ */
+export async function timeout<T>(ms: number, fn: (scope: CancelScope) => T | PromiseLike<T>): Promise<T> {
+  const limit = check.optionalDuration('ms', ms);
+  if (limit === undefined) throw check.typeError('ms', 'a number of milliseconds', ms);
+  const scope = new CancelScope();
+  const timer = setTimeout(() => scope.cancel(new TimeoutError('The timeout() scope', limit)), limit);
+  try {
+    return await scope.run(fn);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * asyncio's `Semaphore`: at most `n` holders at once, waiters served first come, first served,
+ * waits abortable. A permit is released by `release()` or by leaving a `using` block.
+ */
+import { currentSignal } from '../cancel.js';
+import * as check from '../validate.js';
+import type { AnyFunction } from '../to-thread.js';
+
+/** One hold on a semaphore. Releasing twice is harmless. */
+export interface Permit extends Disposable {
+  release(): void;
+}
+
+interface Waiter {
+  readonly grant: (permit: Permit) => void;
+  readonly cleanup: () => void;
+}
+
+/** Options of `acquire()` and `run()`. */
+export interface AcquireOptions {
+  /** Stops waiting when it aborts, rejecting with `signal.reason`. The enclosing cancel scope's signal applies too. @default none */
+  signal?: AbortSignal;
+}
+
+/**
+ * A counting semaphore.
+ *
+ * @example
+ * const slots = new Semaphore(10)
+ * await Promise.all(urls.map(async (url) => {
+ *   using _permit = await slots.acquire()
+ *   return toThread(fetchSync, url)
+ * }))
+ */
+export class Semaphore {
+  readonly #permits: number;
+  #available: number;
+  readonly #waiters: Waiter[] = [];
+
+  /** @throws {RangeError} when `permits` is not a whole number from 1 and up. */
+  constructor(permits: number) {
+    const value = check.optionalInteger('permits', permits, 1);
+    if (value === undefined) throw check.typeError('permits', 'a number from 1 and up', permits);
+    this.#permits = value;
+    this.#available = value;
+  }
+
+  /** Permits free right now. */
+  get available(): number {
+    return this.#available;
+  }
+
+  /** Callers waiting for a permit. */
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
+  /** Takes a permit without waiting, or returns `undefined` when none is free (or others wait first). */
+  tryAcquire(): Permit | undefined {
+    if (this.#available === 0 || this.#waiters.length > 0) return undefined;
+    this.#available--;
+    return this.#permit();
+  }
+
+  /**
+   * Waits for a permit (first come, first served).
+   *
+   * @throws the signal's reason when the wait is aborted.
+   */
+  acquire(options?: AcquireOptions): Promise<Permit> {
+    const raw = check.optionsObject('options', options);
+    check.knownKeys('options', raw, ['signal']);
+    const signals = [check.optionalSignal('options.signal', raw.signal), currentSignal()].filter((s): s is AbortSignal => s !== undefined);
+    for (const signal of signals) if (signal.aborted) return Promise.reject(signal.reason);
+    const now = this.tryAcquire();
+    if (now !== undefined) return Promise.resolve(now);
+    return new Promise<Permit>((resolve, reject) => {
+      const onAbort = (): void => {
+        const index = this.#waiters.indexOf(waiter);
+        if (index !== -1) this.#waiters.splice(index, 1);
+        cleanup();
+        reject(signals.find((s) => s.aborted)?.reason);
+      };
+      const cleanup = (): void => signals.forEach((s) => s.removeEventListener('abort', onAbort));
+      const waiter: Waiter = { grant: resolve, cleanup };
+      signals.forEach((s) => s.addEventListener('abort', onAbort, { once: true }));
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Runs `fn` holding a permit, and releases it however `fn` ends. */
+  async run<T>(fn: () => T | PromiseLike<T>, options?: AcquireOptions): Promise<Awaited<T>> {
+    using _permit = await this.acquire(options);
+    return await fn();
+  }
+
+  #permit(): Permit {
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      const next = this.#waiters.shift();
+      if (next === undefined) this.#available = Math.min(this.#permits, this.#available + 1);
+      else {
+        next.cleanup();
+        next.grant(this.#permit()); // handed over directly: no one can barge in between
+      }
+    };
+    return { release, [Symbol.dispose]: release };
+  }
+}
+
+/**
+ * Wraps an async function so that at most `concurrency` calls run at once; the rest wait in order
+ * (p-limit for one function).
+ *
+ * @throws {RangeError} when `concurrency` is not a whole number from 1 and up.
+ * @example
+ * const fetchLimited = limit(10, threaded(fetchSync))
+ * await Promise.all(urls.map((url) => fetchLimited(url)))
+ */
+export function limit<F extends AnyFunction>(concurrency: number, fn: F): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>> {
+  if (typeof fn !== 'function') throw check.typeError('fn', 'a function', fn);
+  const semaphore = new Semaphore(concurrency);
+  return (...args) => semaphore.run(() => fn(...args) as Awaited<ReturnType<F>>);
+}

@@ -1,0 +1,112 @@
+/**
+ * asyncio's `TaskGroup`: structured concurrency. The group waits for all its tasks; the first
+ * failure cancels the others (their workers stopped), waits for them, and rejects with a
+ * `TaskGroupError` of the failures.
+ */
+import { withSignal } from '../cancel.js';
+import { CancelledError, TaskGroupClosedError, TaskGroupError } from '../errors.js';
+import * as check from '../validate.js';
+import { CancelScope } from './scope.js';
+import { Task, type TaskOptions } from './task.js';
+
+/**
+ * A group of tasks that live and die together.
+ *
+ * @example
+ * await taskGroup(async (group) => {
+ *   group.create(() => toThread(resizeSync, a))
+ *   group.create(() => toThread(resizeSync, b))
+ * }) // resolves when both are done; if one fails, the other is stopped
+ */
+export class TaskGroup implements AsyncDisposable {
+  readonly #scope = new CancelScope();
+  readonly #tasks = new Set<Task<unknown>>();
+  readonly #errors: unknown[] = [];
+  #closed = false;
+  #wakers: Array<() => void> = [];
+
+  /** Aborts when the group cancels its tasks. */
+  get signal(): AbortSignal {
+    return this.#scope.signal;
+  }
+
+  /**
+   * Starts `fn` as a task of the group.
+   *
+   * @throws {TaskGroupClosedError} when the group has finished.
+   */
+  create<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, options?: Omit<TaskOptions, 'signal'>): Task<Awaited<T>> {
+    if (this.#closed) throw new TaskGroupClosedError();
+    const task = withSignal(this.#scope.signal, () => new Task(fn as (signal: AbortSignal) => Awaited<T>, options));
+    this.#tasks.add(task);
+    task.then(
+      () => this.#settled(task),
+      (error: unknown) => {
+        // A cancelled task (by the group, or on its own) is not a failure, as in asyncio.
+        if (task.state !== 'cancelled') this.#fail(error);
+        this.#settled(task);
+      },
+    );
+    return task;
+  }
+
+  /**
+   * Waits for every task (including tasks created while waiting), then closes the group.
+   *
+   * @throws {TaskGroupError} when any task failed.
+   */
+  async wait(): Promise<void> {
+    while (this.#tasks.size > 0) await new Promise<void>((resolve) => this.#wakers.push(resolve));
+    this.#closed = true;
+    if (this.#errors.length > 0) throw new TaskGroupError(this.#errors);
+  }
+
+  /** `await using group = new TaskGroup()` waits for the group at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.wait();
+  }
+
+  /**
+   * Records a failure and cancels the other tasks. The same error seen twice (a task's, then the
+   * body's that awaited it) counts once; the group's own cancellation is not a failure.
+   */
+  #fail(error: unknown): void {
+    if (this.#errors.includes(error) || (this.#scope.cancelled && error === this.#scope.signal.reason)) return;
+    this.#errors.push(error);
+    this.#scope.cancel(new CancelledError('Cancelled because another task of its group failed'));
+  }
+
+  #settled(task: Task<unknown>): void {
+    this.#tasks.delete(task);
+    if (this.#tasks.size === 0) for (const wake of this.#wakers.splice(0)) wake();
+  }
+
+  /** @internal Runs the group's body, for {@link taskGroup}. */
+  async run<T>(fn: (group: TaskGroup) => T | PromiseLike<T>): Promise<T> {
+    if (typeof fn !== 'function') throw check.typeError('fn', 'a function', fn);
+    let result: T | undefined;
+    try {
+      result = await withSignal(this.#scope.signal, () => fn(this));
+    } catch (error) {
+      this.#fail(error);
+    }
+    await this.wait();
+    return result as T;
+  }
+}
+
+/**
+ * Runs `fn` with a new {@link TaskGroup} and waits for every task it created. Resolves with what
+ * `fn` returned; rejects with a `TaskGroupError` when `fn` or any task failed (the other tasks are
+ * cancelled first, and waited for).
+ *
+ * @example
+ * const [a, b] = await taskGroup(async (group) => {
+ *   const a = group.create(() => toThread(parseSync, left))
+ *   const b = group.create(() => toThread(parseSync, right))
+ *   return [await a, await b]
+ * })
+ */
+export function taskGroup<T>(fn: (group: TaskGroup) => T | PromiseLike<T>): Promise<T> {
+  return new TaskGroup().run(fn);
+}

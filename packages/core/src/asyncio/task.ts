@@ -1,0 +1,136 @@
+/**
+ * Task handles (asyncio's `create_task`): the work starts now; the handle can be awaited, cancelled
+ * (which stops every offloaded call inside it) and inspected.
+ */
+import { cancelAwaitable, onCancel } from '../cancel.js';
+import { CancelledError } from '../errors.js';
+import * as check from '../validate.js';
+import { CancelScope } from './scope.js';
+
+/** Where a task is: still running, or how it ended. */
+export type TaskState = 'pending' | 'fulfilled' | 'rejected' | 'cancelled';
+
+/** Something a tool can wait on: a promise (or task), or a function to start as a task. */
+export type Awaitable<T> = PromiseLike<T> | ((signal: AbortSignal) => T | PromiseLike<T>);
+
+/** The value an {@link Awaitable} settles with. */
+export type AwaitedOf<A> = A extends (signal: AbortSignal) => infer R ? Awaited<R> : Awaited<A>;
+
+/** Options of {@link createTask}. */
+export interface TaskOptions {
+  /** Cancels the task when it aborts. @default none */
+  signal?: AbortSignal;
+  /** A name for messages and debugging. @default the function's name */
+  name?: string;
+}
+
+/**
+ * A running piece of work. Await it like a promise; `cancel()` stops it.
+ *
+ * A cancelled task that nobody awaits is not reported as an unhandled rejection; a task that fails
+ * and is never awaited is, as a promise would be.
+ */
+export class Task<T> implements PromiseLike<T> {
+  readonly name: string;
+  readonly #scope: CancelScope;
+  readonly #promise: Promise<T>;
+  #state: TaskState = 'pending';
+  #observed = false;
+
+  /** @throws {TypeError} when `fn` is not a function. */
+  constructor(fn: (signal: AbortSignal) => T | PromiseLike<T>, options?: TaskOptions) {
+    if (typeof fn !== 'function') throw check.typeError('fn', 'a function', fn);
+    const raw = check.optionsObject('options', options);
+    check.knownKeys('options', raw, ['signal', 'name']);
+    this.name = typeof raw.name === 'string' ? raw.name : fn.name || 'task';
+    this.#scope = new CancelScope({ signal: check.optionalSignal('options.signal', raw.signal) });
+    this.#promise = this.#scope.run((scope) => fn(scope.signal));
+    this.#promise.then(
+      () => {
+        this.#state = 'fulfilled';
+      },
+      (error: unknown) => {
+        // Cancelled means it ended *because of* the cancel: a failure of its own that came first
+        // stays a failure.
+        this.#state = this.#scope.cancelled && error === this.#scope.signal.reason ? 'cancelled' : 'rejected';
+        // Unobserved failures surface as unhandled rejections (as a bare promise's would);
+        // unobserved cancellations do not: the caller asked for them.
+        if (this.#state === 'rejected') setImmediate(() => this.#observed || Promise.reject(error));
+      },
+    );
+    onCancel(this, (reason) => this.cancel(reason));
+  }
+
+  /** `'pending'`, `'fulfilled'`, `'rejected'` or `'cancelled'`. */
+  get state(): TaskState {
+    return this.#state;
+  }
+
+  /** Whether the task has settled. */
+  get done(): boolean {
+    return this.#state !== 'pending';
+  }
+
+  /** Aborts when the task is cancelled: hand it to APIs that take a signal. */
+  get signal(): AbortSignal {
+    return this.#scope.signal;
+  }
+
+  /**
+   * Cancels the task: offloaded calls inside it are stopped, and awaiting it rejects with `reason`
+   * (a `CancelledError` when none is given). Returns false when the task had already settled.
+   */
+  cancel(reason: unknown = new CancelledError(`The task \`${this.name}\` was cancelled`)): boolean {
+    if (this.#state !== 'pending') return false;
+    this.#scope.cancel(reason);
+    return true;
+  }
+
+  then<A = T, B = never>(
+    onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    this.#observed = true;
+    return this.#promise.then(onFulfilled, onRejected);
+  }
+
+  catch<B = never>(onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<T | B> {
+    return this.then(undefined, onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<T> {
+    this.#observed = true;
+    return this.#promise.finally(onFinally);
+  }
+}
+
+/**
+ * Starts `fn` now as a {@link Task} (asyncio's `create_task`). `fn` receives the task's signal.
+ *
+ * @throws {TypeError} when `fn` is not a function.
+ * @example
+ * const report = createTask(() => toThread(buildReportSync, data))
+ * // … later
+ * report.cancel()            // the worker running buildReportSync is stopped
+ * await report.catch(() => {})
+ */
+export function createTask<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, options?: TaskOptions): Task<Awaited<T>> {
+  return new Task(fn as (signal: AbortSignal) => Awaited<T> | PromiseLike<Awaited<T>>, options);
+}
+
+/**
+ * Starts each awaitable as something cancellable: a function becomes a task, a promise is used as
+ * it is (a `toThread()` promise or a task can be cancelled; another promise cannot).
+ */
+export function start<T>(item: Awaitable<T>, signal?: AbortSignal): PromiseLike<T> {
+  if (typeof item === 'function') return new Task(item, signal ? { signal } : undefined);
+  if (item === null || typeof (item as { then?: unknown })?.then !== 'function') {
+    throw check.typeError('awaitable', 'a promise, a task or a function', item);
+  }
+  return item;
+}
+
+/** Cancels what {@link start} returned, where that is possible. */
+export function stop(item: PromiseLike<unknown>, reason: unknown): void {
+  cancelAwaitable(item, reason);
+}

@@ -1,0 +1,34 @@
+/** asyncio's `wait_for`: a deadline on one awaitable, and the work behind it stopped when it passes. */
+import { TimeoutError } from '../errors.js';
+import * as check from '../validate.js';
+import { start, stop, type Awaitable, type AwaitedOf } from './task.js';
+
+/**
+ * Waits at most `ms` for `item`: a `toThread()` promise, a task, or a function (started as a task).
+ * On expiry the work is stopped (a running offloaded call has its worker terminated) and the
+ * promise rejects with a `TimeoutError`. A promise tothread did not create cannot be stopped: it is
+ * only no longer waited for.
+ *
+ * @throws {RangeError} when `ms` is negative, NaN or infinite; {@link TimeoutError} on expiry.
+ * @example
+ * const rows = await waitFor(toThread(parseSync, text), 2_000)
+ * const sum = await waitFor(() => toThread(sumSync, big), 500)
+ */
+export async function waitFor<A extends Awaitable<unknown>>(item: A, ms: number): Promise<AwaitedOf<A>> {
+  const limit = check.optionalDuration('ms', ms);
+  if (limit === undefined) throw check.typeError('ms', 'a number of milliseconds', ms);
+  const started = start(item as Awaitable<AwaitedOf<A>>);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new TimeoutError('waitFor()', limit);
+      stop(started, error);
+      reject(error);
+    }, limit);
+  });
+  try {
+    return await Promise.race([started, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Cancellation plumbing shared by the pool and the asyncio-style tools: the ambient cancel signal
+ * (carried by AsyncLocalStorage, so every offloaded call inside a scope sees it without passing a
+ * signal by hand), and a registry that can cancel a plain `toThread()` promise.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+const ambient = new AsyncLocalStorage<AbortSignal>();
+const cancellers = new WeakMap<object, (reason: unknown) => void>();
+
+/** The signal of the innermost cancel scope around the caller, if any. */
+export function currentSignal(): AbortSignal | undefined {
+  return ambient.getStore();
+}
+
+/** Runs `fn` with `signal` as the ambient cancel signal of everything it starts. */
+export function withSignal<T>(signal: AbortSignal, fn: () => T): T {
+  return ambient.run(signal, fn);
+}
+
+/** Makes `target` cancellable through {@link cancelAwaitable}. */
+export function onCancel(target: object, cancel: (reason: unknown) => void): void {
+  cancellers.set(target, cancel);
+}
+
+/** Cancels a `toThread()` promise, a task or a gather; returns false for anything else. */
+export function cancelAwaitable(target: unknown, reason: unknown): boolean {
+  if ((typeof target !== 'object' && typeof target !== 'function') || target === null) return false;
+  const cancel = cancellers.get(target);
+  if (cancel === undefined) return false;
+  cancel(reason);
+  return true;
+}
+
+/**
+ * The signal Piscina is given for each task: a few fields instead of an AbortController, so that
+ * every call can be stopped (queued: removed; running: its worker terminated) at almost no cost.
+ */
+export class TaskSignal {
+  aborted = false;
+  reason: unknown = undefined;
+  #listener: (() => void) | undefined;
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.#listener = listener;
+  }
+
+  removeEventListener(): void {
+    this.#listener = undefined;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listener = this.#listener;
+    this.#listener = undefined;
+    listener?.();
+  }
+}

@@ -1,0 +1,105 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  CancelledError,
+  cancelScope,
+  createPool,
+  createTask,
+  gather,
+  map,
+  TaskGroupError,
+  taskGroup,
+  timeout,
+  TimeoutError,
+  waitFor,
+} from '@tothread/core';
+import { spinForever } from './fixtures/legacy-esm.mjs';
+
+// One worker: the call after each cancellation can only be served if the spinning worker was
+// really stopped, so a path that leaves the loop running makes its test hang, not pass.
+const pool = createPool({ minThreads: 1, maxThreads: 1 });
+afterAll(() => pool.close());
+
+const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
+const later = (ms: number, fn: () => void): void => void setTimeout(fn, ms);
+
+async function expectStoppedAndServing(): Promise<void> {
+  expect(await pool.toThread((a: number, b: number) => a * b, 6, 7)).toBe(42);
+}
+
+describe('every cancellation path stops a running sync loop in its worker, and the pool serves the next call', () => {
+  it('a timeout() scope', async () => {
+    const error = await settle(timeout(200, async () => pool.toThread(spinForever)));
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as TimeoutError).message).toBe('The timeout() scope timed out after 200 ms');
+    await expectStoppedAndServing();
+  });
+
+  it('a cancel scope cancelled from outside', async () => {
+    const run = cancelScope(async (scope) => {
+      later(100, () => scope.cancel());
+      return pool.toThread(spinForever);
+    });
+    expect(await settle(run)).toBeInstanceOf(CancelledError);
+    await expectStoppedAndServing();
+  });
+
+  it('an explicit signal inside a scope (either one cancels)', async () => {
+    const controller = new AbortController();
+    const run = cancelScope(async () => pool.toThread.with({ signal: controller.signal })(spinForever));
+    later(100, () => controller.abort('explicit'));
+    expect(await settle(run)).toBe('explicit');
+    await expectStoppedAndServing();
+  });
+
+  it('waitFor() on a toThread() promise', async () => {
+    expect(await settle(waitFor(pool.toThread(spinForever), 150))).toBeInstanceOf(TimeoutError);
+    await expectStoppedAndServing();
+  });
+
+  it('cancelling a task', async () => {
+    const task = createTask(() => pool.toThread(spinForever));
+    later(100, () => task.cancel());
+    expect(await settle(task)).toBeInstanceOf(CancelledError);
+    expect(task.state).toBe('cancelled');
+    await expectStoppedAndServing();
+  });
+
+  it('cancelling a gather cancels its children', async () => {
+    const all = gather(pool.toThread(spinForever), () => pool.toThread(spinForever));
+    later(100, () => all.cancel());
+    expect(await settle(all)).toBeInstanceOf(CancelledError);
+    await expectStoppedAndServing();
+  });
+
+  it('a failure in a task group cancels its siblings', async () => {
+    const error = await settle(
+      taskGroup(async (group) => {
+        group.create(() => pool.toThread(spinForever));
+        group.create(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          throw new Error('sibling failed');
+        });
+      }),
+    );
+    expect(error).toBeInstanceOf(TaskGroupError);
+    expect((error as TaskGroupError).errors.map((e) => (e as Error).message)).toEqual(['sibling failed']);
+    await expectStoppedAndServing();
+  });
+
+  it('leaving a map() loop early', async () => {
+    const inputs = [0, 1];
+    const seen: number[] = [];
+    // Concurrency 2: when 0 comes back, 1 is already handed to the worker and spinning.
+    const zeroOrSpin = (n: number): number => {
+      if (n === 0) return n;
+      for (;;);
+    };
+    for await (const value of map(zeroOrSpin, inputs, { pool, concurrency: 2 })) {
+      seen.push(value);
+      expect(pool.stats().running).toBe(1);
+      break;
+    }
+    expect(seen).toEqual([0]);
+    await expectStoppedAndServing();
+  });
+});

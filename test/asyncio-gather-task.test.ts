@@ -1,0 +1,106 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { CancelledError, createPool, createTask, gather, Task, waitFor } from '@tothread/core';
+import { busyWaitSync } from './fixtures/legacy-esm.mjs';
+import { throwValue } from './fixtures/errors.mjs';
+
+const pool = createPool({ maxThreads: 2 });
+afterAll(() => pool.close());
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
+
+describe('gather', () => {
+  it('resolves with results in argument order, whatever order they finish in', async () => {
+    const results = await gather(pool.toThread(busyWaitSync, 120), () => pool.toThread(busyWaitSync, 10), Promise.resolve('plain'));
+    expect(results).toEqual([120, 10, 'plain']);
+  });
+
+  it('rejects with the first failure while the other children go on, as asyncio does', async () => {
+    const slow = pool.toThread(busyWaitSync, 200);
+    const error = await settle(gather(slow, pool.toThread(throwValue, new RangeError('first'))));
+    expect(error).toBeInstanceOf(RangeError);
+    expect(await slow).toBe(200);
+  });
+
+  it('puts failures in their argument place with returnExceptions', async () => {
+    const results = await gather.with({ returnExceptions: true })(pool.toThread(busyWaitSync, 5), pool.toThread(throwValue, new TypeError('bad')), () => 'sync value');
+    expect(results[0]).toBe(5);
+    expect(results[1]).toBeInstanceOf(TypeError);
+    expect(results[2]).toBe('sync value');
+  });
+
+  it('is cancelled by its signal option', async () => {
+    const controller = new AbortController();
+    const all = gather.with({ signal: controller.signal })(() => sleep(10_000));
+    controller.abort(new Error('stop'));
+    expect(((await settle(all)) as Error).message).toBe('stop');
+  });
+
+  it('rejects something that is not awaitable with a TypeError', async () => {
+    const error = await settle(gather(42 as never));
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe('Expected `awaitable` to be a promise, a task or a function, got `42` (number)');
+  });
+});
+
+describe('tasks', () => {
+  it('start at once, and report their state as they settle', async () => {
+    const order: string[] = [];
+    const task = createTask(async () => {
+      order.push('started');
+      return pool.toThread(busyWaitSync, 20);
+    });
+    order.push('created');
+    expect(task).toBeInstanceOf(Task);
+    expect(task.state).toBe('pending');
+    expect(await task).toBe(20);
+    expect(order).toEqual(['started', 'created']);
+    expect(task.state).toBe('fulfilled');
+    expect(task.done).toBe(true);
+  });
+
+  it('reject with CancelledError when awaited after cancel(), and cancel() after settling does nothing', async () => {
+    const task = createTask(() => sleep(10_000));
+    expect(task.cancel()).toBe(true);
+    const error = await settle(task);
+    expect(error).toBeInstanceOf(CancelledError);
+    expect((error as CancelledError).code).toBe('ERR_TOTHREAD_CANCELLED');
+    expect(task.state).toBe('cancelled');
+    expect(task.cancel()).toBe(false);
+    const done = createTask(() => 1);
+    await done;
+    expect(done.cancel()).toBe(false);
+  });
+
+  it('reject with the reason given to cancel()', async () => {
+    const task = createTask((signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))));
+    task.cancel('enough');
+    expect(await settle(task)).toBe('enough');
+  });
+
+  it('are not reported as unhandled rejections when cancelled and never awaited', async () => {
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', listener);
+    try {
+      createTask(() => sleep(10_000)).cancel();
+      await sleep(50);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', listener);
+    }
+  });
+});
+
+describe('waitFor', () => {
+  it('resolves with the value when it comes in time, from a promise or a function', async () => {
+    expect(await waitFor(pool.toThread(busyWaitSync, 10), 5_000)).toBe(10);
+    expect(await waitFor(() => pool.toThread(busyWaitSync, 11), 5_000)).toBe(11);
+  });
+
+  it('rejects a negative or non-finite deadline with a RangeError in the standard form', async () => {
+    const error = await settle(waitFor(Promise.resolve(1), -1));
+    expect(error).toBeInstanceOf(RangeError);
+    expect((error as Error).message).toBe('Expected `ms` to be a number of milliseconds from 0 to 2147483647, got `-1` (number)');
+    expect(await settle(waitFor(Promise.resolve(1), Number.NaN))).toBeInstanceOf(RangeError);
+  });
+});

@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { limit, Queue, QueueEmptyError, QueueFullError, QueueShutDownError, Semaphore } from '@tothread/core';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
+
+describe('Semaphore', () => {
+  it('lets at most n holders in, and serves waiters first come, first served', async () => {
+    const semaphore = new Semaphore(2);
+    const order: number[] = [];
+    let holders = 0;
+    let peak = 0;
+    await Promise.all(
+      [0, 1, 2, 3, 4, 5].map(async (i) => {
+        using _permit = await semaphore.acquire();
+        order.push(i);
+        peak = Math.max(peak, ++holders);
+        await sleep(10);
+        holders--;
+      }),
+    );
+    expect(peak).toBe(2);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(semaphore.available).toBe(2);
+  });
+
+  it('removes an aborted waiter and keeps serving the others in order', async () => {
+    const semaphore = new Semaphore(1);
+    const held = await semaphore.acquire();
+    const controller = new AbortController();
+    const aborted = settle(semaphore.acquire({ signal: controller.signal }));
+    const next = semaphore.acquire();
+    expect(semaphore.waiting).toBe(2);
+    controller.abort(new Error('gave up'));
+    expect(((await aborted) as Error).message).toBe('gave up');
+    expect(semaphore.waiting).toBe(1);
+    held.release();
+    held.release(); // a second release is harmless
+    (await next).release();
+    expect(semaphore.available).toBe(1);
+  });
+
+  it('refuses a semaphore of 0 with a RangeError in the standard form', () => {
+    expect(() => new Semaphore(0)).toThrow('Expected `permits` to be a whole number from 1 and up, got `0` (number)');
+    expect(() => new Semaphore(0)).toThrow(RangeError);
+  });
+
+  it('limit(n, fn) keeps at most n calls of fn running', async () => {
+    let running = 0;
+    let peak = 0;
+    const limited = limit(3, async (ms: number) => {
+      peak = Math.max(peak, ++running);
+      await sleep(ms);
+      running--;
+      return ms;
+    });
+    expect(await Promise.all([5, 10, 15, 20, 25, 30, 35].map((ms) => limited(ms)))).toEqual([5, 10, 15, 20, 25, 30, 35]);
+    expect(peak).toBe(3);
+  });
+});
+
+describe('Queue', () => {
+  it('hands items out first in, first out', async () => {
+    const queue = new Queue<number>();
+    for (const i of [1, 2, 3]) await queue.put(i);
+    expect([await queue.get(), await queue.get(), await queue.get()]).toEqual([1, 2, 3]);
+  });
+
+  it('makes put() wait while the queue is at maxsize (backpressure)', async () => {
+    const queue = new Queue<string>({ maxsize: 1 });
+    await queue.put('a');
+    let putDone = false;
+    const put = queue.put('b').then(() => (putDone = true));
+    await sleep(20);
+    expect(putDone).toBe(false);
+    expect(queue.full()).toBe(true);
+    expect(await queue.get()).toBe('a');
+    await put;
+    expect(putDone).toBe(true);
+    expect(() => queue.putNowait('c')).toThrow(QueueFullError);
+  });
+
+  it('throws QueueEmptyError from getNowait() on an empty queue', () => {
+    expect(() => new Queue().getNowait()).toThrow(QueueEmptyError);
+  });
+
+  it('resolves join() once every item got taskDone(), and refuses extra taskDone() calls', async () => {
+    const queue = new Queue<number>();
+    await queue.put(1);
+    await queue.put(2);
+    let joined = false;
+    const join = queue.join().then(() => (joined = true));
+    await queue.get();
+    queue.taskDone();
+    await sleep(5);
+    expect(joined).toBe(false);
+    await queue.get();
+    queue.taskDone();
+    await join;
+    expect(() => queue.taskDone()).toThrow(RangeError);
+  });
+
+  it('after shutdown(), rejects put() and lets get() drain before rejecting', async () => {
+    const queue = new Queue<number>();
+    await queue.put(1);
+    queue.shutdown();
+    expect(await settle(queue.put(2))).toBeInstanceOf(QueueShutDownError);
+    expect(await queue.get()).toBe(1);
+    expect(await settle(queue.get())).toBeInstanceOf(QueueShutDownError);
+  });
+
+  it('aborts a waiting get() with its signal', async () => {
+    const controller = new AbortController();
+    const waiting = settle(new Queue<number>().get({ signal: controller.signal }));
+    controller.abort('no more');
+    expect(await waiting).toBe('no more');
+  });
+
+  it('shutdown(true) drops the items, releases join() and rejects waiting getters', async () => {
+    const queue = new Queue<number>();
+    await queue.put(1);
+    const join = queue.join();
+    const getter = new Queue<number>();
+    const blocked = settle(getter.get());
+    queue.shutdown(true);
+    getter.shutdown(true);
+    await join;
+    expect(queue.size).toBe(0);
+    expect(await blocked).toBeInstanceOf(QueueShutDownError);
+  });
+
+  it('ends `for await` iteration when shut down and empty', async () => {
+    const queue = new Queue<number>({ maxsize: 2 });
+    const seen: number[] = [];
+    const consumer = (async () => {
+      for await (const item of queue) seen.push(item);
+    })();
+    for (const i of [1, 2, 3, 4]) await queue.put(i);
+    queue.shutdown();
+    await consumer;
+    expect(seen).toEqual([1, 2, 3, 4]);
+  });
+
+  it('rejects a negative maxsize with a RangeError', () => {
+    expect(() => new Queue({ maxsize: -1 })).toThrow('Expected `maxsize` to be a whole number from 0 and up, got `-1` (number)');
+  });
+});

@@ -1,0 +1,94 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPool, TaskGroup, TaskGroupClosedError, TaskGroupError, taskGroup } from '@tothread/core';
+import { busyWaitSync } from './fixtures/legacy-esm.mjs';
+
+const pool = createPool({ maxThreads: 2 });
+afterAll(() => pool.close());
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
+
+describe('task groups', () => {
+  it('wait for every task, and resolve with what the body returned', async () => {
+    const finished: number[] = [];
+    const value = await taskGroup(async (group) => {
+      group.create(async () => finished.push(await pool.toThread(busyWaitSync, 80)));
+      group.create(async () => finished.push(await pool.toThread(busyWaitSync, 20)));
+      return 'body value';
+    });
+    expect(value).toBe('body value');
+    expect(finished.sort()).toEqual([20, 80]);
+  });
+
+  it('aggregate every failure, in the order they happened, in a TaskGroupError', async () => {
+    const error = (await settle(
+      taskGroup(async (group) => {
+        group.create(async () => {
+          throw new TypeError('first');
+        });
+        group.create(async () => {
+          throw new RangeError('second');
+        });
+      }),
+    )) as TaskGroupError;
+    expect(error).toBeInstanceOf(TaskGroupError);
+    expect(error).toBeInstanceOf(AggregateError);
+    expect(error.code).toBe('ERR_TOTHREAD_TASK_GROUP');
+    expect(error.errors.map((e) => (e as Error).message)).toEqual(['first', 'second']);
+    expect(error.message).toBe('2 tasks of the group failed: TypeError: first; RangeError: second');
+  });
+
+  it('cancel the other tasks when the body fails, and report only the body failure', async () => {
+    let cancelled = false;
+    const error = (await settle(
+      taskGroup(async (group) => {
+        group.create(async (signal) => {
+          await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+          cancelled = true;
+        });
+        await sleep(20);
+        throw new Error('body failed');
+      }),
+    )) as TaskGroupError;
+    expect(cancelled).toBe(true);
+    expect(error.errors.map((e) => (e as Error).message)).toEqual(['body failed']);
+  });
+
+  it('count a failure once when the body awaits the task that failed', async () => {
+    const error = (await settle(
+      taskGroup(async (group) => {
+        const task = group.create(async () => {
+          throw new Error('once');
+        });
+        await task;
+      }),
+    )) as TaskGroupError;
+    expect(error.errors).toHaveLength(1);
+  });
+
+  it('do not count a task cancelled on its own as a failure', async () => {
+    await taskGroup(async (group) => {
+      const task = group.create(() => sleep(10_000));
+      task.cancel();
+    });
+  });
+
+  it('refuse new tasks once finished, with TaskGroupClosedError', async () => {
+    let escaped: TaskGroup | undefined;
+    await taskGroup((group) => {
+      escaped = group;
+    });
+    expect(() => escaped!.create(() => 1)).toThrow(TaskGroupClosedError);
+  });
+
+  it('wait at the end of an `await using` block', async () => {
+    const finished: string[] = [];
+    {
+      await using group = new TaskGroup();
+      group.create(async () => {
+        await sleep(30);
+        finished.push('task');
+      });
+    }
+    expect(finished).toEqual(['task']);
+  });
+});

@@ -1,0 +1,57 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPool } from '@tothread/core';
+import { Derived, throwNamed, throwSelfAggregate, throwShadowingProp, throwWithThrowingGetter } from './fixtures/odd-errors.mjs';
+import { parseSync, ParseError } from './fixtures/errors.mjs';
+
+const pool = createPool({ maxThreads: 1 });
+afterAll(() => pool.close());
+const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
+
+describe('errors that are hard to carry still settle the call', () => {
+  it('keeps an error whose name is a property of Object.prototype', async () => {
+    for (const name of ['toString', 'constructor', '__proto__', 'valueOf']) {
+      const error = (await settle(pool.toThread(throwNamed, name))) as Error;
+      expect(error).toBeInstanceOf(Error);
+      expect(error.message).toBe(`named ${name}`);
+    }
+  });
+
+  it('defines own properties even where the class has a getter of that name', async () => {
+    const error = (await settle(pool.toThread(throwShadowingProp))) as Derived & { code: string };
+    expect(error).toBeInstanceOf(Derived);
+    expect(error.code).toBe('OWN');
+  });
+
+  it('reports an error with a throwing getter, and the worker survives', async () => {
+    const error = (await settle(pool.toThread(throwWithThrowingGetter))) as Error & { detail: unknown };
+    expect(error.message).toBe('has a getter that throws');
+    expect(error.detail).toBe('[a getter that threw]');
+    expect(await pool.toThread(() => 'alive')).toBe('alive');
+  });
+
+  it('reports an AggregateError that contains itself, without hanging', async () => {
+    const error = (await settle(pool.toThread(throwSelfAggregate))) as AggregateError;
+    expect(error).toBeInstanceOf(AggregateError);
+    expect(error.message).toBe('contains itself');
+  });
+});
+
+describe('settling races', () => {
+  it('close() right after a call that throws a user error keeps that error', async () => {
+    const own = createPool({ maxThreads: 1 });
+    const call = settle(own.toThread(parseSync, '!'));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the answer is on its way or in
+    await own.close();
+    expect(await call).toBeInstanceOf(ParseError);
+  });
+
+  it('a pool that cannot start workers rejects each call and closes, instead of hanging', async () => {
+    const broken = createPool({ minThreads: 0, maxThreads: 1, execArgv: ['--no-such-node-flag'] });
+    const first = await settle(broken.toThread(() => 1));
+    const second = await settle(broken.toThread(() => 2));
+    expect(first).toBeInstanceOf(Error);
+    expect(second).toBeInstanceOf(Error);
+    expect(broken.stats()).toMatchObject({ running: 0, queued: 0 });
+    await broken.close();
+  });
+});
