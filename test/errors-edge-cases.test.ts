@@ -45,13 +45,10 @@ describe('settling races', () => {
     expect(await call).toBeInstanceOf(ParseError);
   });
 
-  it('a pool that cannot start workers rejects each call and closes, instead of hanging', async () => {
-    const broken = createPool({ minThreads: 0, maxThreads: 1, execArgv: ['--no-such-node-flag'] });
-    const first = await settle(broken.toThread(() => 1));
-    const second = await settle(broken.toThread(() => 2));
-    expect(first).toBeInstanceOf(Error);
-    expect(second).toBeInstanceOf(Error);
-    expect(broken.stats()).toMatchObject({ running: 0, queued: 0 });
-    await broken.close();
+  it('refuses execArgv flags that worker threads do not accept when the pool is created, not at the first call', () => {
+    expect(() => createPool({ minThreads: 0, execArgv: ['--no-such-node-flag'] })).toThrow(/Expected `execArgv` to hold flags a worker thread accepts/);
+    expect(() => createPool({ execArgv: ['--max-old-space-size=100'] })).toThrow(/use `resourceLimits` for heap sizes/);
+    const fine = createPool({ execArgv: ['--no-warnings'] });
+    return fine.close();
   });
 });

@@ -23,8 +23,20 @@ export async function startSlowServer(delayMs: number): Promise<SlowServer> {
 
 if (process.send !== undefined && process.argv[1] === fileURLToPath(import.meta.url)) {
   const delay = Number(process.argv[2]);
+  // It also counts the requests it serves at once, so a demo can show its concurrency limit held.
+  let inFlight = 0;
+  let peak = 0;
   const server = createServer((request, response) => {
-    setTimeout(() => response.end(`answered ${request.url} after ${delay} ms`), delay);
+    if (request.url === '/peak') {
+      response.end(String(peak));
+      peak = 0;
+      return;
+    }
+    peak = Math.max(peak, ++inFlight);
+    setTimeout(() => {
+      inFlight--;
+      response.end(`answered ${request.url} after ${delay} ms`);
+    }, delay);
   });
   server.listen(0, '127.0.0.1', () => {
     const address = server.address();

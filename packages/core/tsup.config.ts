@@ -4,7 +4,7 @@ import { defineConfig } from 'tsup';
 // so a worker loads only what it needs). The library ships as ESM and CommonJS; the worker is ESM.
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts' },
+    entry: { index: 'src/index.ts', 'worker-api': 'src/worker-api/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

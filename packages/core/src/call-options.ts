@@ -10,6 +10,17 @@ export interface CallOptions {
   timeout?: number;
   /** Buffers (and ports) to move to the worker instead of copying them; they become unusable here. @default [] */
   transfer?: readonly TransferListItem[];
+  /**
+   * When `timeout` starts counting: when the call starts running on a worker (`'start'`), or when
+   * it is made, time in the queue included (`'call'`). @default 'start'
+   */
+  timeoutFrom?: 'start' | 'call';
+  /**
+   * After a timeout or abort, ms a running call may still finish by itself before its worker is
+   * terminated. The promise rejects at once either way; the worker code sees the cancellation
+   * through `isCancelled()` / `cancelSignal()` from `@tothread/core/worker`. @default 0
+   */
+  grace?: number;
 }
 
 /** Per-call options once validated. */
@@ -17,10 +28,12 @@ export interface CallSettings {
   readonly signal: AbortSignal | undefined;
   readonly timeout: number | undefined;
   readonly transfer: readonly TransferListItem[] | undefined;
+  readonly timeoutFrom: 'start' | 'call' | undefined;
+  readonly grace: number | undefined;
 }
 
-const CALL_KEYS = ['signal', 'timeout', 'transfer'] as const;
-const NO_SETTINGS: CallSettings = { signal: undefined, timeout: undefined, transfer: undefined };
+const CALL_KEYS = ['signal', 'timeout', 'transfer', 'timeoutFrom', 'grace'] as const;
+const NO_SETTINGS: CallSettings = { signal: undefined, timeout: undefined, transfer: undefined, timeoutFrom: undefined, grace: undefined };
 
 /** Validates per-call options once, so every call form shares one check and one message. */
 export function callSettings(options: unknown, name = 'options'): CallSettings {
@@ -29,10 +42,16 @@ export function callSettings(options: unknown, name = 'options'): CallSettings {
   check.knownKeys(name, raw, CALL_KEYS);
   const transfer = raw.transfer;
   if (transfer !== undefined && !Array.isArray(transfer)) throw check.typeError(`${name}.transfer`, 'an array of transferables', transfer);
+  const timeoutFrom = raw.timeoutFrom;
+  if (timeoutFrom !== undefined && timeoutFrom !== 'start' && timeoutFrom !== 'call') {
+    throw check.typeError(`${name}.timeoutFrom`, "`'start'` or `'call'`", timeoutFrom);
+  }
   return {
     signal: check.optionalSignal(`${name}.signal`, raw.signal),
     timeout: check.optionalDuration(`${name}.timeout`, raw.timeout),
     transfer: transfer as readonly TransferListItem[] | undefined,
+    timeoutFrom,
+    grace: check.optionalDuration(`${name}.grace`, raw.grace),
   };
 }
 
@@ -44,5 +63,7 @@ export function mergeSettings(base: CallSettings, over: CallSettings): CallSetti
     signal: over.signal && base.signal ? AbortSignal.any([base.signal, over.signal]) : (over.signal ?? base.signal),
     timeout: over.timeout ?? base.timeout,
     transfer: over.transfer ?? base.transfer,
+    timeoutFrom: over.timeoutFrom ?? base.timeoutFrom,
+    grace: over.grace ?? base.grace,
   };
 }

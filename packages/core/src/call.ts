@@ -32,6 +32,8 @@ export class Call {
   /** Aborting it makes Piscina terminate and replace the worker running the call. */
   readonly taskSignal = new TaskSignal();
   timer: NodeJS.Timeout | undefined;
+  /** After a cancel with a grace period: terminates the worker if it is still busy when it fires. */
+  graceTimer: NodeJS.Timeout | undefined;
   /** The explicit signal and the ambient scope's: either one cancels the call. */
   readonly #signals: readonly AbortSignal[];
   #onAbort: (() => void) | undefined;

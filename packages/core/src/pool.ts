@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
+import { Worker, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { Call, type CallState } from './call.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
@@ -73,9 +73,7 @@ function resolveOptions(options: unknown): Resolved {
   const max = check.optionalInteger('maxThreads', raw.maxThreads, 1) ?? availableParallelism();
   const min = check.optionalInteger('minThreads', raw.minThreads, 0) ?? Math.min(1, max);
   if (min > max) throw check.rangeError('minThreads', `at most \`maxThreads\` (${max})`, min);
-  if (raw.execArgv !== undefined && !(Array.isArray(raw.execArgv) && raw.execArgv.every((a) => typeof a === 'string'))) {
-    throw check.typeError('execArgv', 'an array of strings', raw.execArgv);
-  }
+  if (raw.execArgv !== undefined) checkExecArgv(raw.execArgv);
   if (raw.env !== undefined && typeof raw.env !== 'symbol' && (typeof raw.env !== 'object' || raw.env === null)) {
     throw check.typeError('env', 'an object of strings or worker_threads.SHARE_ENV', raw.env);
   }
@@ -89,6 +87,32 @@ function resolveOptions(options: unknown): Resolved {
     maxQueue: raw.maxQueue === Infinity ? Infinity : (check.optionalInteger('maxQueue', raw.maxQueue, 0) ?? Infinity),
     rest: { resourceLimits: raw.resourceLimits, env: raw.env, execArgv: raw.execArgv } as Resolved['rest'],
   };
+}
+
+/**
+ * Node refuses some flags for threads only when a worker is made, and Piscina makes workers inside
+ * its `run()`, where the failure would strand the call. So flags are checked here, once, by making
+ * one worker (terminated at once).
+ */
+function checkExecArgv(execArgv: unknown): void {
+  if (!(Array.isArray(execArgv) && execArgv.every((a) => typeof a === 'string'))) {
+    throw check.typeError('execArgv', 'an array of strings', execArgv);
+  }
+  let probe: Worker;
+  try {
+    probe = new Worker('', { eval: true, execArgv });
+  } catch (error) {
+    throw Object.assign(
+      new TypeError(
+        `Expected \`execArgv\` to hold flags a worker thread accepts: ${(error as Error).message}. ` +
+          'Per-process flags (such as --max-old-space-size) do not apply to threads: use `resourceLimits` for heap sizes',
+        { cause: error },
+      ),
+      { code: 'ERR_INVALID_ARG_VALUE' },
+    );
+  }
+  probe.unref();
+  void probe.terminate();
 }
 
 /**
@@ -207,11 +231,15 @@ export class Pool {
         `The pool's queue is full (maxQueue: ${limit}): wait for calls to settle, raise maxQueue, or limit concurrency with a Semaphore`,
       );
     }
-    const started = settings.timeout === undefined ? undefined : ++this.#nextCallId;
-    const call = new Call({ fn, args, started }, settings, signals, site, (c, prior) => this.#settled(c, prior));
+    const { timeout, timeoutFrom, grace } = settings;
+    const started = timeout !== undefined && timeoutFrom !== 'call' ? ++this.#nextCallId : undefined;
+    const cancelFlag = grace ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+    const request = cancelFlag ? { fn, args, started, cancelFlag } : { fn, args, started };
+    const call = new Call(request, settings, signals, site, (c, prior) => this.#settled(c, prior));
     const cancel = (reason: unknown): void => this.#cancel(call, reason);
     onCancel(call.promise, cancel);
     call.listen(cancel);
+    if (timeout !== undefined && timeoutFrom === 'call') this.#startTimer(call, timeout);
     if (free && this.#queued === 0) this.#dispatch(call);
     else {
       this.#queue.push(call);
@@ -238,11 +266,13 @@ export class Pool {
     }
     task.then(
       (response) => {
+        clearTimeout(call.graceTimer);
         const answering = call.state !== 'settled' ? call.answer(response) : undefined;
         this.#release();
         return answering;
       },
       (error: unknown) => {
+        clearTimeout(call.graceTimer);
         if (call.state !== 'settled') call.crashed(error);
         this.#release();
       },
@@ -286,11 +316,27 @@ export class Pool {
     if (this.#queued === 0 && this.#dispatched === 0) this.#pump();
   }
 
-  /** Stops a call: a queued one is dropped from the queue, a running one has its worker terminated. */
+  /**
+   * Stops a call: a queued one is dropped from the queue, a running one has its worker terminated,
+   * at once or, with a grace period, only if it is still busy when the period ends.
+   */
   #cancel(call: Call, reason: unknown): void {
     const wasRunning = call.state === 'running';
-    if (!call.settle(false, reason, 'cancelled')) return;
-    if (wasRunning) call.taskSignal.abort(reason);
+    if (!call.settle(false, reason, 'cancelled') || !wasRunning) return;
+    const { cancelFlag } = call.request;
+    const { grace } = call.settings;
+    if (cancelFlag === undefined || !grace) {
+      call.taskSignal.abort(reason);
+      return;
+    }
+    Atomics.store(cancelFlag, 0, 1);
+    call.graceTimer = setTimeout(() => call.taskSignal.abort(reason), grace);
+    call.graceTimer.unref();
+  }
+
+  #startTimer(call: Call, ms: number): void {
+    call.timer = setTimeout(() => this.#cancel(call, call.locate(new TimeoutError(`\`${call.name}\``, ms))), ms);
+    call.timer.unref();
   }
 
   #onMessage(message: unknown): void {
@@ -298,9 +344,7 @@ export class Pool {
     const call = this.#awaitingStart.get(message[1] as number);
     if (call === undefined || call.state !== 'running' || call.answered || call.settings.timeout === undefined) return;
     this.#awaitingStart.delete(message[1] as number);
-    const ms = call.settings.timeout;
-    call.timer = setTimeout(() => this.#cancel(call, call.locate(new TimeoutError(`\`${call.name}\``, ms))), ms);
-    call.timer.unref();
+    this.#startTimer(call, call.settings.timeout);
   }
 
   #createPiscina(): Piscina {

@@ -33,6 +33,8 @@ export interface TaskRequest {
   readonly args: readonly unknown[];
   /** When set, the worker posts `['tothread:started', started]` as the call starts (a timeout counts from then). */
   readonly started: number | undefined;
+  /** For calls with a grace period: set to 1 by the main thread when the call is cancelled. */
+  readonly cancelFlag?: Int32Array;
 }
 
 /** Posted by a worker on `parentPort` when a call with a timeout starts running. */

@@ -10,6 +10,7 @@ import { findUncloneable } from '../clone-check.js';
 import { encodeThrown } from '../error-codec.js';
 import { findPath } from '../fn/find-path.js';
 import type { CtorRef, ExportRef, FnRef, StartedMessage, TaskRequest, TaskResponse } from '../protocol.js';
+import { checkCancelled, setContext, type TaskContext } from './context.js';
 
 const require = createRequire(import.meta.url);
 
@@ -111,10 +112,28 @@ function call(entry: Loaded, args: readonly unknown[]): TaskResponse | Promise<T
   return guarded(() => succeeded(value), entry);
 }
 
-/** Runs one task. Synchronous functions are answered synchronously, without a promise. */
+/**
+ * Runs one task. A call with a grace period gets a cancellation context: the flag is shared with
+ * the main thread, and while an async call waits, a light poll turns the flag into an abort.
+ */
 export default function runTask(request: TaskRequest): TaskResponse | Promise<TaskResponse> {
-  const { fn: ref, args } = request;
   if (request.started !== undefined) parentPort?.postMessage(['tothread:started', request.started] satisfies StartedMessage);
+  if (request.cancelFlag === undefined) {
+    setContext(undefined);
+    return start(request);
+  }
+  const context: TaskContext = { flag: request.cancelFlag, controller: undefined };
+  setContext(context);
+  const result = start(request);
+  if (!(result instanceof Promise)) return result;
+  const poll = setInterval(() => checkCancelled(context), CANCEL_POLL_MS);
+  return result.finally(() => clearInterval(poll));
+}
+
+const CANCEL_POLL_MS = 10;
+
+function start(request: TaskRequest): TaskResponse | Promise<TaskResponse> {
+  const { fn: ref, args } = request;
   let entry = loaded.get(ref.id);
   if (entry !== undefined) return call(entry, args);
   if (ref.kind === 'source') {

@@ -1,0 +1,2 @@
+export declare function parseLineSync(line: string): string[];
+export declare function failingStepSync(ms: number): never;

@@ -1,0 +1,32 @@
+/**
+ * What the call running on this worker thread can learn about its own cancellation. Kept on a
+ * `Symbol.for` global, so the worker entry and `@tothread/core/worker` share it however they are
+ * bundled.
+ */
+
+/** The cancellation state of the call running on this thread. */
+export interface TaskContext {
+  /** Set to 1 by the main thread when the call is cancelled (only for calls with a `grace`). */
+  readonly flag: Int32Array | undefined;
+  controller: AbortController | undefined;
+}
+
+export const CONTEXT_KEY = Symbol.for('tothread.task-context');
+
+type Holder = { [CONTEXT_KEY]?: TaskContext };
+
+export function setContext(context: TaskContext | undefined): void {
+  (globalThis as Holder)[CONTEXT_KEY] = context;
+}
+
+export function getContext(): TaskContext | undefined {
+  return (globalThis as Holder)[CONTEXT_KEY];
+}
+
+/** Reads the shared flag; when it is set, also aborts the call's signal. */
+export function checkCancelled(context: TaskContext | undefined): boolean {
+  if (context?.flag === undefined || Atomics.load(context.flag, 0) === 0) return false;
+  context.controller ??= new AbortController();
+  if (!context.controller.signal.aborted) context.controller.abort(new Error('The call was cancelled: finish up, its worker is stopped when the grace period ends'));
+  return true;
+}

@@ -1,0 +1,64 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createPool, TimeoutError, type Pool } from '@tothread/core';
+import { callsOnThisWorker, loopUntilCancelled, spinIgnoringCancel, waitUntilCancelled } from './fixtures/cooperative.mjs';
+import { busyWaitSync } from './fixtures/legacy-esm.mjs';
+
+const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
+
+async function eventually(check: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('the condition never came true');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+let pool: Pool;
+beforeEach(() => {
+  pool = createPool({ minThreads: 1, maxThreads: 1 });
+});
+afterEach(() => pool.close());
+
+describe('what a timeout counts', () => {
+  it("with timeoutFrom: 'call', queue time counts and a call can time out before it starts", async () => {
+    const first = pool.toThread(busyWaitSync, 400);
+    const queued = await settle(pool.toThread.with({ timeout: 150, timeoutFrom: 'call' })(busyWaitSync, 10));
+    expect(queued).toBeInstanceOf(TimeoutError);
+    expect(await first).toBe(400); // the running call was not touched
+  });
+
+  it("rejects a timeoutFrom that is neither 'start' nor 'call'", () => {
+    expect(() => pool.toThread.with({ timeoutFrom: 'queue' as never })).toThrow("Expected `options.timeoutFrom` to be `'start'` or `'call'`, got `queue` (string)");
+  });
+});
+
+describe('grace period', () => {
+  it('lets a cooperative sync loop notice the timeout, clean up and keep its worker', async () => {
+    expect(await pool.toThread(callsOnThisWorker)).toBe(1);
+    const cleanedUp = new SharedArrayBuffer(4);
+    const started = Date.now();
+    const error = await settle(pool.toThread.with({ timeout: 100, grace: 5_000 })(loopUntilCancelled, cleanedUp));
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(Date.now() - started).toBeLessThan(4_000); // rejected at the timeout, not after the grace
+    await eventually(() => Atomics.load(new Int32Array(cleanedUp), 0) === 1);
+    expect(await pool.toThread(callsOnThisWorker)).toBe(2); // same worker: it was not terminated
+  });
+
+  it('aborts cancelSignal() of an async call on a signal abort, and keeps its worker', async () => {
+    expect(await pool.toThread(callsOnThisWorker)).toBe(1);
+    const cleanedUp = new SharedArrayBuffer(4);
+    const controller = new AbortController();
+    const call = settle(pool.toThread.with({ signal: controller.signal, grace: 5_000 })(waitUntilCancelled, cleanedUp));
+    setTimeout(() => controller.abort('stop'), 100);
+    expect(await call).toBe('stop');
+    await eventually(() => Atomics.load(new Int32Array(cleanedUp), 0) === 1);
+    expect(await pool.toThread(callsOnThisWorker)).toBe(2);
+  });
+
+  it('terminates a worker that ignores the cancellation once the grace period ends', async () => {
+    expect(await pool.toThread(callsOnThisWorker)).toBe(1);
+    const error = await settle(pool.toThread.with({ timeout: 100, grace: 200 })(spinIgnoringCancel));
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(await pool.toThread(callsOnThisWorker)).toBe(1); // a new worker: the old one was stopped
+  });
+});
