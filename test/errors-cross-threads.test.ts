@@ -59,10 +59,15 @@ describe('errors thrown in a worker come back whole', () => {
 
 describe('values that cannot cross threads', () => {
   it('rejects an uncloneable argument before dispatch, naming its path', async () => {
-    const error = (await caught(pool.toThread((o: unknown) => o, { config: { onDone() {} } }))) as CloneError;
+    const error = (await caught(pool.toThread((o: unknown) => o, { config: { cache: new WeakMap() } }))) as CloneError;
     expect(error).toBeInstanceOf(CloneError);
-    expect(error.path).toBe('args[0].config.onDone');
-    expect(error.message).toMatch(/^args\[0\]\.config\.onDone cannot be sent to a worker thread: it is a function/);
+    expect(error.path).toBe('args[0].config.cache');
+    expect(error.message).toMatch(/^args\[0\]\.config\.cache cannot be sent to a worker thread: it is a WeakMap/);
+    class Handler {
+      onDone = (): void => {};
+    }
+    // Functions in plain objects and arrays become callbacks; inside a class instance they cannot travel.
+    expect(((await caught(pool.toThread((o: unknown) => o, [new Handler()]))) as CloneError).path).toBe('args[0][0].onDone');
   });
 
   it('rejects an uncloneable result with a CloneError naming its path, and the worker survives', async () => {

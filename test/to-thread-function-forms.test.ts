@@ -109,11 +109,12 @@ describe('functions that cannot run on a worker fail before dispatch, naming the
     expect(error.message).toContain('fixtures/closures.mjs');
   });
 
-  it('rejects bound, native and class values, and generator functions, saying why', async () => {
+  it('rejects bound, native and class values, and accessors, saying why', async () => {
     expect((await rejection(toThread(hashSync.bind(null), 'x'))).reason).toBe('bound');
     expect((await rejection(toThread(Math.max, 1, 2))).reason).toBe('native');
     expect((await rejection(toThread(class Parser {} as unknown as () => void))).reason).toBe('class');
-    expect((await rejection(toThread(function* rows() { yield 1; } as unknown as () => void))).reason).toBe('generator');
+    const getter = Object.getOwnPropertyDescriptor({ get size() { return 1; } }, 'size')!.get!;
+    expect((await rejection(toThread(getter))).reason).toBe('accessor');
   });
 
   it('rejects something that is not a function with a TypeError in the standard form', async () => {

@@ -11,12 +11,14 @@ export default defineConfig([
     clean: true,
     target: 'node20',
     shims: true,
-    // periscopic and its helpers are ESM-only: bundle them so `require()` works on every Node 20.
-    noExternal: ['periscopic', 'zimmerframe', 'is-reference'],
+    // periscopic and its helpers are ESM-only, and comlink's main is a UMD file whose names an ES
+    // import cannot see: bundle them, so both builds load on every Node 20.
+    noExternal: ['periscopic', 'zimmerframe', 'is-reference', /^comlink/],
   },
   {
-    entry: { worker: 'src/worker/entry.ts' },
+    entry: { worker: 'src/worker/entry.ts', 'instance-worker': 'src/worker/instance-entry.ts' },
     format: ['esm'],
+    noExternal: [/^comlink/],
     sourcemap: true,
     target: 'node20',
   },

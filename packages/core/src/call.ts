@@ -3,6 +3,7 @@
  * is idempotent, so an abort racing a result, or a timeout racing a crash, settles exactly once.
  */
 import { fileURLToPath } from 'node:url';
+import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { dirname } from 'node:path';
 import { decodeThrown } from './error-codec.js';
 import { TaskSignal } from './cancel.js';
@@ -43,14 +44,23 @@ export class Call {
   #reject!: (reason: unknown) => void;
   readonly #onSettle: (call: Call, prior: CallState) => void;
 
+  /** What moves with the request instead of being copied. */
+  readonly transfer: readonly TransferListItem[];
+  /** This thread's ends of callback ports: closed when the call settles. */
+  readonly #ports: readonly MessagePort[];
+
   constructor(
     request: TaskRequest,
     settings: CallSettings,
     signals: readonly AbortSignal[],
     site: { stack?: string },
     onSettle: (call: Call, prior: CallState) => void,
+    transfer: readonly TransferListItem[] = [],
+    ports: readonly MessagePort[] = [],
   ) {
     this.request = request;
+    this.transfer = transfer;
+    this.#ports = ports;
     this.settings = settings;
     this.#signals = signals;
     this.#site = site;
@@ -84,6 +94,7 @@ export class Call {
     this.outcome = outcome;
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.#onAbort !== undefined) for (const signal of this.#signals) signal.removeEventListener('abort', this.#onAbort);
+    for (const port of this.#ports) port.close();
     if (ok) this.#resolve(value);
     else this.#reject(value);
     this.#onSettle(this, prior);
@@ -104,15 +115,8 @@ export class Call {
       this.settle(false, this.locate(new CloneError(response.uncloneable.path, response.uncloneable.detail)), 'failed', true);
       return;
     }
-    let thrown: unknown;
-    try {
-      const ctors = new Map<CtorRef, Function | undefined>();
-      await collectCtors(response.thrown, ctors);
-      thrown = decodeThrown(response.thrown, (ref) => ctors.get(ref));
-      this.stitch(thrown);
-    } catch (error) {
-      thrown = error;
-    }
+    const thrown = await rebuildThrown(response.thrown);
+    this.stitch(thrown);
     this.settle(false, thrown, 'failed', true);
   }
 
@@ -169,6 +173,20 @@ function visible(line: string): boolean {
 
 function setStack(error: object, lines: readonly string[]): void {
   Object.defineProperty(error, 'stack', { value: lines.join('\n'), writable: true, configurable: true, enumerable: false });
+}
+
+/**
+ * Rebuilds a thrown value from the wire, with the user's error classes loaded from modules the main
+ * thread already has. Never rejects: a failure to rebuild is returned as what was thrown.
+ */
+export async function rebuildThrown(wire: WireThrown): Promise<unknown> {
+  try {
+    const ctors = new Map<CtorRef, Function | undefined>();
+    await collectCtors(wire, ctors);
+    return decodeThrown(wire, (ref) => ctors.get(ref));
+  } catch (error) {
+    return error;
+  }
 }
 
 /** Loads, from modules the main thread already has, the user's error classes named by the worker. */

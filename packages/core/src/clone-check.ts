@@ -59,16 +59,3 @@ export function findUncloneable(value: unknown, path: string, seen = new Set<obj
   }
   return undefined;
 }
-
-/** Checks each argument; `undefined` when all of them can be sent. */
-export function findUncloneableArgument(args: readonly unknown[]): Uncloneable | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    // The common case, primitives, costs one typeof.
-    if ((typeof arg === 'object' && arg !== null) || typeof arg === 'function' || typeof arg === 'symbol') {
-      const found = findUncloneable(arg, `args[${i}]`);
-      if (found) return found;
-    }
-  }
-  return undefined;
-}

@@ -20,7 +20,7 @@ export function defaultPool(): Pool {
   return current;
 }
 
-const submit: Submit = (fn, args, settings, site) => defaultPool().submit(fn, args, settings, site);
+const submit: Submit = (fn, args, settings, site, task) => defaultPool().submit(fn, args, settings, site, task);
 
 /**
  * Runs the blocking function `fn(...args)` on a worker thread and resolves with its result, like

@@ -3,7 +3,17 @@
  * and `stack`; we also keep the user's class (when the main thread can load it), `code` and every
  * own property, the `cause` chain and `AggregateError#errors`.
  */
+import { CallbackError, CloneError, ExportError, InstanceError, ModuleLoadError, ToThreadError } from './errors.js';
 import type { CtorRef, WireError, WireThrown } from './protocol.js';
+
+/** tothread's own errors that worker code throws: rebuilt with their class on the main thread. */
+const OWN: Readonly<Record<string, Function>> = Object.assign(Object.create(null) as object, {
+  ModuleLoadError,
+  ExportError,
+  CloneError,
+  CallbackError,
+  InstanceError,
+});
 
 const BUILTINS: Readonly<Record<string, new (message?: string) => Error>> = Object.assign(Object.create(null) as object, {
   Error,
@@ -61,7 +71,9 @@ export function encodeThrown(
   let ctorRef: CtorRef | undefined;
   if (typeof ctor === 'function') {
     const isBuiltin = (Object.hasOwn(BUILTINS, ctor.name) && BUILTINS[ctor.name] === ctor) || ctor === DOMException;
-    ctorRef = isBuiltin ? { kind: 'builtin', name: ctor.name } : safe(() => locateCtor(ctor), undefined);
+    if (isBuiltin) ctorRef = { kind: 'builtin', name: ctor.name };
+    else if (thrown instanceof ToThreadError && Object.hasOwn(OWN, ctor.name)) ctorRef = { kind: 'tothread', name: ctor.name };
+    else ctorRef = safe(() => locateCtor(ctor), undefined);
   }
   const props: Record<string, unknown> = {};
   for (const key of safe(() => Object.keys(thrown), [] as string[])) {
@@ -99,7 +111,8 @@ export function decodeThrown(wire: WireThrown, resolveCtor: (ref: CtorRef) => Fu
     if (error.cause) define(dom, 'cause', decodeThrown(error.cause, resolveCtor));
     return dom;
   }
-  const ctor = (error.ctor && resolveCtor(error.ctor)) || (Object.hasOwn(BUILTINS, error.name) ? BUILTINS[error.name] : undefined) || Error;
+  const own = error.ctor?.kind === 'tothread' && Object.hasOwn(OWN, error.ctor.name) ? OWN[error.ctor.name] : undefined;
+  const ctor = own ?? (error.ctor && resolveCtor(error.ctor)) ?? (Object.hasOwn(BUILTINS, error.name) ? BUILTINS[error.name] : undefined) ?? Error;
   const rebuilt = Object.create((ctor as { prototype: object }).prototype) as Error;
   define(rebuilt, 'message', error.message);
   define(rebuilt, 'stack', error.stack);

@@ -15,7 +15,12 @@ export type ErrorCode =
   | 'ERR_TOTHREAD_TASK_GROUP'
   | 'ERR_TOTHREAD_TASK_GROUP_CLOSED'
   | 'ERR_TOTHREAD_QUEUE_EMPTY'
-  | 'ERR_TOTHREAD_QUEUE_SHUT_DOWN';
+  | 'ERR_TOTHREAD_QUEUE_SHUT_DOWN'
+  | 'ERR_TOTHREAD_MODULE_NOT_FOUND'
+  | 'ERR_TOTHREAD_MODULE_LOAD'
+  | 'ERR_TOTHREAD_EXPORT'
+  | 'ERR_TOTHREAD_CALLBACK'
+  | 'ERR_TOTHREAD_INSTANCE';
 
 /**
  * Base class of every error tothread throws (not of the errors your own functions throw: those come
@@ -72,7 +77,6 @@ export type UnsupportedReason =
   | 'bound'
   | 'native'
   | 'class'
-  | 'generator'
   | 'accessor'
   | 'unparsable'
   | 'entry-script';
@@ -203,5 +207,76 @@ export class CloneError extends ToThreadError {
       options,
     );
     this.path = path;
+  }
+}
+
+/** `wrapModule()` or `createInstance()` was given a module that cannot be found from the caller. */
+export class ModuleNotFoundError extends ToThreadError {
+  override name = 'ModuleNotFoundError';
+  readonly specifier: string;
+
+  constructor(specifier: string, from: string, options?: { cause?: unknown }) {
+    super(
+      'ERR_TOTHREAD_MODULE_NOT_FOUND',
+      `Cannot find module \`${specifier}\` from ${from}: check the path (relative to the calling file, with its extension) or install the package`,
+      options,
+    );
+    this.specifier = specifier;
+  }
+}
+
+/** A module failed to load in a worker: it threw at its top level, or has a syntax error. `cause` is that error. */
+export class ModuleLoadError extends ToThreadError {
+  override name = 'ModuleLoadError';
+  readonly url: string;
+
+  constructor(url: string, options?: { cause?: unknown }) {
+    const detail = options?.cause instanceof Error ? `${options.cause.name}: ${options.cause.message}` : String(options?.cause);
+    super('ERR_TOTHREAD_MODULE_LOAD', `${url} failed to load in the worker thread (${detail})`, options);
+    this.url = url;
+  }
+}
+
+/** Why an export cannot be used as asked. */
+export type ExportProblem = 'missing' | 'not-a-function' | 'not-a-value' | 'not-constructible';
+
+/**
+ * A module export is missing, or is used the wrong way: a value called as a function, a function
+ * read as a value, a non-class given to `createInstance()`.
+ */
+export class ExportError extends ToThreadError {
+  override name = 'ExportError';
+  readonly url: string;
+  /** The export's path, e.g. `utils.parse`. */
+  readonly exportPath: string;
+  readonly problem: ExportProblem;
+
+  constructor(url: string, exportPath: string, problem: ExportProblem, message: string) {
+    super('ERR_TOTHREAD_EXPORT', message);
+    this.url = url;
+    this.exportPath = exportPath;
+    this.problem = problem;
+  }
+}
+
+/** A callback passed to an offloaded call threw on the main thread. The call was stopped; `cause` is what it threw. */
+export class CallbackError extends ToThreadError {
+  override name = 'CallbackError';
+  /** Where the callback was in the arguments, e.g. `args[1]` or `args[0].onProgress`. */
+  readonly path: string;
+
+  constructor(path: string, options?: { cause?: unknown }) {
+    const detail = options?.cause instanceof Error ? options.cause.message : String(options?.cause);
+    super('ERR_TOTHREAD_CALLBACK', `The callback at ${path} threw (${detail}): the call was stopped. Catch errors inside callbacks you hand to a worker`, options);
+    this.path = path;
+  }
+}
+
+/** A `createInstance()` remote cannot take calls: its worker crashed, or the remote was released. */
+export class InstanceError extends ToThreadError {
+  override name = 'InstanceError';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_TOTHREAD_INSTANCE', message, options);
   }
 }

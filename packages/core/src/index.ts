@@ -1,5 +1,8 @@
 export { toThread, threaded, defaultPool } from './default-pool.js';
 export { Pool, createPool } from './pool.js';
+export { transfer } from './args.js';
+export { wrapModule } from './module/facade.js';
+export { createInstance, releaseInstance } from './module/instance.js';
 export { CancelScope, cancelScope, timeout } from './asyncio/scope.js';
 export { Task, createTask } from './asyncio/task.js';
 export { waitFor } from './asyncio/wait-for.js';
@@ -22,15 +25,23 @@ export {
   TaskGroupClosedError,
   QueueEmptyError,
   QueueShutDownError,
+  ModuleNotFoundError,
+  ModuleLoadError,
+  ExportError,
+  CallbackError,
+  InstanceError,
 } from './errors.js';
 
 export type { ToThread, Threaded, AnyFunction } from './to-thread.js';
 export type { PoolOptions, PoolStats, PoolState } from './pool.js';
 export type { CallOptions } from './call-options.js';
-export type { ErrorCode, UnsupportedReason } from './errors.js';
+export type { ErrorCode, UnsupportedReason, ExportProblem } from './errors.js';
 export type { ScopeOptions } from './asyncio/scope.js';
 export type { TaskState, TaskOptions, Awaitable, AwaitedOf } from './asyncio/task.js';
 export type { Gather, GatherSettled, GatherOptions } from './asyncio/gather.js';
 export type { Permit, AcquireOptions } from './asyncio/semaphore.js';
 export type { QueueOptions, QueueWaitOptions } from './asyncio/queue.js';
 export type { MapOptions } from './asyncio/map.js';
+export type { Facade, Wrapped, WrapModuleOptions } from './module/facade.js';
+export type { Instance, InstanceOf, InstanceArgs, InstanceOptions } from './module/instance.js';
+export type { Offloaded } from './to-thread.js';

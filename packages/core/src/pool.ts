@@ -10,13 +10,22 @@ import { Worker, type ResourceLimits, type TransferListItem } from 'node:worker_
 import { Piscina } from 'piscina';
 import { Call, type CallState } from './call.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
-import { findUncloneableArgument } from './clone-check.js';
+import { prepareArgs } from './args.js';
 import { cancelAwaitable, currentSignal, onCancel } from './cancel.js';
-import { CloneError, PoolClosedError, QueueFullError, TimeoutError } from './errors.js';
+import { CallbackError, PoolClosedError, QueueFullError, TimeoutError } from './errors.js';
 import { resolveFunction } from './fn/resolve.js';
-import type { FnRef, TaskResponse } from './protocol.js';
+import type { FnRef, StreamRef, TaskOp, TaskRequest, TaskResponse } from './protocol.js';
 import { makeThreaded, makeToThread, type AnyFunction, type Threaded, type ToThread } from './to-thread.js';
 import * as check from './validate.js';
+
+/** What a call form adds to a plain call: an operation other than `call`, a stream, a known target. */
+export interface TaskExtra {
+  readonly op?: TaskOp;
+  readonly stream?: StreamRef;
+  /** A target already resolved (a module export named by `wrapModule`). */
+  readonly ref?: FnRef;
+}
+const PLAIN: TaskExtra = {};
 
 const POOL_KEYS = ['minThreads', 'maxThreads', 'idleTimeout', 'maxQueue', 'resourceLimits', 'env', 'execArgv'] as const;
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -136,6 +145,8 @@ export class Pool {
   #queued = 0;
   #dispatched = 0;
   readonly #running = new Set<Call>();
+  /** Stops for the workers this pool lends to others (createInstance), run when it closes. */
+  readonly #adopted = new Set<() => Promise<void>>();
   readonly #awaitingStart = new Map<number, Call>();
   #nextCallId = 0;
   #completed = 0;
@@ -149,7 +160,7 @@ export class Pool {
    */
   constructor(options?: PoolOptions) {
     this.#options = resolveOptions(options);
-    this.toThread = makeToThread((fn, args, settings, site) => this.submit(fn, args, settings, site));
+    this.toThread = makeToThread((fn, args, settings, site, task) => this.submit(fn, args, settings, site, task));
   }
 
   /**
@@ -161,7 +172,7 @@ export class Pool {
    * const rows = await parse(text)
    */
   threaded<F extends AnyFunction>(fn: F, options?: CallOptions): Threaded<F> {
-    return makeThreaded(fn, callSettings(options), (f, args, settings, site) => this.submit(f, args, settings, site));
+    return makeThreaded(fn, callSettings(options), (f, args, settings, site, task) => this.submit(f, args, settings, site, task));
   }
 
   /** The most workers this pool runs at once. */
@@ -186,20 +197,33 @@ export class Pool {
     };
   }
 
+  /** @internal Worker options of this pool, for workers it does not run itself (createInstance). */
+  workerOptions(): { resourceLimits?: ResourceLimits; env?: NodeJS.ProcessEnv; execArgv?: string[] } {
+    const { resourceLimits, env, execArgv } = this.#options.rest;
+    return { ...(resourceLimits && { resourceLimits }), ...(env !== undefined && { env: env as NodeJS.ProcessEnv }), ...(execArgv && { execArgv }) };
+  }
+
+  /** @internal Ties another worker's life to this pool: `stop` runs at close/destroy. Returns how to untie it. */
+  adopt(stop: () => Promise<void>): () => void {
+    if (this.#state !== 'open') throw new PoolClosedError();
+    this.#adopted.add(stop);
+    return () => this.#adopted.delete(stop);
+  }
+
   /** @internal Every call form ends here; not part of the public API. */
-  submit(fn: unknown, args: readonly unknown[], settings: CallSettings, site: { stack?: string }): Promise<unknown> {
+  submit(fn: unknown, args: readonly unknown[], settings: CallSettings, site: { stack?: string }, task: TaskExtra = PLAIN): Promise<unknown> {
     try {
       if (this.#state !== 'open') throw new PoolClosedError();
       const scope = currentSignal();
-      const ref = resolveFunction(fn);
-      if (!(ref instanceof Promise)) return this.#enqueue(ref, args, settings, scope, site);
+      const ref = task.ref ?? resolveFunction(fn);
+      if (!(ref instanceof Promise)) return this.#enqueue(ref, args, settings, scope, site, task);
       // The first call of a module function waits for its module to be located; a cancel in the
       // meantime is kept and applied as soon as the call exists.
       let early: { reason: unknown } | undefined;
       let call: Promise<unknown> | undefined;
       const pending = ref.then((resolved) => {
         if (early !== undefined) throw early.reason;
-        return (call = this.#enqueue(resolved, args, settings, scope, site));
+        return (call = this.#enqueue(resolved, args, settings, scope, site, task));
       });
       onCancel(pending, (reason) => {
         if (call === undefined) early ??= { reason };
@@ -217,10 +241,11 @@ export class Pool {
     settings: CallSettings,
     scope: AbortSignal | undefined,
     site: { stack?: string },
+    task: TaskExtra,
   ): Promise<unknown> {
     if (this.#state !== 'open') throw new PoolClosedError();
-    const bad = findUncloneableArgument(args);
-    if (bad !== undefined) throw new CloneError(bad.path, bad.detail);
+    let cancel = (_reason: unknown): void => {};
+    const prepared = prepareArgs(args, (path, error) => cancel(new CallbackError(path, { cause: error })));
     const signals = settings.signal === undefined ? (scope === undefined ? [] : [scope]) : scope === undefined ? [settings.signal] : [settings.signal, scope];
     for (const signal of signals) if (signal.aborted) throw signal.reason;
     const free = this.#dispatched < this.#options.max;
@@ -234,9 +259,18 @@ export class Pool {
     const { timeout, timeoutFrom, grace } = settings;
     const started = timeout !== undefined && timeoutFrom !== 'call' ? ++this.#nextCallId : undefined;
     const cancelFlag = grace ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
-    const request = cancelFlag ? { fn, args, started, cancelFlag } : { fn, args, started };
-    const call = new Call(request, settings, signals, site, (c, prior) => this.#settled(c, prior));
-    const cancel = (reason: unknown): void => this.#cancel(call, reason);
+    const request: TaskRequest = {
+      fn,
+      args: prepared.args,
+      started,
+      ...(cancelFlag && { cancelFlag }),
+      ...(task.op && { op: task.op }),
+      ...(prepared.callbacks && { callbacks: prepared.callbacks }),
+      ...(task.stream && { stream: task.stream }),
+    };
+    const moved = [...(settings.transfer ?? []), ...prepared.transfer, ...(task.stream ? [task.stream.port] : [])];
+    const call = new Call(request, settings, signals, site, (c, prior) => this.#settled(c, prior), moved, prepared.ports);
+    cancel = (reason: unknown): void => this.#cancel(call, reason);
     onCancel(call.promise, cancel);
     call.listen(cancel);
     if (timeout !== undefined && timeoutFrom === 'call') this.#startTimer(call, timeout);
@@ -256,7 +290,7 @@ export class Pool {
     let task: Promise<TaskResponse>;
     try {
       const piscina = (this.#piscina ??= this.#createPiscina());
-      const transferList = call.settings.transfer as TransferListItem[] | undefined;
+      const transferList = call.transfer.length > 0 ? (call.transfer as TransferListItem[]) : undefined;
       task = piscina.run(call.request, { signal: call.taskSignal as unknown as AbortSignal, transferList });
     } catch (error) {
       // Piscina could not start a worker (bad execArgv, say): the call fails, the slot is free.
@@ -432,7 +466,9 @@ export class Pool {
     for (const call of [...this.#running]) call.settle(false, call.locate(new PoolClosedError(message)));
     const piscina = this.#piscina;
     this.#piscina = undefined;
-    await piscina?.destroy();
+    const adopted = [...this.#adopted].map((stop) => stop());
+    this.#adopted.clear();
+    await Promise.all([piscina?.destroy(), ...adopted]);
     this.#state = 'closed';
   }
 

@@ -27,10 +27,43 @@ export type FnRef =
   /** A function exported by a module, imported once per worker. */
   | ({ readonly kind: 'module'; readonly id: number } & ExportRef);
 
+/**
+ * What to do with the function: call it, read the export as a value (`read`), say what it is
+ * (`describe`), or call it and stream the values of the iterator it returns (`stream`).
+ */
+export type TaskOp = 'call' | 'read' | 'describe' | 'stream';
+
+/** What `describe` answers. */
+export type ExportKind = 'function' | 'generator' | 'value';
+
+/** A function argument, replaced by `null` in `args` and served from the main thread over `port`. */
+export interface CallbackRef {
+  /** Keys from `args` to the argument, e.g. `[1]` or `[0, 'onProgress']`. */
+  readonly path: readonly (string | number)[];
+  readonly port: import('node:worker_threads').MessagePort;
+}
+
+/** The channel of a streamed call. */
+export interface StreamRef {
+  readonly port: import('node:worker_threads').MessagePort;
+  /** `[credits, stop]`: items the consumer can take now, and 1 once it has stopped listening. */
+  readonly control: Int32Array;
+}
+
+/** A message on a stream's port. */
+export type StreamMessage =
+  | { readonly kind: 'value'; readonly value: unknown }
+  | { readonly kind: 'done' }
+  | { readonly kind: 'error'; readonly thrown: WireThrown };
+
 /** One call. */
 export interface TaskRequest {
   readonly fn: FnRef;
   readonly args: readonly unknown[];
+  /** @default 'call' */
+  readonly op?: TaskOp;
+  readonly callbacks?: readonly CallbackRef[];
+  readonly stream?: StreamRef;
   /** When set, the worker posts `['tothread:started', started]` as the call starts (a timeout counts from then). */
   readonly started: number | undefined;
   /** For calls with a grace period: set to 1 by the main thread when the call is cancelled. */
@@ -55,6 +88,8 @@ export type WireThrown =
 /** Which constructor rebuilds an error on the main thread. */
 export type CtorRef =
   | { readonly kind: 'builtin'; readonly name: string }
+  /** One of tothread's own error classes, thrown by its worker code. */
+  | { readonly kind: 'tothread'; readonly name: string }
   | ({ readonly kind: 'export' } & ExportRef);
 
 /** An error, field by field: what structured clone would lose is carried explicitly. */

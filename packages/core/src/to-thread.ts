@@ -4,19 +4,39 @@
  */
 import { callSettings, mergeSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { resolveFunction } from './fn/resolve.js';
+import type { TaskExtra } from './pool.js';
+import { openStream } from './stream.js';
 
 // `any` in the parameter position is what lets every function type be assigned here.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyFunction = (...args: any[]) => unknown;
 
 /** What a call form hands to its pool. */
-export type Submit = (fn: unknown, args: readonly unknown[], settings: CallSettings, site: { stack?: string }) => Promise<unknown>;
+export type Submit = (fn: unknown, args: readonly unknown[], settings: CallSettings, site: { stack?: string }, task?: TaskExtra) => Promise<unknown>;
+
+/**
+ * What offloading a function returning `R` gives: a promise of its awaited result, or, for a
+ * generator, an async iterator over its values (streamed as the worker produces them).
+ */
+export type Offloaded<R> = 0 extends 1 & R
+  ? Promise<R>
+  : [R] extends [never]
+    ? Promise<never>
+    : [R] extends [Generator<infer T, unknown, unknown> | AsyncGenerator<infer T, unknown, unknown>]
+      ? AsyncIterableIterator<T>
+      : Promise<Awaited<R>>;
+
+/** Whether `fn` is a generator function (sync or async). */
+export function isGeneratorFunction(fn: unknown): boolean {
+  const name = typeof fn === 'function' ? fn.constructor?.name : undefined;
+  return name === 'GeneratorFunction' || name === 'AsyncGeneratorFunction';
+}
 
 /**
  * `toThread(fn, ...args)`: runs `fn(...args)` on a worker thread and resolves with its result.
  */
 export interface ToThread {
-  <F extends AnyFunction>(fn: F, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
+  <F extends AnyFunction>(fn: F, ...args: Parameters<F>): Offloaded<ReturnType<F>>;
   /**
    * The same call with a signal, timeout or transfer list.
    *
@@ -29,7 +49,7 @@ export interface ToThread {
 
 /** The async twin of a sync function `F`. */
 export interface Threaded<F extends AnyFunction> {
-  (...args: Parameters<F>): Promise<Awaited<ReturnType<F>>>;
+  (...args: Parameters<F>): Offloaded<ReturnType<F>>;
   /** The same function with more call options (a second signal combines with the first). */
   with(options: CallOptions): Threaded<F>;
 }
@@ -43,8 +63,10 @@ function callSite(from: Function): { stack?: string } {
 
 /** Builds a `toThread` over `submit`, with `settings` as its defaults. */
 export function makeToThread(submit: Submit, settings: CallSettings = callSettings(undefined)): ToThread {
-  const toThread = function toThread(fn: unknown, ...args: unknown[]): Promise<unknown> {
-    return submit(fn, args, settings, callSite(toThread));
+  const toThread = function toThread(fn: unknown, ...args: unknown[]): unknown {
+    const site = callSite(toThread);
+    if (isGeneratorFunction(fn)) return openStream((task) => submit(fn, args, settings, site, task));
+    return submit(fn, args, settings, site);
   } as ToThread;
   toThread.with = (options) => makeToThread(submit, mergeSettings(settings, callSettings(options)));
   return toThread;
@@ -56,8 +78,11 @@ export function makeThreaded<F extends AnyFunction>(fn: F, settings: CallSetting
   // lookup still in flight is awaited by the first call (which reports its error).
   const early = resolveFunction(fn);
   if (early instanceof Promise) early.catch(() => {});
-  const threadedFn = function threaded(...args: unknown[]): Promise<unknown> {
-    return submit(fn, args, settings, callSite(threadedFn));
+  const generator = isGeneratorFunction(fn);
+  const threadedFn = function threaded(...args: unknown[]): unknown {
+    const site = callSite(threadedFn);
+    if (generator) return openStream((task) => submit(fn, args, settings, site, task));
+    return submit(fn, args, settings, site);
   } as unknown as Threaded<F>;
   Object.defineProperty(threadedFn, 'name', { value: fn.name ? `${fn.name}Async` : 'threaded' });
   threadedFn.with = (options) => makeThreaded(fn, mergeSettings(settings, callSettings(options)), submit);

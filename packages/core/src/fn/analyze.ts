@@ -30,7 +30,7 @@ export interface Closure {
 
 /** A function that can never be rebuilt from its source. */
 export interface Opaque {
-  readonly kind: 'bound' | 'native' | 'class' | 'generator' | 'accessor' | 'unparsable';
+  readonly kind: 'bound' | 'native' | 'class' | 'accessor' | 'unparsable';
 }
 
 export type Analysis = SelfContained | Closure | Opaque;
@@ -139,8 +139,6 @@ function analyzeSource(source: string): Analysis {
  * arrow function created again in a loop is not parsed again.
  */
 export function analyzeFunction(fn: Function): Analysis {
-  const ctor = fn.constructor?.name;
-  if (ctor === 'GeneratorFunction' || ctor === 'AsyncGeneratorFunction') return { kind: 'generator' };
   const source = Function.prototype.toString.call(fn);
   // V8 prints every native and bound function as `function name() { [native code] }`.
   if (source.endsWith('{ [native code] }')) return { kind: fn.name.startsWith('bound ') ? 'bound' : 'native' };

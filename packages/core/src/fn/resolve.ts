@@ -21,6 +21,11 @@ const unreachable = new WeakMap<Analysis, Location>();
 const sourceIds = new Map<string, number>();
 let nextId = 0;
 
+/** A fresh id for a function target: workers cache what they load by it. */
+export function newTargetId(): number {
+  return ++nextId;
+}
+
 function label(fn: Function): string {
   return fn.name ? `\`${fn.name}\`` : 'This anonymous function';
 }
@@ -56,7 +61,6 @@ const OPAQUE: Record<Opaque['kind'], string> = {
   bound: 'is a bound function: its bound `this` and arguments cannot be sent to a worker. Pass the unbound function and its arguments: toThread(fn, ...args)',
   native: 'is a native function, which has no source to send to a worker. Wrap it in a function that calls it, e.g. toThread((x) => Math.sqrt(x), x)',
   class: 'is a class, which cannot be called without `new`. Offload a function that constructs and uses it, exported from a module',
-  generator: 'is a generator function: toThread() returns one value. Return an array instead',
   accessor: 'is a getter or setter. Offload a plain function that reads or writes the property',
   unparsable: 'could not be rebuilt from its source. Export it from a module and pass the imported reference',
 };

@@ -1,0 +1,144 @@
+/**
+ * Preparing a call's arguments for the trip: function arguments become callbacks served from this
+ * thread over their own port (with Comlink), values marked with `transfer()` move instead of
+ * being copied, and anything else that cannot be cloned is refused with its path. The caller's
+ * objects are never changed: containers on the way to a function are copied.
+ */
+import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { findUncloneable } from './clone-check.js';
+import { endpoint } from './comlink-port.js';
+import { CloneError } from './errors.js';
+import type { CallbackRef } from './protocol.js';
+
+const marks = new WeakMap<object, readonly TransferListItem[]>();
+const MAX_DEPTH = 8;
+
+/**
+ * Marks `value` so that, passed as an argument, its buffers (or ports) move to the worker instead
+ * of being copied; they become unusable on this thread. Returns `value`.
+ *
+ * @param transferables what moves. @default `[value]` for an ArrayBuffer or MessagePort, `[value.buffer]` for a typed array or DataView
+ * @throws {TypeError} when nothing transferable can be derived from `value`.
+ * @example
+ * await toThread(compressSync, transfer(bytes)) // bytes.buffer moves, no copy
+ */
+export function transfer<T extends object>(value: T, transferables?: readonly TransferListItem[]): T {
+  let list = transferables;
+  if (list === undefined) {
+    if (value instanceof ArrayBuffer || isPort(value)) list = [value as TransferListItem];
+    else if (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer) list = [value.buffer];
+    else throw new TypeError('Expected `value` to be an ArrayBuffer, a typed array, a DataView or a MessagePort, or `transferables` to be given');
+  }
+  marks.set(value, list);
+  return value;
+}
+
+function isPort(value: object): boolean {
+  return typeof (value as { postMessage?: unknown }).postMessage === 'function' && typeof (value as { close?: unknown }).close === 'function';
+}
+
+function isPlainContainer(value: object): boolean {
+  if (Array.isArray(value)) return true;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+type Path = Array<string | number>;
+
+/** Finds functions and transfer marks inside plain objects and arrays. */
+function scan(value: unknown, path: Path, functions: Array<{ path: Path; fn: Function }>, moved: TransferListItem[], depth: number): void {
+  if (typeof value === 'function') {
+    functions.push({ path, fn: value });
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  const mark = marks.get(value);
+  if (mark !== undefined) moved.push(...mark);
+  if (depth >= MAX_DEPTH || !isPlainContainer(value)) return;
+  for (const key of Object.keys(value)) {
+    scan((value as Record<string, unknown>)[key], [...path, Array.isArray(value) ? Number(key) : key], functions, moved, depth + 1);
+  }
+}
+
+/** Copies the containers along `path` and puts `null` where the function was. */
+function cutOut(root: unknown[], path: Path): void {
+  let container = root as unknown as Record<string | number, unknown>;
+  for (let i = 0; i < path.length - 1; i++) {
+    const key = path[i]!;
+    const child = container[key] as object;
+    const copy = Array.isArray(child) ? [...child] : Object.assign(Object.create(Object.getPrototypeOf(child) as object | null) as object, child);
+    container[key] = copy;
+    container = copy as Record<string | number, unknown>;
+  }
+  container[path[path.length - 1]!] = null;
+}
+
+export function pathLabel(path: readonly (string | number)[]): string {
+  return path.reduce<string>((label, key, i) => (i === 0 ? `args[${key}]` : typeof key === 'number' ? `${label}[${key}]` : `${label}.${key}`), '');
+}
+
+/** Arguments ready to post, and what must go with them. */
+export interface PreparedArgs {
+  readonly args: readonly unknown[];
+  readonly callbacks: readonly CallbackRef[] | undefined;
+  readonly transfer: readonly TransferListItem[];
+  /** This thread's ends of the callback ports: close them when the call settles. */
+  readonly ports: readonly MessagePort[];
+}
+
+const NOTHING: readonly TransferListItem[] = [];
+
+/**
+ * Prepares `args`. `onCallbackError` is told when a callback throws (the call should then stop).
+ *
+ * @throws {CloneError} naming the first argument that cannot be sent.
+ */
+export function prepareArgs(args: readonly unknown[], onCallbackError: (path: string, error: unknown) => void): PreparedArgs {
+  let functions: Array<{ path: Path; fn: Function }> | undefined;
+  let moved: TransferListItem[] | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    // The common case, primitives, costs one typeof.
+    if ((typeof arg === 'object' && arg !== null) || typeof arg === 'function') {
+      functions ??= [];
+      moved ??= [];
+      scan(arg, [i], functions, moved, 0);
+    } else if (typeof arg === 'symbol') {
+      throw new CloneError(`args[${i}]`, `it is a symbol (${String(arg)})`);
+    }
+  }
+  if (functions === undefined || moved === undefined) return { args, callbacks: undefined, transfer: NOTHING, ports: [] };
+  let sent = args as unknown[];
+  const callbacks: CallbackRef[] = [];
+  const ports: MessagePort[] = [];
+  if (functions.length > 0) {
+    sent = [...args];
+    for (const { path, fn } of functions) {
+      cutOut(sent, path);
+      const label = pathLabel(path);
+      const { port1, port2 } = new MessageChannel();
+      Comlink.expose((...callArgs: unknown[]) => {
+        try {
+          const value: unknown = fn(...callArgs);
+          if (value instanceof Promise) value.catch((error: unknown) => onCallbackError(label, error));
+          return value;
+        } catch (error) {
+          onCallbackError(label, error);
+          throw error;
+        }
+      }, endpoint(port1));
+      ports.push(port1);
+      callbacks.push({ path, port: port2 });
+      moved.push(port2);
+    }
+  }
+  for (let i = 0; i < sent.length; i++) {
+    const bad = findUncloneable(sent[i], `args[${i}]`);
+    if (bad !== undefined) {
+      for (const port of ports) port.close();
+      throw new CloneError(bad.path, bad.detail);
+    }
+  }
+  return { args: sent, callbacks: callbacks.length > 0 ? callbacks : undefined, transfer: moved, ports };
+}

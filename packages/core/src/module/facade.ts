@@ -1,0 +1,166 @@
+/**
+ * `wrapModule()`: a whole legacy module as a typed async facade, without loading it on this thread
+ * or touching its source. Each property path of the facade names an export; calling it runs the
+ * export on a worker, awaiting it reads a value export, and a generator export streams.
+ */
+import { callSettings } from '../call-options.js';
+import { defaultPool } from '../default-pool.js';
+import { newTargetId } from '../fn/resolve.js';
+import { Pool } from '../pool.js';
+import type { ExportKind, FnRef } from '../protocol.js';
+import { openStream } from '../stream.js';
+import type { Offloaded } from '../to-thread.js';
+import * as check from '../validate.js';
+import { callerUrl, resolveSpecifier } from './specifier.js';
+
+/** An export as the facade offers it. */
+export type Wrapped<V> = 0 extends 1 & V
+  ? any // eslint-disable-line @typescript-eslint/no-explicit-any -- an untyped module stays untyped
+  : V extends abstract new (...args: never) => unknown
+    ? never // a class: use createInstance()
+    : V extends (...args: infer A) => infer R
+      ? (...args: A) => Offloaded<R>
+      : V extends object
+        ? Facade<V> & PromiseLike<V>
+        : PromiseLike<V>;
+
+/**
+ * The async facade of a module type `M` (write it `typeof import('./legacy.js')`): each function
+ * `(...a) => R` becomes `(...a) => Promise<Awaited<R>>` (a generator: an async iterator of its
+ * values), an object export is a namespace of the same, and any other value is read with `await`.
+ */
+export type Facade<M> = { readonly [K in keyof M as K extends string ? K : never]: Wrapped<M[K]> };
+
+/** Options of {@link wrapModule}. */
+export interface WrapModuleOptions<M = unknown> {
+  /** The pool the calls run on. @default the default pool */
+  pool?: Pool;
+  /** A timeout for every call (ms of run time). Per call, wrap calls in `timeout()` instead. @default none */
+  timeout?: number;
+  /** Exports the facade leaves out (reading them gives `undefined`). @default [] */
+  skip?: readonly (keyof M & string)[];
+}
+
+type Site = { stack?: string };
+
+function site(): Site {
+  const holder: Site = {};
+  Error.captureStackTrace(holder);
+  return holder;
+}
+
+/**
+ * Wraps the module at `specifier` as an async facade. The specifier is resolved as the calling
+ * file's own `import` would: a relative path, a `file:` URL, an absolute path, a package name, or a
+ * Node built-in (`'node:zlib'`). The module is loaded only in workers, on first use.
+ *
+ * @throws {ModuleNotFoundError} when the specifier leads nowhere (nothing is started).
+ * @throws {TypeError | RangeError} on invalid options.
+ * @example
+ * const legacy = wrapModule<typeof import('./legacy/report.cjs')>('./legacy/report.cjs')
+ * const rows = await legacy.parseSync(text)          // Promise<Row[]>, typed from the module
+ * const version = await legacy.VERSION               // a value export
+ * const zlib = wrapModule<typeof import('node:zlib')>('node:zlib')
+ * const packed = await zlib.gzipSync(buffer)
+ */
+export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>): Facade<M> {
+  if (typeof specifier !== 'string' || specifier === '') {
+    throw check.typeError('specifier', 'a module specifier (a relative path, file: URL, package name or node: built-in)', specifier);
+  }
+  const raw = check.optionsObject('options', options);
+  check.knownKeys('options', raw, ['pool', 'timeout', 'skip']);
+  if (raw.pool !== undefined && !(raw.pool instanceof Pool)) throw check.typeError('options.pool', 'a Pool from createPool()', raw.pool);
+  const skip = raw.skip ?? [];
+  if (!Array.isArray(skip) || !skip.every((name) => typeof name === 'string')) throw check.typeError('options.skip', 'an array of export names', skip);
+  const settings = callSettings(raw.timeout === undefined ? undefined : { timeout: raw.timeout }, 'options');
+  const url = resolveSpecifier(specifier, callerUrl(wrapModule));
+  const poolOf = (): Pool => (raw.pool as Pool | undefined) ?? defaultPool();
+
+  const targets = new Map<string, FnRef>();
+  const kinds = new Map<string, Promise<ExportKind>>();
+  const nodes = new Map<string, unknown>();
+  const target = (path: readonly string[]): FnRef => {
+    const key = path.join('\0');
+    let ref = targets.get(key);
+    if (ref === undefined) targets.set(key, (ref = { kind: 'module', id: newTargetId(), url, path, format: 'esm' }));
+    return ref;
+  };
+  const describe = (path: readonly string[]): Promise<ExportKind> => {
+    const key = path.join('\0');
+    let kind = kinds.get(key);
+    if (kind === undefined) {
+      kind = poolOf().submit(undefined, [], settings, site(), { op: 'describe', ref: target(path) }) as Promise<ExportKind>;
+      kinds.set(key, kind);
+      kind.catch(() => kinds.delete(key)); // not cached: the next call asks again
+    }
+    return kind;
+  };
+
+  const invoke = (path: readonly string[], args: unknown[]): unknown => {
+    const where = site();
+    const pool = poolOf();
+    const ref = target(path);
+    const kind = describe(path);
+    const name = path.join('.');
+    const call = kind.then((k) => {
+      if (k === 'generator') throw new TypeError(`\`${name}\` of ${url} is a generator function: iterate it with for await (const value of facade.${name}(...))`);
+      return pool.submit(undefined, args, settings, where, { ref });
+    });
+    let stream: AsyncIterableIterator<unknown> | undefined;
+    return {
+      then: (onValue?: (v: unknown) => unknown, onError?: (e: unknown) => unknown) => call.then(onValue, onError),
+      catch: (onError?: (e: unknown) => unknown) => call.catch(onError),
+      finally: (onFinally?: () => void) => call.finally(onFinally),
+      [Symbol.asyncIterator]: () => {
+        call.catch(() => {}); // iterated, not awaited: the stream reports its own errors
+        return (stream ??= lazyStream(kind, name, url, (task) => pool.submit(undefined, args, settings, where, { ...task, ref })));
+      },
+    };
+  };
+
+  const node = (path: readonly string[]): unknown => {
+    const key = path.join('\0');
+    let existing = nodes.get(key);
+    if (existing !== undefined) return existing;
+    existing = new Proxy(function facadeMember() {}, {
+      get(_target, key) {
+        if (typeof key === 'symbol') return undefined;
+        if (key === 'then') {
+          // The facade itself is not a promise (so it can be returned from async functions);
+          // anything below it reads the export's value.
+          if (path.length === 0) return undefined;
+          return (onValue?: (v: unknown) => unknown, onError?: (e: unknown) => unknown) =>
+            poolOf().submit(undefined, [], settings, site(), { op: 'read', ref: target(path) }).then(onValue, onError);
+        }
+        if (path.length === 0 && skip.includes(key)) return undefined;
+        return node([...path, key]);
+      },
+      apply(_target, _this, args: unknown[]) {
+        return invoke(path, args);
+      },
+    });
+    nodes.set(key, existing);
+    return existing;
+  };
+  return node([]) as Facade<M>;
+}
+
+/** A stream that starts once the export is known to be a generator. */
+function lazyStream(
+  kind: Promise<ExportKind>,
+  name: string,
+  url: string,
+  start: Parameters<typeof openStream>[0],
+): AsyncIterableIterator<unknown> {
+  let inner: AsyncIterableIterator<unknown> | undefined;
+  const open = async (): Promise<AsyncIterableIterator<unknown>> => {
+    if ((await kind) !== 'generator') throw new TypeError(`\`${name}\` of ${url} is not a generator function: await it instead of iterating it`);
+    return (inner ??= openStream(start));
+  };
+  const iterator: AsyncIterableIterator<unknown> = {
+    next: async () => (await open()).next(),
+    return: async () => (inner ? inner.return!() : { value: undefined, done: true }),
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}

@@ -1,0 +1,144 @@
+/**
+ * `createInstance()`: stateful legacy code (a parser configured once, a sync database handle, a
+ * cache) kept alive in one dedicated worker, driven through a typed remote whose methods are
+ * async. Built on Comlink; a guard around Comlink's proxy rejects every pending call if the worker
+ * dies, and lets the worker keep the process alive only while calls are pending.
+ */
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { rebuildThrown } from '../call.js';
+import { findUncloneable } from '../clone-check.js';
+import { endpoint } from '../comlink-port.js';
+import { defaultPool } from '../default-pool.js';
+import { CloneError, InstanceError } from '../errors.js';
+import { Pool } from '../pool.js';
+import type { InstanceData, InstanceReady } from '../worker/instance-entry.js';
+import * as check from '../validate.js';
+import { callerUrl, resolveSpecifier } from './specifier.js';
+
+const INSTANCE_FILE = fileURLToPath(new URL('./instance-worker.js', import.meta.url));
+
+/** The instance type a class or init function `C` makes. */
+export type InstanceOf<C> = C extends abstract new (...args: never) => infer I ? I : C extends (...args: never) => infer R ? Awaited<R> : never;
+
+/** The arguments `C` takes. */
+export type InstanceArgs<C> = C extends abstract new (...args: infer A) => unknown ? A : C extends (...args: infer A) => unknown ? A : never;
+
+/**
+ * A remote instance: every method returns a promise, every property is read with `await`.
+ * `await using` releases it (or call {@link releaseInstance}).
+ */
+export type Instance<T> = Comlink.Remote<T> & AsyncDisposable;
+
+/** Options of `createInstance.with()`. */
+export interface InstanceOptions {
+  /** The pool whose lifetime (close/destroy) and worker options (resourceLimits, env, execArgv) the instance shares. @default the default pool */
+  pool?: Pool;
+}
+
+interface Guarded {
+  readonly release: () => Promise<void>;
+}
+
+const guards = new WeakMap<object, Guarded>();
+
+/**
+ * Creates an instance of the class (or the result of the init function) exported as `exportName`
+ * by `specifier`, in a dedicated worker, and resolves with its typed remote. Calls are served in
+ * order on that worker. Releasing the remote, or closing its pool, ends the worker; if the worker
+ * dies, every pending call rejects with an `InstanceError`.
+ *
+ * @throws {ModuleNotFoundError} when the specifier leads nowhere; {@link ExportError} when the export
+ *   is missing or builds nothing; {@link CloneError} when an argument cannot be sent; the class's own
+ *   error when its constructor throws.
+ * @example
+ * import type { Database } from './legacy/db.cjs'
+ * await using db = await createInstance<typeof Database>('./legacy/db.cjs', 'Database', ':memory:')
+ * await db.insertSync({ id: 1 })
+ * const count = await db.countSync()
+ */
+export function createInstance<C>(specifier: string, exportName: string, ...args: InstanceArgs<C>): Promise<Instance<InstanceOf<C>>> {
+  return start<C>({}, specifier, exportName, args as unknown[], callerUrl(createInstance));
+}
+
+/**
+ * `createInstance` with options.
+ *
+ * @example
+ * const parser = await createInstance.with({ pool })<typeof Parser>('./parser.js', 'Parser', config)
+ */
+createInstance.with = (options: InstanceOptions) => {
+  const withOptions = <C>(specifier: string, exportName: string, ...args: InstanceArgs<C>): Promise<Instance<InstanceOf<C>>> =>
+    start<C>(options, specifier, exportName, args as unknown[], callerUrl(withOptions));
+  return withOptions;
+};
+
+/** Releases a remote from `createInstance()` and ends its worker; calls after it reject with `InstanceError`. */
+export function releaseInstance(remote: object): Promise<void> {
+  const guard = guards.get(remote);
+  if (guard === undefined) return Promise.reject(check.typeError('remote', 'a remote from createInstance()', remote));
+  return guard.release();
+}
+
+async function start<C>(options: InstanceOptions, specifier: string, exportName: string, args: unknown[], from: string | undefined): Promise<Instance<InstanceOf<C>>> {
+  const raw = check.optionsObject('options', options);
+  check.knownKeys('options', raw, ['pool']);
+  if (raw.pool !== undefined && !(raw.pool instanceof Pool)) throw check.typeError('options.pool', 'a Pool from createPool()', raw.pool);
+  if (typeof exportName !== 'string' || exportName === '') throw check.typeError('exportName', 'the name of an export (use "default" for a default export)', exportName);
+  const url = resolveSpecifier(specifier, from);
+  for (let i = 0; i < args.length; i++) {
+    const bad = findUncloneable(args[i], `args[${i}]`);
+    if (bad !== undefined) throw new CloneError(bad.path, bad.detail);
+  }
+  const pool = (raw.pool as Pool | undefined) ?? defaultPool();
+  const data: InstanceData = { ref: { url, path: exportName.split('.'), format: 'esm' }, args };
+  const worker = new Worker(INSTANCE_FILE, { ...pool.workerOptions(), workerData: data });
+  const label = `the \`${exportName}\` instance of ${url}`;
+  const exited = new Promise<never>((_, reject) => {
+    worker.once('error', (error) => reject(new InstanceError(`The worker of ${label} crashed: ${error.message}. Pending calls are rejected; create a new instance`, { cause: error })));
+    worker.once('exit', (code) => reject(new InstanceError(`The worker of ${label} exited (code ${code}). Pending calls are rejected; create a new instance`)));
+  });
+  exited.catch(() => {}); // observed through each call's race
+  const ready = await Promise.race([new Promise<InstanceReady>((resolve) => worker.once('message', resolve)), exited]);
+  if (ready.tothread === 'failed') {
+    await worker.terminate();
+    throw await rebuildThrown(ready.thrown);
+  }
+  worker.unref();
+  const remote = Comlink.wrap<InstanceOf<C>>(endpoint(worker as never));
+  let released = false;
+  const untrack = pool.adopt(() => release());
+  const release = async (): Promise<void> => {
+    if (released) return;
+    released = true;
+    untrack();
+    remote[Comlink.releaseProxy]();
+    await worker.terminate();
+  };
+  let pending = 0;
+  // Each call races the worker's death, and holds the process open only while it is pending.
+  const race = <T>(work: () => Promise<T>): Promise<T> => {
+    if (released) return Promise.reject(new InstanceError(`${label} was released: create a new instance`));
+    if (pending++ === 0) worker.ref();
+    return Promise.race([work(), exited]).finally(() => {
+      if (--pending === 0) worker.unref();
+    });
+  };
+  const guard = (node: unknown, root: boolean): object =>
+    new Proxy(function remoteMember() {}, {
+      get(_target, key) {
+        if (key === Symbol.asyncDispose && root) return release;
+        if (key === 'then') return root ? undefined : (onValue?: (v: unknown) => unknown, onError?: (e: unknown) => unknown) => race(() => Promise.resolve(node)).then(onValue, onError);
+        if (typeof key === 'symbol') return undefined;
+        // Once released, Comlink's proxy throws on any access: the guard answers instead.
+        return guard(released ? undefined : (node as Record<string, unknown>)[key], false);
+      },
+      apply(_target, _this, callArgs: unknown[]) {
+        return race(() => Promise.resolve((node as (...a: unknown[]) => unknown)(...callArgs)));
+      },
+    });
+  const facade = guard(remote, true);
+  guards.set(facade, { release });
+  return facade as Instance<InstanceOf<C>>;
+}

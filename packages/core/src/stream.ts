@@ -1,0 +1,83 @@
+/**
+ * The main thread's end of a streamed call: an async iterator over the values a worker-side
+ * iterator produces. It grants the worker credits as values are taken (bounded buffering: the
+ * worker pauses when the consumer lags), and `break` or `return()` stops the generator in the
+ * worker at its next yield.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import { rebuildThrown } from './call.js';
+import type { StreamMessage, StreamRef } from './protocol.js';
+import type { TaskExtra } from './pool.js';
+
+const CREDITS = 0;
+const STOP = 1;
+
+/** How many values a stream may buffer ahead of its consumer. */
+export const HIGH_WATER_MARK = 16;
+
+/** Starts a streamed call through `start` and returns its values as an async iterator. */
+export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, highWaterMark = HIGH_WATER_MARK): AsyncIterableIterator<T> {
+  const { port1, port2 } = new MessageChannel();
+  const control = new Int32Array(new SharedArrayBuffer(8));
+  Atomics.store(control, CREDITS, highWaterMark);
+  const stream: StreamRef = { port: port2, control };
+  const inbox: StreamMessage[] = [];
+  let failure: { error: unknown } | undefined;
+  let finished = false;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    wake?.();
+    wake = undefined;
+  };
+  port1.on('message', (message: StreamMessage) => {
+    inbox.push(message);
+    notify();
+  });
+  // The call itself fails when the worker never got to stream (a module that does not load) or
+  // was stopped (a cancel scope, a timeout).
+  start({ op: 'stream', stream }).catch((error: unknown) => {
+    failure = { error };
+    notify();
+  });
+  const close = (): void => {
+    finished = true;
+    Atomics.store(control, STOP, 1);
+    Atomics.notify(control, CREDITS);
+    port1.close();
+  };
+  const iterator: AsyncIterableIterator<T> = {
+    async next(): Promise<IteratorResult<T>> {
+      for (;;) {
+        if (finished && inbox.length === 0) return { value: undefined, done: true };
+        const message = inbox.shift();
+        if (message?.kind === 'value') {
+          Atomics.add(control, CREDITS, 1);
+          Atomics.notify(control, CREDITS);
+          return { value: message.value as T, done: false };
+        }
+        if (message?.kind === 'done') {
+          close();
+          return { value: undefined, done: true };
+        }
+        if (message?.kind === 'error') {
+          close();
+          throw await rebuildThrown(message.thrown);
+        }
+        if (failure !== undefined) {
+          close();
+          throw failure.error;
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    },
+    async return(): Promise<IteratorResult<T>> {
+      if (!finished) close();
+      inbox.length = 0;
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}

@@ -1,0 +1,47 @@
+/**
+ * The worker side of `createInstance()`: a dedicated worker that constructs one instance of an
+ * exported class (or calls an init export) and serves its methods with Comlink, one message at a
+ * time, in order.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { endpoint } from '../comlink-port.js';
+import { encodeThrown } from '../error-codec.js';
+import { ExportError } from '../errors.js';
+import type { ExportRef } from '../protocol.js';
+import { loadExport } from './load.js';
+
+/** What the main thread sends when it starts the worker. */
+export interface InstanceData {
+  readonly ref: ExportRef;
+  readonly args: readonly unknown[];
+}
+
+/** The first message the worker posts: ready, or why not. */
+export type InstanceReady = { readonly tothread: 'ready' } | { readonly tothread: 'failed'; readonly thrown: ReturnType<typeof encodeThrown> };
+
+function isClass(value: unknown): value is new (...args: unknown[]) => object {
+  return typeof value === 'function' && /^class\b/.test(Function.prototype.toString.call(value));
+}
+
+async function main(): Promise<void> {
+  const { ref, args } = workerData as InstanceData;
+  const port = parentPort!;
+  try {
+    const { value } = await loadExport(ref);
+    const name = ref.path.join('.');
+    let instance: unknown;
+    if (isClass(value)) instance = new value(...args);
+    else if (typeof value === 'function') instance = await (value as (...a: unknown[]) => unknown)(...args);
+    else throw new ExportError(ref.url, name, 'not-constructible', `\`${name}\` of ${ref.url} is neither a class nor a function: createInstance() needs one that builds the instance`);
+    if ((typeof instance !== 'object' && typeof instance !== 'function') || instance === null) {
+      throw new ExportError(ref.url, name, 'not-constructible', `\`${name}\` of ${ref.url} returned ${String(instance)}, not an object whose methods can be called`);
+    }
+    Comlink.expose(instance, endpoint(port));
+    port.postMessage({ tothread: 'ready' } satisfies InstanceReady);
+  } catch (error) {
+    port.postMessage({ tothread: 'failed', thrown: encodeThrown(error) } satisfies InstanceReady);
+  }
+}
+
+void main();

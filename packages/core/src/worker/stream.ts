@@ -1,0 +1,53 @@
+/**
+ * Streaming an iterator's values to the main thread with backpressure. The consumer grants
+ * credits through shared memory; with none left the worker thread waits (Atomics.wait: a paused
+ * sync generator uses no CPU). A stop flag from the consumer (`break`) ends the generator at its
+ * next yield, running its `finally` blocks.
+ */
+import type { StreamMessage, StreamRef, WireThrown } from '../protocol.js';
+import { findUncloneable } from '../clone-check.js';
+
+const CREDITS = 0;
+const STOP = 1;
+const RECHECK_MS = 1000;
+
+function stopped(control: Int32Array): boolean {
+  return Atomics.load(control, STOP) === 1;
+}
+
+/** Waits for a credit; false when the consumer stopped meanwhile. */
+function takeCredit(control: Int32Array): boolean {
+  for (;;) {
+    if (stopped(control)) return false;
+    const credits = Atomics.load(control, CREDITS);
+    if (credits > 0) {
+      if (Atomics.compareExchange(control, CREDITS, credits, credits - 1) === credits) return true;
+      continue;
+    }
+    Atomics.wait(control, CREDITS, credits, RECHECK_MS);
+  }
+}
+
+/** Sends every value of `iterator` over the stream's port, then `done` (or the error that ended it). */
+export async function pump(
+  iterator: Iterator<unknown> | AsyncIterator<unknown>,
+  { port, control }: StreamRef,
+  encode: (thrown: unknown) => WireThrown,
+): Promise<void> {
+  const post = (message: StreamMessage): void => port.postMessage(message);
+  try {
+    while (takeCredit(control)) {
+      const next = await iterator.next();
+      if (next.done) break;
+      const bad = findUncloneable(next.value, 'value');
+      if (bad !== undefined) throw new TypeError(`a streamed ${bad.path} cannot be sent back from the worker thread: ${bad.detail}`);
+      post({ kind: 'value', value: next.value });
+    }
+    if (stopped(control)) await iterator.return?.();
+    post({ kind: 'done' });
+  } catch (error) {
+    post({ kind: 'error', thrown: encode(error) });
+  } finally {
+    port.close();
+  }
+}
