@@ -106,16 +106,15 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
       if (k === 'generator') throw new TypeError(`\`${name}\` of ${url} is a generator function: iterate it with for await (const value of facade.${name}(...))`);
       return pool.submit(undefined, args, settings, where, { ref });
     });
+    // A real promise (for a function export), iterable too (for a generator export): which one
+    // the export is, only the worker knows.
     let stream: AsyncIterableIterator<unknown> | undefined;
-    return {
-      then: (onValue?: (v: unknown) => unknown, onError?: (e: unknown) => unknown) => call.then(onValue, onError),
-      catch: (onError?: (e: unknown) => unknown) => call.catch(onError),
-      finally: (onFinally?: () => void) => call.finally(onFinally),
-      [Symbol.asyncIterator]: () => {
+    return Object.defineProperty(call, Symbol.asyncIterator, {
+      value: () => {
         call.catch(() => {}); // iterated, not awaited: the stream reports its own errors
         return (stream ??= lazyStream(kind, name, url, (task) => pool.submit(undefined, args, settings, where, { ...task, ref })));
       },
-    };
+    });
   };
 
   const node = (path: readonly string[]): unknown => {

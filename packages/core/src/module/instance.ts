@@ -19,6 +19,10 @@ import { callerUrl, resolveSpecifier } from './specifier.js';
 
 const INSTANCE_FILE = fileURLToPath(new URL('./instance-worker.js', import.meta.url));
 
+/** Any class, for `createInstance` without a type argument: the remote is then untyped. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyMaker = abstract new (...args: any[]) => any;
+
 /** The instance type a class or init function `C` makes. */
 export type InstanceOf<C> = C extends abstract new (...args: never) => infer I ? I : C extends (...args: never) => infer R ? Awaited<R> : never;
 
@@ -58,7 +62,7 @@ const guards = new WeakMap<object, Guarded>();
  * await db.insertSync({ id: 1 })
  * const count = await db.countSync()
  */
-export function createInstance<C>(specifier: string, exportName: string, ...args: InstanceArgs<C>): Promise<Instance<InstanceOf<C>>> {
+export function createInstance<C = AnyMaker>(specifier: string, exportName: string, ...args: InstanceArgs<C>): Promise<Instance<InstanceOf<C>>> {
   return start<C>({}, specifier, exportName, args as unknown[], callerUrl(createInstance));
 }
 
@@ -69,7 +73,7 @@ export function createInstance<C>(specifier: string, exportName: string, ...args
  * const parser = await createInstance.with({ pool })<typeof Parser>('./parser.js', 'Parser', config)
  */
 createInstance.with = (options: InstanceOptions) => {
-  const withOptions = <C>(specifier: string, exportName: string, ...args: InstanceArgs<C>): Promise<Instance<InstanceOf<C>>> =>
+  const withOptions = <C = AnyMaker>(specifier: string, exportName: string, ...args: InstanceArgs<C>): Promise<Instance<InstanceOf<C>>> =>
     start<C>(options, specifier, exportName, args as unknown[], callerUrl(withOptions));
   return withOptions;
 };

@@ -39,17 +39,18 @@ function existingFile(url: URL): URL | undefined {
   return undefined;
 }
 
-/** Where an ESM-only package's `import` entry is, when `require.resolve` is refused by its exports map. */
-function importEntry(specifier: string, from: string): string | undefined {
-  const [scopeOrName, maybeName] = specifier.split('/');
-  const name = specifier.startsWith('@') ? `${scopeOrName}/${maybeName}` : scopeOrName!;
-  if (specifier !== name) return undefined; // subpaths of such packages: not guessed
+/**
+ * Where a package's `import` entry for `subpath` is (its `exports` map, `import` condition), found
+ * from the file at `from`: for what `require.resolve` would resolve to a CommonJS build, or refuse.
+ */
+export function importEntry(name: string, subpath: string, from: string): string | undefined {
   for (let dir = dirname(fileURLToPath(from)); ; dir = dirname(dir)) {
     const manifest = join(dir, 'node_modules', name, 'package.json');
     if (existsSync(manifest)) {
       const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { exports?: unknown };
-      const root = typeof pkg.exports === 'object' && pkg.exports !== null && '.' in pkg.exports ? (pkg.exports as Record<string, unknown>)['.'] : pkg.exports;
-      const target = typeof root === 'string' ? root : (root as { import?: unknown } | undefined)?.import;
+      const exportsMap = pkg.exports as Record<string, unknown> | string | undefined;
+      const entry = typeof exportsMap === 'object' && exportsMap !== null && subpath in exportsMap ? exportsMap[subpath] : subpath === '.' ? exportsMap : undefined;
+      const target = typeof entry === 'string' ? entry : (entry as { import?: unknown } | undefined)?.import;
       const file = typeof target === 'string' ? target : (target as { default?: unknown } | undefined)?.default;
       return typeof file === 'string' ? join(dir, 'node_modules', name, file) : undefined;
     }
@@ -75,7 +76,8 @@ export function resolveSpecifier(specifier: string, from: string | undefined): s
   try {
     return pathToFileURL(createRequire(base).resolve(specifier)).href;
   } catch (error) {
-    const entry = (error as { code?: unknown }).code === 'ERR_PACKAGE_PATH_NOT_EXPORTED' ? importEntry(specifier, base) : undefined;
+    const bare = /^(@[^/]+\/[^/]+|[^/]+)$/.exec(specifier)?.[1]; // subpaths of such packages are not guessed
+    const entry = (error as { code?: unknown }).code === 'ERR_PACKAGE_PATH_NOT_EXPORTED' && bare ? importEntry(bare, '.', base) : undefined;
     if (entry !== undefined && existsSync(entry)) return pathToFileURL(entry).href;
     throw new ModuleNotFoundError(specifier, where, { cause: error });
   }

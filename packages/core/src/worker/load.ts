@@ -3,8 +3,9 @@
  * once per worker. Failures are tothread's typed errors, naming the module and the export.
  */
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ExportError, ModuleLoadError } from '../errors.js';
+import { importEntry } from '../module/specifier.js';
 import type { ExportRef, FnRef } from '../protocol.js';
 
 const require = createRequire(import.meta.url);
@@ -29,10 +30,32 @@ function compile(ref: Extract<FnRef, { kind: 'source' }>): Loaded {
   return { value: fn, module: undefined };
 }
 
+/**
+ * Imports an ES module. Node 20 does not carry loader hooks registered with `--import` (tsx)
+ * into worker threads, so a TypeScript module Node cannot import is loaded through the app's own
+ * tsx, with its `tsImport()` API, when the app has it.
+ */
+async function importModule(url: string): Promise<unknown> {
+  try {
+    return await import(url);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !/\.[cm]?tsx?$/.test(url)) throw error;
+    let tsImport: ((specifier: string, parent: string) => Promise<unknown>) | undefined;
+    try {
+      const entry = importEntry('tsx', './esm/api', url);
+      if (entry !== undefined) tsImport = ((await import(pathToFileURL(entry).href)) as { tsImport?: typeof tsImport }).tsImport;
+    } catch {
+      throw error; // no tsx where the module is: Node's own error says what is wrong
+    }
+    if (tsImport === undefined) throw error;
+    return tsImport(url, url);
+  }
+}
+
 function importRoot(ref: ExportRef): Promise<unknown> {
   let root = roots.get(ref.url);
   if (root === undefined) {
-    root = (ref.format === 'cjs' ? Promise.resolve().then(() => require(fileURLToPath(ref.url))) : import(ref.url)).catch((error: unknown) => {
+    root = (ref.format === 'cjs' ? Promise.resolve().then(() => require(fileURLToPath(ref.url))) : importModule(ref.url)).catch((error: unknown) => {
       roots.delete(ref.url);
       throw new ModuleLoadError(ref.url, { cause: error });
     });

@@ -1,0 +1,1 @@
+export declare function countPrimesSync(limit: number, onProgress: (percent: number) => void): number;

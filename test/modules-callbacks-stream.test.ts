@@ -1,0 +1,120 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { CallbackError, createPool, timeout, TimeoutError, transfer, wrapModule } from '@tothread/core';
+import { askTheMainThread, crunchSync, reportJustBeforeReturning, spinWhileReporting, sumBytes } from './fixtures/progress.mjs';
+import type * as streams from './fixtures/streams.mjs';
+import { asyncRows, failAfter, produce } from './fixtures/streams.mjs';
+
+const pool = createPool({ minThreads: 1, maxThreads: 2 });
+afterAll(() => pool.close());
+const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('callbacks across threads', () => {
+  it('delivers progress callbacks while the sync task runs, not all at the end', async () => {
+    const started = performance.now();
+    const arrivals: Array<{ step: number; at: number }> = [];
+    const result = await pool.toThread(crunchSync, 5, 100, (step: number) => arrivals.push({ step, at: performance.now() - started }));
+    const finished = performance.now() - started;
+    expect(result).toBe('crunched');
+    expect(arrivals.map((a) => a.step)).toEqual([1, 2, 3, 4, 5]);
+    // The first step ends at ~100 ms of a ~500 ms task: it was seen long before the result.
+    expect(arrivals[0]!.at).toBeLessThan(finished - 150);
+  });
+
+  it('delivers every callback made just before the task returns, before its result', async () => {
+    const events: string[] = [];
+    expect(await pool.toThread(reportJustBeforeReturning, { onEvent: (e: string) => events.push(e) })).toBe('returned');
+    expect(events).toHaveLength(50);
+  });
+
+  it('lets async worker code await what a callback returns', async () => {
+    expect(await pool.toThread(askTheMainThread, async (n: number) => n + 0.5)).toBe(43);
+  });
+
+  it('stops the call with CallbackError naming the argument when a callback throws', async () => {
+    const error = (await settle(pool.toThread(spinWhileReporting, () => {
+      throw new Error('the progress bar is gone');
+    }))) as CallbackError;
+    expect(error).toBeInstanceOf(CallbackError);
+    expect(error.path).toBe('args[0]');
+    expect((error.cause as Error).message).toBe('the progress bar is gone');
+    expect(await pool.toThread(() => 'serving')).toBe('serving'); // the spinning worker was stopped
+  });
+
+  it('moves a buffer marked with transfer() instead of copying it', async () => {
+    const bytes = new Uint8Array(1 << 16).fill(2);
+    expect(await pool.toThread(sumBytes, transfer(bytes))).toBe(2 << 16);
+    expect(bytes.byteLength).toBe(0); // detached here: it moved
+    expect(() => transfer({} as object)).toThrow(TypeError);
+  });
+});
+
+describe('streaming generators', () => {
+  it('streams a generator passed to toThread, value by value', async () => {
+    const values: number[] = [];
+    for await (const value of pool.toThread(function* squares(n: number) {
+      for (let i = 1; i <= n; i++) yield i * i;
+    }, 5)) values.push(value);
+    expect(values).toEqual([1, 4, 9, 16, 25]);
+  });
+
+  it('streams generator exports of a module, sync and async, through the facade', async () => {
+    const legacy = wrapModule<typeof streams>('./fixtures/streams.mjs', { pool });
+    const rows: unknown[] = [];
+    for await (const row of legacy.asyncRows(3)) rows.push(row);
+    expect(rows).toEqual([{ row: 0 }, { row: 1 }, { row: 2 }]);
+    const state = new SharedArrayBuffer(8);
+    const values: number[] = [];
+    for await (const value of legacy.produce(4, state)) values.push(value);
+    expect(values).toEqual([0, 1, 2, 3]);
+    expect(await settle(legacy.produce(1, state) as unknown as PromiseLike<unknown>)).toBeInstanceOf(TypeError); // iterated, not awaited
+  });
+
+  it('pauses the worker when the consumer lags (bounded buffering)', async () => {
+    const shared = new SharedArrayBuffer(8);
+    const state = new Int32Array(shared);
+    const stream = pool.toThread(produce, 10_000, shared);
+    const first = await stream.next();
+    expect(first.value).toBe(0);
+    await sleep(300); // a slow consumer: the worker must not run ahead by more than the buffer
+    const produced = Atomics.load(state, 0);
+    expect(produced).toBeLessThanOrEqual(16 + 2);
+    await stream.return!();
+  });
+
+  it('stops the worker-side generator on break, running its finally block', async () => {
+    const shared = new SharedArrayBuffer(8);
+    const state = new Int32Array(shared);
+    for await (const value of pool.toThread(produce, 1_000_000, shared)) {
+      if (value === 3) break;
+    }
+    const deadline = Date.now() + 5_000;
+    while (Atomics.load(state, 1) === 0 && Date.now() < deadline) await sleep(10);
+    expect(Atomics.load(state, 1)).toBe(1);
+    expect(Atomics.load(state, 0)).toBeLessThan(1_000_000);
+  });
+
+  it('throws an error raised mid-stream after the values before it, with its class', async () => {
+    const values: number[] = [];
+    const error = await settle(
+      (async () => {
+        for await (const value of pool.toThread(failAfter, 3)) values.push(value);
+      })(),
+    );
+    expect(values).toEqual([0, 1, 2]);
+    expect(error).toBeInstanceOf(RangeError);
+    expect((error as Error).message).toBe('row 3 is corrupt');
+  });
+
+  it('is stopped by an enclosing timeout scope, like any offloaded call', async () => {
+    const error = await settle(
+      timeout(200, async () => {
+        for await (const _ of pool.toThread(asyncRows, 1_000_000)) {
+          /* consume until the deadline */
+        }
+      }),
+    );
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(await pool.toThread(() => 'serving')).toBe('serving');
+  });
+});

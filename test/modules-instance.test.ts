@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { CloneError, createInstance, createPool, ExportError, InstanceError, releaseInstance } from '@tothread/core';
+import type stateful from './fixtures/stateful.cjs';
+
+type Fixture = typeof stateful & {
+  Inventory: new (owner: string) => { owner: string; addSync(sku: string, n: number): number; countSync(): number; slowSync(ms: number): number; crashSync(): never };
+  openCounter: (start: number) => { next(): number };
+};
+const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
+
+describe('createInstance: stateful legacy code in one dedicated worker', () => {
+  it('keeps an instance and its state across calls, served in order', async () => {
+    await using inventory = await createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'shop');
+    const counts = await Promise.all([inventory.addSync('a', 2), inventory.addSync('a', 3), inventory.addSync('b', 1)]);
+    expect(counts).toEqual([2, 5, 1]);
+    expect(await inventory.countSync()).toBe(6);
+    expect(await inventory.owner).toBe('shop');
+  });
+
+  it('builds the instance with an init export when the module has no class', async () => {
+    await using counter = await createInstance<Fixture['openCounter']>('./fixtures/stateful.cjs', 'openCounter', 41);
+    expect(await counter.next()).toBe(42);
+    expect(await counter.next()).toBe(43);
+  });
+
+  it('rejects with the constructor error when the class refuses its arguments', async () => {
+    const error = await settle(createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 42 as unknown as string));
+    expect(error).toBeInstanceOf(RangeError);
+    expect((error as Error).message).toBe('Inventory needs an owner name');
+  });
+
+  it('rejects an export that builds nothing, and arguments that cannot be sent', async () => {
+    const notBuildable = (await settle(createInstance('./fixtures/stateful.cjs', 'LIMIT'))) as ExportError;
+    expect(notBuildable).toBeInstanceOf(ExportError);
+    expect(notBuildable.problem).toBe('not-constructible');
+    const uncloneable = await settle(createInstance('./fixtures/stateful.cjs', 'Inventory', new WeakMap()));
+    expect(uncloneable).toBeInstanceOf(CloneError);
+  });
+
+  it('rejects every pending call with InstanceError when its worker crashes', async () => {
+    const inventory = await createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'doomed');
+    const slow = settle(inventory.slowSync(200));
+    const crash = settle(inventory.crashSync());
+    const after = settle(inventory.countSync());
+    for (const outcome of await Promise.all([crash, after])) {
+      expect(outcome).toBeInstanceOf(InstanceError);
+      expect((outcome as Error).message).toMatch(/exited \(code 9\)\. Pending calls are rejected/);
+    }
+    expect(await slow).toBe(200); // it ran before the crash, in order
+    expect(await settle(inventory.countSync())).toBeInstanceOf(InstanceError);
+  });
+
+  it('ends the worker on release, or when its pool closes, and refuses calls after', async () => {
+    const released = await createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'a');
+    await releaseInstance(released);
+    expect(((await settle(released.countSync())) as Error).message).toMatch(/was released: create a new instance/);
+
+    const pool = createPool({ maxThreads: 1 });
+    const owned = await createInstance.with({ pool })<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'b');
+    expect(await owned.addSync('x', 1)).toBe(1);
+    await pool.close();
+    expect(await settle(owned.countSync())).toBeInstanceOf(InstanceError);
+  });
+});

@@ -1,0 +1,97 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { gzipSync } from 'node:zlib';
+import semver from 'semver';
+import { createPool, ExportError, ModuleLoadError, ModuleNotFoundError, TimeoutError, wrapModule } from '@tothread/core';
+import * as esm from './fixtures/legacy-esm.mjs';
+import cjs from './fixtures/legacy-cjs.cjs';
+import { fixture, runNode } from './helpers.js';
+
+const pool = createPool({ maxThreads: 2 });
+afterAll(() => pool.close());
+const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
+const legacyCjs = cjs as { joinSync: (...p: string[]) => string; nested: { twice: (x: string) => string } };
+
+describe('wrapModule facades return what direct calls return', () => {
+  it('wraps an ES module with imports of its own: functions, namespaces, the default export and values', async () => {
+    const legacy = wrapModule<typeof esm>('./fixtures/legacy-esm.mjs', { pool });
+    expect(await legacy.hashSync('abc')).toBe(esm.hashSync('abc'));
+    expect(await legacy.utils.upper('x')).toBe(esm.utils.upper('x'));
+    expect(await legacy.default(1, 2)).toBe(esm.default(1, 2));
+    expect(await legacy.VERSION).toBe('1.4.0');
+    expect(legacy.hashSync('x')).toBeInstanceOf(Promise);
+  });
+
+  it('wraps a CommonJS module with requires of its own, given as a file: URL', async () => {
+    const legacy = wrapModule<typeof legacyCjs>(new URL('./fixtures/legacy-cjs.cjs', import.meta.url).href, { pool });
+    expect(await legacy.joinSync('/a', '../b', 'c')).toBe(legacyCjs.joinSync('/a', '../b', 'c'));
+    expect(await legacy.nested.twice('ab')).toBe(legacyCjs.nested.twice('ab'));
+  });
+
+  it('wraps a Node built-in: node:zlib gzipSync becomes async', async () => {
+    const zlib = wrapModule<typeof import('node:zlib')>('node:zlib', { pool });
+    const input = Buffer.from('the same bytes either way '.repeat(20));
+    const packed = await zlib.gzipSync(input);
+    expect(Buffer.from(packed).equals(gzipSync(input))).toBe(true);
+  });
+
+  it('wraps a bare npm package, resolved from the calling file', async () => {
+    const wrapped = wrapModule<typeof semver>('semver', { pool });
+    expect(await wrapped.satisfies('1.4.2', '^1.2.0')).toBe(semver.satisfies('1.4.2', '^1.2.0'));
+    expect(await wrapped.valid('v2.0.0-rc.1')).toBe(semver.valid('v2.0.0-rc.1'));
+  });
+
+  it('wraps a .ts module when the app runs under tsx', async () => {
+    const run = await runNode(['--import', 'tsx', fixture('ts-consumer.ts')]);
+    expect(run.code, run.stderr).toBe(0);
+    const { viaFacade, viaToThread, direct } = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(viaFacade).toEqual(direct);
+    expect(viaToThread).toEqual(direct);
+  });
+
+  it('applies the timeout option to every call and leaves out skipped exports', async () => {
+    const legacy = wrapModule<typeof esm>('./fixtures/legacy-esm.mjs', { pool, timeout: 200, skip: ['readTextSync'] });
+    expect(await settle(legacy.spinForever())).toBeInstanceOf(TimeoutError);
+    expect(legacy.readTextSync).toBeUndefined();
+    expect(await legacy.busyWaitSync(5)).toBe(5);
+  });
+});
+
+describe('wrapModule bad input names the module, the export and the fix', () => {
+  it('throws ModuleNotFoundError at once for a path or package that does not exist', () => {
+    expect(() => wrapModule('./fixtures/no-such-file.mjs')).toThrow(ModuleNotFoundError);
+    expect(() => wrapModule('./fixtures/no-such-file.mjs')).toThrow(/Cannot find module `\.\/fixtures\/no-such-file\.mjs` from .*modules-wrap\.test\.ts/);
+    expect(() => wrapModule('no-such-package-at-all')).toThrow(ModuleNotFoundError);
+    expect(() => wrapModule('' as string)).toThrow(TypeError);
+  });
+
+  it('rejects a missing export with ExportError listing what the module has', async () => {
+    const legacy = wrapModule<Record<string, (x: number) => number>>('./fixtures/legacy-esm.mjs', { pool });
+    const error = (await settle(legacy.hashSnyc!(1))) as ExportError;
+    expect(error).toBeInstanceOf(ExportError);
+    expect(error.problem).toBe('missing');
+    expect(error.exportPath).toBe('hashSnyc');
+    expect(error.message).toMatch(/has no export `hashSnyc` \(it has: .*hashSync/);
+  });
+
+  it('rejects calling a value and reading a function, each saying what to do instead', async () => {
+    const legacy = wrapModule<Record<string, unknown>>('./fixtures/legacy-esm.mjs', { pool }) as unknown as {
+      VERSION: () => Promise<unknown>;
+      hashSync: PromiseLike<unknown>;
+    };
+    const called = (await settle(legacy.VERSION())) as ExportError;
+    expect(called.problem).toBe('not-a-function');
+    expect(called.message).toMatch(/read it with `await facade\.VERSION`/);
+    const read = (await settle(legacy.hashSync)) as ExportError;
+    expect(read.problem).toBe('not-a-value');
+    expect(read.message).toMatch(/is a function: call it/);
+  });
+
+  it('rejects with ModuleLoadError, carrying the cause, when the module throws at its top level', async () => {
+    const broken = wrapModule<{ neverReached: () => void }>('./fixtures/top-level-throw.mjs', { pool });
+    const error = (await settle(broken.neverReached())) as ModuleLoadError;
+    expect(error).toBeInstanceOf(ModuleLoadError);
+    expect(error.message).toMatch(/top-level-throw\.mjs failed to load in the worker thread \(Error: config file \/etc\/legacy\.conf is missing\)/);
+    expect((error.cause as Error).message).toBe('config file /etc/legacy.conf is missing');
+    expect(await pool.toThread(() => 'pool still serving')).toBe('pool still serving');
+  });
+});

@@ -1,0 +1,33 @@
+import { describe, expectTypeOf, it } from 'vitest';
+import { createInstance, toThread, wrapModule, type Instance } from '@tothread/core';
+import type * as legacy from './fixtures/typed-legacy.js';
+import type { Store } from './fixtures/typed-legacy.js';
+
+describe('facade types follow the module', () => {
+  const facade = wrapModule<typeof legacy>('./fixtures/typed-legacy.js');
+
+  it('makes each function async with all its arguments', () => {
+    expectTypeOf(facade.parseSync).toEqualTypeOf<(text: string, strict?: boolean) => Promise<string[]>>();
+    expectTypeOf(facade.fetchAsync).returns.toEqualTypeOf<Promise<Uint8Array>>();
+    expectTypeOf(facade.default).toEqualTypeOf<(a: number) => Promise<boolean>>();
+    expectTypeOf(facade.utils.upper).toEqualTypeOf<(text: string) => Promise<string>>();
+  });
+
+  it('reads values with await, and streams generators', () => {
+    expectTypeOf(facade.VERSION).toEqualTypeOf<PromiseLike<string>>();
+    expectTypeOf(facade.utils.LIMIT).toEqualTypeOf<PromiseLike<number>>();
+    expectTypeOf(facade.rowsSync).returns.toEqualTypeOf<AsyncIterableIterator<{ i: number }>>();
+    expectTypeOf(toThread(function* gen(n: number) { yield n; }, 1)).toEqualTypeOf<AsyncIterableIterator<number>>();
+  });
+
+  it('keeps classes out of the facade: they go through createInstance', () => {
+    expectTypeOf(facade.Store).toEqualTypeOf<never>();
+  });
+
+  it('types createInstance from the class or init function, arguments included', () => {
+    expectTypeOf(createInstance<typeof Store>('./x.js', 'Store', 'name')).toEqualTypeOf<Promise<Instance<Store>>>();
+    expectTypeOf(createInstance<typeof legacy.openStore>('./x.js', 'openStore', 'name')).toEqualTypeOf<Promise<Instance<Store>>>();
+    // @ts-expect-error the constructor takes a name
+    void createInstance<typeof Store>('./x.js', 'Store', 42);
+  });
+});
