@@ -25,7 +25,15 @@ const BUILTINS: Readonly<Record<string, new (message?: string) => Error>> = Obje
   URIError,
   AggregateError: AggregateError as unknown as new (message?: string) => Error,
 });
-const SKIP = new Set(['message', 'stack', 'cause', 'errors', 'name']);
+/** Fields the wire carries on their own, when they hold what it expects there. */
+const TEXT_FIELDS = new Set(['message', 'stack', 'name']);
+
+/** Whether own property `key` travels in its own field rather than in `props`. */
+function carriedApart(thrown: Error, key: string, value: unknown): boolean {
+  if (key === 'cause') return true;
+  if (key === 'errors') return thrown instanceof AggregateError;
+  return TEXT_FIELDS.has(key) && typeof value === 'string';
+}
 const MAX_DEPTH = 64;
 
 function isErrorLike(value: unknown): value is Error {
@@ -67,7 +75,8 @@ export function encodeThrown(
     return { kind: 'value', value: cloneable(thrown) };
   }
   seen.add(thrown);
-  const ctor = safe(() => (thrown as { constructor?: unknown }).constructor, undefined);
+  // From the prototype: an own `constructor` property must not hide the class.
+  const ctor = safe(() => (Object.getPrototypeOf(thrown) as { constructor?: unknown } | null)?.constructor, undefined);
   let ctorRef: CtorRef | undefined;
   if (typeof ctor === 'function') {
     const isBuiltin = (Object.hasOwn(BUILTINS, ctor.name) && BUILTINS[ctor.name] === ctor) || ctor === DOMException;
@@ -77,7 +86,13 @@ export function encodeThrown(
   }
   const props: Record<string, unknown> = {};
   for (const key of safe(() => Object.keys(thrown), [] as string[])) {
-    if (!SKIP.has(key)) props[key] = cloneable(safe(() => (thrown as unknown as Record<string, unknown>)[key], '[a getter that threw]'));
+    const value = safe(() => (thrown as unknown as Record<string, unknown>)[key], '[a getter that threw]');
+    if (!carriedApart(thrown, key, value)) props[key] = cloneable(value);
+  }
+  // `message` and `stack` are own but not enumerable: a value that is not text travels as a prop.
+  for (const key of ['message', 'stack']) {
+    const value = safe(() => (Object.hasOwn(thrown, key) ? (thrown as unknown as Record<string, unknown>)[key] : ''), '');
+    if (typeof value !== 'string' && !(key in props)) props[key] = cloneable(value);
   }
   const stack = safe(() => thrown.stack, undefined);
   const error: WireError = {
@@ -111,8 +126,11 @@ export function decodeThrown(wire: WireThrown, resolveCtor: (ref: CtorRef) => Fu
     if (error.cause) define(dom, 'cause', decodeThrown(error.cause, resolveCtor));
     return dom;
   }
+  // The class comes from the constructor the worker named, never from `name` (which code can change).
+  const builtinName = error.ctor?.kind === 'builtin' ? error.ctor.name : !error.ctor ? error.name : undefined;
+  const builtin = builtinName !== undefined && Object.hasOwn(BUILTINS, builtinName) ? BUILTINS[builtinName] : undefined;
   const own = error.ctor?.kind === 'tothread' && Object.hasOwn(OWN, error.ctor.name) ? OWN[error.ctor.name] : undefined;
-  const ctor = own ?? (error.ctor && resolveCtor(error.ctor)) ?? (Object.hasOwn(BUILTINS, error.name) ? BUILTINS[error.name] : undefined) ?? Error;
+  const ctor = own ?? builtin ?? (error.ctor && resolveCtor(error.ctor)) ?? Error;
   const rebuilt = Object.create((ctor as { prototype: object }).prototype) as Error;
   define(rebuilt, 'message', error.message);
   define(rebuilt, 'stack', error.stack);

@@ -27,7 +27,7 @@ export interface TaskExtra {
 }
 const PLAIN: TaskExtra = {};
 
-const POOL_KEYS = ['minThreads', 'maxThreads', 'idleTimeout', 'maxQueue', 'resourceLimits', 'env', 'execArgv'] as const;
+const POOL_KEYS = ['minThreads', 'maxThreads', 'idleTimeout', 'maxQueue', 'queueFull', 'resourceLimits', 'env', 'execArgv'] as const;
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 const STARTED = 'tothread:started';
 
@@ -39,8 +39,13 @@ export interface PoolOptions {
   maxThreads?: number;
   /** How long a worker above `minThreads` may stay idle before it exits, in ms. @default 10000 */
   idleTimeout?: number;
-  /** Most calls waiting for a worker; one more rejects with `QueueFullError`. @default Infinity */
+  /** Most calls waiting for a worker; see `queueFull` for what one more does. @default Infinity */
   maxQueue?: number;
+  /**
+   * What a call does when the queue is at `maxQueue`: reject with `QueueFullError`, or wait (first
+   * come, first served, abortable like any call) until there is room. @default 'reject'
+   */
+  queueFull?: 'reject' | 'wait';
   /** V8 heap limits of each worker (`worker_threads` `resourceLimits`). @default Node's defaults */
   resourceLimits?: ResourceLimits;
   /** Environment of the workers, or `worker_threads.SHARE_ENV` to share the main thread's. @default a copy of process.env */
@@ -73,6 +78,7 @@ interface Resolved {
   readonly max: number;
   readonly idleTimeout: number;
   readonly maxQueue: number;
+  readonly queueFull: 'reject' | 'wait';
   readonly rest: Pick<PoolOptions, 'resourceLimits' | 'env' | 'execArgv'>;
 }
 
@@ -94,8 +100,14 @@ function resolveOptions(options: unknown): Resolved {
     max,
     idleTimeout: check.optionalDuration('idleTimeout', raw.idleTimeout, true) ?? 10_000,
     maxQueue: raw.maxQueue === Infinity ? Infinity : (check.optionalInteger('maxQueue', raw.maxQueue, 0) ?? Infinity),
+    queueFull: queueFullMode(raw.queueFull),
     rest: { resourceLimits: raw.resourceLimits, env: raw.env, execArgv: raw.execArgv } as Resolved['rest'],
   };
+}
+
+function queueFullMode(value: unknown): 'reject' | 'wait' {
+  if (value === undefined || value === 'reject' || value === 'wait') return value ?? 'reject';
+  throw check.typeError('queueFull', "`'reject'` or `'wait'`", value);
 }
 
 /**
@@ -153,6 +165,9 @@ export class Pool {
   #failed = 0;
   #cancelled = 0;
   #drained: Array<() => void> = [];
+  /** Calls waiting for room in a full queue (`queueFull: 'wait'`), and the places promised to them. */
+  readonly #roomWaiters: Array<{ readonly grant: () => void; readonly refuse: (reason: unknown) => void }> = [];
+  #reserved = 0;
   #closing: Promise<void> | undefined;
 
   /**
@@ -210,6 +225,11 @@ export class Pool {
     return () => this.#adopted.delete(stop);
   }
 
+  /** @internal The live worker threads, for fault-injection tests; not part of the public API. */
+  workers(): readonly Worker[] {
+    return this.#piscina?.threads ?? [];
+  }
+
   /** @internal Every call form ends here; not part of the public API. */
   submit(fn: unknown, args: readonly unknown[], settings: CallSettings, site: { stack?: string }, task: TaskExtra = PLAIN): Promise<unknown> {
     try {
@@ -242,20 +262,26 @@ export class Pool {
     scope: AbortSignal | undefined,
     site: { stack?: string },
     task: TaskExtra,
+    reserved = false,
   ): Promise<unknown> {
+    if (reserved) this.#reserved--;
     if (this.#state !== 'open') throw new PoolClosedError();
+    const full = this.#dispatched >= this.#options.max && (this.#queued + this.#reserved >= this.#options.maxQueue || this.#roomWaiters.length > 0);
+    if (full && !reserved) {
+      const limit = this.#options.maxQueue;
+      if (this.#options.queueFull === 'reject') {
+        throw new QueueFullError(
+          limit,
+          `The pool's queue is full (maxQueue: ${limit}): wait for calls to settle, raise maxQueue, pass queueFull: 'wait', or limit concurrency with a Semaphore`,
+        );
+      }
+      return this.#waitForRoom(settings.signal, scope).then(() => this.#enqueue(fn, args, settings, scope, site, task, true));
+    }
     let cancel = (_reason: unknown): void => {};
     const prepared = prepareArgs(args, (path, error) => cancel(new CallbackError(path, { cause: error })));
     const signals = settings.signal === undefined ? (scope === undefined ? [] : [scope]) : scope === undefined ? [settings.signal] : [settings.signal, scope];
     for (const signal of signals) if (signal.aborted) throw signal.reason;
     const free = this.#dispatched < this.#options.max;
-    if (!free && this.#queued >= this.#options.maxQueue) {
-      const limit = this.#options.maxQueue;
-      throw new QueueFullError(
-        limit,
-        `The pool's queue is full (maxQueue: ${limit}): wait for calls to settle, raise maxQueue, or limit concurrency with a Semaphore`,
-      );
-    }
     const { timeout, timeoutFrom, grace } = settings;
     const started = timeout !== undefined && timeoutFrom !== 'call' ? ++this.#nextCallId : undefined;
     const cancelFlag = grace ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
@@ -319,6 +345,39 @@ export class Pool {
     this.#pump();
   }
 
+  /** Waits for a place in a full queue; the place is reserved for the caller when granted. */
+  #waitForRoom(...signals: Array<AbortSignal | undefined>): Promise<void> {
+    const active = signals.filter((s): s is AbortSignal => s !== undefined);
+    for (const signal of active) if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        const index = this.#roomWaiters.indexOf(waiter);
+        if (index !== -1) this.#roomWaiters.splice(index, 1);
+        done();
+        reject(active.find((s) => s.aborted)?.reason);
+      };
+      const done = (): void => active.forEach((s) => s.removeEventListener('abort', onAbort));
+      const waiter = {
+        grant: () => {
+          done();
+          this.#reserved++;
+          resolve();
+        },
+        refuse: (reason: unknown) => {
+          done();
+          reject(reason);
+        },
+      };
+      active.forEach((s) => s.addEventListener('abort', onAbort, { once: true }));
+      this.#roomWaiters.push(waiter);
+    });
+  }
+
+  /** Gives freed queue places to the calls waiting for them, first come first served. */
+  #grantRoom(): void {
+    while (this.#roomWaiters.length > 0 && this.#queued + this.#reserved < this.#options.maxQueue) this.#roomWaiters.shift()!.grant();
+  }
+
   #pump(): void {
     while (this.#queued > 0 && this.#dispatched < this.#options.max) {
       const call = this.#queue[this.#head];
@@ -331,6 +390,7 @@ export class Pool {
       this.#queued--;
       this.#dispatch(call);
     }
+    this.#grantRoom();
     if (this.#dispatched === 0 && this.#queued === 0 && this.#drained.length > 0) {
       for (const resolve of this.#drained.splice(0)) resolve();
     }
@@ -342,6 +402,7 @@ export class Pool {
       this.#queue.length = 0;
       this.#head = 0;
     }
+    if (prior === 'queued') this.#grantRoom();
     this.#running.delete(call);
     if (call.request.started !== undefined) this.#awaitingStart.delete(call.request.started);
     if (call.outcome === 'completed') this.#completed++;
@@ -404,6 +465,7 @@ export class Pool {
   }
 
   #rejectQueued(message: string): void {
+    for (const waiter of this.#roomWaiters.splice(0)) waiter.refuse(new PoolClosedError(message));
     for (let i = this.#head; i < this.#queue.length; i++) {
       const call = this.#queue[i];
       if (call?.state === 'queued') call.settle(false, call.locate(new PoolClosedError(message)));

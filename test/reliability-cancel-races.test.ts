@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { createPool } from '@tothread/core';
+import { busyWaitSync } from './fixtures/legacy-esm.mjs';
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Records every way a promise settles: a double settle would show as two entries. */
+function watch(promise: Promise<unknown>, log: Outcome[]): Promise<void> {
+  return promise.then(
+    (value) => void log.push({ ok: true, value }),
+    (error: unknown) => void log.push({ ok: false, error }),
+  );
+}
+
+describe('cancellation races settle each call exactly once and leak nothing', () => {
+  it('aborts arriving around the moment calls complete', async () => {
+    await using pool = createPool({ minThreads: 2, maxThreads: 2 });
+    const outcomes: Outcome[] = [];
+    const watched: Array<Promise<void>> = [];
+    for (let i = 0; i < 200; i++) {
+      const controller = new AbortController();
+      const reason = new Error(`abort ${i}`);
+      watched.push(watch(pool.toThread.with({ signal: controller.signal })((n: number) => n + 1, i), outcomes));
+      const when = i % 4;
+      if (when === 0) queueMicrotask(() => controller.abort(reason));
+      else if (when === 1) setImmediate(() => controller.abort(reason));
+      else if (when === 2) setTimeout(() => controller.abort(reason), i % 3);
+      else void Promise.resolve().then(() => controller.abort(reason));
+    }
+    await Promise.all(watched);
+    expect(outcomes).toHaveLength(200);
+    for (const outcome of outcomes) {
+      if (outcome.ok) expect(typeof outcome.value).toBe('number');
+      else expect((outcome.error as Error).message).toMatch(/^abort \d+$/);
+    }
+    const stats = pool.stats();
+    expect(stats).toMatchObject({ running: 0, queued: 0 });
+    expect(stats.completed + stats.cancelled).toBe(200);
+    expect(await pool.toThread(() => 'after the storm')).toBe('after the storm');
+    expect(pool.stats().threads).toBeLessThanOrEqual(2);
+  });
+
+  it('one abort for many queued and running calls rejects them all, and the pool recovers', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 2 });
+    const controller = new AbortController();
+    const calls = Array.from({ length: 300 }, (_, i) => pool.toThread.with({ signal: controller.signal })(busyWaitSync, i % 2 ? 50 : 1));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    controller.abort(new Error('everything off'));
+    const outcomes = await Promise.allSettled(calls);
+    expect(outcomes.every((o) => o.status === 'fulfilled' || (o.reason as Error).message === 'everything off')).toBe(true);
+    expect(pool.stats()).toMatchObject({ running: 0, queued: 0 });
+    expect(await pool.toThread(() => 'recovered')).toBe('recovered');
+    expect(pool.workers().length).toBeLessThanOrEqual(2);
+  });
+
+  it('timeouts firing while calls are still queued remove only those calls', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    const running = pool.toThread(busyWaitSync, 300);
+    const queued = Array.from({ length: 20 }, () => pool.toThread.with({ timeout: 50, timeoutFrom: 'call' })(busyWaitSync, 1));
+    const outcomes = await Promise.allSettled(queued);
+    expect(outcomes.every((o) => o.status === 'rejected' && (o.reason as Error).name === 'TimeoutError')).toBe(true);
+    expect(await running).toBe(300); // the worker running it was never touched
+  });
+
+  it('cancelling a call never terminates a worker that runs someone else’s call', async () => {
+    await using pool = createPool({ minThreads: 2, maxThreads: 2 });
+    for (let round = 0; round < 15; round++) {
+      const controller = new AbortController();
+      const other = pool.toThread(busyWaitSync, 60);
+      const cancelled = pool.toThread.with({ signal: controller.signal })(busyWaitSync, 5_000);
+      setTimeout(() => controller.abort(), 20);
+      const [otherOutcome, cancelledOutcome] = await Promise.allSettled([other, cancelled]);
+      expect(otherOutcome).toEqual({ status: 'fulfilled', value: 60 });
+      expect(cancelledOutcome.status).toBe('rejected');
+    }
+    expect(pool.stats()).toMatchObject({ running: 0, queued: 0, failed: 0, cancelled: 15, completed: 15 });
+  });
+});

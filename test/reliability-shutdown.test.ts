@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { createPool, PoolClosedError, QueueFullError } from '@tothread/core';
+import { busyWaitSync } from './fixtures/legacy-esm.mjs';
+import { fixture, runNode } from './helpers.js';
+
+const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
+
+/** Starts a fixture, waits for `busy`, sends SIGTERM, and resolves with how and when it ended. */
+function terminateWhileBusy(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; afterSignalMs: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: fixture('.') });
+    let stdout = '';
+    let sentAt = 0;
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (sentAt === 0 && stdout.includes('busy')) {
+        sentAt = performance.now();
+        child.kill('SIGTERM');
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ code, signal, stdout, afterSignalMs: performance.now() - sentAt });
+    });
+  });
+}
+
+describe('shutdown, checked with child processes and their exit times', () => {
+  it('a script with its own pool, never closed, exits by itself', async () => {
+    const run = await runNode([fixture('pool-left-open.mjs')]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe('1,4,9,16');
+    expect(run.ms).toBeLessThan(10_000);
+  });
+
+  it('SIGTERM during work ends the process, with or without a handler, and nothing keeps it alive', async () => {
+    const handled = await terminateWhileBusy([fixture('signal-during-work.mjs'), 'handle']);
+    expect(handled.stdout).toMatch(/destroyed/);
+    expect(handled.code).toBe(0);
+    expect(handled.afterSignalMs).toBeLessThan(5_000);
+    const unhandled = await terminateWhileBusy([fixture('signal-during-work.mjs')]);
+    expect(unhandled.signal).toBe('SIGTERM');
+    expect(unhandled.afterSignalMs).toBeLessThan(5_000);
+  });
+});
+
+describe("backpressure: a full queue rejects, or waits when asked (queueFull: 'wait')", () => {
+  it('waits for room in order, and drops nothing', async () => {
+    await using pool = createPool({ maxThreads: 1, maxQueue: 2, queueFull: 'wait' });
+    const order: number[] = [];
+    const calls = [0, 1, 2, 3, 4, 5].map((i) => pool.toThread(busyWaitSync, 20 + i).then((ms) => order.push(ms - 20)));
+    expect(pool.stats()).toMatchObject({ running: 1, queued: 2 });
+    await Promise.all(calls);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('a call waiting for room can be aborted, and close() refuses the rest with PoolClosedError', async () => {
+    const pool = createPool({ maxThreads: 1, maxQueue: 1, queueFull: 'wait' });
+    const running = pool.toThread(busyWaitSync, 200);
+    const queued = settle(pool.toThread(busyWaitSync, 1));
+    const controller = new AbortController();
+    const aborted = settle(pool.toThread.with({ signal: controller.signal })(busyWaitSync, 2));
+    const waiting = settle(pool.toThread(busyWaitSync, 3));
+    controller.abort('no longer needed');
+    expect(await aborted).toBe('no longer needed');
+    const closing = pool.close();
+    expect(await waiting).toBeInstanceOf(PoolClosedError);
+    expect(await running).toBe(200);
+    expect(await queued).toBeInstanceOf(PoolClosedError);
+    await closing;
+  });
+
+  it("rejects with QueueFullError by default, naming the 'wait' option", async () => {
+    await using pool = createPool({ maxThreads: 1, maxQueue: 0 });
+    const running = pool.toThread(busyWaitSync, 50);
+    const error = (await settle(pool.toThread(busyWaitSync, 1))) as QueueFullError;
+    expect(error).toBeInstanceOf(QueueFullError);
+    expect(error.message).toMatch(/queueFull: 'wait'/);
+    expect(await running).toBe(50);
+  });
+});

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { createPool, ModuleLoadError, WorkerExitError, type Pool } from '@tothread/core';
+import { busyWaitSync } from './fixtures/legacy-esm.mjs';
+import { configuredSync } from './fixtures/worker-only-throw.mjs';
+
+const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
+
+/** Runs `fault` next to an untouched call on the other worker; checks replacement and stats. */
+async function faultNextToWork(pool: Pool, fault: () => Promise<unknown>): Promise<unknown> {
+  await Promise.all([pool.toThread(busyWaitSync, 30), pool.toThread(busyWaitSync, 30)]); // two live workers
+  const before = pool.stats();
+  const bystander = pool.toThread(busyWaitSync, 400);
+  const outcome = await settle(fault());
+  expect(await bystander).toBe(400); // the call on the other worker was not touched
+  expect(await pool.toThread((x: number) => x * 2, 21)).toBe(42); // the pool replaced the worker and serves
+  const after = pool.stats();
+  expect(after.failed).toBe(before.failed + 1);
+  expect(after.completed).toBe(before.completed + 2);
+  expect(after).toMatchObject({ running: 0, queued: 0 });
+  return outcome;
+}
+
+describe('a fault in one worker fails only its own call, and the pool replaces the worker', () => {
+  it('process.exit() inside the task', async () => {
+    await using pool = createPool({ minThreads: 2, maxThreads: 2 });
+    const error = (await faultNextToWork(pool, () => pool.toThread(() => process.exit(42)))) as WorkerExitError;
+    expect(error).toBeInstanceOf(WorkerExitError);
+    expect(error.exitCode).toBe(42);
+    expect(error.message).toMatch(/exited with code 42 before the call settled/);
+  });
+
+  it('an unhandled rejection inside the worker', async () => {
+    await using pool = createPool({ minThreads: 2, maxThreads: 2 });
+    const error = (await faultNextToWork(pool, () =>
+      pool.toThread(async () => {
+        void Promise.reject(new Error('a promise nobody handled'));
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        return 'never';
+      }),
+    )) as WorkerExitError;
+    expect(error).toBeInstanceOf(WorkerExitError);
+    expect(error.message).toMatch(/crashed \(a promise nobody handled\)/);
+    expect((error.cause as Error).message).toBe('a promise nobody handled');
+  });
+
+  it('an out-of-memory kill through resourceLimits', async () => {
+    await using pool = createPool({ minThreads: 2, maxThreads: 2, resourceLimits: { maxOldGenerationSizeMb: 32 } });
+    const error = (await faultNextToWork(pool, () =>
+      pool.toThread(() => {
+        const hog: number[][] = [];
+        for (;;) hog.push(new Array(100_000).fill(1.5));
+      }),
+    )) as WorkerExitError;
+    expect(error).toBeInstanceOf(WorkerExitError);
+    expect(error.message).toMatch(/ran out of memory: raise the pool's resourceLimits/);
+  });
+
+  it('the worker killed from outside', async () => {
+    await using pool = createPool({ minThreads: 2, maxThreads: 2 });
+    const error = await faultNextToWork(pool, async () => {
+      const call = pool.toThread(busyWaitSync, 5_000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const victims = pool.workers();
+      // The bystander runs 400 ms; the 5 s call is the other worker. Terminate that one only.
+      await Promise.all(victims.slice(-1).map((w) => w.terminate()));
+      return call;
+    });
+    expect(error).toBeInstanceOf(WorkerExitError);
+  });
+});
+
+describe('faults that do not kill the worker come back as errors', () => {
+  it('a stack overflow rejects with RangeError and the worker goes on', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    const error = await settle(pool.toThread(function recurse(n: number): number {
+      return recurse(n + 1) + 1;
+    }, 0));
+    expect(error).toBeInstanceOf(RangeError);
+    expect((error as Error).message).toMatch(/Maximum call stack size exceeded/);
+    expect(pool.stats().threads).toBe(1);
+    expect(await pool.toThread(() => 'same worker')).toBe('same worker');
+  });
+
+  it('a module that throws at its top level in the worker rejects with ModuleLoadError', async () => {
+    await using pool = createPool({ maxThreads: 1 });
+    const error = (await settle(pool.toThread(configuredSync))) as ModuleLoadError;
+    expect(error).toBeInstanceOf(ModuleLoadError);
+    expect((error.cause as Error).message).toMatch(/cannot load in a worker/);
+    expect(await pool.toThread(() => 'serving')).toBe('serving');
+  });
+});
