@@ -52,3 +52,8 @@ export function thrown(fn: () => unknown): Error & { code?: string } {
   }
   throw new Error('expected the call to throw');
 }
+
+/** The pool's live worker threads, through its internal fault-injection hook (not public API). */
+export function workersOf(pool: object): readonly import('node:worker_threads').Worker[] {
+  return (pool as { workers(): readonly import('node:worker_threads').Worker[] }).workers();
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPool } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
+import { workersOf } from './helpers.js';
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -50,7 +51,7 @@ describe('cancellation races settle each call exactly once and leak nothing', ()
     expect(outcomes.every((o) => o.status === 'fulfilled' || (o.reason as Error).message === 'everything off')).toBe(true);
     expect(pool.stats()).toMatchObject({ running: 0, queued: 0 });
     expect(await pool.toThread(() => 'recovered')).toBe('recovered');
-    expect(pool.workers().length).toBeLessThanOrEqual(2);
+    expect(workersOf(pool).length).toBeLessThanOrEqual(2);
   });
 
   it('timeouts firing while calls are still queued remove only those calls', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createPool, ModuleLoadError, WorkerExitError, type Pool } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { configuredSync } from './fixtures/worker-only-throw.mjs';
+import { workersOf } from './helpers.js';
 
 const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
 
@@ -60,7 +61,7 @@ describe('a fault in one worker fails only its own call, and the pool replaces t
     const error = await faultNextToWork(pool, async () => {
       const call = pool.toThread(busyWaitSync, 5_000);
       await new Promise((resolve) => setTimeout(resolve, 100));
-      const victims = pool.workers();
+      const victims = workersOf(pool);
       // The bystander runs 400 ms; the 5 s call is the other worker. Terminate that one only.
       await Promise.all(victims.slice(-1).map((w) => w.terminate()));
       return call;
