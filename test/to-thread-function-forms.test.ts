@@ -163,3 +163,16 @@ describe('names that look global but are not', () => {
 });
 
 declare const TOTHREAD_TEST_FACTOR: number;
+
+describe('workers that join later', () => {
+  it('a worker started after a function was sent many times still gets it (sent in full on demand)', async () => {
+    const growing = createPool({ minThreads: 1, maxThreads: 3, idleTimeout: 50 });
+    const triple = (n: number): number => n * 3;
+    for (let i = 0; i < 20; i++) expect(await growing.toThread(triple, i)).toBe(i * 3); // one worker, many sends
+    // Three at once: new workers start, which have never seen `triple`.
+    const burst = await Promise.all(Array.from({ length: 30 }, (_, i) => growing.toThread(triple, i)));
+    expect(burst).toEqual(Array.from({ length: 30 }, (_, i) => i * 3));
+    expect(growing.stats().failed).toBe(0);
+    await growing.close();
+  });
+});

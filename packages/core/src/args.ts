@@ -88,6 +88,7 @@ export interface PreparedArgs {
 }
 
 const NOTHING: readonly TransferListItem[] = [];
+const NO_PORTS: readonly MessagePort[] = [];
 
 /**
  * Prepares `args`. `onCallbackError` is told when a callback throws (the call should then stop).
@@ -108,7 +109,7 @@ export function prepareArgs(args: readonly unknown[], onCallbackError: (path: st
       throw new CloneError(`args[${i}]`, `it is a symbol (${String(arg)})`);
     }
   }
-  if (functions === undefined || moved === undefined) return { args, callbacks: undefined, transfer: NOTHING, ports: [] };
+  if (functions === undefined || moved === undefined) return { args, callbacks: undefined, transfer: NOTHING, ports: NO_PORTS };
   let sent = args as unknown[];
   const callbacks: CallbackRef[] = [];
   const ports: MessagePort[] = [];

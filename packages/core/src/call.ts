@@ -10,7 +10,7 @@ import { TaskSignal } from './cancel.js';
 import { CloneError, WorkerExitError } from './errors.js';
 import { loadedExport } from './fn/locate.js';
 import type { CallSettings } from './call-options.js';
-import type { CtorRef, TaskRequest, TaskResponse, WireThrown } from './protocol.js';
+import type { CtorRef, FnRef, TaskRequest, TaskResponse, WireThrown } from './protocol.js';
 
 /** Where a call is in its life. */
 export type CallState = 'queued' | 'running' | 'settled';
@@ -27,7 +27,10 @@ export class Call {
   outcome: CallOutcome | undefined;
   /** The worker's answer has arrived: nothing else (a timeout, close()) may settle the call now. */
   answered = false;
-  readonly request: TaskRequest;
+  /** What travels to the worker; its `fn` may be the short `known` form of `target`. */
+  request: TaskRequest;
+  /** The full description of the function, sent again if a worker does not know the short form. */
+  readonly target: FnRef;
   readonly settings: CallSettings;
   readonly promise: Promise<unknown>;
   /** Aborting it makes Piscina terminate and replace the worker running the call. */
@@ -57,8 +60,10 @@ export class Call {
     onSettle: (call: Call, prior: CallState) => void,
     transfer: readonly TransferListItem[] = [],
     ports: readonly MessagePort[] = [],
+    target: FnRef = request.fn,
   ) {
     this.request = request;
+    this.target = target;
     this.transfer = transfer;
     this.#ports = ports;
     this.settings = settings;
@@ -72,7 +77,8 @@ export class Call {
   }
 
   get name(): string {
-    const { fn } = this.request;
+    const fn = this.target;
+    if (fn.kind === 'known') return `function #${fn.id}`;
     return fn.kind === 'source' ? fn.name || 'anonymous function' : fn.path.join('.') || 'module.exports';
   }
 
@@ -111,6 +117,7 @@ export class Call {
       this.settle(true, response.value);
       return;
     }
+    if ('missing' in response) return; // the pool sends it again in full; see Pool#dispatch
     if ('uncloneable' in response) {
       this.settle(false, this.locate(new CloneError(response.uncloneable.path, response.uncloneable.detail)), 'failed', true);
       return;

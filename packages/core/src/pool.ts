@@ -160,6 +160,8 @@ export class Pool {
   /** Stops for the workers this pool lends to others (createInstance), run when it closes. */
   readonly #adopted = new Set<() => Promise<void>>();
   readonly #awaitingStart = new Map<number, Call>();
+  /** How many times each target was sent in full; after enough, only its id travels. */
+  readonly #sentInFull = new Map<number, number>();
   #nextCallId = 0;
   #completed = 0;
   #failed = 0;
@@ -286,16 +288,16 @@ export class Pool {
     const started = timeout !== undefined && timeoutFrom !== 'call' ? ++this.#nextCallId : undefined;
     const cancelFlag = grace ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
     const request: TaskRequest = {
-      fn,
+      fn: this.#shortened(fn),
       args: prepared.args,
-      started,
+      ...(started !== undefined && { started }),
       ...(cancelFlag && { cancelFlag }),
       ...(task.op && { op: task.op }),
       ...(prepared.callbacks && { callbacks: prepared.callbacks }),
       ...(task.stream && { stream: task.stream }),
     };
     const moved = [...(settings.transfer ?? []), ...prepared.transfer, ...(task.stream ? [task.stream.port] : [])];
-    const call = new Call(request, settings, signals, site, (c, prior) => this.#settled(c, prior), moved, prepared.ports);
+    const call = new Call(request, settings, signals, site, (c, prior) => this.#settled(c, prior), moved, prepared.ports, fn);
     cancel = (reason: unknown): void => this.#cancel(call, reason);
     onCancel(call.promise, cancel);
     call.listen(cancel);
@@ -327,6 +329,16 @@ export class Pool {
     task.then(
       (response) => {
         clearTimeout(call.graceTimer);
+        if (!response.ok && 'missing' in response && call.state === 'running') {
+          // A worker that never loaded the target (new, or a replacement): send it in full, in
+          // the same slot, and warm the workers with full sends for a while.
+          this.#sentInFull.delete(call.target.id);
+          this.#dispatched--;
+          this.#running.delete(call);
+          call.request = { ...call.request, fn: call.target };
+          this.#dispatch(call);
+          return undefined;
+        }
         const answering = call.state !== 'settled' ? call.answer(response) : undefined;
         this.#release();
         return answering;
@@ -429,7 +441,19 @@ export class Pool {
     call.graceTimer.unref();
   }
 
+  /**
+   * The target as it travels: in full until every worker has most likely loaded it, then by id
+   * only (a worker that lacks it answers `missing`, and the call is sent again in full).
+   */
+  #shortened(fn: FnRef): FnRef {
+    const sent = this.#sentInFull.get(fn.id) ?? 0;
+    if (sent >= this.#options.max * 2) return { kind: 'known', id: fn.id };
+    this.#sentInFull.set(fn.id, sent + 1);
+    return fn;
+  }
+
   #startTimer(call: Call, ms: number): void {
+    if (call.timer !== undefined) return; // a call sent again in full starts once
     call.timer = setTimeout(() => this.#cancel(call, call.locate(new TimeoutError(`\`${call.name}\``, ms))), ms);
     call.timer.unref();
   }

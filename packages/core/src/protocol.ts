@@ -25,7 +25,9 @@ export type FnRef =
       readonly name: string;
     }
   /** A function exported by a module, imported once per worker. */
-  | ({ readonly kind: 'module'; readonly id: number } & ExportRef);
+  | ({ readonly kind: 'module'; readonly id: number } & ExportRef)
+  /** A target the workers have most likely loaded already: only its id travels. */
+  | { readonly kind: 'known'; readonly id: number };
 
 /**
  * What to do with the function: call it, read the export as a value (`read`), say what it is
@@ -65,7 +67,7 @@ export interface TaskRequest {
   readonly callbacks?: readonly CallbackRef[];
   readonly stream?: StreamRef;
   /** When set, the worker posts `['tothread:started', started]` as the call starts (a timeout counts from then). */
-  readonly started: number | undefined;
+  readonly started?: number;
   /** For calls with a grace period: set to 1 by the main thread when the call is cancelled. */
   readonly cancelFlag?: Int32Array;
 }
@@ -76,6 +78,8 @@ export type StartedMessage = readonly ['tothread:started', number];
 /** How a call settled, as the worker reports it. */
 export type TaskResponse =
   | { readonly ok: true; readonly value: unknown }
+  /** The worker has not loaded the `known` target (a new or replaced worker): send it in full. */
+  | { readonly ok: false; readonly missing: number }
   | { readonly ok: false; readonly thrown: WireThrown }
   /** The function returned a value structured clone refuses; `path` starts with `result`. */
   | { readonly ok: false; readonly uncloneable: { readonly path: string; readonly detail: string } };

@@ -106,6 +106,10 @@ function start(request: TaskRequest): TaskResponse | Promise<TaskResponse> {
   let result: TaskResponse | Promise<TaskResponse>;
   try {
     const entry = load(request.fn);
+    if (entry === undefined) {
+      callbacks?.release();
+      return { ok: false, missing: request.fn.id };
+    }
     result = entry instanceof Promise ? entry.then((e) => perform(request, e, callbacks), (error: unknown) => failed(error, undefined)) : perform(request, entry, callbacks);
   } catch (error) {
     result = failed(error, undefined);

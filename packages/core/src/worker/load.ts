@@ -102,10 +102,14 @@ async function loadModule(ref: Extract<FnRef, { kind: 'module' }>): Promise<Load
   return { value: walk(root, ref), module: { root, ref } };
 }
 
-/** Resolves a task's target: synchronously when known or compiled from source. */
-export function load(ref: FnRef): Loaded | Promise<Loaded> {
+/**
+ * Resolves a task's target: synchronously when known or compiled from source; `undefined` for a
+ * `known` target this worker has never loaded (the main thread then sends it in full).
+ */
+export function load(ref: FnRef): Loaded | Promise<Loaded> | undefined {
   const known = loaded.get(ref.id);
   if (known !== undefined) return known;
+  if (ref.kind === 'known') return undefined;
   if (ref.kind === 'source') return remember(ref.id, compile(ref));
   return loadModule(ref).then((value) => remember(ref.id, value));
 }
