@@ -1,0 +1,68 @@
+/**
+ * `pnpm bench [scenario...] [--quick]`: runs the scenarios (all by default), prints each one's
+ * table and writes bench-results/ (JSON and SVG per scenario, summary.md).
+ */
+import { availableParallelism } from 'node:os';
+import { createProgress } from './progress.js';
+import { formatTable, writeResult } from './report.js';
+import { SCENARIOS } from './scenarios/index.js';
+import { writeSummary } from './summary.js';
+
+const USAGE = `usage: pnpm bench [scenario...] [--quick]
+  scenarios: ${SCENARIOS.map((s) => s.name).join(', ')} (all when none is named)
+  --quick    shrink every count so the whole suite takes about a minute (what CI runs)`;
+
+function parseArgs(argv: readonly string[]): { names: string[]; quick: boolean } {
+  const args = argv.filter((arg) => arg !== '--');
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const unknown = args.filter((arg) => arg.startsWith('-') && arg !== '--quick');
+  const names = args.filter((arg) => !arg.startsWith('-'));
+  const missing = names.filter((name) => !SCENARIOS.some((s) => s.name === name));
+  if (unknown.length > 0 || missing.length > 0) {
+    console.error(`bench: unknown ${[...unknown, ...missing].map((a) => `\`${a}\``).join(', ')}\n${USAGE}`);
+    process.exit(2);
+  }
+  return { names, quick: args.includes('--quick') };
+}
+
+const { names, quick } = parseArgs(process.argv.slice(2));
+const selected = names.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => names.includes(s.name));
+const progress = createProgress(process.stderr);
+const cpus = availableParallelism();
+let settled = false;
+// A promise that never settles (a pool's close(), a worker's reply) lets the event loop empty with
+// the run unfinished, and Node would exit quietly: say so.
+process.on('exit', () => {
+  if (!settled) {
+    console.error('bench: the event loop emptied before every scenario finished (a promise never settled)');
+    process.exitCode = 1;
+  }
+});
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  console.log(`tothread bench${quick ? ' (--quick)' : ''}: node ${process.version}, ${cpus} cpus`);
+  for (const scenario of selected) {
+    const notes: string[] = [];
+    progress.start(scenario.name);
+    const rows = await scenario.run({ quick, cpus, progress, note: (text) => notes.push(text) });
+    progress.end();
+    const path = writeResult(scenario, rows);
+    console.log(`\n## ${scenario.name}: ${scenario.about}\n${formatTable(scenario, rows)}`);
+    for (const text of notes) console.log(`note: ${text}`);
+    console.log(`(saved ${path})`);
+  }
+  console.log(`\nsummary: ${writeSummary(SCENARIOS, quick)} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+main().then(
+  () => (settled = true),
+  (error: unknown) => {
+    settled = true;
+    console.error('bench: a scenario failed:', error);
+    process.exitCode = 1;
+  },
+);

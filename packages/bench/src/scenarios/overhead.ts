@@ -1,0 +1,63 @@
+/**
+ * The cost of one trivial call (`x + 1`) through each pool: sequential round-trip latency
+ * (tinybench, p50 and p99) and throughput with 1000 calls in flight. Every pool has one thread
+ * per core; variants take turns within each round and the median of the rounds is kept.
+ */
+import { Bench, hrtimeNowTimestampProvider } from 'tinybench';
+import { openRunner, type PoolVariant, type Runner } from '../pools.js';
+import { row, type Row, type Scenario } from '../scenario.js';
+import { median, throughput } from '../stats.js';
+import { increment } from '../workers/tasks.js';
+
+const POOLED: readonly PoolVariant[] = ['tothread', 'piscina', 'tinypool', 'workerpool', 'poolifier', 'raw'];
+const IN_FLIGHT = 1000;
+
+/** p50 and p99 of `fn`'s latency in µs, from a tinybench run of `timeMs`. */
+async function latencyUs(name: string, fn: () => unknown, timeMs: number): Promise<{ p50: number; p99: number }> {
+  const bench = new Bench({ time: timeMs, warmupTime: timeMs / 4, timestampProvider: hrtimeNowTimestampProvider, throws: true });
+  bench.add(name, fn);
+  await bench.run();
+  const result = bench.tasks[0]?.result;
+  if (result?.state !== 'completed') throw new Error(`tinybench did not complete ${name}: ${result?.state ?? 'no task'}`);
+  return { p50: result.latency.p50 * 1000, p99: result.latency.p99 * 1000 };
+}
+
+/** The sync variant: the same function called directly, promise-wrapped for the throughput loop. */
+const syncRunner: Runner = { call: (x) => Promise.resolve(increment(x)), close: () => Promise.resolve() };
+
+/** `pnpm bench overhead`: the cost of a trivial call through every pool, baseline Piscina. */
+export const overhead: Scenario = {
+  name: 'overhead',
+  about: `a trivial call: sequential round trip (tinybench p50/p99) and throughput with ${IN_FLIGHT} in flight; pools of one thread per core`,
+  baseline: 'piscina',
+  headline: 'p50_us',
+  async run({ quick, cpus, progress }) {
+    const rounds = quick ? 1 : 3;
+    const timeMs = quick ? 150 : 600;
+    const calls = quick ? 3_000 : 30_000;
+    const variants = [...POOLED, 'sync'] as const;
+    const samples = new Map(variants.map((v) => [v, { p50: [] as number[], p99: [] as number[], rate: [] as number[] }]));
+    progress.begin(rounds * variants.length);
+    for (let round = 1; round <= rounds; round++) {
+      for (const variant of variants) {
+        progress.step(`round ${round}/${rounds}: ${variant}`);
+        const runner = variant === 'sync' ? syncRunner : await openRunner(variant, cpus);
+        try {
+          const fn = variant === 'sync' ? () => increment(1) : () => runner.call(1);
+          const { p50, p99 } = await latencyUs(variant, fn, timeMs);
+          const sample = samples.get(variant)!;
+          sample.p50.push(p50);
+          sample.p99.push(p99);
+          sample.rate.push(await throughput((i) => runner.call(i), calls, IN_FLIGHT));
+        } finally {
+          await runner.close();
+        }
+      }
+    }
+    const rows: Row[] = [];
+    for (const [variant, sample] of samples) {
+      rows.push(row(variant, 'p50_us', median(sample.p50)), row(variant, 'p99_us', median(sample.p99)), row(variant, 'calls_per_s', median(sample.rate)));
+    }
+    return rows;
+  },
+};

@@ -1,0 +1,94 @@
+/**
+ * The seeds' cases in Node: each runs its blocking workload on the main thread (`sequential`),
+ * then offloaded through the module-level `toThread` with default settings (`offloaded`), exactly
+ * as python/seeds.py does with asyncio.to_thread.
+ */
+import { gather, Semaphore, toThread } from '@tothread/core';
+import { sendRequestSync } from '../legacy/http-client.js';
+import { sleep, timeMs } from '../stats.js';
+import { hashChain, sleepSync } from '../workers/tasks.js';
+
+/** One case's two numbers: seconds, or for the counter case the worst tick lag in ms. */
+export interface CaseResult {
+  readonly sequential: number;
+  readonly offloaded: number;
+}
+
+/** The sizes of the cases (python/seeds.py takes the same as flags). */
+export interface SeedSizes {
+  readonly unitMs: number;
+  readonly intervalMs: number;
+  readonly blockMs: number;
+  readonly requests: number;
+  readonly semaphoreRequests: number;
+  readonly permits: number;
+  readonly cpuTasks: number;
+  /** Rounds of `hashChain` that take the CPU task's duration (calibrated by the caller). */
+  readonly hashRounds: number;
+}
+
+const seconds = async (fn: () => unknown): Promise<number> => (await timeMs(fn)) / 1000;
+
+/** Brewing coffee (3 units) and toasting a bagel (2 units), blocking sleeps. */
+export async function breakfast({ unitMs }: SeedSizes): Promise<CaseResult> {
+  return {
+    sequential: await seconds(() => [sleepSync(3 * unitMs), sleepSync(2 * unitMs)]),
+    offloaded: await seconds(() => gather(toThread(sleepSync, 3 * unitMs), toThread(sleepSync, 2 * unitMs))),
+  };
+}
+
+/** The worst lateness (ms) of a counter ticking every `intervalMs` while `block()` runs. */
+async function worstTickLagMs(intervalMs: number, block: () => unknown): Promise<number> {
+  const start = performance.now();
+  const lags: number[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (tick: number): void => {
+    const due = start + tick * intervalMs;
+    timer = setTimeout(() => {
+      lags.push(Math.max(0, performance.now() - due));
+      schedule(tick + 1);
+    }, Math.max(0, due - performance.now()));
+  };
+  schedule(1);
+  await block();
+  await sleep(intervalMs); // late ticks fire now
+  clearTimeout(timer);
+  return Math.max(0, ...lags);
+}
+
+/** A counter ticking while one blocking request of `blockMs` runs. */
+export async function counter({ intervalMs, blockMs }: SeedSizes, url: string): Promise<CaseResult> {
+  const slow = `${url}?delay=${blockMs}`;
+  return {
+    sequential: await worstTickLagMs(intervalMs, () => sendRequestSync(slow)),
+    offloaded: await worstTickLagMs(intervalMs, () => toThread(sendRequestSync, slow)),
+  };
+}
+
+/** `requests` blocking requests to the slow server: one after the other, then gathered. */
+export async function requests({ requests: count }: SeedSizes, url: string): Promise<CaseResult> {
+  const urls = Array.from({ length: count }, (_, i) => `${url}?r=${i}`);
+  return {
+    sequential: await seconds(() => urls.map((u) => sendRequestSync(u))),
+    offloaded: await seconds(() => gather(...urls.map((u) => toThread(sendRequestSync, u)))),
+  };
+}
+
+/** `semaphoreRequests` requests, at most `permits` in flight through a Semaphore. */
+export async function semaphore({ semaphoreRequests, permits }: SeedSizes, url: string): Promise<CaseResult> {
+  const urls = Array.from({ length: semaphoreRequests }, (_, i) => `${url}?s=${i}`);
+  const slots = new Semaphore(permits);
+  return {
+    sequential: await seconds(() => urls.map((u) => sendRequestSync(u))),
+    offloaded: await seconds(() => Promise.all(urls.map((u) => slots.run(() => toThread(sendRequestSync, u))))),
+  };
+}
+
+/** A CPU-bound batch: `cpuTasks` hash chains, one after the other, then gathered. */
+export async function cpuBatch({ cpuTasks, hashRounds }: SeedSizes): Promise<CaseResult> {
+  const tasks = Array.from({ length: cpuTasks }, () => hashRounds);
+  return {
+    sequential: await seconds(() => tasks.map((rounds) => hashChain(rounds))),
+    offloaded: await seconds(() => gather(...tasks.map((rounds) => toThread(hashChain, rounds)))),
+  };
+}
