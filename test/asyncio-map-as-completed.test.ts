@@ -40,12 +40,17 @@ describe('map', () => {
     expect(Atomics.load(shared, 1)).toBe(2);
   });
 
-  it('consumes its input lazily, so an infinite generator works', async () => {
+  it('consumes its input lazily, so an infinite generator works, and closes it on break', async () => {
     let pulled = 0;
+    let closed = false;
     function* naturals(): Generator<number> {
-      for (let i = 0; ; i++) {
-        pulled++;
-        yield i;
+      try {
+        for (let i = 0; ; i++) {
+          pulled++;
+          yield i;
+        }
+      } finally {
+        closed = true;
       }
     }
     const out: number[] = [];
@@ -54,7 +59,32 @@ describe('map', () => {
       if (out.length === 5) break;
     }
     expect(out).toEqual([0, 1, 4, 9, 16]);
-    expect(pulled).toBeLessThanOrEqual(5 + 4); // at most the window ahead of what was consumed
+    // A few chunks ahead at most (chunks start at one item and grow), never the whole input.
+    expect(pulled).toBeLessThan(1_000);
+    expect(closed).toBe(true);
+  });
+
+  it('sends tiny items in chunks: far fewer messages than items, results still in order', async () => {
+    const before = pool.stats().completed;
+    const items = Array.from({ length: 20_000 }, (_, i) => i);
+    const results = await collect(map((n: number) => n + 1, items, { pool }));
+    expect(results).toEqual(items.map((n) => n + 1));
+    expect(pool.stats().completed - before).toBeLessThan(items.length / 20);
+  });
+
+  it('yields the values before a failing item, then throws its error with its class', async () => {
+    const seen: number[] = [];
+    const error = await settle(
+      (async () => {
+        for await (const value of map((n: number) => {
+          if (n === 3) throw new RangeError(`item ${n} is bad`);
+          return n * 10;
+        }, [0, 1, 2, 3, 4, 5], { pool, concurrency: 1 })) seen.push(value);
+      })(),
+    );
+    expect(seen).toEqual([0, 10, 20]);
+    expect(error).toBeInstanceOf(RangeError);
+    expect((error as Error).message).toBe('item 3 is bad');
   });
 
   it('throws the first error from the loop', async () => {

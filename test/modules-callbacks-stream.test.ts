@@ -3,6 +3,7 @@ import { CallbackError, createPool, timeout, TimeoutError, transfer, wrapModule 
 import { askTheMainThread, crunchSync, reportJustBeforeReturning, spinWhileReporting, sumBytes } from './fixtures/progress.mjs';
 import type * as streams from './fixtures/streams.mjs';
 import { asyncRows, failAfter, produce } from './fixtures/streams.mjs';
+import { echoBytes, keptLength, makeBytes } from './fixtures/buffers.mjs';
 
 const pool = createPool({ minThreads: 1, maxThreads: 2 });
 afterAll(() => pool.close());
@@ -39,6 +40,20 @@ describe('callbacks across threads', () => {
     expect(error.path).toBe('args[0]');
     expect((error.cause as Error).message).toBe('the progress bar is gone');
     expect(await pool.toThread(() => 'serving')).toBe('serving'); // the spinning worker was stopped
+  });
+
+  it('moves a transferred buffer back when it is the result, and a result marked in the worker', async () => {
+    const single = createPool({ minThreads: 1, maxThreads: 1 });
+    const bytes = new Uint8Array(4096).fill(3);
+    const back = await single.toThread(echoBytes, transfer(bytes));
+    expect(back).toEqual(new Uint8Array(4096).fill(3));
+    expect(await single.toThread(keptLength)).toBe(0); // detached in the worker: it moved back
+    const made = await single.toThread(makeBytes, 2048);
+    expect(made).toEqual(new Uint8Array(2048).fill(7));
+    expect(await single.toThread(keptLength)).toBe(0);
+    await single.toThread(echoBytes, new Uint8Array(1024)); // not transferred: copied both ways
+    expect(await single.toThread(keptLength)).toBe(1024);
+    await single.close();
   });
 
   it('moves a buffer marked with transfer() instead of copying it', async () => {

@@ -297,6 +297,7 @@ export class Pool {
       ...(task.stream && { stream: task.stream }),
     };
     const moved = [...(settings.transfer ?? []), ...prepared.transfer, ...(task.stream ? [task.stream.port] : [])];
+    if (moved.some((item) => item instanceof ArrayBuffer)) (request as { moved?: true }).moved = true;
     const call = new Call(request, settings, signals, site, (c, prior) => this.#settled(c, prior), moved, prepared.ports, fn);
     cancel = (reason: unknown): void => this.#cancel(call, reason);
     onCancel(call.promise, cancel);

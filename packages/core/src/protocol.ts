@@ -31,9 +31,16 @@ export type FnRef =
 
 /**
  * What to do with the function: call it, read the export as a value (`read`), say what it is
- * (`describe`), or call it and stream the values of the iterator it returns (`stream`).
+ * (`describe`), call it and stream the values of the iterator it returns (`stream`), or call it
+ * once per item of `args` (`map`: a chunk of a `map()`).
  */
-export type TaskOp = 'call' | 'read' | 'describe' | 'stream';
+export type TaskOp = 'call' | 'read' | 'describe' | 'stream' | 'map';
+
+/** What `map` answers: one value per item, in order, up to the first item that threw (if one did). */
+export interface MapChunkResult {
+  readonly values: readonly unknown[];
+  readonly failed?: WireThrown;
+}
 
 /** What `describe` answers. */
 export type ExportKind = 'function' | 'generator' | 'value';
@@ -70,6 +77,8 @@ export interface TaskRequest {
   readonly started?: number;
   /** For calls with a grace period: set to 1 by the main thread when the call is cancelled. */
   readonly cancelFlag?: Int32Array;
+  /** Buffers among the arguments arrived transferred: one returned as the result moves back. */
+  readonly moved?: true;
 }
 
 /** Posted by a worker on `parentPort` when a call with a timeout starts running. */

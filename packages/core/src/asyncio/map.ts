@@ -1,37 +1,46 @@
 /**
  * `map(fn, input)`: offload `fn` over an iterable with bounded concurrency, as an async iterator of
- * results. The input is pulled lazily (an infinite generator works), and leaving the loop stops the
- * calls still running.
+ * results. Items travel in chunks whose size adapts to what an item costs (one message per item
+ * would spend more on messaging than on tiny work); the input is pulled lazily (an infinite
+ * generator works), and leaving the loop stops the chunks still running.
  */
+import { rebuildThrown } from '../call.js';
+import { callSettings } from '../call-options.js';
 import { cancelAwaitable } from '../cancel.js';
 import { defaultPool } from '../default-pool.js';
 import { CancelledError } from '../errors.js';
 import type { Pool } from '../pool.js';
-import type { AnyFunction } from '../to-thread.js';
+import type { MapChunkResult } from '../protocol.js';
 import * as check from '../validate.js';
 
 /** Options of {@link map}. */
 export interface MapOptions {
-  /** Most calls in flight at once. @default the pool's maxThreads (os.availableParallelism() for the default pool) */
+  /** Most chunks in flight at once. @default the pool's maxThreads (os.availableParallelism() for the default pool) */
   concurrency?: number;
-  /** Yield results in input order (`true`) or as they complete (`false`). @default true */
+  /** Yield results in input order (`true`) or as chunks complete (`false`). @default true */
   ordered?: boolean;
   /** The pool to run on. @default the default pool */
   pool?: Pool;
-  /** Stops the map: no more input is pulled and running calls are stopped. @default none */
+  /** Stops the map: no more input is pulled and running chunks are stopped. @default none */
   signal?: AbortSignal;
 }
 
-interface Slot<R> {
-  readonly promise: Promise<R>;
-  settled: { ok: true; value: R } | { ok: false; error: unknown } | undefined;
+/** How long a chunk should take: long enough to amortise a message, short enough to stop quickly. */
+const TARGET_CHUNK_MS = 3;
+const MAX_CHUNK = 4096;
+/** A chunk grows at most this much from one to the next, so a misjudged cost cannot overshoot far. */
+const GROWTH = 4;
+
+interface Slot {
+  readonly promise: Promise<MapChunkResult>;
+  settled: { ok: true; result: MapChunkResult } | { ok: false; error: unknown } | undefined;
 }
 
 /**
  * Runs `fn(item)` on worker threads for each item of `input` and yields the results.
  *
- * @throws {TypeError | RangeError} on invalid options; the first error of `fn` is thrown from the loop
- *   (the calls still running are stopped).
+ * @throws {TypeError | RangeError} on invalid options; the first error of `fn` is thrown from the
+ *   loop, after the values of the items before it (the chunks still running are stopped).
  * @example
  * for await (const digest of map(hashFileSync, walk('./data'), { concurrency: 4 })) console.log(digest)
  */
@@ -47,28 +56,46 @@ export async function* map<F extends (item: never) => unknown>(
   const concurrency = check.optionalInteger('concurrency', raw.concurrency, 1) ?? pool.maxThreads;
   const ordered = raw.ordered !== false;
   const signal = check.optionalSignal('options.signal', raw.signal);
-  const call = signal ? pool.toThread.with({ signal }) : pool.toThread;
+  const settings = callSettings(signal ? { signal } : undefined);
+  const site: { stack?: string } = {};
+  Error.captureStackTrace(site, map);
   const source = Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : (input as Iterable<Parameters<F>[0]>)[Symbol.iterator]();
-  const window: Array<Slot<R>> = [];
-  // Ordered results wait behind a slow head; the buffer of finished ones is bounded too.
+  // Ordered results wait behind a slow head; the chunks finished meanwhile are bounded too.
   const windowLimit = ordered ? concurrency * 2 : concurrency;
+  const window: Slot[] = [];
+  let chunkSize = 1;
   let inFlight = 0;
   let exhausted = false;
   let wake: (() => void) | undefined;
 
+  /** Sizes the next chunk from what the last one cost per item. */
+  const adapt = (items: number, ms: number): void => {
+    const perItem = Math.max(ms / items, 0.001);
+    chunkSize = Math.max(1, Math.min(MAX_CHUNK, chunkSize * GROWTH, Math.round(TARGET_CHUNK_MS / perItem)));
+  };
+
   const fill = async (): Promise<void> => {
     while (!exhausted && inFlight < concurrency && window.length < windowLimit) {
-      const next = await source.next();
-      if (next.done) {
-        exhausted = true;
-        break;
+      const items: unknown[] = [];
+      while (items.length < chunkSize) {
+        const next = await source.next();
+        if (next.done) {
+          exhausted = true;
+          break;
+        }
+        items.push(next.value);
       }
-      const promise = call(fn as unknown as AnyFunction, next.value) as Promise<R>;
-      const slot: Slot<R> = { promise, settled: undefined };
+      if (items.length === 0) break;
+      const started = performance.now();
+      const promise = pool.submit(fn, items, settings, site, { op: 'map' }) as Promise<MapChunkResult>;
+      const slot: Slot = { promise, settled: undefined };
       inFlight++;
       promise
         .then(
-          (value) => (slot.settled = { ok: true, value }),
+          (result) => {
+            slot.settled = { ok: true, result };
+            adapt(items.length, performance.now() - started);
+          },
           (error: unknown) => (slot.settled = { ok: false, error }),
         )
         .then(() => {
@@ -89,9 +116,11 @@ export async function* map<F extends (item: never) => unknown>(
         await new Promise<void>((resolve) => (wake = resolve));
         continue;
       }
-      const [slot] = window.splice(index, 1) as [Slot<R>];
-      if (!slot.settled!.ok) throw slot.settled!.error;
-      yield slot.settled!.value;
+      const [slot] = window.splice(index, 1) as [Slot];
+      const settled = slot.settled!;
+      if (!settled.ok) throw settled.error;
+      for (const value of settled.result.values) yield value as R;
+      if (settled.result.failed) throw await rebuildThrown(settled.result.failed);
     }
   } finally {
     const reason = new CancelledError('map() was left before its input was done');

@@ -13,7 +13,7 @@
  *   return { done: true }
  * }
  */
-import { checkCancelled, getContext } from '../worker/context.js';
+import { checkCancelled, getContext, moveMarks } from '../worker/context.js';
 
 /**
  * Whether the call running on this thread has been cancelled (its timeout fired or its signal
@@ -38,4 +38,18 @@ export function cancelSignal(): AbortSignal {
   context.controller ??= new AbortController();
   checkCancelled(context);
   return context.controller.signal;
+}
+
+/**
+ * Marks a buffer (an ArrayBuffer, or a typed array or DataView over one) that worker code returns,
+ * so it moves to the main thread instead of being copied. It becomes unusable in the worker.
+ * (A buffer that arrived transferred moves back by itself.) Returns `value`.
+ *
+ * @example
+ * import { transfer } from '@tothread/core/worker'
+ * export function renderSync(width, height) { return transfer(new Uint8Array(width * height * 4)) }
+ */
+export function transfer<T extends ArrayBuffer | ArrayBufferView>(value: T): T {
+  moveMarks().add(value);
+  return value;
 }

@@ -30,3 +30,11 @@ export function checkCancelled(context: TaskContext | undefined): boolean {
   if (!context.controller.signal.aborted) context.controller.abort(new Error('The call was cancelled: finish up, its worker is stopped when the grace period ends'));
   return true;
 }
+
+const MOVE_KEY = Symbol.for('tothread.move-marks');
+
+/** Buffers worker code marked with `transfer()` to move back instead of being copied. */
+export function moveMarks(): WeakSet<object> {
+  const holder = globalThis as { [MOVE_KEY]?: WeakSet<object> };
+  return (holder[MOVE_KEY] ??= new WeakSet());
+}

@@ -10,7 +10,7 @@ import { ExportError } from '../errors.js';
 import { findPath } from '../fn/find-path.js';
 import type { CtorRef, ExportKind, StartedMessage, TaskRequest, TaskResponse } from '../protocol.js';
 import { reviveCallbacks, type Callbacks } from './callbacks.js';
-import { checkCancelled, setContext, type TaskContext } from './context.js';
+import { checkCancelled, moveMarks, setContext, type TaskContext } from './context.js';
 import { callable, load, type Loaded } from './load.js';
 import { pump } from './stream.js';
 
@@ -68,6 +68,7 @@ function perform(request: TaskRequest, entry: Loaded, callbacks: Callbacks | und
   const op = request.op ?? 'call';
   if (op === 'describe') return { ok: true, value: kindOf(entry.value) satisfies ExportKind };
   if (op === 'read') return readValue(request, entry);
+  if (op === 'map') return mapChunk(request, entry);
   let value: unknown;
   try {
     const fn = callable(entry, request.fn);
@@ -89,6 +90,46 @@ function perform(request: TaskRequest, entry: Loaded, callbacks: Callbacks | und
     );
   }
   return finish(succeeded(value, entry));
+}
+
+/**
+ * A chunk of `map()`: `fn(item)` for each item, in order. A sync function runs the whole chunk in
+ * one go; a result that is a promise is awaited before the next item. The first item that throws
+ * ends the chunk, and the values before it are kept.
+ */
+function mapChunk(request: TaskRequest, entry: Loaded): TaskResponse | Promise<TaskResponse> {
+  const items = request.args;
+  const values: unknown[] = [];
+  const done = (failure?: { error: unknown }): TaskResponse =>
+    succeeded(failure === undefined ? { values } : { values, failed: encodeThrown(failure.error, locateCtor(entry)) }, entry);
+  let fn: Function;
+  try {
+    fn = callable(entry, request.fn);
+  } catch (error) {
+    return failed(error, entry);
+  }
+  const from = (start: number): TaskResponse | Promise<TaskResponse> => {
+    for (let i = start; i < items.length; i++) {
+      let value: unknown;
+      try {
+        value = fn(items[i]);
+      } catch (error) {
+        return done({ error });
+      }
+      if (isThenable(value)) {
+        return Promise.resolve(value).then(
+          (settled) => {
+            values.push(settled);
+            return from(i + 1);
+          },
+          (error: unknown) => done({ error }),
+        );
+      }
+      values.push(value);
+    }
+    return done();
+  };
+  return from(0);
 }
 
 function readValue(request: TaskRequest, entry: Loaded): TaskResponse {
@@ -118,20 +159,50 @@ function start(request: TaskRequest): TaskResponse | Promise<TaskResponse> {
   return Promise.resolve(result).finally(() => callbacks.release());
 }
 
+type Movable = { readonly [key: symbol]: unknown };
+let move: ((value: Movable) => TaskResponse) | undefined;
+
+function bufferOf(value: unknown): ArrayBuffer | undefined {
+  if (value instanceof ArrayBuffer) return value;
+  if (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer) return value.buffer;
+  return undefined;
+}
+
+/**
+ * A result buffer moves back instead of being copied when it arrived transferred (the caller gave
+ * it away) or worker code marked it with `transfer()`. Piscina moves what `Piscina.move()` wraps.
+ */
+function moveBack(request: TaskRequest, response: TaskResponse): TaskResponse | Promise<unknown> {
+  if (!response.ok) return response;
+  const buffer = bufferOf(response.value);
+  if (buffer === undefined || buffer.byteLength === 0) return response;
+  const marks = moveMarks();
+  const arrived = request.moved === true && request.args.some((arg) => bufferOf(arg) === buffer);
+  if (!arrived && !marks.has(response.value as object) && !marks.has(buffer)) return response;
+  const wrapped: Movable = { [Symbol.for('Piscina.transferable')]: [buffer], [Symbol.for('Piscina.valueOf')]: response };
+  if (move !== undefined) return move(wrapped);
+  return import('piscina').then(({ Piscina }) => {
+    move = (value) => Piscina.move(value as never) as unknown as TaskResponse;
+    return move(wrapped);
+  });
+}
+
 /**
  * Runs one task. A call with a grace period gets a cancellation context: the flag is shared with
  * the main thread, and while an async call waits, a light poll turns the flag into an abort.
  */
-export default function runTask(request: TaskRequest): TaskResponse | Promise<TaskResponse> {
+export default function runTask(request: TaskRequest): TaskResponse | Promise<unknown> {
   if (request.started !== undefined) parentPort?.postMessage(['tothread:started', request.started] satisfies StartedMessage);
+  const settle = (response: TaskResponse | Promise<TaskResponse>): TaskResponse | Promise<unknown> =>
+    response instanceof Promise ? response.then((r) => moveBack(request, r)) : moveBack(request, response);
   if (request.cancelFlag === undefined) {
     setContext(undefined);
-    return start(request);
+    return settle(start(request));
   }
   const context: TaskContext = { flag: request.cancelFlag, controller: undefined };
   setContext(context);
   const result = start(request);
-  if (!(result instanceof Promise)) return result;
+  if (!(result instanceof Promise)) return settle(result);
   const poll = setInterval(() => checkCancelled(context), CANCEL_POLL_MS);
-  return result.finally(() => clearInterval(poll));
+  return settle(result.finally(() => clearInterval(poll)));
 }
