@@ -15,6 +15,7 @@ import { cancelAwaitable, currentSignal, onCancel } from './cancel.js';
 import { CallbackError, PoolClosedError, QueueFullError, TimeoutError } from './errors.js';
 import { resolveFunction } from './fn/resolve.js';
 import type { FnRef, StreamRef, TaskOp, TaskRequest, TaskResponse } from './protocol.js';
+import { autoCeiling, ThreadLimit } from './thread-limit.js';
 import { makeThreaded, makeToThread, type AnyFunction, type Threaded, type ToThread } from './to-thread.js';
 import * as check from './validate.js';
 
@@ -35,8 +36,12 @@ const STARTED = 'tothread:started';
 export interface PoolOptions {
   /** Workers kept alive while idle. They never keep the process alive. @default 1 */
   minThreads?: number;
-  /** Most workers at once; calls beyond it wait in the queue. @default os.availableParallelism() */
-  maxThreads?: number;
+  /**
+   * Most calls running at once (one per worker); more wait in the queue. `'auto'` starts at one per
+   * core and grows, up to `max(32, cores * 8)`, while calls wait and the CPUs are idle (the running
+   * calls are blocked on I/O), and falls back when the CPUs are busy. @default 'auto'
+   */
+  maxThreads?: number | 'auto';
   /** How long a worker above `minThreads` may stay idle before it exits, in ms. @default 10000 */
   idleTimeout?: number;
   /** Most calls waiting for a worker; see `queueFull` for what one more does. @default Infinity */
@@ -75,7 +80,9 @@ export type PoolState = 'open' | 'closing' | 'closed';
 
 interface Resolved {
   readonly min: number;
+  /** The floor and ceiling of the running-calls limit (equal when fixed). */
   readonly max: number;
+  readonly ceiling: number;
   readonly idleTimeout: number;
   readonly maxQueue: number;
   readonly queueFull: 'reject' | 'wait';
@@ -85,7 +92,9 @@ interface Resolved {
 function resolveOptions(options: unknown): Resolved {
   const raw = check.optionsObject('options', options);
   check.knownKeys('options', raw, POOL_KEYS);
-  const max = check.optionalInteger('maxThreads', raw.maxThreads, 1) ?? availableParallelism();
+  const auto = raw.maxThreads === undefined || raw.maxThreads === 'auto';
+  if (!auto && typeof raw.maxThreads !== 'number') throw check.typeError('maxThreads', "a whole number from 1 and up, or `'auto'`", raw.maxThreads);
+  const max = auto ? availableParallelism() : (check.optionalInteger('maxThreads', raw.maxThreads, 1) as number);
   const min = check.optionalInteger('minThreads', raw.minThreads, 0) ?? Math.min(1, max);
   if (min > max) throw check.rangeError('minThreads', `at most \`maxThreads\` (${max})`, min);
   if (raw.execArgv !== undefined) checkExecArgv(raw.execArgv);
@@ -98,6 +107,7 @@ function resolveOptions(options: unknown): Resolved {
   return {
     min,
     max,
+    ceiling: auto ? autoCeiling() : max,
     idleTimeout: check.optionalDuration('idleTimeout', raw.idleTimeout, true) ?? 10_000,
     maxQueue: raw.maxQueue === Infinity ? Infinity : (check.optionalInteger('maxQueue', raw.maxQueue, 0) ?? Infinity),
     queueFull: queueFullMode(raw.queueFull),
@@ -150,6 +160,8 @@ export class Pool {
    */
   readonly toThread: ToThread;
   readonly #options: Resolved;
+  /** How many calls may run at once now: fixed, or adaptive under `maxThreads: 'auto'`. */
+  readonly #limit: ThreadLimit;
   #piscina: Piscina | undefined;
   #state: PoolState = 'open';
   readonly #queue: Array<Call | undefined> = [];
@@ -177,6 +189,12 @@ export class Pool {
    */
   constructor(options?: PoolOptions) {
     this.#options = resolveOptions(options);
+    this.#limit = new ThreadLimit(
+      this.#options.max,
+      this.#options.ceiling,
+      () => this.#pump(),
+      () => (this.#piscina?.threads.length ?? 0) < Math.min(this.#limit.value, this.#dispatched),
+    );
     this.toThread = makeToThread((fn, args, settings, site, task) => this.submit(fn, args, settings, site, task));
   }
 
@@ -192,7 +210,7 @@ export class Pool {
     return makeThreaded(fn, callSettings(options), (f, args, settings, site, task) => this.submit(f, args, settings, site, task));
   }
 
-  /** The most workers this pool runs at once. */
+  /** The most calls this pool runs at once: for `maxThreads: 'auto'`, the core count it starts from. */
   get maxThreads(): number {
     return this.#options.max;
   }
@@ -268,7 +286,7 @@ export class Pool {
   ): Promise<unknown> {
     if (reserved) this.#reserved--;
     if (this.#state !== 'open') throw new PoolClosedError();
-    const full = this.#dispatched >= this.#options.max && (this.#queued + this.#reserved >= this.#options.maxQueue || this.#roomWaiters.length > 0);
+    const full = this.#dispatched >= this.#limit.value && (this.#queued + this.#reserved >= this.#options.maxQueue || this.#roomWaiters.length > 0);
     if (full && !reserved) {
       const limit = this.#options.maxQueue;
       if (this.#options.queueFull === 'reject') {
@@ -283,7 +301,7 @@ export class Pool {
     const prepared = prepareArgs(args, (path, error) => cancel(new CallbackError(path, { cause: error })));
     const signals = settings.signal === undefined ? (scope === undefined ? [] : [scope]) : scope === undefined ? [settings.signal] : [settings.signal, scope];
     for (const signal of signals) if (signal.aborted) throw signal.reason;
-    const free = this.#dispatched < this.#options.max;
+    const free = this.#dispatched < this.#limit.value;
     const { timeout, timeoutFrom, grace } = settings;
     const started = timeout !== undefined && timeoutFrom !== 'call' ? ++this.#nextCallId : undefined;
     const cancelFlag = grace ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
@@ -307,6 +325,7 @@ export class Pool {
     else {
       this.#queue.push(call);
       this.#queued++;
+      this.#limit.waiting(true);
     }
     return call.promise;
   }
@@ -392,7 +411,7 @@ export class Pool {
   }
 
   #pump(): void {
-    while (this.#queued > 0 && this.#dispatched < this.#options.max) {
+    while (this.#queued > 0 && this.#dispatched < this.#limit.value) {
       const call = this.#queue[this.#head];
       this.#queue[this.#head++] = undefined;
       if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
@@ -404,13 +423,15 @@ export class Pool {
       this.#dispatch(call);
     }
     this.#grantRoom();
+    if (this.#queued === 0) this.#limit.waiting(false);
+    if (this.#dispatched === 0 && this.#queued === 0) this.#limit.reset();
     if (this.#dispatched === 0 && this.#queued === 0 && this.#drained.length > 0) {
       for (const resolve of this.#drained.splice(0)) resolve();
     }
   }
 
   #settled(call: Call, prior: CallState): void {
-    if (prior === 'queued' && --this.#queued === 0 && this.#dispatched >= this.#options.max) {
+    if (prior === 'queued' && --this.#queued === 0 && this.#dispatched >= this.#limit.value) {
       // Only cancelled calls are left in the queue: drop them now rather than at the next pump.
       this.#queue.length = 0;
       this.#head = 0;
@@ -448,7 +469,7 @@ export class Pool {
    */
   #shortened(fn: FnRef): FnRef {
     const sent = this.#sentInFull.get(fn.id) ?? 0;
-    if (sent >= this.#options.max * 2) return { kind: 'known', id: fn.id };
+    if (sent >= this.#limit.value * 2) return { kind: 'known', id: fn.id };
     this.#sentInFull.set(fn.id, sent + 1);
     return fn;
   }
@@ -468,11 +489,11 @@ export class Pool {
   }
 
   #createPiscina(): Piscina {
-    const { min, max, idleTimeout, rest } = this.#options;
+    const { min, ceiling, idleTimeout, rest } = this.#options;
     const piscina = new Piscina({
       filename: WORKER_FILE,
       minThreads: min,
-      maxThreads: max,
+      maxThreads: ceiling,
       idleTimeout: Math.min(idleTimeout, check.TIMER_MAX), // Infinity would make Node's timer fire at once
       recordTiming: false,
       ...(rest.resourceLimits ? { resourceLimits: rest.resourceLimits } : {}),
@@ -549,6 +570,7 @@ export class Pool {
   }
 
   async #terminate(message: string): Promise<void> {
+    this.#limit.waiting(false);
     // A call whose answer has arrived keeps it (settle() ignores anything else then).
     for (const call of [...this.#running]) call.settle(false, call.locate(new PoolClosedError(message)));
     const piscina = this.#piscina;
