@@ -7,7 +7,8 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import { createRequire } from 'node:module';
+import type { Piscina } from 'piscina';
 import { Call, type CallState } from './call.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { prepareArgs } from './args.js';
@@ -30,6 +31,8 @@ const PLAIN: TaskExtra = {};
 
 const POOL_KEYS = ['minThreads', 'maxThreads', 'idleTimeout', 'maxQueue', 'queueFull', 'resourceLimits', 'env', 'execArgv'] as const;
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
+// Loaded at the first call, not at import: importing tothread starts nothing and loads little.
+const load = createRequire(import.meta.url);
 const STARTED = 'tothread:started';
 
 /** Options of {@link createPool}. */
@@ -490,7 +493,8 @@ export class Pool {
 
   #createPiscina(): Piscina {
     const { min, ceiling, idleTimeout, rest } = this.#options;
-    const piscina = new Piscina({
+    const { Piscina: PiscinaPool } = load('piscina') as typeof import('piscina');
+    const piscina = new PiscinaPool({
       filename: WORKER_FILE,
       minThreads: min,
       maxThreads: ceiling,

@@ -3,7 +3,7 @@
  * shipped by source when every name it uses is its own or a standard global: otherwise it closes
  * over something only this thread has.
  */
-import { parse } from 'acorn';
+import { createRequire } from 'node:module';
 import type { Node } from 'estree';
 import { analyze } from 'periscopic';
 import { runInNewContext } from 'node:vm';
@@ -35,8 +35,12 @@ export interface Opaque {
 
 export type Analysis = SelfContained | Closure | Opaque;
 
-/** ECMAScript's own globals: what a fresh context has. */
-const LANGUAGE_GLOBALS = new Set<string>(runInNewContext('Object.getOwnPropertyNames(globalThis)') as string[]);
+/** ECMAScript's own globals: what a fresh context has (made at the first analysis). */
+let languageGlobals: ReadonlySet<string> | undefined;
+function isLanguageGlobal(name: string): boolean {
+  languageGlobals ??= new Set(runInNewContext('Object.getOwnPropertyNames(globalThis)') as string[]);
+  return languageGlobals.has(name);
+}
 
 /**
  * Node's globals, which a worker has too. Globals a program adds itself (`globalThis.config = …`)
@@ -65,9 +69,13 @@ const TOOL_HELPERS = new Set(['__name', '__vite_ssr_dynamic_import__']);
 const CACHE_LIMIT = 1024;
 const bySource = new Map<string, Analysis>();
 
+// acorn is loaded at the first analysis, not at import.
+let acorn: typeof import('acorn') | undefined;
+
 function tryParse(expression: string): Node | undefined {
+  acorn ??= createRequire(import.meta.url)('acorn') as typeof import('acorn');
   try {
-    return parse(expression, { ecmaVersion: 'latest', sourceType: 'script' }) as unknown as Node;
+    return acorn.parse(expression, { ecmaVersion: 'latest', sourceType: 'script' }) as unknown as Node;
   } catch {
     return undefined;
   }
@@ -122,7 +130,7 @@ function analyzeSource(source: string): Analysis {
   const free: string[] = [];
   const hostGlobals: string[] = [];
   for (const name of analyze(ast).globals.keys()) {
-    if (name === 'arguments' || TOOL_HELPERS.has(name) || LANGUAGE_GLOBALS.has(name)) continue;
+    if (name === 'arguments' || TOOL_HELPERS.has(name) || isLanguageGlobal(name)) continue;
     if (HOST_GLOBALS.has(name)) hostGlobals.push(name);
     else free.push(name);
   }
