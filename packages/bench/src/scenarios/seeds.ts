@@ -39,7 +39,7 @@ async function warmUp(url: string, cpus: number): Promise<void> {
 export const seeds: Scenario = {
   name: 'seeds',
   about:
-    'the seeds: breakfast (3 + 2 units of blocking sleep, gathered), a 100 ms counter while a 1 s blocking request runs, 20 blocking 100 ms requests gathered, 50 through a Semaphore(10), 8 x 50 ms of hashing; tothread = module-level toThread, default pool (maxThreads 'auto': one thread per core, more while calls wait on idle CPUs); python = asyncio.to_thread',
+    'the seeds: breakfast (3 + 2 units of blocking sleep, gathered), a 100 ms counter while a 1 s blocking request runs, 20 blocking 100 ms requests gathered, 50 through a Semaphore(10), 8 x 50 ms of hashing; tothread = module-level toThread, default pool (maxThreads "auto": one thread per core, more while calls wait on idle CPUs); python = asyncio.to_thread',
   baseline: 'sync',
   headline: 'speedup',
   async run({ quick, cpus, progress, note }) {
