@@ -258,6 +258,10 @@ export class Pool {
     try {
       if (this.#state !== 'open') throw new PoolClosedError();
       const scope = currentSignal();
+      if (settings.signal?.aborted) throw settings.signal.reason;
+      if (scope?.aborted) throw scope.reason;
+      // Start the workers first: their boot then overlaps the first analysis of `fn`.
+      this.#piscina ??= this.#createPiscina();
       const ref = task.ref ?? resolveFunction(fn);
       if (!(ref instanceof Promise)) return this.#enqueue(ref, args, settings, scope, site, task);
       // The first call of a module function waits for its module to be located; a cancel in the
