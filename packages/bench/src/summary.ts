@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { RESULTS_DIR } from './paths.js';
 import { tableCells, type ResultFile } from './report.js';
 import type { Scenario } from './scenario.js';
+import { targetsSection } from './targets.js';
 
 const markdownTable = (cells: readonly (readonly string[])[]): string => {
   const [header = [], ...body] = cells;
@@ -31,10 +32,15 @@ export function writeSummary(scenarios: readonly Scenario[], quick: boolean): st
     `- last run: ${quick ? '`pnpm bench --quick` (every count shrunk: a smoke test, not a measurement)' : '`pnpm bench` (full counts)'}`,
     '',
   ];
+  const results = new Map<string, ResultFile>();
   for (const scenario of scenarios) {
     const path = join(RESULTS_DIR, `${scenario.name}.json`);
-    if (!existsSync(path)) continue;
-    const result = JSON.parse(readFileSync(path, 'utf8')) as ResultFile;
+    if (existsSync(path)) results.set(scenario.name, JSON.parse(readFileSync(path, 'utf8')) as ResultFile);
+  }
+  lines.push(...targetsSection(results));
+  for (const scenario of scenarios) {
+    const result = results.get(scenario.name);
+    if (result === undefined) continue;
     lines.push(`## ${scenario.name}`, '', scenario.about, '', `Node ${result.node}, ${result.cpus} cpus. Ratios against \`${scenario.baseline}\`.`, '');
     lines.push(markdownTable(tableCells(scenario, result.rows)), '', `![${scenario.name}: ${scenario.headline}](${scenario.name}.svg)`, '');
   }

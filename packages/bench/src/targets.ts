@@ -1,0 +1,141 @@
+/**
+ * The performance targets tothread holds itself to, judged from the rows of one run (never from
+ * numbers typed in): met, missed with what was measured, or not measured (a scenario not run).
+ * Where a target is missed, `why` says what the measurements show is in the way.
+ */
+import type { ResultFile } from './report.js';
+import type { Metric } from './scenario.js';
+
+type Results = ReadonlyMap<string, ResultFile>;
+type Verdict = { readonly measured: string; readonly met: boolean };
+
+interface Target {
+  readonly goal: string;
+  readonly judge: (results: Results) => Verdict | undefined;
+  readonly why?: string;
+}
+
+function value(results: Results, scenario: string, variant: string, metric: Metric): number | undefined {
+  return results.get(scenario)?.rows.find((row) => row.variant === variant && row.metric === metric)?.value;
+}
+
+const fixed = (n: number, digits = 2): string => (Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en') : n.toFixed(digits));
+
+function ratio(results: Results, scenario: string, metric: Metric, of: string, to: string, limit: number, atMost: boolean): Verdict | undefined {
+  const a = value(results, scenario, of, metric);
+  const b = value(results, scenario, to, metric);
+  if (a === undefined || b === undefined) return undefined;
+  const r = a / b;
+  return { measured: `${of} ${fixed(a)} / ${to} ${fixed(b)} ${metric} = ${fixed(r)}x`, met: atMost ? r <= limit : r >= limit };
+}
+
+const cpusOf = (results: Results, scenario: string): number => results.get(scenario)?.cpus ?? 1;
+
+export const TARGETS: readonly Target[] = [
+  {
+    goal: '1. overhead: tothread p50 <= 1.10x piscina p50',
+    judge: (r) => ratio(r, 'overhead', 'p50_us', 'tothread', 'piscina', 1.1, true),
+    why: 'Sequential round trips of ~50-110 µs swing by tens of µs from run to run on a shared 2-core machine (rerun before trusting one number); per call tothread adds a call-site capture, the argument check and a cancellable signal.',
+  },
+  {
+    goal: '2. overhead: tothread calls/s with 1000 in flight >= 2x piscina and >= the best peer',
+    judge: (r) => {
+      const own = value(r, 'overhead', 'tothread', 'calls_per_s');
+      const peers = ['piscina', 'tinypool', 'workerpool', 'poolifier'].map((p) => [p, value(r, 'overhead', p, 'calls_per_s')] as const);
+      const piscina = peers[0]![1];
+      if (own === undefined || piscina === undefined) return undefined;
+      const [bestName, best] = peers.reduce((a, b) => ((b[1] ?? 0) > (a[1] ?? 0) ? b : a));
+      return { measured: `${Math.round(own)} calls/s; ${fixed(own / piscina)}x piscina; best peer ${bestName} ${Math.round(best ?? 0)}`, met: own >= 2 * piscina && own >= (best ?? 0) };
+    },
+    why: 'Every call is still one request and one reply per worker, and a worker idles while its reply travels (raw pipelined MessagePorts show the ceiling). It needs queued calls batched into one message per worker, with per-call replies and skip flags so a cancel never loses a finished result: designed, not built yet.',
+  },
+  { goal: '3. map: 100k tiny items >= 10x one Piscina.run per item', judge: (r) => ratio(r, 'map', 'items_per_s', 'tothread', 'piscina', 10, false) },
+  {
+    goal: '4a. cpu: 1 ms tasks speedup >= 0.95 x cores',
+    judge: (r) => {
+      const s = value(r, 'cpu', 'tothread/1ms', 'speedup');
+      return s === undefined ? undefined : { measured: `${fixed(s)}x on ${cpusOf(r, 'cpu')} cores (piscina ${fixed(value(r, 'cpu', 'piscina/1ms', 'speedup') ?? 0)}x)`, met: s >= 0.95 * cpusOf(r, 'cpu') };
+    },
+    why: 'Each 1 ms task still waits for one round trip (50-110 µs here) with its worker idle, as with Piscina, which measures the same; queuing the next task at the worker (the batching of target 2) would lift it.',
+  },
+  {
+    goal: '4b. cpu: 10 ms tasks speedup >= 0.98 x cores',
+    judge: (r) => {
+      const s = value(r, 'cpu', 'tothread/10ms', 'speedup');
+      return s === undefined ? undefined : { measured: `${fixed(s)}x on ${cpusOf(r, 'cpu')} cores (piscina ${fixed(value(r, 'cpu', 'piscina/10ms', 'speedup') ?? 0)}x)`, met: s >= 0.98 * cpusOf(r, 'cpu') };
+    },
+    why: 'Within a hundredth of the target and equal to Piscina: the main thread that measures also needs some of the two cores.',
+  },
+  {
+    goal: '5. event-loop: tothread lag p99 <= piscina and <= 2 ms',
+    judge: (r) => {
+      const own = value(r, 'event-loop', 'tothread', 'lag_p99_ms');
+      const piscina = value(r, 'event-loop', 'piscina', 'lag_p99_ms');
+      return own === undefined || piscina === undefined ? undefined : { measured: `${fixed(own, 3)} ms vs piscina ${fixed(piscina, 3)} ms`, met: own <= piscina && own <= 2 };
+    },
+  },
+  {
+    goal: '6. transfer: a transferred 64 MiB round trip <= 0.2 ms',
+    judge: (r) => {
+      const ms = value(r, 'transfer', 'tothread-transferred', 'ms');
+      return ms === undefined ? undefined : { measured: `${fixed(ms, 3)} ms (copied: ${fixed(value(r, 'transfer', 'tothread-copied', 'ms') ?? 0, 0)} ms)`, met: ms <= 0.2 };
+    },
+    why: 'The buffer moves both ways (detached on each side); what is left is the cost of any call, which a 1 KB round trip measures the same.',
+  },
+  { goal: '7. startup: import + first result <= 1.1x piscina', judge: (r) => ratio(r, 'startup', 'ms', 'tothread/total', 'piscina/total', 1.1, true) },
+  {
+    goal: '8a. seeds: 20 blocking requests >= 9x sequential (default settings)',
+    judge: (r) => {
+      const s = value(r, 'seeds', 'tothread/requests', 'speedup');
+      const py = value(r, 'seeds', 'python/requests', 'speedup');
+      return s === undefined ? undefined : { measured: `${fixed(s)}x (python ${py === undefined ? 'not run' : `${fixed(py)}x`})`, met: s >= 9 };
+    },
+    why: "The default pool starts at one thread per core and grows while calls are blocked, but a Node worker thread costs tens of ms of CPU to start (see startup: ~40 ms to a first result), so a cold burst of 20 pays ~18 starts on 2 cores; a Python thread starts in microseconds. With threads already started (the Semaphore case, right after) tothread reaches 8x against Python's 5.5x; `minThreads` sized for the burst lifts this one too.",
+  },
+  {
+    goal: '8b. seeds: the CPU-bound batch >= 0.9 x cores',
+    judge: (r) => {
+      const s = value(r, 'seeds', 'tothread/cpu', 'speedup');
+      return s === undefined ? undefined : { measured: `${fixed(s)}x on ${cpusOf(r, 'seeds')} cores (python ${fixed(value(r, 'seeds', 'python/cpu', 'speedup') ?? 0)}x)`, met: s >= 0.9 * cpusOf(r, 'seeds') };
+    },
+    why: "A 0.4 s batch is small against this machine's noise: runs here measured 1.1x to 1.94x. The larger CPU workloads of the cpu scenario (target 4) measure 1.78x to 1.95x, level with Piscina; the adaptive pool keeps to one thread per core while the CPUs are busy.",
+  },
+  {
+    goal: "8c. seeds: counter tick lag <= Python's",
+    judge: (r) => {
+      const own = value(r, 'seeds', 'tothread/counter', 'lag_max_ms');
+      const py = value(r, 'seeds', 'python/counter', 'lag_max_ms');
+      return own === undefined || py === undefined ? undefined : { measured: `${fixed(own, 2)} ms vs python ${fixed(py, 2)} ms`, met: own <= py };
+    },
+  },
+  {
+    goal: '8d. seeds: breakfast within 5% of its ideal (3 of the 5 sequential units)',
+    judge: (r) => {
+      const own = value(r, 'seeds', 'tothread/breakfast', 's');
+      const seq = value(r, 'seeds', 'sync/breakfast', 's');
+      return own === undefined || seq === undefined ? undefined : { measured: `${fixed(own, 3)} s, ideal ${fixed((seq * 3) / 5, 3)} s`, met: own <= ((seq * 3) / 5) * 1.05 };
+    },
+  },
+  {
+    goal: '9. soak: RSS after 1M calls within 10% of after 100k; workers back to the floor when idle',
+    judge: (r) => {
+      const first = value(r, 'soak', 'first-tenth', 'rss_mb');
+      const all = value(r, 'soak', 'all-calls', 'rss_mb');
+      const idle = value(r, 'soak', 'idle', 'threads');
+      return first === undefined || all === undefined || idle === undefined
+        ? undefined
+        : { measured: `RSS ${fixed(all / first)}x; ${idle} thread(s) when idle`, met: all / first <= 1.1 && idle <= 1 };
+    },
+  },
+];
+
+/** The targets as a markdown table, judged from `results`. */
+export function targetsSection(results: Results): string[] {
+  const lines = ['## Targets', '', 'Judged from this run by packages/bench/src/targets.ts.', '', '| target | measured | met | what is in the way |', '| --- | --- | --- | --- |'];
+  for (const target of TARGETS) {
+    const verdict = target.judge(results);
+    const met = verdict === undefined ? 'not run' : verdict.met ? 'yes' : '**no**';
+    lines.push(`| ${target.goal} | ${verdict?.measured ?? '—'} | ${met} | ${verdict && !verdict.met ? (target.why ?? '') : ''} |`);
+  }
+  return [...lines, ''];
+}
