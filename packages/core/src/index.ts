@@ -33,7 +33,8 @@ export {
 } from './errors.js';
 
 export type { ToThread, Threaded, AnyFunction } from './to-thread.js';
-export type { PoolOptions, PoolStats, PoolState } from './pool.js';
+export type { PoolStats, PoolState } from './pool.js';
+export type { PoolOptions } from './pool-options.js';
 export type { CallOptions } from './call-options.js';
 export type { ErrorCode, UnsupportedReason, ExportProblem } from './errors.js';
 export type { ScopeOptions } from './asyncio/scope.js';

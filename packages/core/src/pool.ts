@@ -4,9 +4,8 @@
  * to Piscina only when a worker is free, so the order is strict, `maxQueue` and `close()` mean
  * exactly what they say, and a cancelled call that never started never touches a worker.
  */
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
+import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type { Piscina } from 'piscina';
 import { Call, type CallState } from './call.js';
@@ -16,7 +15,9 @@ import { cancelAwaitable, currentSignal, onCancel } from './cancel.js';
 import { CallbackError, PoolClosedError, QueueFullError, TimeoutError } from './errors.js';
 import { resolveFunction } from './fn/resolve.js';
 import type { FnRef, StreamRef, TaskOp, TaskRequest, TaskResponse } from './protocol.js';
-import { autoCeiling, ThreadLimit } from './thread-limit.js';
+import { resolveOptions, type PoolOptions, type Resolved } from './pool-options.js';
+import { RoomQueue } from './room.js';
+import { ThreadLimit } from './thread-limit.js';
 import { makeThreaded, makeToThread, type AnyFunction, type Threaded, type ToThread } from './to-thread.js';
 import * as check from './validate.js';
 
@@ -29,38 +30,10 @@ export interface TaskExtra {
 }
 const PLAIN: TaskExtra = {};
 
-const POOL_KEYS = ['minThreads', 'maxThreads', 'idleTimeout', 'maxQueue', 'queueFull', 'resourceLimits', 'env', 'execArgv'] as const;
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 // Loaded at the first call, not at import: importing tothread starts nothing and loads little.
 const load = createRequire(import.meta.url);
 const STARTED = 'tothread:started';
-
-/** Options of {@link createPool}. */
-export interface PoolOptions {
-  /** Workers kept alive while idle. They never keep the process alive. @default 1 */
-  minThreads?: number;
-  /**
-   * Most calls running at once (one per worker); more wait in the queue. `'auto'` starts at one per
-   * core and grows, up to `max(32, cores * 8)`, while calls wait and the CPUs are idle (the running
-   * calls are blocked on I/O), and falls back when the CPUs are busy. @default 'auto'
-   */
-  maxThreads?: number | 'auto';
-  /** How long a worker above `minThreads` may stay idle before it exits, in ms. @default 10000 */
-  idleTimeout?: number;
-  /** Most calls waiting for a worker; see `queueFull` for what one more does. @default Infinity */
-  maxQueue?: number;
-  /**
-   * What a call does when the queue is at `maxQueue`: reject with `QueueFullError`, or wait (first
-   * come, first served, abortable like any call) until there is room. @default 'reject'
-   */
-  queueFull?: 'reject' | 'wait';
-  /** V8 heap limits of each worker (`worker_threads` `resourceLimits`). @default Node's defaults */
-  resourceLimits?: ResourceLimits;
-  /** Environment of the workers, or `worker_threads.SHARE_ENV` to share the main thread's. @default a copy of process.env */
-  env?: Record<string, string | undefined> | symbol;
-  /** Node flags of the workers. @default process.execArgv (so loaders such as tsx carry over) */
-  execArgv?: string[];
-}
 
 /** A snapshot of what a pool is doing. */
 export interface PoolStats {
@@ -80,74 +53,6 @@ export interface PoolStats {
 
 /** Where a pool is in its life. */
 export type PoolState = 'open' | 'closing' | 'closed';
-
-interface Resolved {
-  readonly min: number;
-  /** The floor and ceiling of the running-calls limit (equal when fixed). */
-  readonly max: number;
-  readonly ceiling: number;
-  readonly idleTimeout: number;
-  readonly maxQueue: number;
-  readonly queueFull: 'reject' | 'wait';
-  readonly rest: Pick<PoolOptions, 'resourceLimits' | 'env' | 'execArgv'>;
-}
-
-function resolveOptions(options: unknown): Resolved {
-  const raw = check.optionsObject('options', options);
-  check.knownKeys('options', raw, POOL_KEYS);
-  const auto = raw.maxThreads === undefined || raw.maxThreads === 'auto';
-  if (!auto && typeof raw.maxThreads !== 'number') throw check.typeError('maxThreads', "a whole number from 1 and up, or `'auto'`", raw.maxThreads);
-  const max = auto ? availableParallelism() : (check.optionalInteger('maxThreads', raw.maxThreads, 1) as number);
-  const min = check.optionalInteger('minThreads', raw.minThreads, 0) ?? Math.min(1, max);
-  if (min > max) throw check.rangeError('minThreads', `at most \`maxThreads\` (${max})`, min);
-  if (raw.execArgv !== undefined) checkExecArgv(raw.execArgv);
-  if (raw.env !== undefined && typeof raw.env !== 'symbol' && (typeof raw.env !== 'object' || raw.env === null)) {
-    throw check.typeError('env', 'an object of strings or worker_threads.SHARE_ENV', raw.env);
-  }
-  if (raw.resourceLimits !== undefined && (typeof raw.resourceLimits !== 'object' || raw.resourceLimits === null)) {
-    throw check.typeError('resourceLimits', 'an object (worker_threads ResourceLimits)', raw.resourceLimits);
-  }
-  return {
-    min,
-    max,
-    ceiling: auto ? autoCeiling() : max,
-    idleTimeout: check.optionalDuration('idleTimeout', raw.idleTimeout, true) ?? 10_000,
-    maxQueue: raw.maxQueue === Infinity ? Infinity : (check.optionalInteger('maxQueue', raw.maxQueue, 0) ?? Infinity),
-    queueFull: queueFullMode(raw.queueFull),
-    rest: { resourceLimits: raw.resourceLimits, env: raw.env, execArgv: raw.execArgv } as Resolved['rest'],
-  };
-}
-
-function queueFullMode(value: unknown): 'reject' | 'wait' {
-  if (value === undefined || value === 'reject' || value === 'wait') return value ?? 'reject';
-  throw check.typeError('queueFull', "`'reject'` or `'wait'`", value);
-}
-
-/**
- * Node refuses some flags for threads only when a worker is made, and Piscina makes workers inside
- * its `run()`, where the failure would strand the call. So flags are checked here, once, by making
- * one worker (terminated at once).
- */
-function checkExecArgv(execArgv: unknown): void {
-  if (!(Array.isArray(execArgv) && execArgv.every((a) => typeof a === 'string'))) {
-    throw check.typeError('execArgv', 'an array of strings', execArgv);
-  }
-  let probe: Worker;
-  try {
-    probe = new Worker('', { eval: true, execArgv });
-  } catch (error) {
-    throw Object.assign(
-      new TypeError(
-        `Expected \`execArgv\` to hold flags a worker thread accepts: ${(error as Error).message}. ` +
-          'Per-process flags (such as --max-old-space-size) do not apply to threads: use `resourceLimits` for heap sizes',
-        { cause: error },
-      ),
-      { code: 'ERR_INVALID_ARG_VALUE' },
-    );
-  }
-  probe.unref();
-  void probe.terminate();
-}
 
 /**
  * A pool of worker threads. Create one with {@link createPool}; the module-level `toThread` uses a
@@ -182,9 +87,8 @@ export class Pool {
   #failed = 0;
   #cancelled = 0;
   #drained: Array<() => void> = [];
-  /** Calls waiting for room in a full queue (`queueFull: 'wait'`), and the places promised to them. */
-  readonly #roomWaiters: Array<{ readonly grant: () => void; readonly refuse: (reason: unknown) => void }> = [];
-  #reserved = 0;
+  /** Calls waiting for room in a full queue (`queueFull: 'wait'`). */
+  readonly #room = new RoomQueue();
   #closing: Promise<void> | undefined;
 
   /**
@@ -291,9 +195,9 @@ export class Pool {
     task: TaskExtra,
     reserved = false,
   ): Promise<unknown> {
-    if (reserved) this.#reserved--;
+    if (reserved) this.#room.take();
     if (this.#state !== 'open') throw new PoolClosedError();
-    const full = this.#dispatched >= this.#limit.value && (this.#queued + this.#reserved >= this.#options.maxQueue || this.#roomWaiters.length > 0);
+    const full = this.#dispatched >= this.#limit.value && (this.#queued + this.#room.reserved >= this.#options.maxQueue || this.#room.waiting > 0);
     if (full && !reserved) {
       const limit = this.#options.maxQueue;
       if (this.#options.queueFull === 'reject') {
@@ -302,7 +206,7 @@ export class Pool {
           `The pool's queue is full (maxQueue: ${limit}): wait for calls to settle, raise maxQueue, pass queueFull: 'wait', or limit concurrency with a Semaphore`,
         );
       }
-      return this.#waitForRoom(settings.signal, scope).then(() => this.#enqueue(fn, args, settings, scope, site, task, true));
+      return this.#room.wait(settings.signal, scope).then(() => this.#enqueue(fn, args, settings, scope, site, task, true));
     }
     let cancel = (_reason: unknown): void => {};
     const prepared = prepareArgs(args, (path, error) => cancel(new CallbackError(path, { cause: error })));
@@ -384,37 +288,9 @@ export class Pool {
     this.#pump();
   }
 
-  /** Waits for a place in a full queue; the place is reserved for the caller when granted. */
-  #waitForRoom(...signals: Array<AbortSignal | undefined>): Promise<void> {
-    const active = signals.filter((s): s is AbortSignal => s !== undefined);
-    for (const signal of active) if (signal.aborted) return Promise.reject(signal.reason);
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        const index = this.#roomWaiters.indexOf(waiter);
-        if (index !== -1) this.#roomWaiters.splice(index, 1);
-        done();
-        reject(active.find((s) => s.aborted)?.reason);
-      };
-      const done = (): void => active.forEach((s) => s.removeEventListener('abort', onAbort));
-      const waiter = {
-        grant: () => {
-          done();
-          this.#reserved++;
-          resolve();
-        },
-        refuse: (reason: unknown) => {
-          done();
-          reject(reason);
-        },
-      };
-      active.forEach((s) => s.addEventListener('abort', onAbort, { once: true }));
-      this.#roomWaiters.push(waiter);
-    });
-  }
-
   /** Gives freed queue places to the calls waiting for them, first come first served. */
   #grantRoom(): void {
-    while (this.#roomWaiters.length > 0 && this.#queued + this.#reserved < this.#options.maxQueue) this.#roomWaiters.shift()!.grant();
+    this.#room.grant(() => this.#queued + this.#room.reserved < this.#options.maxQueue);
   }
 
   #pump(): void {
@@ -519,7 +395,7 @@ export class Pool {
   }
 
   #rejectQueued(message: string): void {
-    for (const waiter of this.#roomWaiters.splice(0)) waiter.refuse(new PoolClosedError(message));
+    this.#room.refuseAll(() => new PoolClosedError(message));
     for (let i = this.#head; i < this.#queue.length; i++) {
       const call = this.#queue[i];
       if (call?.state === 'queued') call.settle(false, call.locate(new PoolClosedError(message)));

@@ -1,0 +1,104 @@
+/** A pool's options: their shape, their defaults, and the one place they are checked. */
+import { availableParallelism } from 'node:os';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { autoCeiling } from './thread-limit.js';
+import * as check from './validate.js';
+
+const POOL_KEYS = ['minThreads', 'maxThreads', 'idleTimeout', 'maxQueue', 'queueFull', 'resourceLimits', 'env', 'execArgv'] as const;
+
+/** Options of {@link createPool}. */
+export interface PoolOptions {
+  /** Workers kept alive while idle. They never keep the process alive. @default 1 */
+  minThreads?: number;
+  /**
+   * Most calls running at once (one per worker); more wait in the queue. `'auto'` starts at one per
+   * core and grows, up to `max(32, cores * 8)`, while calls wait and the CPUs are idle (the running
+   * calls are blocked on I/O), and falls back when the CPUs are busy. @default 'auto'
+   */
+  maxThreads?: number | 'auto';
+  /** How long a worker above `minThreads` may stay idle before it exits, in ms. @default 10000 */
+  idleTimeout?: number;
+  /** Most calls waiting for a worker; see `queueFull` for what one more does. @default Infinity */
+  maxQueue?: number;
+  /**
+   * What a call does when the queue is at `maxQueue`: reject with `QueueFullError`, or wait (first
+   * come, first served, abortable like any call) until there is room. @default 'reject'
+   */
+  queueFull?: 'reject' | 'wait';
+  /** V8 heap limits of each worker (`worker_threads` `resourceLimits`). @default Node's defaults */
+  resourceLimits?: ResourceLimits;
+  /** Environment of the workers, or `worker_threads.SHARE_ENV` to share the main thread's. @default a copy of process.env */
+  env?: Record<string, string | undefined> | symbol;
+  /** Node flags of the workers. @default process.execArgv (so loaders such as tsx carry over) */
+  execArgv?: string[];
+}
+
+/** Pool options once validated. */
+export interface Resolved {
+  readonly min: number;
+  /** The floor and ceiling of the running-calls limit (equal when fixed). */
+  readonly max: number;
+  readonly ceiling: number;
+  readonly idleTimeout: number;
+  readonly maxQueue: number;
+  readonly queueFull: 'reject' | 'wait';
+  readonly rest: Pick<PoolOptions, 'resourceLimits' | 'env' | 'execArgv'>;
+}
+
+/** Validates pool options, with the message template every check shares. */
+export function resolveOptions(options: unknown): Resolved {
+  const raw = check.optionsObject('options', options);
+  check.knownKeys('options', raw, POOL_KEYS);
+  const auto = raw.maxThreads === undefined || raw.maxThreads === 'auto';
+  if (!auto && typeof raw.maxThreads !== 'number') throw check.typeError('maxThreads', "a whole number from 1 and up, or `'auto'`", raw.maxThreads);
+  const max = auto ? availableParallelism() : (check.optionalInteger('maxThreads', raw.maxThreads, 1) as number);
+  const min = check.optionalInteger('minThreads', raw.minThreads, 0) ?? Math.min(1, max);
+  if (min > max) throw check.rangeError('minThreads', `at most \`maxThreads\` (${max})`, min);
+  if (raw.execArgv !== undefined) checkExecArgv(raw.execArgv);
+  if (raw.env !== undefined && typeof raw.env !== 'symbol' && (typeof raw.env !== 'object' || raw.env === null)) {
+    throw check.typeError('env', 'an object of strings or worker_threads.SHARE_ENV', raw.env);
+  }
+  if (raw.resourceLimits !== undefined && (typeof raw.resourceLimits !== 'object' || raw.resourceLimits === null)) {
+    throw check.typeError('resourceLimits', 'an object (worker_threads ResourceLimits)', raw.resourceLimits);
+  }
+  return {
+    min,
+    max,
+    ceiling: auto ? autoCeiling() : max,
+    idleTimeout: check.optionalDuration('idleTimeout', raw.idleTimeout, true) ?? 10_000,
+    maxQueue: raw.maxQueue === Infinity ? Infinity : (check.optionalInteger('maxQueue', raw.maxQueue, 0) ?? Infinity),
+    queueFull: queueFullMode(raw.queueFull),
+    rest: { resourceLimits: raw.resourceLimits, env: raw.env, execArgv: raw.execArgv } as Resolved['rest'],
+  };
+}
+
+function queueFullMode(value: unknown): 'reject' | 'wait' {
+  if (value === undefined || value === 'reject' || value === 'wait') return value ?? 'reject';
+  throw check.typeError('queueFull', "`'reject'` or `'wait'`", value);
+}
+
+/**
+ * Node refuses some flags for threads only when a worker is made, and Piscina makes workers inside
+ * its `run()`, where the failure would strand the call. So flags are checked here, once, by making
+ * one worker (terminated at once).
+ */
+function checkExecArgv(execArgv: unknown): void {
+  if (!(Array.isArray(execArgv) && execArgv.every((a) => typeof a === 'string'))) {
+    throw check.typeError('execArgv', 'an array of strings', execArgv);
+  }
+  let probe: Worker;
+  try {
+    probe = new Worker('', { eval: true, execArgv });
+  } catch (error) {
+    throw Object.assign(
+      new TypeError(
+        `Expected \`execArgv\` to hold flags a worker thread accepts: ${(error as Error).message}. ` +
+          'Per-process flags (such as --max-old-space-size) do not apply to threads: use `resourceLimits` for heap sizes',
+        { cause: error },
+      ),
+      { code: 'ERR_INVALID_ARG_VALUE' },
+    );
+  }
+  probe.unref();
+  void probe.terminate();
+}
