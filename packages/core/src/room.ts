@@ -3,14 +3,10 @@
  * abortable. A granted place is reserved for its caller until it takes it, so a newer call cannot
  * slip in between.
  */
-
-interface Waiter {
-  readonly grant: () => void;
-  readonly refuse: (reason: unknown) => void;
-}
+import { WaitList } from './wait-list.js';
 
 export class RoomQueue {
-  readonly #waiters: Waiter[] = [];
+  readonly #line = new WaitList();
   #reserved = 0;
 
   /** Places granted but not yet taken. */
@@ -20,40 +16,20 @@ export class RoomQueue {
 
   /** Calls still waiting. */
   get waiting(): number {
-    return this.#waiters.length;
+    return this.#line.size;
   }
 
   /** Waits for a place; rejects with the reason of the first of `signals` that aborts. */
   wait(...signals: Array<AbortSignal | undefined>): Promise<void> {
-    const active = signals.filter((s): s is AbortSignal => s !== undefined);
-    for (const signal of active) if (signal.aborted) return Promise.reject(signal.reason);
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        const index = this.#waiters.indexOf(waiter);
-        if (index !== -1) this.#waiters.splice(index, 1);
-        done();
-        reject(active.find((s) => s.aborted)?.reason);
-      };
-      const done = (): void => active.forEach((s) => s.removeEventListener('abort', onAbort));
-      const waiter: Waiter = {
-        grant: () => {
-          done();
-          this.#reserved++;
-          resolve();
-        },
-        refuse: (reason) => {
-          done();
-          reject(reason);
-        },
-      };
-      active.forEach((s) => s.addEventListener('abort', onAbort, { once: true }));
-      this.#waiters.push(waiter);
-    });
+    return this.#line.wait(signals);
   }
 
   /** Grants places, oldest waiter first, while `hasRoom()` says there is one. */
   grant(hasRoom: () => boolean): void {
-    while (this.#waiters.length > 0 && hasRoom()) this.#waiters.shift()!.grant();
+    while (this.#line.size > 0 && hasRoom()) {
+      this.#reserved++;
+      this.#line.grantNext();
+    }
   }
 
   /** A granted place was taken (or given up). */
@@ -63,6 +39,6 @@ export class RoomQueue {
 
   /** Refuses every waiting call, e.g. when the pool closes. */
   refuseAll(reason: () => unknown): void {
-    for (const waiter of this.#waiters.splice(0)) waiter.refuse(reason());
+    this.#line.refuseAll(reason);
   }
 }

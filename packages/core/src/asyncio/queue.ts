@@ -5,6 +5,7 @@
 import { currentSignal } from '../cancel.js';
 import { QueueEmptyError, QueueFullError, QueueShutDownError } from '../errors.js';
 import * as check from '../validate.js';
+import { WaitList } from '../wait-list.js';
 
 /** Options of {@link Queue}. */
 export interface QueueOptions {
@@ -16,11 +17,6 @@ export interface QueueOptions {
 export interface QueueWaitOptions {
   /** Stops waiting when it aborts, rejecting with `signal.reason`. The enclosing cancel scope's signal applies too. @default none */
   signal?: AbortSignal;
-}
-
-interface Waiter {
-  readonly wake: () => void;
-  readonly fail: (error: unknown) => void;
 }
 
 /**
@@ -36,8 +32,8 @@ export class Queue<T> implements AsyncIterable<T> {
   #head = 0;
   #unfinished = 0;
   #shutdown = false;
-  readonly #getters: Waiter[] = [];
-  readonly #putters: Waiter[] = [];
+  readonly #getters = new WaitList();
+  readonly #putters = new WaitList();
   #joiners: Array<() => void> = [];
 
   /** @throws {TypeError | RangeError} when `maxsize` is not a whole number from 0 and up. */
@@ -79,7 +75,7 @@ export class Queue<T> implements AsyncIterable<T> {
     if (this.full()) throw new QueueFullError(this.maxsize, `The queue is full (maxsize: ${this.maxsize}): use \`await queue.put()\` to wait for room`);
     this.#items.push(item);
     this.#unfinished++;
-    this.#getters.shift()?.wake();
+    this.#getters.grantNext();
   }
 
   /** Takes the oldest item, waiting while the queue is empty. @throws {QueueShutDownError} once shut down and empty. */
@@ -103,7 +99,7 @@ export class Queue<T> implements AsyncIterable<T> {
       this.#items.splice(0, this.#head);
       this.#head = 0;
     }
-    this.#putters.shift()?.wake();
+    this.#putters.grantNext();
     return item;
   }
 
@@ -132,9 +128,8 @@ export class Queue<T> implements AsyncIterable<T> {
       this.#head = 0;
       for (let i = 0; i < dropped; i++) this.taskDone();
     }
-    const error = new QueueShutDownError('The queue was shut down');
-    for (const putter of this.#putters.splice(0)) putter.fail(error);
-    if (this.empty()) for (const getter of this.#getters.splice(0)) getter.fail(new QueueShutDownError('The queue was shut down and is empty'));
+    this.#putters.refuseAll(() => new QueueShutDownError('The queue was shut down'));
+    if (this.empty()) this.#getters.refuseAll(() => new QueueShutDownError('The queue was shut down and is empty'));
   }
 
   /** Yields items as they arrive until the queue is shut down and empty. */
@@ -149,30 +144,9 @@ export class Queue<T> implements AsyncIterable<T> {
     }
   }
 
-  #wait(list: Waiter[], options: QueueWaitOptions | undefined): Promise<void> {
+  #wait(line: WaitList, options: QueueWaitOptions | undefined): Promise<void> {
     const raw = check.optionsObject('options', options);
     check.knownKeys('options', raw, ['signal']);
-    const signals = [check.optionalSignal('options.signal', raw.signal), currentSignal()].filter((s): s is AbortSignal => s !== undefined);
-    for (const signal of signals) if (signal.aborted) return Promise.reject(signal.reason);
-    return new Promise<void>((resolve, reject) => {
-      const cleanup = (): void => signals.forEach((s) => s.removeEventListener('abort', onAbort));
-      const waiter: Waiter = {
-        wake: () => {
-          cleanup();
-          resolve();
-        },
-        fail: (error) => {
-          cleanup();
-          reject(error);
-        },
-      };
-      const onAbort = (): void => {
-        const index = list.indexOf(waiter);
-        if (index !== -1) list.splice(index, 1);
-        waiter.fail(signals.find((s) => s.aborted)?.reason);
-      };
-      signals.forEach((s) => s.addEventListener('abort', onAbort, { once: true }));
-      list.push(waiter);
-    });
+    return line.wait([check.optionalSignal('options.signal', raw.signal), currentSignal()]);
   }
 }

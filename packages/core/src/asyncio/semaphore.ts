@@ -4,16 +4,12 @@
  */
 import { currentSignal } from '../cancel.js';
 import * as check from '../validate.js';
+import { WaitList } from '../wait-list.js';
 import type { AnyFunction } from '../to-thread.js';
 
 /** One hold on a semaphore. Releasing twice is harmless. */
 export interface Permit extends Disposable {
   release(): void;
-}
-
-interface Waiter {
-  readonly grant: (permit: Permit) => void;
-  readonly cleanup: () => void;
 }
 
 /** Options of `acquire()` and `run()`. */
@@ -35,7 +31,7 @@ export interface AcquireOptions {
 export class Semaphore {
   readonly #permits: number;
   #available: number;
-  readonly #waiters: Waiter[] = [];
+  readonly #waiters = new WaitList<Permit>();
 
   /** @throws {RangeError} when `permits` is not a whole number from 1 and up. */
   constructor(permits: number) {
@@ -52,12 +48,12 @@ export class Semaphore {
 
   /** Callers waiting for a permit. */
   get waiting(): number {
-    return this.#waiters.length;
+    return this.#waiters.size;
   }
 
   /** Takes a permit without waiting, or returns `undefined` when none is free (or others wait first). */
   tryAcquire(): Permit | undefined {
-    if (this.#available === 0 || this.#waiters.length > 0) return undefined;
+    if (this.#available === 0 || this.#waiters.size > 0) return undefined;
     this.#available--;
     return this.#permit();
   }
@@ -70,22 +66,11 @@ export class Semaphore {
   acquire(options?: AcquireOptions): Promise<Permit> {
     const raw = check.optionsObject('options', options);
     check.knownKeys('options', raw, ['signal']);
-    const signals = [check.optionalSignal('options.signal', raw.signal), currentSignal()].filter((s): s is AbortSignal => s !== undefined);
-    for (const signal of signals) if (signal.aborted) return Promise.reject(signal.reason);
+    const signals = [check.optionalSignal('options.signal', raw.signal), currentSignal()];
+    for (const signal of signals) if (signal?.aborted) return Promise.reject(signal.reason);
     const now = this.tryAcquire();
     if (now !== undefined) return Promise.resolve(now);
-    return new Promise<Permit>((resolve, reject) => {
-      const onAbort = (): void => {
-        const index = this.#waiters.indexOf(waiter);
-        if (index !== -1) this.#waiters.splice(index, 1);
-        cleanup();
-        reject(signals.find((s) => s.aborted)?.reason);
-      };
-      const cleanup = (): void => signals.forEach((s) => s.removeEventListener('abort', onAbort));
-      const waiter: Waiter = { grant: resolve, cleanup };
-      signals.forEach((s) => s.addEventListener('abort', onAbort, { once: true }));
-      this.#waiters.push(waiter);
-    });
+    return this.#waiters.wait(signals);
   }
 
   /** Runs `fn` holding a permit, and releases it however `fn` ends. */
@@ -99,11 +84,9 @@ export class Semaphore {
     const release = (): void => {
       if (!held) return;
       held = false;
-      const next = this.#waiters.shift();
-      if (next === undefined) this.#available = Math.min(this.#permits, this.#available + 1);
-      else {
-        next.cleanup();
-        next.grant(this.#permit()); // handed over directly: no one can barge in between
+      // Handed over directly to the next waiter: no one can barge in between.
+      if (this.#waiters.size === 0 || !this.#waiters.grantNext(this.#permit())) {
+        this.#available = Math.min(this.#permits, this.#available + 1);
       }
     };
     return { release, [Symbol.dispose]: release };
