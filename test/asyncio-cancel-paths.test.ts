@@ -13,13 +13,13 @@ import {
   waitFor,
 } from '@tothread/core';
 import { spinForever } from './fixtures/legacy-esm.mjs';
+import { settle } from './helpers.js';
 
 // One worker: the call after each cancellation can only be served if the spinning worker was
 // really stopped, so a path that leaves the loop running makes its test hang, not pass.
 const pool = createPool({ minThreads: 1, maxThreads: 1 });
 afterAll(() => pool.close());
 
-const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
 const later = (ms: number, fn: () => void): void => void setTimeout(fn, ms);
 
 async function expectStoppedAndServing(): Promise<void> {

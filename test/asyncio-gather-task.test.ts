@@ -2,11 +2,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CancelledError, createPool, createTask, gather, Task, waitFor } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { throwValue } from './fixtures/errors.mjs';
+import { settle, sleep } from './helpers.js';
 
 const pool = createPool({ maxThreads: 2 });
 afterAll(() => pool.close());
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
 
 describe('gather', () => {
   it('resolves with results in argument order, whatever order they finish in', async () => {

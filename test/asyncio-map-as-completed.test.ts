@@ -2,10 +2,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { asCompleted, createPool, map } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { throwValue } from './fixtures/errors.mjs';
+import { settle } from './helpers.js';
 
 const pool = createPool({ maxThreads: 2 });
 afterAll(() => pool.close());
-const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { limit, Queue, QueueEmptyError, QueueFullError, QueueShutDownError, Semaphore } from '@tothread/core';
+import { settle, sleep } from './helpers.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
 
 describe('Semaphore', () => {
   it('lets at most n holders in, and serves waiters first come, first served', async () => {

@@ -1,11 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPool, TaskGroup, TaskGroupClosedError, TaskGroupError, taskGroup } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
+import { settle, sleep } from './helpers.js';
 
 const pool = createPool({ maxThreads: 2 });
 afterAll(() => pool.close());
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
 
 describe('task groups', () => {
   it('wait for every task, and resolve with what the body returned', async () => {

@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPool, TimeoutError, type Pool } from '@tothread/core';
 import { callsOnThisWorker, loopUntilCancelled, spinIgnoringCancel, waitUntilCancelled } from './fixtures/cooperative.mjs';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
+import { settle } from './helpers.js';
 
-const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
 
 async function eventually(check: () => boolean, ms = 5_000): Promise<void> {
   const end = Date.now() + ms;

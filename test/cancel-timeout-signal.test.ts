@@ -1,12 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPool, TimeoutError } from '@tothread/core';
 import { busyWaitSync, spinForever } from './fixtures/legacy-esm.mjs';
-import { thrown } from './helpers.js';
+import { settle, thrown } from './helpers.js';
 
 const pool = createPool({ minThreads: 1, maxThreads: 1 });
 afterAll(() => pool.close());
 
-const settle = (promise: Promise<unknown>): Promise<unknown> => promise.then((v) => v, (e: unknown) => e);
 
 describe('timeout', () => {
   it('stops a running infinite loop when its timeout fires, and the pool keeps serving', async () => {

@@ -2,10 +2,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createPool } from '@tothread/core';
 import { Derived, throwNamed, throwSelfAggregate, throwShadowingProp, throwWithThrowingGetter } from './fixtures/odd-errors.mjs';
 import { parseSync, ParseError } from './fixtures/errors.mjs';
+import { settle } from './helpers.js';
 
 const pool = createPool({ maxThreads: 1 });
 afterAll(() => pool.close());
-const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
 
 describe('errors that are hard to carry still settle the call', () => {
   it('keeps an error whose name is a property of Object.prototype', async () => {

@@ -57,3 +57,9 @@ export function thrown(fn: () => unknown): Error & { code?: string } {
 export function workersOf(pool: object): readonly import('node:worker_threads').Worker[] {
   return (pool as { workers(): readonly import('node:worker_threads').Worker[] }).workers();
 }
+
+/** What a promise settles with: its value, or what it rejected with (for asserting on either). */
+export const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
+
+/** Resolves after `ms`. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

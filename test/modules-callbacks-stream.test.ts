@@ -4,11 +4,10 @@ import { askTheMainThread, crunchSync, reportJustBeforeReturning, spinWhileRepor
 import type * as streams from './fixtures/streams.mjs';
 import { asyncRows, failAfter, produce } from './fixtures/streams.mjs';
 import { echoBytes, keptLength, makeBytes } from './fixtures/buffers.mjs';
+import { settle, sleep } from './helpers.js';
 
 const pool = createPool({ minThreads: 1, maxThreads: 2 });
 afterAll(() => pool.close());
-const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('callbacks across threads', () => {
   it('delivers progress callbacks while the sync task runs, not all at the end', async () => {

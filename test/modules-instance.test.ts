@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { CloneError, createInstance, createPool, ExportError, InstanceError, releaseInstance } from '@tothread/core';
 import type stateful from './fixtures/stateful.cjs';
+import { settle } from './helpers.js';
 
 type Fixture = typeof stateful & {
   Inventory: new (owner: string) => { owner: string; addSync(sku: string, n: number): number; countSync(): number; slowSync(ms: number): number; crashSync(): never };
   openCounter: (start: number) => { next(): number };
 };
-const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
 
 describe('createInstance: stateful legacy code in one dedicated worker', () => {
   it('keeps an instance and its state across calls, served in order', async () => {

@@ -4,11 +4,10 @@ import semver from 'semver';
 import { createPool, ExportError, ModuleLoadError, ModuleNotFoundError, TimeoutError, wrapModule } from '@tothread/core';
 import * as esm from './fixtures/legacy-esm.mjs';
 import cjs from './fixtures/legacy-cjs.cjs';
-import { fixture, runNode } from './helpers.js';
+import { fixture, runNode, settle } from './helpers.js';
 
 const pool = createPool({ maxThreads: 2 });
 afterAll(() => pool.close());
-const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
 const legacyCjs = cjs as { joinSync: (...p: string[]) => string; nested: { twice: (x: string) => string } };
 
 describe('wrapModule facades return what direct calls return', () => {

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createPool, PoolClosedError, QueueFullError, WorkerExitError } from '@tothread/core';
 import { busyWaitSync, spinForever } from './fixtures/legacy-esm.mjs';
-import { thrown } from './helpers.js';
+import { settle, thrown } from './helpers.js';
 
-const settle = (promise: Promise<unknown>): Promise<unknown> => promise.then((v) => v, (e: unknown) => e);
 
 describe('options', () => {
   it('rejects invalid options with a message that says what was expected and what was given', () => {

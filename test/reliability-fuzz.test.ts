@@ -4,13 +4,13 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CloneError, createPool } from '@tothread/core';
 import { throwBuilt, throwValue } from './fixtures/errors.mjs';
+import { settle } from './helpers.js';
 
 const pool = createPool({ minThreads: 2, maxThreads: 2 });
 afterAll(() => pool.close());
 const identity = (value: unknown): unknown => value;
 /** Deep equality; where Node's says no only because an invalid Date is not equal to itself, the serialized bytes decide. */
 const same = (a: unknown, b: unknown): boolean => isDeepStrictEqual(a, b) || serialize(a).equals(serialize(b));
-const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
 
 /** Values structured clone keeps exactly: nested, Map, Set, Date, BigInt, typed arrays, sparse arrays, -0, NaN. */
 const cloneable = fc.anything({

@@ -2,9 +2,8 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { createPool, PoolClosedError, QueueFullError } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
-import { fixture, runNode } from './helpers.js';
+import { fixture, runNode, settle } from './helpers.js';
 
-const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
 
 /** Starts a fixture, waits for `busy`, sends SIGTERM, and resolves with how and when it ended. */
 function terminateWhileBusy(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; afterSignalMs: number }> {

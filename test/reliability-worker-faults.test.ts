@@ -2,9 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createPool, ModuleLoadError, WorkerExitError, type Pool } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { configuredSync } from './fixtures/worker-only-throw.mjs';
-import { workersOf } from './helpers.js';
+import { settle, workersOf } from './helpers.js';
 
-const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promise.resolve(promise).then((v) => v, (e: unknown) => e);
 
 /** Runs `fault` next to an untouched call on the other worker; checks replacement and stats. */
 async function faultNextToWork(pool: Pool, fault: () => Promise<unknown>): Promise<unknown> {
