@@ -43,12 +43,17 @@ describe('cancellation races settle each call exactly once and leak nothing', ()
 
   it('one abort for many queued and running calls rejects them all, and the pool recovers', async () => {
     await using pool = createPool({ minThreads: 1, maxThreads: 2 });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.name);
+    process.on('warning', onWarning);
     const controller = new AbortController();
     const calls = Array.from({ length: 300 }, (_, i) => pool.toThread.with({ signal: controller.signal })(busyWaitSync, i % 2 ? 50 : 1));
     await new Promise((resolve) => setTimeout(resolve, 20));
     controller.abort(new Error('everything off'));
     const outcomes = await Promise.allSettled(calls);
     expect(outcomes.every((o) => o.status === 'fulfilled' || (o.reason as Error).message === 'everything off')).toBe(true);
+    process.off('warning', onWarning);
+    expect(warnings).not.toContain('MaxListenersExceededWarning'); // one listener per signal, not per call
     expect(pool.stats()).toMatchObject({ running: 0, queued: 0 });
     expect(await pool.toThread(() => 'recovered')).toBe('recovered');
     expect(workersOf(pool).length).toBeLessThanOrEqual(2);

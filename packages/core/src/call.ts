@@ -7,6 +7,7 @@ import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { dirname } from 'node:path';
 import { decodeThrown } from './error-codec.js';
 import { TaskSignal } from './cancel.js';
+import { watchSignal } from './signal-watch.js';
 import { CloneError, WorkerExitError } from './errors.js';
 import { loadedExport } from './fn/locate.js';
 import type { CallSettings } from './call-options.js';
@@ -40,7 +41,7 @@ export class Call {
   graceTimer: NodeJS.Timeout | undefined;
   /** The explicit signal and the ambient scope's: either one cancels the call. */
   readonly #signals: readonly AbortSignal[];
-  #onAbort: (() => void) | undefined;
+  #unwatch: Array<() => void> = [];
   /** Set at the call: V8 captures the frames now and formats them only if the call fails. */
   readonly #site: { stack?: string };
   #resolve!: (value: unknown) => void;
@@ -84,9 +85,7 @@ export class Call {
 
   /** Cancels the call with the reason of whichever signal aborts first. */
   listen(cancel: (reason: unknown) => void): void {
-    if (this.#signals.length === 0) return;
-    this.#onAbort = () => cancel(this.#signals.find((s) => s.aborted)?.reason);
-    for (const signal of this.#signals) signal.addEventListener('abort', this.#onAbort, { once: true });
+    for (const signal of this.#signals) this.#unwatch.push(watchSignal(signal, cancel));
   }
 
   /**
@@ -99,7 +98,7 @@ export class Call {
     this.state = 'settled';
     this.outcome = outcome;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.#onAbort !== undefined) for (const signal of this.#signals) signal.removeEventListener('abort', this.#onAbort);
+    for (const unwatch of this.#unwatch.splice(0)) unwatch();
     for (const port of this.#ports) port.close();
     if (ok) this.#resolve(value);
     else this.#reject(value);

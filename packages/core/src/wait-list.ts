@@ -1,3 +1,5 @@
+import { watchSignal } from './signal-watch.js';
+
 /**
  * Callers waiting their turn, first come first served, each wait abortable by signals: the one
  * mechanism behind `Semaphore.acquire`, `Queue.put`/`get` and a full pool queue's waiting calls.
@@ -24,7 +26,8 @@ export class WaitList<T = void> {
     const active = signals.filter((s): s is AbortSignal => s !== undefined);
     for (const signal of active) if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<T>((resolve, reject) => {
-      const done = (): void => active.forEach((s) => s.removeEventListener('abort', onAbort));
+      const unwatch: Array<() => void> = [];
+      const done = (): void => unwatch.splice(0).forEach((stop) => stop());
       const waiter: Waiter<T> = {
         grant: (value) => {
           done();
@@ -35,12 +38,12 @@ export class WaitList<T = void> {
           reject(reason);
         },
       };
-      const onAbort = (): void => {
+      const onAbort = (reason: unknown): void => {
         const index = this.#waiters.indexOf(waiter);
         if (index !== -1) this.#waiters.splice(index, 1);
-        waiter.refuse(active.find((s) => s.aborted)?.reason);
+        waiter.refuse(reason);
       };
-      active.forEach((s) => s.addEventListener('abort', onAbort, { once: true }));
+      for (const signal of active) unwatch.push(watchSignal(signal, onAbort));
       this.#waiters.push(waiter);
     });
   }
