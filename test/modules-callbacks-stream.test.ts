@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { CallbackError, createPool, timeout, TimeoutError, transfer, wrapModule } from '@tothread/core';
-import { askTheMainThread, crunchSync, reportJustBeforeReturning, spinWhileReporting, sumBytes } from './fixtures/progress.mjs';
+import { askTheMainThread, crunchSync, reportJustBeforeReturning, reportThenThrow, spinWhileReporting, sumBytes } from './fixtures/progress.mjs';
 import type * as streams from './fixtures/streams.mjs';
 import { asyncRows, failAfter, produce } from './fixtures/streams.mjs';
 import { echoBytes, keptLength, makeBytes } from './fixtures/buffers.mjs';
@@ -25,6 +25,13 @@ describe('callbacks across threads', () => {
     const events: string[] = [];
     expect(await pool.toThread(reportJustBeforeReturning, { onEvent: (e: string) => events.push(e) })).toBe('returned');
     expect(events).toHaveLength(50);
+  });
+
+  it('delivers every callback made before the function throws, before the rejection', async () => {
+    const events: number[] = [];
+    const error = await settle(pool.toThread(reportThenThrow, (n: number) => events.push(n)));
+    expect((error as Error).message).toBe('failed after reporting');
+    expect(events).toHaveLength(500);
   });
 
   it('lets async worker code await what a callback returns', async () => {

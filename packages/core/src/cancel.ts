@@ -18,6 +18,11 @@ export function withSignal<T>(signal: AbortSignal, fn: () => T): T {
   return ambient.run(signal, fn);
 }
 
+/** Runs `fn` outside any cancel scope: for work shared by several callers, which none may cancel alone. */
+export function withoutSignal<T>(fn: () => T): T {
+  return ambient.exit(fn);
+}
+
 /** Makes `target` cancellable through {@link cancelAwaitable}. */
 export function onCancel(target: object, cancel: (reason: unknown) => void): void {
   cancellers.set(target, cancel);

@@ -67,14 +67,16 @@ export function resolveOptions(options: unknown): Resolved {
     ceiling: auto ? autoCeiling() : max,
     idleTimeout: check.optionalDuration('idleTimeout', raw.idleTimeout, true) ?? 10_000,
     maxQueue: raw.maxQueue === Infinity ? Infinity : (check.optionalInteger('maxQueue', raw.maxQueue, 0) ?? Infinity),
-    queueFull: queueFullMode(raw.queueFull),
+    queueFull: queueFullMode(raw.queueFull, raw.maxQueue),
     rest: { resourceLimits: raw.resourceLimits, env: raw.env, execArgv: raw.execArgv } as Resolved['rest'],
   };
 }
 
-function queueFullMode(value: unknown): 'reject' | 'wait' {
-  if (value === undefined || value === 'reject' || value === 'wait') return value ?? 'reject';
-  throw check.typeError('queueFull', "`'reject'` or `'wait'`", value);
+function queueFullMode(value: unknown, maxQueue: unknown): 'reject' | 'wait' {
+  if (value !== undefined && value !== 'reject' && value !== 'wait') throw check.typeError('queueFull', "`'reject'` or `'wait'`", value);
+  // With no room at all there is nothing to wait for.
+  if (value === 'wait' && maxQueue === 0) throw check.rangeError('maxQueue', "a whole number from 1 and up with queueFull: 'wait'", maxQueue);
+  return value ?? 'reject';
 }
 
 /**

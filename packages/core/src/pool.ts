@@ -34,6 +34,7 @@ const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 // Loaded at the first call, not at import: importing tothread starts nothing and loads little.
 const load = createRequire(import.meta.url);
 const STARTED = 'tothread:started';
+const SENT_LIMIT = 4096;
 
 /** A snapshot of what a pool is doing. */
 export interface PoolStats {
@@ -216,8 +217,11 @@ export class Pool {
     const { timeout, timeoutFrom, grace } = settings;
     const started = timeout !== undefined && timeoutFrom !== 'call' ? ++this.#nextCallId : undefined;
     const cancelFlag = grace ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+    const moved = [...(settings.transfer ?? []), ...prepared.transfer, ...(task.stream ? [task.stream.port] : [])];
     const request: TaskRequest = {
-      fn: this.#shortened(fn),
+      // A call that moves something (buffers, callback or stream ports) always travels in full:
+      // what it moves cannot be moved a second time if a worker asked for the full form.
+      fn: moved.length === 0 ? this.#shortened(fn) : fn,
       args: prepared.args,
       ...(started !== undefined && { started }),
       ...(cancelFlag && { cancelFlag }),
@@ -225,7 +229,6 @@ export class Pool {
       ...(prepared.callbacks && { callbacks: prepared.callbacks }),
       ...(task.stream && { stream: task.stream }),
     };
-    const moved = [...(settings.transfer ?? []), ...prepared.transfer, ...(task.stream ? [task.stream.port] : [])];
     if (moved.some((item) => item instanceof ArrayBuffer)) (request as { moved?: true }).moved = true;
     const call = new Call(request, settings, signals, site, (c, prior) => this.#settled(c, prior), moved, prepared.ports, fn);
     cancel = (reason: unknown): void => this.#cancel(call, reason);
@@ -319,7 +322,10 @@ export class Pool {
       this.#queue.length = 0;
       this.#head = 0;
     }
-    if (prior === 'queued') this.#grantRoom();
+    if (prior === 'queued') {
+      this.#grantRoom();
+      if (this.#queued === 0) this.#limit.waiting(false);
+    }
     this.#running.delete(call);
     if (call.request.started !== undefined) this.#awaitingStart.delete(call.request.started);
     if (call.outcome === 'completed') this.#completed++;
@@ -353,6 +359,7 @@ export class Pool {
   #shortened(fn: FnRef): FnRef {
     const sent = this.#sentInFull.get(fn.id) ?? 0;
     if (sent >= this.#limit.value * 2) return { kind: 'known', id: fn.id };
+    if (this.#sentInFull.size >= SENT_LIMIT) this.#sentInFull.clear(); // bounded: forgetting only costs full sends
     this.#sentInFull.set(fn.id, sent + 1);
     return fn;
   }

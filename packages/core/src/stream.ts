@@ -24,10 +24,11 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, high
   const inbox: StreamMessage[] = [];
   let failure: { error: unknown } | undefined;
   let finished = false;
-  let wake: (() => void) | undefined;
+  let waiting: Array<() => void> = [];
   const notify = (): void => {
-    wake?.();
-    wake = undefined;
+    const woken = waiting;
+    waiting = [];
+    for (const wake of woken) wake();
   };
   port1.on('message', (message: StreamMessage) => {
     inbox.push(message);
@@ -41,6 +42,7 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, high
   });
   const close = (): void => {
     finished = true;
+    notify();
     Atomics.store(control, STOP, 1);
     Atomics.notify(control, CREDITS);
     port1.close();
@@ -67,7 +69,7 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, high
           close();
           throw failure.error;
         }
-        await new Promise<void>((resolve) => (wake = resolve));
+        await new Promise<void>((resolve) => waiting.push(resolve));
       }
     },
     async return(): Promise<IteratorResult<T>> {

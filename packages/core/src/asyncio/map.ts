@@ -59,7 +59,11 @@ export async function* map<F extends (item: never) => unknown>(
   const settings = callSettings(signal ? { signal } : undefined);
   const site: { stack?: string } = {};
   Error.captureStackTrace(site, map);
-  const source = Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : (input as Iterable<Parameters<F>[0]>)[Symbol.iterator]();
+  const isAsync = Symbol.asyncIterator in input;
+  const source = isAsync ? input[Symbol.asyncIterator]() : (input as Iterable<Parameters<F>[0]>)[Symbol.iterator]();
+  // An async input may produce items only as results are taken (a Queue fed by the consumer):
+  // it goes item by item, so no chunk ever waits for items that depend on its own results.
+  const maxChunk = isAsync ? 1 : MAX_CHUNK;
   // Ordered results wait behind a slow head; the chunks finished meanwhile are bounded too.
   const windowLimit = ordered ? concurrency * 2 : concurrency;
   const window: Slot[] = [];
@@ -71,7 +75,7 @@ export async function* map<F extends (item: never) => unknown>(
   /** Sizes the next chunk from what the last one cost per item. */
   const adapt = (items: number, ms: number): void => {
     const perItem = Math.max(ms / items, 0.001);
-    chunkSize = Math.max(1, Math.min(MAX_CHUNK, chunkSize * GROWTH, Math.round(TARGET_CHUNK_MS / perItem)));
+    chunkSize = Math.max(1, Math.min(maxChunk, chunkSize * GROWTH, Math.round(TARGET_CHUNK_MS / perItem)));
   };
 
   const fill = async (): Promise<void> => {

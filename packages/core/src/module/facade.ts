@@ -4,6 +4,7 @@
  * export on a worker, awaiting it reads a value export, and a generator export streams.
  */
 import { callSettings } from '../call-options.js';
+import { cancelAwaitable, onCancel, withoutSignal } from '../cancel.js';
 import { defaultPool } from '../default-pool.js';
 import { newTargetId } from '../fn/resolve.js';
 import { Pool } from '../pool.js';
@@ -64,9 +65,6 @@ function site(): Site {
  * const packed = await zlib.gzipSync(buffer)
  */
 export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>): Facade<M> {
-  if (typeof specifier !== 'string' || specifier === '') {
-    throw check.typeError('specifier', 'a module specifier (a relative path, file: URL, package name or node: built-in)', specifier);
-  }
   const raw = check.optionsObject('options', options);
   check.knownKeys('options', raw, ['pool', 'timeout', 'skip']);
   if (raw.pool !== undefined && !(raw.pool instanceof Pool)) throw check.typeError('options.pool', 'a Pool from createPool()', raw.pool);
@@ -89,7 +87,8 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     const key = path.join('\0');
     let kind = kinds.get(key);
     if (kind === undefined) {
-      kind = poolOf().submit(undefined, [], settings, site(), { op: 'describe', ref: target(path) }) as Promise<ExportKind>;
+      // Shared by every caller of this export: no caller's scope may cancel it for the others.
+      kind = withoutSignal(() => poolOf().submit(undefined, [], settings, site(), { op: 'describe', ref: target(path) })) as Promise<ExportKind>;
       kinds.set(key, kind);
       kind.catch(() => kinds.delete(key)); // not cached: the next call asks again
     }
@@ -102,10 +101,20 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     const ref = target(path);
     const kind = describe(path);
     const name = path.join('.');
+    let inner: Promise<unknown> | undefined;
+    let early: { reason: unknown } | undefined;
     const call = kind.then((k) => {
       if (k === 'generator') throw new TypeError(`\`${name}\` of ${url} is a generator function: iterate it with for await (const value of facade.${name}(...))`);
-      return pool.submit(undefined, args, settings, where, { ref });
+      if (early !== undefined) throw early.reason;
+      return (inner = pool.submit(undefined, args, settings, where, { ref }));
     });
+    // waitFor, gather and asCompleted can stop it, even before it reaches the pool.
+    onCancel(call, (reason) => {
+      if (inner !== undefined) cancelAwaitable(inner, reason);
+      else early ??= { reason };
+    });
+    // A generator is iterated, not awaited: that call's rejection is for whoever awaits it.
+    kind.then((k) => k === 'generator' && call.catch(() => {}), () => {});
     // A real promise (for a function export), iterable too (for a generator export): which one
     // the export is, only the worker knows.
     let stream: AsyncIterableIterator<unknown> | undefined;
@@ -152,13 +161,19 @@ function lazyStream(
   start: Parameters<typeof openStream>[0],
 ): AsyncIterableIterator<unknown> {
   let inner: AsyncIterableIterator<unknown> | undefined;
-  const open = async (): Promise<AsyncIterableIterator<unknown>> => {
-    if ((await kind) !== 'generator') throw new TypeError(`\`${name}\` of ${url} is not a generator function: await it instead of iterating it`);
+  let closed = false;
+  const open = async (): Promise<AsyncIterableIterator<unknown> | undefined> => {
+    const k = await kind;
+    if (closed) return undefined; // left before the stream could start: it never starts
+    if (k !== 'generator') throw new TypeError(`\`${name}\` of ${url} is not a generator function: await it instead of iterating it`);
     return (inner ??= openStream(start));
   };
   const iterator: AsyncIterableIterator<unknown> = {
-    next: async () => (await open()).next(),
-    return: async () => (inner ? inner.return!() : { value: undefined, done: true }),
+    next: async () => (await open())?.next() ?? { value: undefined, done: true },
+    return: async () => {
+      closed = true;
+      return inner ? inner.return!() : { value: undefined, done: true };
+    },
     [Symbol.asyncIterator]: () => iterator,
   };
   return iterator;

@@ -11,7 +11,7 @@ import { rebuildThrown } from '../call.js';
 import { findUncloneable } from '../clone-check.js';
 import { endpoint } from '../comlink-port.js';
 import { defaultPool } from '../default-pool.js';
-import { CloneError, InstanceError } from '../errors.js';
+import { CloneError, InstanceError, PoolClosedError } from '../errors.js';
 import { Pool } from '../pool.js';
 import type { InstanceData, InstanceReady } from '../worker/instance-entry.js';
 import * as check from '../validate.js';
@@ -96,6 +96,7 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
     if (bad !== undefined) throw new CloneError(bad.path, bad.detail);
   }
   const pool = (raw.pool as Pool | undefined) ?? defaultPool();
+  if (pool.state !== 'open') throw new PoolClosedError('The pool is closed: createInstance() needs an open pool');
   const data: InstanceData = { ref: { url, path: exportName.split('.'), format: 'esm' }, args };
   const worker = new Worker(INSTANCE_FILE, { ...pool.workerOptions(), workerData: data });
   const label = `the \`${exportName}\` instance of ${url}`;
@@ -109,10 +110,16 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
     await worker.terminate();
     throw await rebuildThrown(ready.thrown);
   }
-  worker.unref();
-  const remote = Comlink.wrap<InstanceOf<C>>(endpoint(worker as never));
   let released = false;
-  const untrack = pool.adopt(() => release());
+  let untrack: () => void;
+  try {
+    untrack = pool.adopt(() => release());
+  } catch (error) {
+    await worker.terminate(); // the pool closed while the instance started
+    throw error;
+  }
+  const remote = Comlink.wrap<InstanceOf<C>>(endpoint(worker as never));
+  worker.unref(); // after Comlink listens (listening refs the worker): an idle instance never keeps the process alive
   const release = async (): Promise<void> => {
     if (released) return;
     released = true;

@@ -8,6 +8,7 @@ import { createRequire, isBuiltin } from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ModuleNotFoundError } from '../errors.js';
+import * as check from '../validate.js';
 
 /** The file that called `skip` (a `file:` URL), from V8's structured call sites. */
 export function callerUrl(skip: Function): string | undefined {
@@ -61,9 +62,13 @@ export function importEntry(name: string, subpath: string, from: string): string
 /**
  * The URL a worker imports for `specifier` as written in the file at `from`.
  *
+ * @throws {TypeError} when `specifier` is not a non-empty string.
  * @throws {ModuleNotFoundError} when nothing is there.
  */
-export function resolveSpecifier(specifier: string, from: string | undefined): string {
+export function resolveSpecifier(specifier: unknown, from: string | undefined): string {
+  if (typeof specifier !== 'string' || specifier === '') {
+    throw check.typeError('specifier', 'a module specifier (a relative path, file: URL, package name or node: built-in)', specifier);
+  }
   if (isBuiltin(specifier)) return specifier.startsWith('node:') ? specifier : `node:${specifier}`;
   const base = from ?? pathToFileURL(join(process.cwd(), 'index.js')).href;
   const where = from ?? `the current directory (${process.cwd()})`;

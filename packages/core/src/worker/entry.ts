@@ -9,7 +9,7 @@ import { encodeThrown } from '../error-codec.js';
 import { ExportError } from '../errors.js';
 import { findPath } from '../fn/find-path.js';
 import type { CtorRef, ExportKind, StartedMessage, TaskRequest, TaskResponse } from '../protocol.js';
-import { reviveCallbacks, type Callbacks } from './callbacks.js';
+import { reviveCallbacks } from './callbacks.js';
 import { checkCancelled, moveMarks, setContext, type TaskContext } from './context.js';
 import { callable, load, type Loaded } from './load.js';
 import { pump } from './stream.js';
@@ -64,7 +64,7 @@ function kindOf(value: unknown): ExportKind {
 }
 
 /** Runs the task against its resolved target. */
-function perform(request: TaskRequest, entry: Loaded, callbacks: Callbacks | undefined): TaskResponse | Promise<TaskResponse> {
+function perform(request: TaskRequest, entry: Loaded): TaskResponse | Promise<TaskResponse> {
   const op = request.op ?? 'call';
   if (op === 'describe') return { ok: true, value: kindOf(entry.value) satisfies ExportKind };
   if (op === 'read') return readValue(request, entry);
@@ -81,15 +81,13 @@ function perform(request: TaskRequest, entry: Loaded, callbacks: Callbacks | und
   } catch (error) {
     return failed(error, entry);
   }
-  const finish = (response: TaskResponse): TaskResponse | Promise<TaskResponse> =>
-    callbacks === undefined ? response : callbacks.settled().then(() => response);
   if (isThenable(value)) {
     return Promise.resolve(value).then(
-      (settled) => finish(succeeded(settled, entry)),
-      (error: unknown) => finish(failed(error, entry)),
+      (settled) => succeeded(settled, entry),
+      (error: unknown) => failed(error, entry),
     );
   }
-  return finish(succeeded(value, entry));
+  return succeeded(value, entry);
 }
 
 /**
@@ -151,12 +149,19 @@ function start(request: TaskRequest): TaskResponse | Promise<TaskResponse> {
       callbacks?.release();
       return { ok: false, missing: request.fn.id };
     }
-    result = entry instanceof Promise ? entry.then((e) => perform(request, e, callbacks), (error: unknown) => failed(error, undefined)) : perform(request, entry, callbacks);
+    result = entry instanceof Promise ? entry.then((e) => perform(request, e), (error: unknown) => failed(error, undefined)) : perform(request, entry);
   } catch (error) {
     result = failed(error, undefined);
   }
   if (callbacks === undefined) return result;
-  return Promise.resolve(result).finally(() => callbacks.release());
+  // However the call ended (a value, a throw, a stream), every callback it made is delivered
+  // before it answers: the main thread closes the callback ports when the call settles.
+  return Promise.resolve(result)
+    .then(async (response) => {
+      await callbacks.settled();
+      return response;
+    })
+    .finally(() => callbacks.release());
 }
 
 type Movable = { readonly [key: symbol]: unknown };
