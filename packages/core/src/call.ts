@@ -23,6 +23,7 @@ const OWN_DIR = dirname(fileURLToPath(import.meta.url));
 const HIDDEN_FRAMES = [OWN_DIR, '/piscina/dist/'];
 const BOUNDARY = '    --- the worker thread above, the toThread() call site below ---';
 
+/** One call on the main thread: its request, its settings, its promise, and how it settles. */
 export class Call {
   state: CallState = 'queued';
   outcome: CallOutcome | undefined;

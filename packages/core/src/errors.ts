@@ -62,6 +62,10 @@ export class TimeoutError extends ToThreadError {
 /**
  * The pool was closed or destroyed: it takes no new calls, and calls still queued or running when
  * it was destroyed are rejected with this error.
+ *
+ * @example
+ * await pool.close()
+ * await pool.toThread(fn).catch((e) => e instanceof PoolClosedError) // true
  */
 export class PoolClosedError extends ToThreadError {
   override name = 'PoolClosedError';
@@ -85,6 +89,10 @@ export type UnsupportedReason =
  * A function that cannot be run on a worker as it is: a closure over local variables, a bound or
  * native function, a class, or a function of the entry script. Thrown before anything is sent to a
  * worker; the message names the problem and the fix.
+ *
+ * @example
+ * const rate = 2
+ * await toThread((x) => x * rate, 1).catch((e) => e.freeVariables) // ['rate']
  */
 export class UnsupportedFunctionError extends ToThreadError {
   override name = 'UnsupportedFunctionError';
@@ -103,6 +111,9 @@ export class UnsupportedFunctionError extends ToThreadError {
  * The worker running the call exited before the call settled: `process.exit()` in the function, a
  * crash, an out-of-memory kill through `resourceLimits`, or a termination from outside.
  * The pool replaces the worker; other calls are not affected.
+ *
+ * @example
+ * await toThread(() => process.exit(3)).catch((e) => e.exitCode) // 3
  */
 export class WorkerExitError extends ToThreadError {
   override name = 'WorkerExitError';
@@ -118,6 +129,10 @@ export class WorkerExitError extends ToThreadError {
 /**
  * A queue is at its limit: a pool's `maxQueue`, or a `Queue`'s `maxsize` for `putNowait()`.
  * The item was not accepted; nothing was dropped silently.
+ *
+ * @example
+ * const pool = createPool({ maxThreads: 1, maxQueue: 0 })
+ * pool.toThread(slowSync); await pool.toThread(fastSync).catch((e) => e.limit) // 0
  */
 export class QueueFullError extends ToThreadError {
   override name = 'QueueFullError';
@@ -130,7 +145,12 @@ export class QueueFullError extends ToThreadError {
   }
 }
 
-/** `Queue#getNowait()` found the queue empty. */
+/**
+ * `Queue#getNowait()` found the queue empty.
+ *
+ * @example
+ * new Queue().getNowait() // throws QueueEmptyError
+ */
 export class QueueEmptyError extends ToThreadError {
   override name = 'QueueEmptyError';
 
@@ -139,7 +159,12 @@ export class QueueEmptyError extends ToThreadError {
   }
 }
 
-/** The `Queue` was shut down: `put()` always rejects, `get()` once the queue is empty. */
+/**
+ * The `Queue` was shut down: `put()` always rejects, `get()` once the queue is empty.
+ *
+ * @example
+ * queue.shutdown(); await queue.put(1).catch((e) => e instanceof QueueShutDownError) // true
+ */
 export class QueueShutDownError extends ToThreadError {
   override name = 'QueueShutDownError';
 
@@ -151,6 +176,10 @@ export class QueueShutDownError extends ToThreadError {
 /**
  * A task, scope or gather was cancelled without a reason of its own. (With a reason, the
  * rejection is that reason, as with `AbortSignal`.)
+ *
+ * @example
+ * const task = createTask(() => toThread(slowSync)); task.cancel()
+ * await task.catch((e) => e instanceof CancelledError) // true
  */
 export class CancelledError extends ToThreadError {
   override name = 'CancelledError';
@@ -160,7 +189,13 @@ export class CancelledError extends ToThreadError {
   }
 }
 
-/** A `TaskGroup` was used after it finished: create its tasks inside the group's callback. */
+/**
+ * A `TaskGroup` was used after it finished: create its tasks inside the group's callback.
+ *
+ * @example
+ * let group; await taskGroup((g) => { group = g })
+ * group.create(fn) // throws TaskGroupClosedError
+ */
 export class TaskGroupClosedError extends ToThreadError {
   override name = 'TaskGroupClosedError';
 
@@ -176,6 +211,9 @@ export class TaskGroupClosedError extends ToThreadError {
  * One or more tasks of a `TaskGroup` failed (asyncio's `ExceptionGroup`). The others were
  * cancelled, their workers stopped, and waited for; `errors` holds the failures, in the order they
  * happened.
+ *
+ * @example
+ * await taskGroup(async (g) => { g.create(failingSync) }).catch((e) => e.errors) // [the failure]
  */
 export class TaskGroupError extends AggregateError {
   override name = 'TaskGroupError';
@@ -193,6 +231,9 @@ function summary(error: unknown): string {
 /**
  * An argument (or a result) cannot be copied to another thread by the structured clone algorithm:
  * a function, a class instance with private state, a socket... `path` says which one.
+ *
+ * @example
+ * await toThread((o) => o, { cache: new WeakMap() }).catch((e) => e.path) // 'args[0].cache'
  */
 export class CloneError extends ToThreadError {
   override name = 'CloneError';
@@ -210,7 +251,12 @@ export class CloneError extends ToThreadError {
   }
 }
 
-/** `wrapModule()` or `createInstance()` was given a module that cannot be found from the caller. */
+/**
+ * `wrapModule()` or `createInstance()` was given a module that cannot be found from the caller.
+ *
+ * @example
+ * wrapModule('./no-such-file.js') // throws ModuleNotFoundError
+ */
 export class ModuleNotFoundError extends ToThreadError {
   override name = 'ModuleNotFoundError';
   readonly specifier: string;
@@ -225,7 +271,12 @@ export class ModuleNotFoundError extends ToThreadError {
   }
 }
 
-/** A module failed to load in a worker: it threw at its top level, or has a syntax error. `cause` is that error. */
+/**
+ * A module failed to load in a worker: it threw at its top level, or has a syntax error. `cause` is that error.
+ *
+ * @example
+ * await wrapModule('./throws-on-load.js').f().catch((e) => e.cause) // the module's own error
+ */
 export class ModuleLoadError extends ToThreadError {
   override name = 'ModuleLoadError';
   readonly url: string;
@@ -243,6 +294,9 @@ export type ExportProblem = 'missing' | 'not-a-function' | 'not-a-value' | 'not-
 /**
  * A module export is missing, or is used the wrong way: a value called as a function, a function
  * read as a value, a non-class given to `createInstance()`.
+ *
+ * @example
+ * await wrapModule('./legacy.js').parseSnyc(text).catch((e) => e.problem) // 'missing'
  */
 export class ExportError extends ToThreadError {
   override name = 'ExportError';
@@ -259,7 +313,12 @@ export class ExportError extends ToThreadError {
   }
 }
 
-/** A callback passed to an offloaded call threw on the main thread. The call was stopped; `cause` is what it threw. */
+/**
+ * A callback passed to an offloaded call threw on the main thread. The call was stopped; `cause` is what it threw.
+ *
+ * @example
+ * await toThread(reportSync, () => { throw new Error('ui gone') }).catch((e) => e.path) // 'args[1]'
+ */
 export class CallbackError extends ToThreadError {
   override name = 'CallbackError';
   /** Where the callback was in the arguments, e.g. `args[1]` or `args[0].onProgress`. */
@@ -272,7 +331,12 @@ export class CallbackError extends ToThreadError {
   }
 }
 
-/** A `createInstance()` remote cannot take calls: its worker crashed, or the remote was released. */
+/**
+ * A `createInstance()` remote cannot take calls: its worker crashed, or the remote was released.
+ *
+ * @example
+ * await releaseInstance(db); await db.countSync().catch((e) => e instanceof InstanceError) // true
+ */
 export class InstanceError extends ToThreadError {
   override name = 'InstanceError';
 

@@ -58,6 +58,11 @@ export type PoolState = 'open' | 'closing' | 'closed';
 /**
  * A pool of worker threads. Create one with {@link createPool}; the module-level `toThread` uses a
  * default pool created on first use.
+ *
+ * @example
+ * await using pool = createPool({ maxThreads: 4 })
+ * const digest = await pool.toThread(hashFileSync, path)
+ * console.log(pool.stats()) // { threads, queued, running, completed, failed, cancelled }
  */
 export class Pool {
   /**

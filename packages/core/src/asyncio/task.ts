@@ -29,6 +29,11 @@ export interface TaskOptions {
  *
  * A cancelled task that nobody awaits is not reported as an unhandled rejection; a task that fails
  * and is never awaited is, as a promise would be.
+ *
+ * @example
+ * const task = new Task((signal) => toThread(buildReportSync, data))
+ * task.state      // 'pending'
+ * await task      // the report
  */
 export class Task<T> implements PromiseLike<T> {
   readonly name: string;

@@ -2,6 +2,7 @@
 
 const MAX_DEPTH = 2;
 
+/** Reads `container[key]`; a getter that throws reads as `undefined`. */
 export function read(container: unknown, key: string): unknown {
   try {
     return (container as Record<string, unknown>)[key];

@@ -78,7 +78,15 @@ createInstance.with = (options: InstanceOptions) => {
   return withOptions;
 };
 
-/** Releases a remote from `createInstance()` and ends its worker; calls after it reject with `InstanceError`. */
+/**
+ * Releases a remote from `createInstance()` and ends its worker; calls after it reject with
+ * `InstanceError`.
+ *
+ * @throws {TypeError} (as a rejection) when `remote` did not come from `createInstance()`.
+ * @example
+ * const db = await createInstance<typeof Database>('./db.cjs', 'Database', path)
+ * try { await db.insertSync(row) } finally { await releaseInstance(db) }
+ */
 export function releaseInstance(remote: object): Promise<void> {
   const guard = guards.get(remote);
   if (guard === undefined) return Promise.reject(check.typeError('remote', 'a remote from createInstance()', remote));

@@ -18,19 +18,30 @@ import { checkCancelled, getContext, moveMarks } from '../worker/context.js';
 /**
  * Whether the call running on this thread has been cancelled (its timeout fired or its signal
  * aborted) and is in its grace period. Cheap enough to call in a loop: one atomic read.
+ *
+ * @example
+ * while (!isCancelled() && rows.length) insertSync(rows.shift())
  */
 export function isCancelled(): boolean {
   return checkCancelled(getContext());
 }
 
-/** Throws when {@link isCancelled} is true, to unwind a sync loop at a safe point. */
+/**
+ * Throws when {@link isCancelled} is true, to unwind a sync loop at a safe point.
+ *
+ * @example
+ * for (const file of files) { throwIfCancelled(); convertSync(file) }
+ */
 export function throwIfCancelled(): void {
   if (isCancelled()) throw getContext()!.controller!.signal.reason;
 }
 
 /**
  * An AbortSignal that aborts when the call running on this thread is cancelled: hand it to async
- * APIs (`fetch(url, { signal: cancelSignal() })`). Outside a call it never aborts.
+ * APIs. Outside a call it never aborts.
+ *
+ * @example
+ * export async function fetchAllAsync(urls) { return Promise.all(urls.map((u) => fetch(u, { signal: cancelSignal() }))) }
  */
 export function cancelSignal(): AbortSignal {
   const context = getContext();
