@@ -38,6 +38,26 @@ export function cancelAwaitable(target: unknown, reason: unknown): boolean {
 }
 
 /**
+ * `first.then(next)`, cancellable from the start: a cancel that comes before `next` has run makes
+ * the result reject with its reason (and `next` never runs); after, it goes to the promise `next`
+ * returned. For calls that must wait for something (a module lookup, an export's kind) before they
+ * exist as calls.
+ */
+export function thenCancellable<A, B>(first: PromiseLike<A>, next: (value: A) => Promise<B>): Promise<B> {
+  let early: { reason: unknown } | undefined;
+  let inner: Promise<B> | undefined;
+  const chained = Promise.resolve(first).then((value) => {
+    if (early !== undefined) throw early.reason;
+    return (inner = next(value));
+  });
+  onCancel(chained, (reason) => {
+    if (inner === undefined) early ??= { reason };
+    else cancelAwaitable(inner, reason);
+  });
+  return chained;
+}
+
+/**
  * The signal Piscina is given for each task: a few fields instead of an AbortController, so that
  * every call can be stopped (queued: removed; running: its worker terminated) at almost no cost.
  */

@@ -11,7 +11,7 @@ import type { Piscina } from 'piscina';
 import { Call, type CallState } from './call.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { prepareArgs } from './args.js';
-import { cancelAwaitable, currentSignal, onCancel } from './cancel.js';
+import { currentSignal, onCancel, thenCancellable } from './cancel.js';
 import { CallbackError, PoolClosedError, QueueFullError, TimeoutError } from './errors.js';
 import { resolveFunction } from './fn/resolve.js';
 import type { FnRef, StreamRef, TaskOp, TaskRequest, TaskResponse } from './protocol.js';
@@ -176,17 +176,7 @@ export class Pool {
       if (!(ref instanceof Promise)) return this.#enqueue(ref, args, settings, scope, site, task);
       // The first call of a module function waits for its module to be located; a cancel in the
       // meantime is kept and applied as soon as the call exists.
-      let early: { reason: unknown } | undefined;
-      let call: Promise<unknown> | undefined;
-      const pending = ref.then((resolved) => {
-        if (early !== undefined) throw early.reason;
-        return (call = this.#enqueue(resolved, args, settings, scope, site, task));
-      });
-      onCancel(pending, (reason) => {
-        if (call === undefined) early ??= { reason };
-        else cancelAwaitable(call, reason);
-      });
-      return pending;
+      return thenCancellable(ref, (resolved) => this.#enqueue(resolved, args, settings, scope, site, task));
     } catch (error) {
       return Promise.reject(error);
     }

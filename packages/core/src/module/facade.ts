@@ -4,7 +4,7 @@
  * export on a worker, awaiting it reads a value export, and a generator export streams.
  */
 import { callSettings } from '../call-options.js';
-import { cancelAwaitable, onCancel, withoutSignal } from '../cancel.js';
+import { thenCancellable, withoutSignal } from '../cancel.js';
 import { defaultPool } from '../default-pool.js';
 import { newTargetId } from '../fn/resolve.js';
 import { Pool } from '../pool.js';
@@ -101,17 +101,10 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     const ref = target(path);
     const kind = describe(path);
     const name = path.join('.');
-    let inner: Promise<unknown> | undefined;
-    let early: { reason: unknown } | undefined;
-    const call = kind.then((k) => {
-      if (k === 'generator') throw new TypeError(`\`${name}\` of ${url} is a generator function: iterate it with for await (const value of facade.${name}(...))`);
-      if (early !== undefined) throw early.reason;
-      return (inner = pool.submit(undefined, args, settings, where, { ref }));
-    });
     // waitFor, gather and asCompleted can stop it, even before it reaches the pool.
-    onCancel(call, (reason) => {
-      if (inner !== undefined) cancelAwaitable(inner, reason);
-      else early ??= { reason };
+    const call = thenCancellable(kind, (k) => {
+      if (k === 'generator') throw new TypeError(`\`${name}\` of ${url} is a generator function: iterate it with for await (const value of facade.${name}(...))`);
+      return pool.submit(undefined, args, settings, where, { ref });
     });
     // A generator is iterated, not awaited: that call's rejection is for whoever awaits it.
     kind.then((k) => k === 'generator' && call.catch(() => {}), () => {});
