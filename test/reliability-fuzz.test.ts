@@ -9,8 +9,13 @@ import { settle } from './helpers.js';
 const pool = createPool({ minThreads: 2, maxThreads: 2 });
 afterAll(() => pool.close());
 const identity = (value: unknown): unknown => value;
-/** Deep equality; where Node's says no only because an invalid Date is not equal to itself, the serialized bytes decide. */
-const same = (a: unknown, b: unknown): boolean => isDeepStrictEqual(a, b) || serialize(a).equals(serialize(b));
+/**
+ * Deep equality. Where Node's says no (an invalid Date is not equal to itself), the bytes decide,
+ * against what structured clone itself makes of `expected`: a deserialized array is holey-shaped,
+ * so even structuredClone's own copy never has the original's bytes.
+ */
+const same = (actual: unknown, expected: unknown): boolean =>
+  isDeepStrictEqual(actual, expected) || serialize(actual).equals(serialize(structuredClone(expected)));
 
 /** Values structured clone keeps exactly: nested, Map, Set, Date, BigInt, typed arrays, sparse arrays, -0, NaN. */
 const cloneable = fc.anything({
@@ -46,7 +51,8 @@ describe('property: values cross threads unchanged', () => {
         expect(back.self).toBe(back);
         expect(same(back, node)).toBe(true);
       }),
-      { numRuns: 60 },
+      // Found by a run: an invalid Date in a cyclic structure (Node's deep equality refuses it).
+      { numRuns: 60, examples: [[new Map([['', { '': new Date(Number.NaN) }]]), '']] },
     );
   });
 
