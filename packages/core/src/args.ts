@@ -75,7 +75,7 @@ function cutOut(root: unknown[], path: Path): void {
 }
 
 /** How a path into the arguments reads in messages: `[1, 'onProgress']` → `args[1].onProgress`. */
-export function pathLabel(path: readonly (string | number)[]): string {
+function pathLabel(path: readonly (string | number)[]): string {
   return path.reduce<string>((label, key, i) => (i === 0 ? `args[${key}]` : typeof key === 'number' ? `${label}[${key}]` : `${label}.${key}`), '');
 }
 

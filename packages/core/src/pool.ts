@@ -35,6 +35,7 @@ const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 const load = createRequire(import.meta.url);
 const STARTED = 'tothread:started';
 const SENT_LIMIT = 4096;
+const NOTHING_MOVED: readonly TransferListItem[] = [];
 
 /** A snapshot of what a pool is doing. */
 export interface PoolStats {
@@ -212,7 +213,11 @@ export class Pool {
     const { timeout, timeoutFrom, grace } = settings;
     const started = timeout !== undefined && timeoutFrom !== 'call' ? ++this.#nextCallId : undefined;
     const cancelFlag = grace ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
-    const moved = [...(settings.transfer ?? []), ...prepared.transfer, ...(task.stream ? [task.stream.port] : [])];
+    // Most calls move nothing: they share one empty list instead of building one.
+    const moved =
+      settings.transfer === undefined && prepared.transfer.length === 0 && task.stream === undefined
+        ? NOTHING_MOVED
+        : [...(settings.transfer ?? []), ...prepared.transfer, ...(task.stream ? [task.stream.port] : [])];
     const request: TaskRequest = {
       // A call that moves something (buffers, callback or stream ports) always travels in full:
       // what it moves cannot be moved a second time if a worker asked for the full form.

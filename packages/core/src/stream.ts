@@ -13,7 +13,7 @@ const CREDITS = 0;
 const STOP = 1;
 
 /** How many values a stream may buffer ahead of its consumer. */
-export const HIGH_WATER_MARK = 16;
+const HIGH_WATER_MARK = 16;
 
 /** Starts a streamed call through `start` and returns its values as an async iterator. */
 export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, highWaterMark = HIGH_WATER_MARK): AsyncIterableIterator<T> {

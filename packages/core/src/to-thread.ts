@@ -27,7 +27,7 @@ export type Offloaded<R> = 0 extends 1 & R
       : Promise<Awaited<R>>;
 
 /** Whether `fn` is a generator function (sync or async). */
-export function isGeneratorFunction(fn: unknown): boolean {
+function isGeneratorFunction(fn: unknown): boolean {
   const name = typeof fn === 'function' ? fn.constructor?.name : undefined;
   return name === 'GeneratorFunction' || name === 'AsyncGeneratorFunction';
 }

@@ -11,7 +11,7 @@ export interface TaskContext {
   controller: AbortController | undefined;
 }
 
-export const CONTEXT_KEY = Symbol.for('tothread.task-context');
+const CONTEXT_KEY = Symbol.for('tothread.task-context');
 
 type Holder = { [CONTEXT_KEY]?: TaskContext };
 
