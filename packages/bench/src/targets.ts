@@ -29,6 +29,16 @@ function ratio(results: Results, scenario: string, metric: Metric, of: string, t
   return { measured: `${of} ${fixed(a)} / ${to} ${fixed(b)} ${metric} = ${fixed(r)}x`, met: atMost ? r <= limit : r >= limit };
 }
 
+/** A lag (lower is better) of `own` against `other`'s in the same run, and at most `bound` ms. */
+function lagAtMost(scenario: string, metric: Metric, own: string, other: string, digits: number, bound = Infinity): (results: Results) => Verdict | undefined {
+  return (r) => {
+    const a = value(r, scenario, own, metric);
+    const b = value(r, scenario, other, metric);
+    const name = other.split('/')[0];
+    return a === undefined || b === undefined ? undefined : { measured: `${fixed(a, digits)} ms vs ${name} ${fixed(b, digits)} ms`, met: a <= b && a <= bound };
+  };
+}
+
 const cpusOf = (results: Results, scenario: string): number => results.get(scenario)?.cpus ?? 1;
 
 /** tothread's speedup in `scenario` case `variant` against `factor` x cores, with `other`'s beside it. */
@@ -72,11 +82,7 @@ export const TARGETS: readonly Target[] = [
   },
   {
     goal: '5. event-loop: tothread lag p99 <= piscina and <= 2 ms',
-    judge: (r) => {
-      const own = value(r, 'event-loop', 'tothread', 'lag_p99_ms');
-      const piscina = value(r, 'event-loop', 'piscina', 'lag_p99_ms');
-      return own === undefined || piscina === undefined ? undefined : { measured: `${fixed(own, 3)} ms vs piscina ${fixed(piscina, 3)} ms`, met: own <= piscina && own <= 2 };
-    },
+    judge: lagAtMost('event-loop', 'lag_p99_ms', 'tothread', 'piscina', 3, 2),
   },
   {
     goal: '6. transfer: a transferred 64 MiB round trip <= 0.2 ms',
@@ -103,11 +109,7 @@ export const TARGETS: readonly Target[] = [
   },
   {
     goal: "8c. seeds: counter tick lag <= Python's",
-    judge: (r) => {
-      const own = value(r, 'seeds', 'tothread/counter', 'lag_max_ms');
-      const py = value(r, 'seeds', 'python/counter', 'lag_max_ms');
-      return own === undefined || py === undefined ? undefined : { measured: `${fixed(own, 2)} ms vs python ${fixed(py, 2)} ms`, met: own <= py };
-    },
+    judge: lagAtMost('seeds', 'lag_max_ms', 'tothread/counter', 'python/counter', 2),
   },
   {
     goal: '8d. seeds: breakfast within 5% of its ideal (3 of the 5 sequential units)',
