@@ -11,6 +11,7 @@ import { watchSignal } from './signal-watch.js';
 import { CloneError, WorkerExitError } from './errors.js';
 import { loadedExport } from './fn/locate.js';
 import type { CallSettings } from './call-options.js';
+import type { Batch } from './batch.js';
 import type { CtorRef, FnRef, TaskRequest, TaskResponse, WireThrown } from './protocol.js';
 
 /** Where a call is in its life. */
@@ -40,6 +41,12 @@ export class Call {
   timer: NodeJS.Timeout | undefined;
   /** After a cancel with a grace period: terminates the worker if it is still busy when it fires. */
   graceTimer: NodeJS.Timeout | undefined;
+  /** A plain call that moves nothing and needs no message of its own: it may travel in a batch. */
+  batchable = false;
+  /** The batch it runs in, its slot there and the id its answer comes back with. */
+  batch: Batch | undefined;
+  slot = -1;
+  id = -1;
   /** The explicit signal and the ambient scope's: either one cancels the call. */
   readonly #signals: readonly AbortSignal[];
   #unwatch: Array<() => void> = [];

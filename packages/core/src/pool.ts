@@ -8,13 +8,15 @@ import { fileURLToPath } from 'node:url';
 import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type { Piscina } from 'piscina';
+import { Batch, CostTable } from './batch.js';
+import { RUNNING } from './batch-states.js';
 import { Call, type CallState } from './call.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { prepareArgs } from './args.js';
 import { currentSignal, onCancel, thenCancellable } from './cancel.js';
 import { CallbackError, PoolClosedError, QueueFullError, TimeoutError } from './errors.js';
 import { resolveFunction } from './fn/resolve.js';
-import type { FnRef, StreamRef, TaskOp, TaskRequest, TaskResponse } from './protocol.js';
+import type { FnRef, ReplyMessage, StreamRef, TaskOp, TaskRequest, TaskResponse } from './protocol.js';
 import { resolveOptions, type PoolOptions, type Resolved } from './pool-options.js';
 import { RoomQueue } from './room.js';
 import { ThreadLimit } from './thread-limit.js';
@@ -34,6 +36,7 @@ const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 // Loaded at the first call, not at import: importing tothread starts nothing and loads little.
 const load = createRequire(import.meta.url);
 const STARTED = 'tothread:started';
+const REPLY = 'tothread:reply';
 const SENT_LIMIT = 4096;
 const NOTHING_MOVED: readonly TransferListItem[] = [];
 
@@ -87,6 +90,12 @@ export class Pool {
   /** Stops for the workers this pool lends to others (createInstance), run when it closes. */
   readonly #adopted = new Set<() => Promise<void>>();
   readonly #awaitingStart = new Map<number, Call>();
+  /** Calls sent in a batch whose answer has not arrived yet, by id. */
+  readonly #awaitingReply = new Map<number, Call>();
+  /** What a call of each target costs on a worker: decides which calls travel in batches. */
+  readonly #costs = new CostTable();
+  /** Batches whose task has not ended. */
+  readonly #batches = new Set<Batch>();
   /** How many times each target was sent in full; after enough, only its id travels. */
   readonly #sentInFull = new Map<number, number>();
   #nextCallId = 0;
@@ -231,6 +240,7 @@ export class Pool {
     };
     if (moved.some((item) => item instanceof ArrayBuffer)) (request as { moved?: true }).moved = true;
     const call = new Call(request, settings, signals, site, (c, prior) => this.#settled(c, prior), moved, prepared.ports, fn);
+    call.batchable = moved.length === 0 && started === undefined && cancelFlag === undefined && task.op === undefined;
     cancel = (reason: unknown): void => this.#cancel(call, reason);
     onCancel(call.promise, cancel);
     call.listen(cancel);
@@ -273,6 +283,7 @@ export class Pool {
           this.#dispatch(call);
           return undefined;
         }
+        if (response.ms !== undefined) this.#costs.record(call.target.id, response.ms);
         const answering = call.state !== 'settled' ? call.answer(response) : undefined;
         this.#release();
         return answering;
@@ -297,23 +308,134 @@ export class Pool {
   }
 
   #pump(): void {
-    while (this.#queued > 0 && this.#dispatched < this.#limit.value) {
-      const call = this.#queue[this.#head];
-      this.#queue[this.#head++] = undefined;
-      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-        this.#queue.splice(0, this.#head);
-        this.#head = 0;
+    do {
+      while (this.#queued > 0 && this.#dispatched < this.#limit.value) {
+        const call = this.#take();
+        // The quick calls of one function waiting together go to one worker in one message, a fair
+        // share of the queue at most, so that every free worker gets some.
+        const size = call.batchable ? this.#costs.batchSize(call.target.id, Math.ceil((this.#queued + 1) / this.#limit.value)) : 1;
+        const calls = [call];
+        for (let next = this.#peek(); next && calls.length < size && next.batchable && next.target.id === call.target.id; next = this.#peek()) {
+          calls.push(this.#take());
+        }
+        if (calls.length === 1) this.#dispatch(call);
+        else this.#dispatchBatch(calls);
       }
-      if (call === undefined || call.state !== 'queued') continue; // cancelled while it waited
-      this.#queued--;
-      this.#dispatch(call);
-    }
+    } while (this.#queued === 0 && this.#dispatched < this.#limit.value && this.#steal());
     this.#grantRoom();
     if (this.#queued === 0) this.#limit.waiting(false);
-    if (this.#dispatched === 0 && this.#queued === 0) this.#limit.reset();
-    if (this.#dispatched === 0 && this.#queued === 0 && this.#drained.length > 0) {
+    const idle = this.#dispatched === 0 && this.#queued === 0 && this.#awaitingReply.size === 0;
+    if (idle) this.#limit.reset();
+    if (idle && this.#drained.length > 0) {
       for (const resolve of this.#drained.splice(0)) resolve();
     }
+  }
+
+  /** The first call still waiting in the queue (cancelled ones are dropped on the way), left in place. */
+  #peek(): Call | undefined {
+    while (this.#head < this.#queue.length) {
+      const call = this.#queue[this.#head];
+      if (call?.state === 'queued') return call;
+      this.#queue[this.#head++] = undefined;
+    }
+    return undefined;
+  }
+
+  /** Takes the first call still waiting off the queue; only when `#queued > 0`. */
+  #take(): Call {
+    const call = this.#peek()!;
+    this.#queue[this.#head++] = undefined;
+    this.#queued--;
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue.splice(0, this.#head);
+      this.#head = 0;
+    }
+    return call;
+  }
+
+  /** A worker is free and nothing waits: it takes calls a busy worker has not started, fullest batch first. */
+  #steal(): boolean {
+    const batches = [...this.#batches].sort((a, b) => b.open().length - a.open().length);
+    for (const batch of batches) {
+      const stolen = batch.steal();
+      if (stolen.length === 0) continue;
+      this.#requeue(stolen);
+      return true;
+    }
+    return false;
+  }
+
+  /** Puts calls a worker never started back at the head of the queue, in their order. */
+  #requeue(calls: readonly Call[]): void {
+    for (let i = calls.length - 1; i >= 0; i--) {
+      const call = calls[i]!;
+      call.batch?.leave(call);
+      this.#awaitingReply.delete(call.id);
+      this.#running.delete(call);
+      call.state = 'queued';
+      if (this.#head > 0) this.#queue[--this.#head] = call;
+      else this.#queue.unshift(call);
+      this.#queued++;
+    }
+    if (calls.length > 0) this.#limit.waiting(true);
+  }
+
+  #dispatchBatch(calls: readonly Call[]): void {
+    const batch = new Batch(calls);
+    this.#batches.add(batch);
+    for (const call of calls) {
+      call.state = 'running';
+      this.#running.add(call);
+      call.id = ++this.#nextCallId;
+      this.#awaitingReply.set(call.id, call);
+    }
+    this.#dispatched++;
+    const request: TaskRequest = {
+      fn: calls[0]!.request.fn,
+      op: 'batch',
+      args: calls.map((call) => call.request.args),
+      batch: { ids: calls.map((call) => call.id), states: batch.states },
+    };
+    this.#runBatch(batch, request);
+  }
+
+  #runBatch(batch: Batch, request: TaskRequest): void {
+    let task: Promise<TaskResponse>;
+    try {
+      const piscina = (this.#piscina ??= this.#createPiscina());
+      task = piscina.run(request, { signal: batch.taskSignal as unknown as AbortSignal });
+    } catch (error) {
+      this.#dispatched--;
+      for (const call of batch.open()) call.settle(false, error);
+      return;
+    }
+    task.then(
+      (response) => {
+        const target = batch.calls[0]!.target;
+        if (!response.ok && 'missing' in response && batch.open().length > 0) {
+          // The worker never loaded the target: send the batch again in full, in the same slot.
+          this.#sentInFull.delete(target.id);
+          this.#runBatch(batch, { ...request, fn: target });
+          return;
+        }
+        this.#batches.delete(batch);
+        batch.end();
+        this.#release();
+      },
+      (error: unknown) => {
+        // The worker died or was stopped. A call it never started runs elsewhere; the one it was
+        // running fails with it; one that it finished has its answer on the way already.
+        const unstarted: Call[] = [];
+        for (const call of batch.open()) {
+          if (batch.skip(call.slot)) unstarted.push(call);
+          else if (batch.state(call.slot) === RUNNING) call.crashed(error);
+        }
+        this.#batches.delete(batch);
+        this.#requeue(unstarted);
+        batch.end();
+        this.#release();
+      },
+    );
   }
 
   #settled(call: Call, prior: CallState): void {
@@ -327,6 +449,8 @@ export class Pool {
       if (this.#queued === 0) this.#limit.waiting(false);
     }
     this.#running.delete(call);
+    call.batch?.leave(call);
+    if (call.id >= 0) this.#awaitingReply.delete(call.id);
     if (call.request.started !== undefined) this.#awaitingStart.delete(call.request.started);
     if (call.outcome === 'completed') this.#completed++;
     else if (call.outcome === 'cancelled') this.#cancelled++;
@@ -340,7 +464,12 @@ export class Pool {
    */
   #cancel(call: Call, reason: unknown): void {
     const wasRunning = call.state === 'running';
+    const batch = call.batch;
     if (!call.settle(false, reason, 'cancelled') || !wasRunning) return;
+    if (batch !== undefined) {
+      this.#cancelInBatch(batch, call.slot, reason);
+      return;
+    }
     const { cancelFlag } = call.request;
     const { grace } = call.settings;
     if (cancelFlag === undefined || !grace) {
@@ -350,6 +479,18 @@ export class Pool {
     Atomics.store(cancelFlag, 0, 1);
     call.graceTimer = setTimeout(() => call.taskSignal.abort(reason), grace);
     call.graceTimer.unref();
+  }
+
+  /**
+   * A call of a batch: one not started is skipped where it waits; for one running, the calls after
+   * it are taken back first (so that stopping the worker loses nothing), then the worker is stopped.
+   */
+  #cancelInBatch(batch: Batch, slot: number, reason: unknown): void {
+    if (batch.skip(slot)) return;
+    const later = batch.open().filter((call) => call.slot > slot && batch.skip(call.slot));
+    if (batch.state(slot) === RUNNING) batch.taskSignal.abort(reason);
+    this.#requeue(later);
+    this.#pump();
   }
 
   /**
@@ -371,11 +512,25 @@ export class Pool {
   }
 
   #onMessage(message: unknown): void {
-    if (!Array.isArray(message) || message[0] !== STARTED) return;
+    if (!Array.isArray(message)) return;
+    if (message[0] === REPLY) {
+      this.#onReply(message as unknown as ReplyMessage);
+      return;
+    }
+    if (message[0] !== STARTED) return;
     const call = this.#awaitingStart.get(message[1] as number);
     if (call === undefined || call.state !== 'running' || call.answered || call.settings.timeout === undefined) return;
     this.#awaitingStart.delete(message[1] as number);
     this.#startTimer(call, call.settings.timeout);
+  }
+
+  /** A call of a batch answered. */
+  #onReply([, id, response]: ReplyMessage): void {
+    const call = this.#awaitingReply.get(id);
+    if (call === undefined) return;
+    this.#awaitingReply.delete(id);
+    if (response.ms !== undefined) this.#costs.record(call.target.id, response.ms);
+    if (call.state === 'running') void call.answer(response);
   }
 
   #createPiscina(): Piscina {

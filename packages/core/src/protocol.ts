@@ -31,10 +31,11 @@ export type FnRef =
 
 /**
  * What to do with the function: call it, read the export as a value (`read`), say what it is
- * (`describe`), call it and stream the values of the iterator it returns (`stream`), or call it
- * once per item of `args` (`map`: a chunk of a `map()`).
+ * (`describe`), call it and stream the values of the iterator it returns (`stream`), call it
+ * once per item of `args` (`map`: a chunk of a `map()`), or run several calls (`batch`: `args`
+ * holds each call's arguments, and each call answers with its own {@link ReplyMessage}).
  */
-export type TaskOp = 'call' | 'read' | 'describe' | 'stream' | 'map';
+export type TaskOp = 'call' | 'read' | 'describe' | 'stream' | 'map' | 'batch';
 
 /** What `map` answers: one value per item, in order, up to the first item that threw (if one did). */
 export interface MapChunkResult {
@@ -79,19 +80,28 @@ export interface TaskRequest {
   readonly cancelFlag?: Int32Array;
   /** Buffers among the arguments arrived transferred: one returned as the result moves back. */
   readonly moved?: true;
+  /** For `batch`: each call's id, and its slot state (pending, running, done, skipped) shared with the main thread. */
+  readonly batch?: { readonly ids: readonly number[]; readonly states: Int32Array };
 }
 
 /** Posted by a worker on `parentPort` when a call with a timeout starts running. */
 export type StartedMessage = readonly ['tothread:started', number];
 
-/** How a call settled, as the worker reports it. */
-export type TaskResponse =
+/**
+ * Posted by a worker on `parentPort` as each call of a batch settles, before the next one starts:
+ * the call's id and its response.
+ */
+export type ReplyMessage = readonly ['tothread:reply', number, TaskResponse];
+
+/** How a call settled, as the worker reports it, with what it cost there (`ms`, for plain calls). */
+export type TaskResponse = (
   | { readonly ok: true; readonly value: unknown }
   /** The worker has not loaded the `known` target (a new or replaced worker): send it in full. */
   | { readonly ok: false; readonly missing: number }
   | { readonly ok: false; readonly thrown: WireThrown }
   /** The function returned a value structured clone refuses; `path` starts with `result`. */
-  | { readonly ok: false; readonly uncloneable: { readonly path: string; readonly detail: string } };
+  | { readonly ok: false; readonly uncloneable: { readonly path: string; readonly detail: string } }
+) & { ms?: number };
 
 /** A thrown value on the wire: an error rebuilt field by field, or any other value as it is. */
 export type WireThrown =

@@ -8,7 +8,8 @@ import { findUncloneable } from '../clone-check.js';
 import { encodeThrown } from '../error-codec.js';
 import { ExportError } from '../errors.js';
 import { findPath } from '../fn/find-path.js';
-import type { CtorRef, ExportKind, StartedMessage, TaskRequest, TaskResponse } from '../protocol.js';
+import { DONE, PENDING, RUNNING } from '../batch-states.js';
+import type { CtorRef, ExportKind, ReplyMessage, StartedMessage, TaskRequest, TaskResponse } from '../protocol.js';
 import { reviveCallbacks } from './callbacks.js';
 import { checkCancelled, moveMarks, setContext, type TaskContext } from './context.js';
 import { callable, load, type Loaded } from './load.js';
@@ -174,16 +175,22 @@ function bufferOf(value: unknown): ArrayBuffer | undefined {
 }
 
 /**
- * A result buffer moves back instead of being copied when it arrived transferred (the caller gave
- * it away) or worker code marked it with `transfer()`. Piscina moves what `Piscina.move()` wraps.
+ * The buffer of a result that moves back instead of being copied: one that arrived transferred (the
+ * caller gave it away) or that worker code marked with `transfer()`.
  */
-function moveBack(request: TaskRequest, response: TaskResponse): TaskResponse | Promise<unknown> {
-  if (!response.ok) return response;
+function movedBuffer(request: TaskRequest, response: TaskResponse): ArrayBuffer | undefined {
+  if (!response.ok) return undefined;
   const buffer = bufferOf(response.value);
-  if (buffer === undefined || buffer.byteLength === 0) return response;
+  if (buffer === undefined || buffer.byteLength === 0) return undefined;
   const marks = moveMarks();
   const arrived = request.moved === true && request.args.some((arg) => bufferOf(arg) === buffer);
-  if (!arrived && !marks.has(response.value as object) && !marks.has(buffer)) return response;
+  return arrived || marks.has(response.value as object) || marks.has(buffer) ? buffer : undefined;
+}
+
+/** A result buffer that should move is wrapped for Piscina, which moves what `Piscina.move()` wraps. */
+function moveBack(request: TaskRequest, response: TaskResponse): TaskResponse | Promise<unknown> {
+  const buffer = movedBuffer(request, response);
+  if (buffer === undefined) return response;
   const wrapped: Movable = { [Symbol.for('Piscina.transferable')]: [buffer], [Symbol.for('Piscina.valueOf')]: response };
   if (move !== undefined) return move(wrapped);
   return import('piscina').then(({ Piscina }) => {
@@ -192,22 +199,77 @@ function moveBack(request: TaskRequest, response: TaskResponse): TaskResponse | 
   });
 }
 
+/** Notes what a plain call cost here: the pool batches the calls of quick functions. */
+function timed(response: TaskResponse, since: number): TaskResponse {
+  response.ms = performance.now() - since;
+  return response;
+}
+
+/** Answers one call of a batch on its own, then marks it done (in that order: done means answered). */
+function reply(request: TaskRequest, slot: number, call: TaskRequest, response: TaskResponse): void {
+  const { ids, states } = request.batch!;
+  const buffer = movedBuffer(call, response);
+  try {
+    parentPort!.postMessage(['tothread:reply', ids[slot]!, response] satisfies ReplyMessage, buffer ? [buffer] : undefined);
+  } catch (error) {
+    parentPort!.postMessage(['tothread:reply', ids[slot]!, failed(error, undefined)] satisfies ReplyMessage);
+  }
+  Atomics.store(states, slot, DONE);
+}
+
+/**
+ * Runs the calls of a batch one after another, each only if the main thread has not skipped it
+ * (cancelled, or taken back), each answering as soon as it settles.
+ */
+function runBatch(request: TaskRequest, entry: Loaded | { error: unknown }, from = 0): TaskResponse | Promise<TaskResponse> {
+  const { states } = request.batch!;
+  const calls = request.args as unknown[][];
+  for (let slot = from; slot < calls.length; slot++) {
+    if (Atomics.compareExchange(states, slot, PENDING, RUNNING) !== PENDING) continue;
+    const call: TaskRequest = { fn: request.fn, args: calls[slot]! };
+    const since = performance.now();
+    const response = 'error' in entry ? failed(entry.error, undefined) : perform(call, entry);
+    if (response instanceof Promise) {
+      return response.then((settled) => {
+        reply(request, slot, call, timed(settled, since));
+        return runBatch(request, entry, slot + 1);
+      });
+    }
+    reply(request, slot, call, timed(response, since));
+  }
+  return { ok: true, value: undefined };
+}
+
+function startBatch(request: TaskRequest): TaskResponse | Promise<TaskResponse> {
+  let entry: ReturnType<typeof load>;
+  try {
+    entry = load(request.fn);
+  } catch (error) {
+    return runBatch(request, { error });
+  }
+  if (entry === undefined) return { ok: false, missing: request.fn.id };
+  return entry instanceof Promise ? entry.then((e) => runBatch(request, e), (error: unknown) => runBatch(request, { error })) : runBatch(request, entry);
+}
+
 /**
  * Runs one task. A call with a grace period gets a cancellation context: the flag is shared with
  * the main thread, and while an async call waits, a light poll turns the flag into an abort.
  */
 export default function runTask(request: TaskRequest): TaskResponse | Promise<unknown> {
   if (request.started !== undefined) parentPort?.postMessage(['tothread:started', request.started] satisfies StartedMessage);
-  const settle = (response: TaskResponse | Promise<TaskResponse>): TaskResponse | Promise<unknown> =>
-    response instanceof Promise ? response.then((r) => moveBack(request, r)) : moveBack(request, response);
+  setContext(undefined);
+  if (request.op === 'batch') return startBatch(request);
+  const since = performance.now();
+  const plain = request.op === undefined;
+  const settle = (response: TaskResponse): TaskResponse | Promise<unknown> => moveBack(request, plain ? timed(response, since) : response);
   if (request.cancelFlag === undefined) {
-    setContext(undefined);
-    return settle(start(request));
+    const result = start(request);
+    return result instanceof Promise ? result.then(settle) : settle(result);
   }
   const context: TaskContext = { flag: request.cancelFlag, controller: undefined };
   setContext(context);
   const result = start(request);
   if (!(result instanceof Promise)) return settle(result);
   const poll = setInterval(() => checkCancelled(context), CANCEL_POLL_MS);
-  return settle(result.finally(() => clearInterval(poll)));
+  return result.finally(() => clearInterval(poll)).then(settle);
 }

@@ -1,0 +1,115 @@
+/**
+ * Batching of quick calls. When calls of one fast function queue up, a free worker gets several
+ * of them in one message instead of one per round trip, so it does not sit idle while each answer
+ * travels back. Each call still answers on its own as soon as it has run, and a shared array of
+ * slot states tells both threads which calls have started: a cancelled call that has not started is
+ * skipped (no worker is stopped), and if a worker dies, the calls it never started run elsewhere.
+ */
+import { PENDING, SKIPPED } from './batch-states.js';
+import { TaskSignal } from './cancel.js';
+import type { Call } from './call.js';
+
+
+/**
+ * How long a batch should keep its worker busy: long enough that the round trip between batches
+ * is a small share of it. Calls are not held back by it: each answers as soon as it has run, and a
+ * worker left without work takes the not-yet-started calls of a busy one (see Pool#steal).
+ */
+const BATCH_MS = 20;
+const MAX_BATCH = 64;
+/** Cost estimates kept at most, by target id; forgetting one only costs unbatched calls until it is measured again. */
+const COST_LIMIT = 4096;
+
+/** Calls of one target sent together to one worker. */
+export class Batch {
+  readonly calls: readonly Call[];
+  /** One slot per call: PENDING, RUNNING, DONE or SKIPPED. */
+  readonly states: Int32Array;
+  /** Aborting it makes Piscina terminate the worker running the batch. */
+  readonly taskSignal = new TaskSignal();
+  /** Piscina has reported the batch's task as settled. */
+  ended = false;
+  /** Keeps the process alive while answers posted before the task ended are still on their way. */
+  #keepAlive: NodeJS.Timeout | undefined;
+  #open: number;
+
+  constructor(calls: readonly Call[]) {
+    this.calls = calls;
+    this.#open = calls.length;
+    this.states = new Int32Array(new SharedArrayBuffer(calls.length * Int32Array.BYTES_PER_ELEMENT));
+    calls.forEach((call, slot) => {
+      call.batch = this;
+      call.slot = slot;
+    });
+  }
+
+  /** Takes a slot the worker has not started: true means the call will never run in this batch. */
+  skip(slot: number): boolean {
+    return Atomics.compareExchange(this.states, slot, PENDING, SKIPPED) === PENDING;
+  }
+
+  state(slot: number): number {
+    return Atomics.load(this.states, slot);
+  }
+
+  /** The calls still in this batch: not settled, not sent elsewhere. */
+  open(): Call[] {
+    return this.calls.filter((call) => call.batch === this);
+  }
+
+  /**
+   * Takes back the later half of the calls the worker has not started, for an idle worker to run
+   * (the worker runs its slots in order, so the first ones are its to keep).
+   */
+  steal(): Call[] {
+    const open = this.open();
+    const take = Math.ceil(open.filter((call) => this.state(call.slot) === PENDING).length / 2);
+    const stolen: Call[] = [];
+    for (let i = open.length - 1; i >= 0 && stolen.length < take; i--) {
+      if (!this.skip(open[i]!.slot)) break;
+      stolen.unshift(open[i]!);
+    }
+    return stolen;
+  }
+
+  /** A call settled or was sent elsewhere: it no longer belongs to this batch. */
+  leave(call: Call): void {
+    if (call.batch !== this) return;
+    call.batch = undefined;
+    if (--this.#open === 0 && this.#keepAlive !== undefined) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
+  }
+
+  /**
+   * The worker's task settled. Answers travel on another channel than the task's own result, so
+   * some may still be arriving: the process stays up until they have.
+   */
+  end(): void {
+    this.ended = true;
+    if (this.#open > 0) this.#keepAlive ??= setInterval(() => {}, 1 << 30);
+  }
+}
+
+/** What a call of each target costs on a worker (ms, moving average), as its workers report it. */
+export class CostTable {
+  readonly #costs = new Map<number, number>();
+
+  record(target: number, ms: number): void {
+    const last = this.#costs.get(target);
+    if (last === undefined && this.#costs.size >= COST_LIMIT) this.#costs.clear();
+    this.#costs.set(target, last === undefined ? ms : last * 0.75 + ms * 0.25);
+  }
+
+  /**
+   * How many calls of `target` one worker should take at once, at most `share` (its fair part of
+   * the queue, so that every free worker gets some). 1 for a target not yet measured or too slow
+   * to gain from batching: a slow call must never wait behind another on a busy worker.
+   */
+  batchSize(target: number, share: number): number {
+    const cost = this.#costs.get(target);
+    if (cost === undefined || share < 2) return 1;
+    return Math.max(1, Math.min(share, MAX_BATCH, Math.floor(BATCH_MS / Math.max(cost, 0.001))));
+  }
+}

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { createPool, WorkerExitError, type Pool } from '@tothread/core';
+import { step, ticket } from './fixtures/batching.mjs';
+
+const counter = (n: number): Int32Array => new Int32Array(new SharedArrayBuffer(n * 4));
+
+/** Runs `step` alone a few times, so the pool knows it is quick and batches its calls from then on. */
+async function warm(pool: Pool): Promise<void> {
+  const scratch = counter(1);
+  for (let i = 0; i < 3; i++) await pool.toThread(step, scratch, 0);
+}
+
+/** Resolves once call `i` has started on a worker. */
+async function started(counts: Int32Array, i: number): Promise<void> {
+  while (Atomics.load(counts, i) === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+}
+
+describe('quick calls that queue up travel to a worker in batches', () => {
+  it('every call runs exactly once, in order, and answers with its own value', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    await warm(pool);
+    const log = counter(1);
+    const answers = await Promise.all(Array.from({ length: 2000 }, (_, i) => pool.toThread(ticket, log, i)));
+    expect(Atomics.load(log, 0)).toBe(2000);
+    expect(answers).toEqual(Array.from({ length: 2000 }, (_, i) => [i, i])); // ran in call order, each its own answer
+    expect(pool.stats()).toMatchObject({ completed: 2003, running: 0, queued: 0 });
+  });
+
+  it('a cancelled call the worker has not reached is skipped without stopping the worker', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    await warm(pool);
+    const counts = counter(12);
+    const controller = new AbortController();
+    const first = pool.toThread(step, counts, 0, 0);
+    const calls = Array.from({ length: 10 }, (_, k) => {
+      const i = k + 1;
+      const options = i === 7 ? { signal: controller.signal } : {};
+      return pool.toThread.with(options)(step, counts, i, i === 1 ? 400 : 0);
+    });
+    await first;
+    await started(counts, 1); // call 1 blocks; calls 2-10 wait behind it in its batch
+    controller.abort(new Error('not needed'));
+    const outcomes = await Promise.allSettled(calls);
+    expect(outcomes[6]).toMatchObject({ status: 'rejected', reason: { message: 'not needed' } });
+    expect(Atomics.load(counts, 7)).toBe(0);
+    const threads = outcomes.filter((o) => o.status === 'fulfilled').map((o) => (o as PromiseFulfilledResult<number>).value);
+    expect(new Set(threads).size).toBe(1); // one worker ran them all: none was stopped
+    expect([...counts].slice(1, 11)).toEqual([1, 1, 1, 1, 1, 1, 0, 1, 1, 1]);
+  });
+
+  it('cancelling a running call stops only it: the calls before keep their values, the calls after run on a new worker', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    await warm(pool);
+    const counts = counter(12);
+    const controller = new AbortController();
+    const first = pool.toThread(step, counts, 0, 0);
+    const calls = Array.from({ length: 10 }, (_, k) => {
+      const i = k + 1;
+      return i === 5 ? pool.toThread.with({ signal: controller.signal })(step, counts, i, 60_000) : pool.toThread(step, counts, i, 0);
+    });
+    await first;
+    await started(counts, 5);
+    controller.abort(new Error('stop that one'));
+    const outcomes = await Promise.allSettled(calls);
+    expect(outcomes[4]).toMatchObject({ status: 'rejected', reason: { message: 'stop that one' } });
+    const before = outcomes.slice(0, 4).map((o) => (o as PromiseFulfilledResult<number>).value);
+    const after = outcomes.slice(5).map((o) => (o as PromiseFulfilledResult<number>).value);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(9);
+    expect(new Set(before).size).toBe(1);
+    expect(after.every((thread) => thread !== before[0])).toBe(true);
+    expect([...counts].slice(1, 11)).toEqual(Array(10).fill(1)); // nothing ran twice, nothing was lost
+  });
+
+  it('a worker that dies mid-batch fails only the call it was running; the calls it never started run elsewhere', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    await warm(pool);
+    const counts = counter(12);
+    const first = pool.toThread(step, counts, 0, 0);
+    const calls = Array.from({ length: 10 }, (_, k) => pool.toThread(step, counts, k + 1, 0, k + 1 === 4 ? 3 : 0));
+    await first;
+    const outcomes = await Promise.allSettled(calls);
+    expect(outcomes[3]).toMatchObject({ status: 'rejected' });
+    expect((outcomes[3] as PromiseRejectedResult).reason).toBeInstanceOf(WorkerExitError);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(9);
+    expect([...counts].slice(1, 11)).toEqual(Array(10).fill(1));
+    expect(pool.stats()).toMatchObject({ running: 0, queued: 0, failed: 1 });
+  });
+
+  it('a slow call inside a batch does not hold back the quick calls behind it while another worker is free', async () => {
+    await using pool = createPool({ minThreads: 2, maxThreads: 2 });
+    await warm(pool);
+    const counts = counter(40);
+    const done: number[] = [];
+    const calls = Array.from({ length: 40 }, (_, i) => pool.toThread(step, counts, i, i === 10 ? 1500 : 0).then(() => done.push(i)));
+    await Promise.all(calls);
+    expect(done.at(-1)).toBe(10); // every quick call finished before the slow one
+    expect([...counts]).toEqual(Array(40).fill(1));
+  });
+
+  it('close() waits for the answers of a batch still on their way', async () => {
+    const pool = createPool({ minThreads: 1, maxThreads: 1 });
+    await warm(pool);
+    const counts = counter(200);
+    const outcomes = Promise.allSettled(Array.from({ length: 200 }, (_, i) => pool.toThread(step, counts, i, 0)));
+    await new Promise((resolve) => setImmediate(resolve));
+    await pool.close();
+    const settled = await outcomes;
+    const ran = [...counts].filter((n) => n === 1).length;
+    // Calls queued at close() are refused; every call that ran answers with its value.
+    expect(ran).toBeGreaterThan(0);
+    expect(settled.filter((o) => o.status === 'fulfilled')).toHaveLength(ran);
+    expect(counts.every((n) => n <= 1)).toBe(true);
+  });
+});
