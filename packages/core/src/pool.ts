@@ -11,6 +11,7 @@ import type { Piscina } from 'piscina';
 import { Batch, CostTable } from './batch.js';
 import { RUNNING } from './batch-states.js';
 import { Call, type CallState } from './call.js';
+import { CallQueue } from './call-queue.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { prepareArgs } from './args.js';
 import { currentSignal, onCancel, thenCancellable } from './cancel.js';
@@ -82,9 +83,7 @@ export class Pool {
   readonly #limit: ThreadLimit;
   #piscina: Piscina | undefined;
   #state: PoolState = 'open';
-  readonly #queue: Array<Call | undefined> = [];
-  #head = 0;
-  #queued = 0;
+  readonly #queue = new CallQueue();
   #dispatched = 0;
   readonly #running = new Set<Call>();
   /** Stops for the workers this pool lends to others (createInstance), run when it closes. */
@@ -147,7 +146,7 @@ export class Pool {
   stats(): PoolStats {
     return {
       threads: this.#piscina?.threads.length ?? 0,
-      queued: this.#queued,
+      queued: this.#queue.size,
       running: this.#running.size,
       completed: this.#completed,
       failed: this.#failed,
@@ -203,7 +202,7 @@ export class Pool {
   ): Promise<unknown> {
     if (reserved) this.#room.take();
     if (this.#state !== 'open') throw new PoolClosedError();
-    const full = this.#dispatched >= this.#limit.value && (this.#queued + this.#room.reserved >= this.#options.maxQueue || this.#room.waiting > 0);
+    const full = this.#dispatched >= this.#limit.value && (this.#queue.size + this.#room.reserved >= this.#options.maxQueue || this.#room.waiting > 0);
     if (full && !reserved) {
       const limit = this.#options.maxQueue;
       if (this.#options.queueFull === 'reject') {
@@ -245,10 +244,9 @@ export class Pool {
     onCancel(call.promise, cancel);
     call.listen(cancel);
     if (timeout !== undefined && timeoutFrom === 'call') this.#startTimer(call, timeout);
-    if (free && this.#queued === 0) this.#dispatch(call);
+    if (free && this.#queue.size === 0) this.#dispatch(call);
     else {
       this.#queue.push(call);
-      this.#queued++;
       this.#limit.waiting(true);
     }
     return call.promise;
@@ -304,53 +302,31 @@ export class Pool {
 
   /** Gives freed queue places to the calls waiting for them, first come first served. */
   #grantRoom(): void {
-    this.#room.grant(() => this.#queued + this.#room.reserved < this.#options.maxQueue);
+    this.#room.grant(() => this.#queue.size + this.#room.reserved < this.#options.maxQueue);
   }
 
   #pump(): void {
     do {
-      while (this.#queued > 0 && this.#dispatched < this.#limit.value) {
-        const call = this.#take();
+      while (this.#queue.size > 0 && this.#dispatched < this.#limit.value) {
+        const call = this.#queue.take();
         // The quick calls of one function waiting together go to one worker in one message, a fair
         // share of the queue at most, so that every free worker gets some.
-        const size = call.batchable ? this.#costs.batchSize(call.target.id, Math.ceil((this.#queued + 1) / this.#limit.value)) : 1;
+        const size = call.batchable ? this.#costs.batchSize(call.target.id, Math.ceil((this.#queue.size + 1) / this.#limit.value)) : 1;
         const calls = [call];
-        for (let next = this.#peek(); next && calls.length < size && next.batchable && next.target.id === call.target.id; next = this.#peek()) {
-          calls.push(this.#take());
+        for (let next = this.#queue.peek(); next && calls.length < size && next.batchable && next.target.id === call.target.id; next = this.#queue.peek()) {
+          calls.push(this.#queue.take());
         }
         if (calls.length === 1) this.#dispatch(call);
         else this.#dispatchBatch(calls);
       }
-    } while (this.#queued === 0 && this.#dispatched < this.#limit.value && this.#steal());
+    } while (this.#queue.size === 0 && this.#dispatched < this.#limit.value && this.#steal());
     this.#grantRoom();
-    if (this.#queued === 0) this.#limit.waiting(false);
-    const idle = this.#dispatched === 0 && this.#queued === 0 && this.#awaitingReply.size === 0;
+    if (this.#queue.size === 0) this.#limit.waiting(false);
+    const idle = this.#dispatched === 0 && this.#queue.size === 0 && this.#awaitingReply.size === 0;
     if (idle) this.#limit.reset();
     if (idle && this.#drained.length > 0) {
       for (const resolve of this.#drained.splice(0)) resolve();
     }
-  }
-
-  /** The first call still waiting in the queue (cancelled ones are dropped on the way), left in place. */
-  #peek(): Call | undefined {
-    while (this.#head < this.#queue.length) {
-      const call = this.#queue[this.#head];
-      if (call?.state === 'queued') return call;
-      this.#queue[this.#head++] = undefined;
-    }
-    return undefined;
-  }
-
-  /** Takes the first call still waiting off the queue; only when `#queued > 0`. */
-  #take(): Call {
-    const call = this.#peek()!;
-    this.#queue[this.#head++] = undefined;
-    this.#queued--;
-    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue.splice(0, this.#head);
-      this.#head = 0;
-    }
-    return call;
   }
 
   /** A worker is free and nothing waits: it takes calls a busy worker has not started, fullest batch first. */
@@ -367,16 +343,13 @@ export class Pool {
 
   /** Puts calls a worker never started back at the head of the queue, in their order. */
   #requeue(calls: readonly Call[]): void {
-    for (let i = calls.length - 1; i >= 0; i--) {
-      const call = calls[i]!;
+    for (const call of calls) {
       call.batch?.leave(call);
       this.#awaitingReply.delete(call.id);
       this.#running.delete(call);
       call.state = 'queued';
-      if (this.#head > 0) this.#queue[--this.#head] = call;
-      else this.#queue.unshift(call);
-      this.#queued++;
     }
+    this.#queue.unshift(calls);
     if (calls.length > 0) this.#limit.waiting(true);
   }
 
@@ -439,14 +412,10 @@ export class Pool {
   }
 
   #settled(call: Call, prior: CallState): void {
-    if (prior === 'queued' && --this.#queued === 0 && this.#dispatched >= this.#limit.value) {
-      // Only cancelled calls are left in the queue: drop them now rather than at the next pump.
-      this.#queue.length = 0;
-      this.#head = 0;
-    }
     if (prior === 'queued') {
+      this.#queue.dropped();
       this.#grantRoom();
-      if (this.#queued === 0) this.#limit.waiting(false);
+      if (this.#queue.size === 0) this.#limit.waiting(false);
     }
     this.#running.delete(call);
     call.batch?.leave(call);
@@ -455,7 +424,7 @@ export class Pool {
     if (call.outcome === 'completed') this.#completed++;
     else if (call.outcome === 'cancelled') this.#cancelled++;
     else this.#failed++;
-    if (this.#queued === 0 && this.#dispatched === 0) this.#pump();
+    if (this.#queue.size === 0 && this.#dispatched === 0) this.#pump();
   }
 
   /**
@@ -558,12 +527,7 @@ export class Pool {
 
   #rejectQueued(message: string): void {
     this.#room.refuseAll(() => new PoolClosedError(message));
-    for (let i = this.#head; i < this.#queue.length; i++) {
-      const call = this.#queue[i];
-      if (call?.state === 'queued') call.settle(false, call.locate(new PoolClosedError(message)));
-    }
-    this.#queue.length = 0;
-    this.#head = 0;
+    for (const call of this.#queue.clear()) call.settle(false, call.locate(new PoolClosedError(message)));
   }
 
   /**

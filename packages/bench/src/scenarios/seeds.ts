@@ -8,7 +8,7 @@ import { defaultPool, gather, toThread } from '@tothread/core';
 import { calibrate } from '../calibrate.js';
 import { sendRequestSync } from '../legacy/http-client.js';
 import { row, type Row, type Scenario } from '../scenario.js';
-import { breakfast, counter, cpuBatch, requests, semaphore, type CaseResult, type SeedSizes } from '../seeds/node-cases.js';
+import { breakfast, coldThreads, counter, cpuBatch, requests, semaphore, type CaseResult, type SeedSizes } from '../seeds/node-cases.js';
 import { runPythonSeeds } from '../seeds/python.js';
 import { startSlowServer } from '../seeds/slow-server.js';
 import { hashChain, sleepSync } from '../workers/tasks.js';
@@ -50,7 +50,7 @@ export const seeds: Scenario = {
     if (quick) note('--quick: smaller seeds (unit 20 ms, 8 requests, 12 through a Semaphore(4), 4 x 20 ms of hashing, 300 ms blocking call)');
     const server = await startSlowServer();
     const rows: Row[] = [];
-    progress.begin(CASES.length + 2);
+    progress.begin(CASES.length + 3);
     try {
       progress.step('warm-up');
       await warmUp(server.url, cpus);
@@ -66,6 +66,8 @@ export const seeds: Scenario = {
         progress.step(`node: ${name}`);
         node.set(name, await run[name]());
       }
+      progress.step('node: requests on cold raw threads');
+      const cold = await coldThreads(sizes, server.url);
       note(`tothread's default pool: maxThreads 'auto', starting at ${defaultPool().maxThreads} (one per core)`);
       await defaultPool().close();
       progress.step('python: every case');
@@ -74,6 +76,7 @@ export const seeds: Scenario = {
       else note(`python ${python.python}, asyncio.to_thread's default executor: ${python.executorThreads} threads`);
       for (const name of CASES) {
         rows.push(...caseRows(name, node.get(name)!, 'sync', 'tothread', true));
+        if (name === 'requests') rows.push(row('raw-cold/requests', 's', cold), row('raw-cold/requests', 'speedup', node.get(name)!.sequential / cold));
         const py = 'skipped' in python ? undefined : python.cases[name];
         if (py !== undefined) rows.push(...caseRows(name, py, 'python-sync', 'python', false));
       }

@@ -3,6 +3,7 @@
  * then offloaded through the module-level `toThread` with default settings (`offloaded`), exactly
  * as python/seeds.py does with asyncio.to_thread.
  */
+import { Worker } from 'node:worker_threads';
 import { gather, Semaphore, toThread } from '@tothread/core';
 import { sendRequestSync } from '../legacy/http-client.js';
 import { sleep, timeMs } from '../stats.js';
@@ -72,6 +73,26 @@ export async function requests({ requests: count }: SeedSizes, url: string): Pro
     sequential: await seconds(() => urls.map((u) => sendRequestSync(u))),
     offloaded: await seconds(() => gather(...urls.map((u) => toThread(sendRequestSync, u)))),
   };
+}
+
+/**
+ * The floor of a cold burst for any worker-thread pool: one fresh thread per request, all started at
+ * once, no pool at all. Seconds until every request has answered.
+ */
+export async function coldThreads({ requests: count }: SeedSizes, url: string): Promise<number> {
+  const client = new URL('../legacy/http-client.js', import.meta.url).href;
+  const source = `const { parentPort, workerData } = require('node:worker_threads');
+import(workerData.client).then(({ sendRequestSync }) => {
+  sendRequestSync(workerData.url);
+  parentPort.postMessage('answered');
+});`;
+  const one = (i: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const worker = new Worker(source, { eval: true, workerData: { client, url: `${url}?cold=${i}` } });
+      worker.once('message', () => void worker.terminate().then(() => resolve()));
+      worker.once('error', reject);
+    });
+  return seconds(() => Promise.all(Array.from({ length: count }, (_, i) => one(i))));
 }
 
 /** `semaphoreRequests` requests, at most `permits` in flight through a Semaphore. */
