@@ -4,12 +4,9 @@
  * to Piscina only when a worker is free, so the order is strict, `maxQueue` and `close()` mean
  * exactly what they say, and a cancelled call that never started never touches a worker.
  */
-import { fileURLToPath } from 'node:url';
 import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads';
-import { createRequire } from 'node:module';
 import type { Piscina } from 'piscina';
-import { Batch, CostTable } from './batch.js';
-import { RUNNING } from './batch-states.js';
+import { Batcher } from './batcher.js';
 import { Call, type CallState } from './call.js';
 import { CallQueue } from './call-queue.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
@@ -17,12 +14,14 @@ import { prepareArgs } from './args.js';
 import { currentSignal, onCancel, thenCancellable } from './cancel.js';
 import { CallbackError, PoolClosedError, QueueFullError, TimeoutError } from './errors.js';
 import { resolveFunction } from './fn/resolve.js';
+import { KnownTargets } from './known-targets.js';
 import type { FnRef, ReplyMessage, StreamRef, TaskOp, TaskRequest, TaskResponse } from './protocol.js';
 import { resolveOptions, type PoolOptions, type Resolved } from './pool-options.js';
 import { RoomQueue } from './room.js';
 import { ThreadLimit } from './thread-limit.js';
 import { makeThreaded, makeToThread, type AnyFunction, type Threaded, type ToThread } from './to-thread.js';
 import * as check from './validate.js';
+import { startWorkers } from './workers.js';
 
 /** What a call form adds to a plain call: an operation other than `call`, a stream, a known target. */
 export interface TaskExtra {
@@ -33,12 +32,8 @@ export interface TaskExtra {
 }
 const PLAIN: TaskExtra = {};
 
-const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
-// Loaded at the first call, not at import: importing tothread starts nothing and loads little.
-const load = createRequire(import.meta.url);
 const STARTED = 'tothread:started';
 const REPLY = 'tothread:reply';
-const SENT_LIMIT = 4096;
 const NOTHING_MOVED: readonly TransferListItem[] = [];
 
 /** A snapshot of what a pool is doing. */
@@ -89,14 +84,16 @@ export class Pool {
   /** Stops for the workers this pool lends to others (createInstance), run when it closes. */
   readonly #adopted = new Set<() => Promise<void>>();
   readonly #awaitingStart = new Map<number, Call>();
-  /** Calls sent in a batch whose answer has not arrived yet, by id. */
-  readonly #awaitingReply = new Map<number, Call>();
-  /** What a call of each target costs on a worker: decides which calls travel in batches. */
-  readonly #costs = new CostTable();
-  /** Batches whose task has not ended. */
-  readonly #batches = new Set<Batch>();
-  /** How many times each target was sent in full; after enough, only its id travels. */
-  readonly #sentInFull = new Map<number, number>();
+  /** Quick calls of one function, queued together, travel to a worker in one task. */
+  readonly #batcher = new Batcher({
+    run: (request, signal) => (this.#piscina ??= this.#startWorkers()).run(request, { signal }),
+    requeue: (calls) => this.#requeue(calls),
+    release: () => this.#release(),
+    unsent: () => void this.#dispatched--,
+    sendInFull: (target) => this.#known.missing(target),
+  });
+  /** Which targets the workers have most likely loaded: those travel by id only. */
+  readonly #known = new KnownTargets();
   #nextCallId = 0;
   #completed = 0;
   #failed = 0;
@@ -180,7 +177,7 @@ export class Pool {
       if (settings.signal?.aborted) throw settings.signal.reason;
       if (scope?.aborted) throw scope.reason;
       // Start the workers first: their boot then overlaps the first analysis of `fn`.
-      this.#piscina ??= this.#createPiscina();
+      this.#piscina ??= this.#startWorkers();
       const ref = task.ref ?? resolveFunction(fn);
       if (!(ref instanceof Promise)) return this.#enqueue(ref, args, settings, scope, site, task);
       // The first call of a module function waits for its module to be located; a cancel in the
@@ -229,7 +226,7 @@ export class Pool {
     const request: TaskRequest = {
       // A call that moves something (buffers, callback or stream ports) always travels in full:
       // what it moves cannot be moved a second time if a worker asked for the full form.
-      fn: moved.length === 0 ? this.#shortened(fn) : fn,
+      fn: moved.length === 0 ? this.#known.shorten(fn, this.#limit.value) : fn,
       args: prepared.args,
       ...(started !== undefined && { started }),
       ...(cancelFlag && { cancelFlag }),
@@ -259,7 +256,7 @@ export class Pool {
     if (call.request.started !== undefined) this.#awaitingStart.set(call.request.started, call);
     let task: Promise<TaskResponse>;
     try {
-      const piscina = (this.#piscina ??= this.#createPiscina());
+      const piscina = (this.#piscina ??= this.#startWorkers());
       const transferList = call.transfer.length > 0 ? (call.transfer as TransferListItem[]) : undefined;
       task = piscina.run(call.request, { signal: call.taskSignal as unknown as AbortSignal, transferList });
     } catch (error) {
@@ -274,14 +271,14 @@ export class Pool {
         if (!response.ok && 'missing' in response && call.state === 'running') {
           // A worker that never loaded the target (new, or a replacement): send it in full, in
           // the same slot, and warm the workers with full sends for a while.
-          this.#sentInFull.delete(call.target.id);
+          this.#known.missing(call.target.id);
           this.#dispatched--;
           this.#running.delete(call);
           call.request = { ...call.request, fn: call.target };
           this.#dispatch(call);
           return undefined;
         }
-        if (response.ms !== undefined) this.#costs.record(call.target.id, response.ms);
+        if (response.ms !== undefined) this.#batcher.costs.record(call.target.id, response.ms);
         const answering = call.state !== 'settled' ? call.answer(response) : undefined;
         this.#release();
         return answering;
@@ -309,106 +306,41 @@ export class Pool {
     do {
       while (this.#queue.size > 0 && this.#dispatched < this.#limit.value) {
         const call = this.#queue.take();
-        // The quick calls of one function waiting together go to one worker in one message, a fair
-        // share of the queue at most, so that every free worker gets some.
-        const size = call.batchable ? this.#costs.batchSize(call.target.id, Math.ceil((this.#queue.size + 1) / this.#limit.value)) : 1;
-        const calls = [call];
-        for (let next = this.#queue.peek(); next && calls.length < size && next.batchable && next.target.id === call.target.id; next = this.#queue.peek()) {
-          calls.push(this.#queue.take());
-        }
+        // A fair share of the queue at most, so that every free worker gets some.
+        const calls = this.#batcher.group(call, this.#queue, Math.ceil((this.#queue.size + 1) / this.#limit.value));
         if (calls.length === 1) this.#dispatch(call);
         else this.#dispatchBatch(calls);
       }
-    } while (this.#queue.size === 0 && this.#dispatched < this.#limit.value && this.#steal());
+      // A worker is free and nothing waits: it takes calls a busy worker has not started.
+    } while (this.#queue.size === 0 && this.#dispatched < this.#limit.value && this.#requeue(this.#batcher.steal()));
     this.#grantRoom();
     if (this.#queue.size === 0) this.#limit.waiting(false);
-    const idle = this.#dispatched === 0 && this.#queue.size === 0 && this.#awaitingReply.size === 0;
+    const idle = this.#dispatched === 0 && this.#queue.size === 0 && this.#batcher.awaiting === 0;
     if (idle) this.#limit.reset();
     if (idle && this.#drained.length > 0) {
       for (const resolve of this.#drained.splice(0)) resolve();
     }
   }
 
-  /** A worker is free and nothing waits: it takes calls a busy worker has not started, fullest batch first. */
-  #steal(): boolean {
-    const batches = [...this.#batches].sort((a, b) => b.open().length - a.open().length);
-    for (const batch of batches) {
-      const stolen = batch.steal();
-      if (stolen.length === 0) continue;
-      this.#requeue(stolen);
-      return true;
-    }
-    return false;
-  }
-
-  /** Puts calls a worker never started back at the head of the queue, in their order. */
-  #requeue(calls: readonly Call[]): void {
+  /** Puts calls a worker never started back at the head of the queue, in their order. True if there were any. */
+  #requeue(calls: readonly Call[]): boolean {
     for (const call of calls) {
-      call.batch?.leave(call);
-      this.#awaitingReply.delete(call.id);
+      this.#batcher.forget(call);
       this.#running.delete(call);
       call.state = 'queued';
     }
     this.#queue.unshift(calls);
     if (calls.length > 0) this.#limit.waiting(true);
+    return calls.length > 0;
   }
 
   #dispatchBatch(calls: readonly Call[]): void {
-    const batch = new Batch(calls);
-    this.#batches.add(batch);
     for (const call of calls) {
       call.state = 'running';
       this.#running.add(call);
-      call.id = ++this.#nextCallId;
-      this.#awaitingReply.set(call.id, call);
     }
     this.#dispatched++;
-    const request: TaskRequest = {
-      fn: calls[0]!.request.fn,
-      op: 'batch',
-      args: calls.map((call) => call.request.args),
-      batch: { ids: calls.map((call) => call.id), states: batch.states },
-    };
-    this.#runBatch(batch, request);
-  }
-
-  #runBatch(batch: Batch, request: TaskRequest): void {
-    let task: Promise<TaskResponse>;
-    try {
-      const piscina = (this.#piscina ??= this.#createPiscina());
-      task = piscina.run(request, { signal: batch.taskSignal as unknown as AbortSignal });
-    } catch (error) {
-      this.#dispatched--;
-      for (const call of batch.open()) call.settle(false, error);
-      return;
-    }
-    task.then(
-      (response) => {
-        const target = batch.calls[0]!.target;
-        if (!response.ok && 'missing' in response && batch.open().length > 0) {
-          // The worker never loaded the target: send the batch again in full, in the same slot.
-          this.#sentInFull.delete(target.id);
-          this.#runBatch(batch, { ...request, fn: target });
-          return;
-        }
-        this.#batches.delete(batch);
-        batch.end();
-        this.#release();
-      },
-      (error: unknown) => {
-        // The worker died or was stopped. A call it never started runs elsewhere; the one it was
-        // running fails with it; one that it finished has its answer on the way already.
-        const unstarted: Call[] = [];
-        for (const call of batch.open()) {
-          if (batch.skip(call.slot)) unstarted.push(call);
-          else if (batch.state(call.slot) === RUNNING) call.crashed(error);
-        }
-        this.#batches.delete(batch);
-        this.#requeue(unstarted);
-        batch.end();
-        this.#release();
-      },
-    );
+    this.#batcher.send(calls);
   }
 
   #settled(call: Call, prior: CallState): void {
@@ -418,8 +350,7 @@ export class Pool {
       if (this.#queue.size === 0) this.#limit.waiting(false);
     }
     this.#running.delete(call);
-    call.batch?.leave(call);
-    if (call.id >= 0) this.#awaitingReply.delete(call.id);
+    this.#batcher.forget(call);
     if (call.request.started !== undefined) this.#awaitingStart.delete(call.request.started);
     if (call.outcome === 'completed') this.#completed++;
     else if (call.outcome === 'cancelled') this.#cancelled++;
@@ -436,7 +367,8 @@ export class Pool {
     const batch = call.batch;
     if (!call.settle(false, reason, 'cancelled') || !wasRunning) return;
     if (batch !== undefined) {
-      this.#cancelInBatch(batch, call.slot, reason);
+      this.#requeue(this.#batcher.cancel(batch, call.slot, reason));
+      this.#pump();
       return;
     }
     const { cancelFlag } = call.request;
@@ -450,30 +382,6 @@ export class Pool {
     call.graceTimer.unref();
   }
 
-  /**
-   * A call of a batch: one not started is skipped where it waits; for one running, the calls after
-   * it are taken back first (so that stopping the worker loses nothing), then the worker is stopped.
-   */
-  #cancelInBatch(batch: Batch, slot: number, reason: unknown): void {
-    if (batch.skip(slot)) return;
-    const later = batch.open().filter((call) => call.slot > slot && batch.skip(call.slot));
-    if (batch.state(slot) === RUNNING) batch.taskSignal.abort(reason);
-    this.#requeue(later);
-    this.#pump();
-  }
-
-  /**
-   * The target as it travels: in full until every worker has most likely loaded it, then by id
-   * only (a worker that lacks it answers `missing`, and the call is sent again in full).
-   */
-  #shortened(fn: FnRef): FnRef {
-    const sent = this.#sentInFull.get(fn.id) ?? 0;
-    if (sent >= this.#limit.value * 2) return { kind: 'known', id: fn.id };
-    if (this.#sentInFull.size >= SENT_LIMIT) this.#sentInFull.clear(); // bounded: forgetting only costs full sends
-    this.#sentInFull.set(fn.id, sent + 1);
-    return fn;
-  }
-
   #startTimer(call: Call, ms: number): void {
     if (call.timer !== undefined) return; // a call sent again in full starts once
     call.timer = setTimeout(() => this.#cancel(call, call.locate(new TimeoutError(`\`${call.name}\``, ms))), ms);
@@ -483,7 +391,7 @@ export class Pool {
   #onMessage(message: unknown): void {
     if (!Array.isArray(message)) return;
     if (message[0] === REPLY) {
-      this.#onReply(message as unknown as ReplyMessage);
+      this.#batcher.reply(message as unknown as ReplyMessage);
       return;
     }
     if (message[0] !== STARTED) return;
@@ -493,36 +401,8 @@ export class Pool {
     this.#startTimer(call, call.settings.timeout);
   }
 
-  /** A call of a batch answered. */
-  #onReply([, id, response]: ReplyMessage): void {
-    const call = this.#awaitingReply.get(id);
-    if (call === undefined) return;
-    this.#awaitingReply.delete(id);
-    if (response.ms !== undefined) this.#costs.record(call.target.id, response.ms);
-    if (call.state === 'running') void call.answer(response);
-  }
-
-  #createPiscina(): Piscina {
-    const { min, ceiling, idleTimeout, rest } = this.#options;
-    const { Piscina: PiscinaPool } = load('piscina') as typeof import('piscina');
-    const piscina = new PiscinaPool({
-      filename: WORKER_FILE,
-      minThreads: min,
-      maxThreads: ceiling,
-      idleTimeout: Math.min(idleTimeout, check.TIMER_MAX), // Infinity would make Node's timer fire at once
-      recordTiming: false,
-      ...(rest.resourceLimits ? { resourceLimits: rest.resourceLimits } : {}),
-      ...(rest.env !== undefined ? { env: rest.env as never } : {}),
-      ...(rest.execArgv ? { execArgv: rest.execArgv } : {}),
-    });
-    piscina.on('message', (message: unknown) => this.#onMessage(message));
-    // Piscina reports here what happens outside any task; without a listener it would crash the
-    // process. A late result racing an abort is expected and harmless: the call already settled.
-    piscina.on('error', (error: unknown) => {
-      if (String((error as Error | undefined)?.message).startsWith('Unexpected message from Worker')) return;
-      process.emitWarning(`A tothread worker failed outside any call: ${String(error)}`, { code: 'TOTHREAD_WORKER_ERROR' });
-    });
-    return piscina;
+  #startWorkers(): Piscina {
+    return startWorkers(this.#options, (message) => this.#onMessage(message));
   }
 
   #rejectQueued(message: string): void {

@@ -1,0 +1,155 @@
+/**
+ * The pool's batching of quick calls: which queued calls travel together, the batches in flight,
+ * the answers they send one by one, taking back calls a worker has not started (to cancel one, to
+ * feed an idle worker, or after the worker died). The pool keeps the queue and the worker slots;
+ * it reaches them through {@link BatchHost}.
+ */
+import { Batch, CostTable } from './batch.js';
+import { RUNNING } from './batch-states.js';
+import type { Call } from './call.js';
+import type { CallQueue } from './call-queue.js';
+import type { ReplyMessage, TaskRequest, TaskResponse } from './protocol.js';
+
+/** What the batcher needs from its pool. */
+export interface BatchHost {
+  /** Runs one task on a worker (throws when no worker can be started). */
+  run(request: TaskRequest, signal: AbortSignal): Promise<TaskResponse>;
+  /** Puts calls a worker never started back at the head of the queue, in their order. */
+  requeue(calls: readonly Call[]): void;
+  /** A batch's task ended: its worker slot is free. */
+  release(): void;
+  /** A batch could not be sent at all: its worker slot is free again (no pump: the pool is in one). */
+  unsent(): void;
+  /** A worker lacked the target: the next calls of it go in full for a while. */
+  sendInFull(target: number): void;
+}
+
+export class Batcher {
+  /** What a call of each target costs on a worker: decides which calls travel in batches. */
+  readonly costs = new CostTable();
+  readonly #host: BatchHost;
+  /** Batches whose task has not ended. */
+  readonly #batches = new Set<Batch>();
+  /** Calls sent in a batch whose answer has not arrived yet, by id. */
+  readonly #awaiting = new Map<number, Call>();
+  #nextId = 0;
+
+  constructor(host: BatchHost) {
+    this.#host = host;
+  }
+
+  /** Answers still on their way: the pool is not idle until they have arrived. */
+  get awaiting(): number {
+    return this.#awaiting.size;
+  }
+
+  /**
+   * Takes from `queue` the calls to send with `first` (already taken): the quick calls of the same
+   * function waiting right behind it, `share` at most (so that every free worker gets some).
+   */
+  group(first: Call, queue: CallQueue, share: number): Call[] {
+    const size = first.batchable ? this.costs.batchSize(first.target.id, share) : 1;
+    const calls = [first];
+    for (let next = queue.peek(); next && calls.length < size && next.batchable && next.target.id === first.target.id; next = queue.peek()) {
+      calls.push(queue.take());
+    }
+    return calls;
+  }
+
+  /** Sends calls (marked running by the pool) to one worker as one task. */
+  send(calls: readonly Call[]): void {
+    const batch = new Batch(calls);
+    this.#batches.add(batch);
+    for (const call of calls) {
+      call.id = ++this.#nextId;
+      this.#awaiting.set(call.id, call);
+    }
+    this.#run(batch, {
+      fn: calls[0]!.request.fn,
+      op: 'batch',
+      args: calls.map((call) => call.request.args),
+      batch: { ids: calls.map((call) => call.id), states: batch.states },
+    });
+  }
+
+  #run(batch: Batch, request: TaskRequest): void {
+    let task: Promise<TaskResponse>;
+    try {
+      task = this.#host.run(request, batch.taskSignal as unknown as AbortSignal);
+    } catch (error) {
+      this.#batches.delete(batch);
+      for (const call of batch.open()) call.settle(false, error);
+      this.#host.unsent();
+      return;
+    }
+    task.then(
+      (response) => {
+        const target = batch.calls[0]!.target;
+        if (!response.ok && 'missing' in response && batch.open().length > 0) {
+          // The worker never loaded the target: send the batch again in full, in the same slot.
+          this.#host.sendInFull(target.id);
+          this.#run(batch, { ...request, fn: target });
+          return;
+        }
+        this.#end(batch, []);
+      },
+      (error: unknown) => {
+        // The worker died or was stopped. A call it never started runs elsewhere; the one it was
+        // running fails with it; one that it finished has its answer on the way already.
+        const unstarted: Call[] = [];
+        for (const call of batch.open()) {
+          if (batch.skip(call.slot)) unstarted.push(call);
+          else if (batch.state(call.slot) === RUNNING) call.crashed(error);
+        }
+        this.#end(batch, unstarted);
+      },
+    );
+  }
+
+  #end(batch: Batch, unstarted: readonly Call[]): void {
+    this.#batches.delete(batch);
+    this.#host.requeue(unstarted);
+    batch.end();
+    this.#host.release();
+  }
+
+  /** A call of a batch answered (posted by its worker as soon as it had run). */
+  reply([, id, response]: ReplyMessage): void {
+    const call = this.#awaiting.get(id);
+    if (call === undefined) return;
+    this.#awaiting.delete(id);
+    if (response.ms !== undefined) this.costs.record(call.target.id, response.ms);
+    if (call.state === 'running') void call.answer(response);
+  }
+
+  /** A call settled or goes back to the queue: it is no longer the batch's to answer. */
+  forget(call: Call): void {
+    call.batch?.leave(call);
+    if (call.id >= 0) this.#awaiting.delete(call.id);
+  }
+
+  /**
+   * A worker is free and nothing waits: takes the calls a busy worker has not started, fullest
+   * batch first (the later half of them: the first ones are the busy worker's to keep).
+   */
+  steal(): Call[] {
+    const batches = [...this.#batches].sort((a, b) => b.open().length - a.open().length);
+    for (const batch of batches) {
+      const stolen = batch.steal();
+      if (stolen.length > 0) return stolen;
+    }
+    return [];
+  }
+
+  /**
+   * A call of a batch was cancelled. One not started is skipped where it waits; for one running,
+   * the calls after it are taken back first (so that stopping the worker loses nothing), then the
+   * worker is stopped. Returns the calls taken back.
+   */
+  cancel(batch: Batch, slot: number, reason: unknown): Call[] {
+    if (batch.skip(slot)) return [];
+    const later = batch.open().filter((other) => other.slot > slot && batch.skip(other.slot));
+    if (batch.state(slot) === RUNNING) batch.taskSignal.abort(reason);
+    return later;
+  }
+}

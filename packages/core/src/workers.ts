@@ -1,0 +1,37 @@
+/**
+ * The Piscina pool under a tothread pool. Piscina owns the workers: spawning, replacing a dead
+ * one, reaping idle ones, resource limits. It is loaded at the first call, not at import, so that
+ * importing tothread starts nothing and loads little.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Piscina } from 'piscina';
+import type { Resolved } from './pool-options.js';
+import { TIMER_MAX } from './validate.js';
+
+const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
+const load = createRequire(import.meta.url);
+
+/** Starts the workers of a pool with `options`; `onMessage` gets what workers post outside a task's result. */
+export function startWorkers(options: Resolved, onMessage: (message: unknown) => void): Piscina {
+  const { min, ceiling, idleTimeout, rest } = options;
+  const { Piscina: PiscinaPool } = load('piscina') as typeof import('piscina');
+  const piscina = new PiscinaPool({
+    filename: WORKER_FILE,
+    minThreads: min,
+    maxThreads: ceiling,
+    idleTimeout: Math.min(idleTimeout, TIMER_MAX), // Infinity would make Node's timer fire at once
+    recordTiming: false,
+    ...(rest.resourceLimits ? { resourceLimits: rest.resourceLimits } : {}),
+    ...(rest.env !== undefined ? { env: rest.env as never } : {}),
+    ...(rest.execArgv ? { execArgv: rest.execArgv } : {}),
+  });
+  piscina.on('message', onMessage);
+  // Piscina reports here what happens outside any task; without a listener it would crash the
+  // process. A late result racing an abort is expected and harmless: the call already settled.
+  piscina.on('error', (error: unknown) => {
+    if (String((error as Error | undefined)?.message).startsWith('Unexpected message from Worker')) return;
+    process.emitWarning(`A tothread worker failed outside any call: ${String(error)}`, { code: 'TOTHREAD_WORKER_ERROR' });
+  });
+  return piscina;
+}
