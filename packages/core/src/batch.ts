@@ -8,6 +8,7 @@
 import { PENDING, SKIPPED } from './batch-states.js';
 import { TaskSignal } from './cancel.js';
 import type { Call } from './call.js';
+import type { FnRef } from './protocol.js';
 
 
 /**
@@ -22,20 +23,18 @@ const COST_LIMIT = 4096;
 
 /** Calls of one target sent together to one worker. */
 export class Batch {
-  readonly calls: readonly Call[];
+  /** The function all its calls run. */
+  readonly target: FnRef;
   /** One slot per call: PENDING, RUNNING, DONE or SKIPPED. */
   readonly states: Int32Array;
   /** Aborting it makes Piscina terminate the worker running the batch. */
   readonly taskSignal = new TaskSignal();
-  /** Piscina has reported the batch's task as settled. */
-  ended = false;
-  /** Keeps the process alive while answers posted before the task ended are still on their way. */
-  #keepAlive: NodeJS.Timeout | undefined;
-  #open: number;
+  /** The calls by slot, each let go once it settles or is sent elsewhere (a settled call keeps nothing alive here). */
+  readonly #calls: Array<Call | undefined>;
 
   constructor(calls: readonly Call[]) {
-    this.calls = calls;
-    this.#open = calls.length;
+    this.target = calls[0]!.target;
+    this.#calls = [...calls];
     this.states = new Int32Array(new SharedArrayBuffer(calls.length * Int32Array.BYTES_PER_ELEMENT));
     calls.forEach((call, slot) => {
       call.batch = this;
@@ -54,7 +53,7 @@ export class Batch {
 
   /** The calls still in this batch: not settled, not sent elsewhere. */
   open(): Call[] {
-    return this.calls.filter((call) => call.batch === this);
+    return this.#calls.filter((call): call is Call => call !== undefined);
   }
 
   /**
@@ -76,19 +75,7 @@ export class Batch {
   leave(call: Call): void {
     if (call.batch !== this) return;
     call.batch = undefined;
-    if (--this.#open === 0 && this.#keepAlive !== undefined) {
-      clearInterval(this.#keepAlive);
-      this.#keepAlive = undefined;
-    }
-  }
-
-  /**
-   * The worker's task settled. Answers travel on another channel than the task's own result, so
-   * some may still be arriving: the process stays up until they have.
-   */
-  end(): void {
-    this.ended = true;
-    if (this.#open > 0) this.#keepAlive ??= setInterval(() => {}, 1 << 30);
+    this.#calls[call.slot] = undefined;
   }
 }
 

@@ -5,23 +5,25 @@
  * it reaches them through {@link BatchHost}.
  */
 import { Batch, CostTable } from './batch.js';
-import { RUNNING } from './batch-states.js';
+import { DONE, RUNNING } from './batch-states.js';
 import type { Call } from './call.js';
 import type { CallQueue } from './call-queue.js';
-import type { ReplyMessage, TaskRequest, TaskResponse } from './protocol.js';
+import type { TaskSignal } from './cancel.js';
+import type { FnRef, ReplyMessage, TaskRequest, TaskResponse } from './protocol.js';
 
 /** What the batcher needs from its pool. */
 export interface BatchHost {
-  /** Runs one task on a worker (throws when no worker can be started). */
-  run(request: TaskRequest, signal: AbortSignal): Promise<TaskResponse>;
+  /**
+   * Runs one task on a worker, sending `target` again in full to a worker that lacks it while the
+   * task is `wanted`. Throws when no worker can be started.
+   */
+  run(request: TaskRequest, target: FnRef, signal: TaskSignal, wanted: () => boolean): Promise<TaskResponse>;
   /** Puts calls a worker never started back at the head of the queue, in their order. */
   requeue(calls: readonly Call[]): void;
   /** A batch's task ended: its worker slot is free. */
   release(): void;
-  /** A batch could not be sent at all: its worker slot is free again (no pump: the pool is in one). */
+  /** A batch could not be sent at all: its worker slot is free again. */
   unsent(): void;
-  /** A worker lacked the target: the next calls of it go in full for a while. */
-  sendInFull(target: number): void;
 }
 
 export class Batcher {
@@ -33,6 +35,11 @@ export class Batcher {
   /** Calls sent in a batch whose answer has not arrived yet, by id. */
   readonly #awaiting = new Map<number, Call>();
   #nextId = 0;
+  /**
+   * Keeps the process alive while answers posted before their batch's task ended are still on
+   * their way (they travel apart from the task's own result).
+   */
+  #keepAlive: NodeJS.Timeout | undefined;
 
   constructor(host: BatchHost) {
     this.#host = host;
@@ -64,35 +71,23 @@ export class Batcher {
       call.id = ++this.#nextId;
       this.#awaiting.set(call.id, call);
     }
-    this.#run(batch, {
+    const request: TaskRequest = {
       fn: calls[0]!.request.fn,
       op: 'batch',
       args: calls.map((call) => call.request.args),
       batch: { ids: calls.map((call) => call.id), states: batch.states },
-    });
-  }
-
-  #run(batch: Batch, request: TaskRequest): void {
+    };
     let task: Promise<TaskResponse>;
     try {
-      task = this.#host.run(request, batch.taskSignal as unknown as AbortSignal);
+      task = this.#host.run(request, batch.target, batch.taskSignal, () => batch.open().length > 0);
     } catch (error) {
       this.#batches.delete(batch);
-      for (const call of batch.open()) call.settle(false, error);
       this.#host.unsent();
+      for (const call of batch.open()) call.settle(false, error);
       return;
     }
     task.then(
-      (response) => {
-        const target = batch.calls[0]!.target;
-        if (!response.ok && 'missing' in response && batch.open().length > 0) {
-          // The worker never loaded the target: send the batch again in full, in the same slot.
-          this.#host.sendInFull(target.id);
-          this.#run(batch, { ...request, fn: target });
-          return;
-        }
-        this.#end(batch, []);
-      },
+      () => this.#end(batch, []),
       (error: unknown) => {
         // The worker died or was stopped. A call it never started runs elsewhere; the one it was
         // running fails with it; one that it finished has its answer on the way already.
@@ -109,15 +104,21 @@ export class Batcher {
   #end(batch: Batch, unstarted: readonly Call[]): void {
     this.#batches.delete(batch);
     this.#host.requeue(unstarted);
-    batch.end();
+    if (this.#awaiting.size > 0) this.#keepAlive ??= setInterval(() => {}, 1 << 30);
     this.#host.release();
+  }
+
+  #answered(id: number): void {
+    if (!this.#awaiting.delete(id) || this.#awaiting.size > 0 || this.#keepAlive === undefined) return;
+    clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
   }
 
   /** A call of a batch answered (posted by its worker as soon as it had run). */
   reply([, id, response]: ReplyMessage): void {
     const call = this.#awaiting.get(id);
     if (call === undefined) return;
-    this.#awaiting.delete(id);
+    this.#answered(id);
     if (response.ms !== undefined) this.costs.record(call.target.id, response.ms);
     if (call.state === 'running') void call.answer(response);
   }
@@ -125,7 +126,7 @@ export class Batcher {
   /** A call settled or goes back to the queue: it is no longer the batch's to answer. */
   forget(call: Call): void {
     call.batch?.leave(call);
-    if (call.id >= 0) this.#awaiting.delete(call.id);
+    if (call.id >= 0) this.#answered(call.id);
   }
 
   /**
@@ -133,8 +134,8 @@ export class Batcher {
    * batch first (the later half of them: the first ones are the busy worker's to keep).
    */
   steal(): Call[] {
-    const batches = [...this.#batches].sort((a, b) => b.open().length - a.open().length);
-    for (const batch of batches) {
+    const fullest = [...this.#batches].map((batch) => ({ batch, open: batch.open().length })).sort((a, b) => b.open - a.open);
+    for (const { batch } of fullest) {
       const stolen = batch.steal();
       if (stolen.length > 0) return stolen;
     }
@@ -144,10 +145,11 @@ export class Batcher {
   /**
    * A call of a batch was cancelled. One not started is skipped where it waits; for one running,
    * the calls after it are taken back first (so that stopping the worker loses nothing), then the
-   * worker is stopped. Returns the calls taken back.
+   * worker is stopped. Returns the calls taken back. One already done has its answer on the way:
+   * nothing else changes.
    */
   cancel(batch: Batch, slot: number, reason: unknown): Call[] {
-    if (batch.skip(slot)) return [];
+    if (batch.skip(slot) || batch.state(slot) === DONE) return [];
     const later = batch.open().filter((other) => other.slot > slot && batch.skip(other.slot));
     if (batch.state(slot) === RUNNING) batch.taskSignal.abort(reason);
     return later;

@@ -11,7 +11,7 @@ import { Call, type CallState } from './call.js';
 import { CallQueue } from './call-queue.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { prepareArgs } from './args.js';
-import { currentSignal, onCancel, thenCancellable } from './cancel.js';
+import { currentSignal, onCancel, thenCancellable, type TaskSignal } from './cancel.js';
 import { CallbackError, PoolClosedError, QueueFullError, TimeoutError } from './errors.js';
 import { resolveFunction } from './fn/resolve.js';
 import { KnownTargets } from './known-targets.js';
@@ -86,11 +86,10 @@ export class Pool {
   readonly #awaitingStart = new Map<number, Call>();
   /** Quick calls of one function, queued together, travel to a worker in one task. */
   readonly #batcher = new Batcher({
-    run: (request, signal) => (this.#piscina ??= this.#startWorkers()).run(request, { signal }),
+    run: (request, target, signal, wanted) => this.#run(request, target, signal, undefined, wanted),
     requeue: (calls) => this.#requeue(calls),
     release: () => this.#release(),
-    unsent: () => void this.#dispatched--,
-    sendInFull: (target) => this.#known.missing(target),
+    unsent: () => this.#unsent(),
   });
   /** Which targets the workers have most likely loaded: those travel by id only. */
   readonly #known = new KnownTargets();
@@ -249,35 +248,57 @@ export class Pool {
     return call.promise;
   }
 
-  #dispatch(call: Call): void {
-    call.state = 'running';
-    this.#running.add(call);
+  /** Takes a worker slot for `calls` (one, or a batch). */
+  #occupy(calls: readonly Call[]): void {
+    for (const call of calls) {
+      call.state = 'running';
+      this.#running.add(call);
+    }
     this.#dispatched++;
+  }
+
+  /**
+   * Runs one task on a worker. A worker that never loaded the target (new, or a replacement) gets
+   * it again in full, in the same slot, while the task is still `wanted`; the workers are then
+   * warmed with full sends for a while.
+   *
+   * @throws {PoolClosedError} once the pool has let its workers go.
+   */
+  #run(request: TaskRequest, target: FnRef, signal: TaskSignal, transferList: TransferListItem[] | undefined, wanted: () => boolean): Promise<TaskResponse> {
+    if (this.#piscina === undefined && this.#state !== 'open') throw new PoolClosedError('The pool was closed before this call reached a worker');
+    const piscina = (this.#piscina ??= this.#startWorkers());
+    return piscina.run(request, { signal: signal as unknown as AbortSignal, transferList }).then((response: TaskResponse) => {
+      if (response.ok || !('missing' in response) || !wanted()) return response;
+      this.#known.missing(target.id);
+      return this.#run({ ...request, fn: target }, target, signal, transferList, wanted);
+    });
+  }
+
+  /**
+   * A task could not be handed to Piscina (it could not start a worker: a bad execArgv, say): the
+   * slot is free again. The pool is pumped on the next microtask, not from within: a pump is often
+   * what is failing, and every queued call would otherwise recurse.
+   */
+  #unsent(): void {
+    this.#dispatched--;
+    queueMicrotask(() => this.#pump());
+  }
+
+  #dispatch(call: Call): void {
+    this.#occupy([call]);
     if (call.request.started !== undefined) this.#awaitingStart.set(call.request.started, call);
     let task: Promise<TaskResponse>;
     try {
-      const piscina = (this.#piscina ??= this.#startWorkers());
       const transferList = call.transfer.length > 0 ? (call.transfer as TransferListItem[]) : undefined;
-      task = piscina.run(call.request, { signal: call.taskSignal as unknown as AbortSignal, transferList });
+      task = this.#run(call.request, call.target, call.taskSignal, transferList, () => call.state === 'running');
     } catch (error) {
-      // Piscina could not start a worker (bad execArgv, say): the call fails, the slot is free.
-      this.#dispatched--;
+      this.#unsent();
       call.settle(false, error);
       return;
     }
     task.then(
       (response) => {
         clearTimeout(call.graceTimer);
-        if (!response.ok && 'missing' in response && call.state === 'running') {
-          // A worker that never loaded the target (new, or a replacement): send it in full, in
-          // the same slot, and warm the workers with full sends for a while.
-          this.#known.missing(call.target.id);
-          this.#dispatched--;
-          this.#running.delete(call);
-          call.request = { ...call.request, fn: call.target };
-          this.#dispatch(call);
-          return undefined;
-        }
         if (response.ms !== undefined) this.#batcher.costs.record(call.target.id, response.ms);
         const answering = call.state !== 'settled' ? call.answer(response) : undefined;
         this.#release();
@@ -335,11 +356,7 @@ export class Pool {
   }
 
   #dispatchBatch(calls: readonly Call[]): void {
-    for (const call of calls) {
-      call.state = 'running';
-      this.#running.add(call);
-    }
-    this.#dispatched++;
+    this.#occupy(calls);
     this.#batcher.send(calls);
   }
 
@@ -432,7 +449,8 @@ export class Pool {
     this.#state = 'closing';
     this.#rejectQueued('The pool was closed before this call started: make calls before close(), or create a new pool');
     this.#closing = (async () => {
-      if (this.#dispatched > 0) {
+      // Answers of a batch travel apart from its task's end: wait for them too.
+      if (this.#dispatched > 0 || this.#batcher.awaiting > 0) {
         const drained = new Promise<void>((resolve) => this.#drained.push(resolve));
         let timer: NodeJS.Timeout | undefined;
         const expired = new Promise<void>((resolve) => {
@@ -463,6 +481,8 @@ export class Pool {
     this.#limit.waiting(false);
     // A call whose answer has arrived keeps it (settle() ignores anything else then).
     for (const call of [...this.#running]) call.settle(false, call.locate(new PoolClosedError(message)));
+    // Calls taken back from a stopped batch while the pool was closing never reached a worker again.
+    this.#rejectQueued(message);
     const piscina = this.#piscina;
     this.#piscina = undefined;
     const adopted = [...this.#adopted].map((stop) => stop());
