@@ -42,7 +42,7 @@ export interface PoolStats {
   readonly threads: number;
   /** Calls waiting for a worker. */
   readonly queued: number;
-  /** Calls running on a worker. */
+  /** Calls handed to a worker: running, or next in a batch sent to one (see Batching in the README). */
   readonly running: number;
   /** Calls that returned a value. */
   readonly completed: number;
