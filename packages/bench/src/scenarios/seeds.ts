@@ -8,7 +8,7 @@ import { defaultPool, gather, toThread } from '@tothread/core';
 import { calibrate } from '../calibrate.js';
 import { sendRequestSync } from '../legacy/http-client.js';
 import { row, type Row, type Scenario } from '../scenario.js';
-import { breakfast, coldThreads, counter, cpuBatch, requests, semaphore, type CaseResult, type SeedSizes } from '../seeds/node-cases.js';
+import { breakfast, coldThreads, counter, cpuBatch, requests, semaphore, warmThreadsCpu, type CaseResult, type SeedSizes } from '../seeds/node-cases.js';
 import { runPythonSeeds } from '../seeds/python.js';
 import { startSlowServer } from '../seeds/slow-server.js';
 import { hashChain, sleepSync } from '../workers/tasks.js';
@@ -50,7 +50,7 @@ export const seeds: Scenario = {
     if (quick) note('--quick: smaller seeds (unit 20 ms, 8 requests, 12 through a Semaphore(4), 4 x 20 ms of hashing, 300 ms blocking call)');
     const server = await startSlowServer();
     const rows: Row[] = [];
-    progress.begin(CASES.length + 3);
+    progress.begin(CASES.length + 4);
     try {
       progress.step('warm-up');
       await warmUp(server.url, cpus);
@@ -68,6 +68,8 @@ export const seeds: Scenario = {
       }
       progress.step('node: requests on cold raw threads');
       const cold = await coldThreads(sizes, server.url);
+      progress.step('node: the CPU batch on warm raw threads');
+      const warmCpu = await warmThreadsCpu(sizes, cpus);
       note(`tothread's default pool: maxThreads 'auto', starting at ${defaultPool().maxThreads} (one per core)`);
       await defaultPool().close();
       progress.step('python: every case');
@@ -77,6 +79,7 @@ export const seeds: Scenario = {
       for (const name of CASES) {
         rows.push(...caseRows(name, node.get(name)!, 'sync', 'tothread', true));
         if (name === 'requests') rows.push(row('raw-cold/requests', 's', cold), row('raw-cold/requests', 'speedup', node.get(name)!.sequential / cold));
+        if (name === 'cpu') rows.push(row('raw-warm/cpu', 's', warmCpu.offloaded), row('raw-warm/cpu', 'speedup', warmCpu.sequential / warmCpu.offloaded));
         const py = 'skipped' in python ? undefined : python.cases[name];
         if (py !== undefined) rows.push(...caseRows(name, py, 'python-sync', 'python', false));
       }

@@ -105,11 +105,63 @@ export async function semaphore({ semaphoreRequests, permits }: SeedSizes, url: 
   };
 }
 
-/** A CPU-bound batch: `cpuTasks` hash chains, one after the other, then gathered. */
+/** Rounds of the CPU batch: a 0.4 s batch is small against this machine's noise. */
+const CPU_ROUNDS = 3;
+
+/** Times `CPU_ROUNDS` paired runs and keeps the pair whose speedup is the median. */
+async function medianPair(run: () => Promise<CaseResult>): Promise<CaseResult> {
+  const pairs: CaseResult[] = [];
+  for (let i = 0; i < CPU_ROUNDS; i++) pairs.push(await run());
+  pairs.sort((a, b) => a.sequential / a.offloaded - b.sequential / b.offloaded);
+  return pairs[Math.floor(pairs.length / 2)]!;
+}
+
+/** A CPU-bound batch: `cpuTasks` hash chains, one after the other, then gathered (median of paired rounds). */
 export async function cpuBatch({ cpuTasks, hashRounds }: SeedSizes): Promise<CaseResult> {
   const tasks = Array.from({ length: cpuTasks }, () => hashRounds);
-  return {
+  return medianPair(async () => ({
     sequential: await seconds(() => tasks.map((rounds) => hashChain(rounds))),
     offloaded: await seconds(() => gather(...tasks.map((rounds) => toThread(hashChain, rounds)))),
-  };
+  }));
+}
+
+/**
+ * The floor of the CPU batch for any worker-thread pool: the same hash chains split over `threads`
+ * raw worker threads, started and warmed up beforehand, no pool at all; each round times its own
+ * sequential run right before, as the main thread's speed drifts while it warms up.
+ */
+export async function warmThreadsCpu({ cpuTasks, hashRounds }: SeedSizes, threads: number): Promise<CaseResult> {
+  const tasksFile = new URL('../workers/tasks.js', import.meta.url).href;
+  const source = `const { parentPort, workerData } = require('node:worker_threads');
+import(workerData.tasksFile).then(({ hashChain }) => {
+  hashChain(workerData.hashRounds);
+  parentPort.postMessage('ready');
+  parentPort.on('message', (count) => {
+    for (let i = 0; i < count; i++) hashChain(workerData.hashRounds);
+    parentPort.postMessage('done');
+  });
+});`;
+  const next = (worker: Worker): Promise<void> =>
+    new Promise((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+    });
+  const workers = Array.from({ length: threads }, () => new Worker(source, { eval: true, workerData: { tasksFile, hashRounds } }));
+  try {
+    await Promise.all(workers.map(next));
+    return await medianPair(async () => ({
+      sequential: await seconds(() => Array.from({ length: cpuTasks }, () => hashChain(hashRounds))),
+      offloaded: await seconds(() =>
+        Promise.all(
+          workers.map((worker, k) => {
+            const done = next(worker);
+            worker.postMessage(Math.floor(cpuTasks / threads) + (k < cpuTasks % threads ? 1 : 0));
+            return done;
+          }),
+        ),
+      ),
+    }));
+  } finally {
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
 }
