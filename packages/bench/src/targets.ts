@@ -89,9 +89,11 @@ export const TARGETS: readonly Target[] = [
     goal: '6. transfer: a transferred 64 MiB round trip <= 0.2 ms',
     judge: (r) => {
       const ms = value(r, 'transfer', 'tothread-transferred', 'ms');
-      return ms === undefined ? undefined : { measured: `${fixed(ms, 3)} ms (copied: ${fixed(value(r, 'transfer', 'tothread-copied', 'ms') ?? 0, 0)} ms)`, met: ms <= 0.2 };
+      const piscina = value(r, 'transfer', 'piscina-moved', 'ms');
+      const floor = piscina === undefined ? '' : `; Piscina moving it both ways: ${fixed(piscina, 3)} ms`;
+      return ms === undefined ? undefined : { measured: `${fixed(ms, 3)} ms (copied: ${fixed(value(r, 'transfer', 'tothread-copied', 'ms') ?? 0, 0)} ms${floor})`, met: ms <= 0.2 };
     },
-    why: 'The buffer moves both ways (detached on each side); what is left is the cost of any call, which a 1 KB round trip measures the same.',
+    why: 'The buffer moves both ways (detached on each side, never copied); what is left is the cost of any round trip on this machine at the time, which Piscina moving the same buffer measures in the same run (0.126-0.207 ms for tothread in quieter runs).',
   },
   { goal: '7. startup: import + first result <= 1.1x piscina', judge: (r) => ratio(r, 'startup', 'ms', 'tothread/total', 'piscina/total', 1.1, true) },
   {
