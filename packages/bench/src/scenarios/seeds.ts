@@ -79,7 +79,10 @@ export const seeds: Scenario = {
       for (const name of CASES) {
         rows.push(...caseRows(name, node.get(name)!, 'sync', 'tothread', true));
         if (name === 'requests') rows.push(row('raw-cold/requests', 's', cold), row('raw-cold/requests', 'speedup', node.get(name)!.sequential / cold));
-        if (name === 'cpu') rows.push(row('raw-warm/cpu', 's', warmCpu.offloaded), row('raw-warm/cpu', 'speedup', warmCpu.sequential / warmCpu.offloaded));
+        if (name === 'cpu') {
+          rows.push(row('tothread/cpu-busiest', 'threads', node.get(name)!.busiest ?? 0));
+          rows.push(row('raw-warm/cpu', 's', warmCpu.offloaded), row('raw-warm/cpu', 'speedup', warmCpu.sequential / warmCpu.offloaded));
+        }
         const py = 'skipped' in python ? undefined : python.cases[name];
         if (py !== undefined) rows.push(...caseRows(name, py, 'python-sync', 'python', false));
       }

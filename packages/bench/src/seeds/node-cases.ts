@@ -4,7 +4,7 @@
  * as python/seeds.py does with asyncio.to_thread.
  */
 import { Worker } from 'node:worker_threads';
-import { gather, Semaphore, toThread } from '@tothread/core';
+import { defaultPool, gather, Semaphore, toThread } from '@tothread/core';
 import { sendRequestSync } from '../legacy/http-client.js';
 import { sleep, timeMs } from '../stats.js';
 import { hashChain, sleepSync } from '../workers/tasks.js';
@@ -13,6 +13,8 @@ import { hashChain, sleepSync } from '../workers/tasks.js';
 export interface CaseResult {
   readonly sequential: number;
   readonly offloaded: number;
+  /** The most calls seen running at once on the default pool while offloaded (sampled every few ms). */
+  readonly busiest?: number;
 }
 
 /** The sizes of the cases (python/seeds.py takes the same as flags). */
@@ -116,13 +118,23 @@ async function medianPair(run: () => Promise<CaseResult>): Promise<CaseResult> {
   return pairs[Math.floor(pairs.length / 2)]!;
 }
 
-/** A CPU-bound batch: `cpuTasks` hash chains, one after the other, then gathered (median of paired rounds). */
+/**
+ * A CPU-bound batch: `cpuTasks` hash chains, one after the other, then gathered (median of paired
+ * rounds), watching how many run at once: the default pool must not grow while the CPUs are busy.
+ */
 export async function cpuBatch({ cpuTasks, hashRounds }: SeedSizes): Promise<CaseResult> {
   const tasks = Array.from({ length: cpuTasks }, () => hashRounds);
-  return medianPair(async () => ({
-    sequential: await seconds(() => tasks.map((rounds) => hashChain(rounds))),
-    offloaded: await seconds(() => gather(...tasks.map((rounds) => toThread(hashChain, rounds)))),
-  }));
+  let busiest = 0;
+  const watch = setInterval(() => (busiest = Math.max(busiest, defaultPool().stats().running)), 2);
+  try {
+    const pair = await medianPair(async () => ({
+      sequential: await seconds(() => tasks.map((rounds) => hashChain(rounds))),
+      offloaded: await seconds(() => gather(...tasks.map((rounds) => toThread(hashChain, rounds)))),
+    }));
+    return { ...pair, busiest };
+  } finally {
+    clearInterval(watch);
+  }
 }
 
 /**
