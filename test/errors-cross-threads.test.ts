@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { CloneError, createPool } from '@tothread/core';
+import { fixture, runNode } from './helpers.js';
 import { failAggregate, failStrict, ParseError, parseSync, StrictError, throwValue } from './fixtures/errors.mjs';
 
 const pool = createPool({ maxThreads: 2 });
@@ -20,13 +21,21 @@ describe('errors thrown in a worker come back whole', () => {
     expect((error.cause as Error).cause).toBeInstanceOf(RangeError);
   });
 
-  it('shows the worker frames and the toThread call site in one stack', async () => {
-    const error = (await caught(pool.toThread(parseSync, '!'))) as Error;
-    const stack = error.stack ?? '';
-    expect(stack).toMatch(/at parseSync \(.*fixtures\/errors\.mjs:\d+:\d+\)/);
-    expect(stack).toContain('the toThread() call site below');
-    expect(stack.split('the toThread() call site below')[1]).toContain('errors-cross-threads.test.ts');
-    expect(stack).not.toContain('piscina/dist');
+  it('shows the worker frames, then the async functions awaiting the call, in one stack', async () => {
+    const run = await runNode([fixture('call-sites.mjs')]);
+    expect(run.stderr).toBe('');
+    const stacks = JSON.parse(run.stdout) as Record<'awaited' | 'all' | 'timeout' | 'later', string>;
+    const [worker = '', below = ''] = stacks.awaited.split('\n    --- the worker thread above, the toThread() call site below ---\n');
+    expect(worker).toMatch(/^ParseError: unexpected "!" \(parser v1\)\n\s+at parseSync \(.*fixtures\/errors\.mjs:\d+:\d+\)/);
+    expect(below).toMatch(/^\s+at async importOrders \(.*fixtures\/call-sites\.mjs:\d+:\d+\)/);
+    expect(stacks.awaited).not.toMatch(/piscina|node:internal|packages\/core\/dist/);
+    // Through Promise.all, to the function that awaits it.
+    expect(stacks.all).toMatch(/call site below ---\n\s+at async importOrders .*\n\s+at async Promise\.all \(index 0\)\n\s+at async importAll /);
+    // An error made on the main thread: the message, then the awaiting functions.
+    expect(stacks.timeout).toMatch(/^TimeoutError: `anonymous function` timed out after 50 ms\n\s+at async summarise \(.*call-sites\.mjs:\d+:\d+\)/);
+    // Nothing awaited the call when it failed: the worker's frames alone.
+    expect(stacks.later).toMatch(/^ParseError: [^\n]+\n\s+at parseSync /);
+    expect(stacks.later).not.toContain('call site below');
   });
 
   it('rebuilds a user error without running its constructor', async () => {

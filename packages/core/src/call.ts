@@ -2,9 +2,8 @@
  * One call's life on the main thread: queued in the pool, running on a worker, settled. Settling
  * is idempotent, so an abort racing a result, or a timeout racing a crash, settles exactly once.
  */
-import { fileURLToPath } from 'node:url';
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
-import { dirname } from 'node:path';
+import { locate, stitch, type Site } from './call-site.js';
 import { decodeThrown } from './error-codec.js';
 import { TaskSignal } from './cancel.js';
 import { watchSignal } from './signal-watch.js';
@@ -20,9 +19,6 @@ export type CallState = 'queued' | 'running' | 'settled';
 /** How a call ended. */
 export type CallOutcome = 'completed' | 'failed' | 'cancelled';
 
-const OWN_DIR = dirname(fileURLToPath(import.meta.url));
-const HIDDEN_FRAMES = [OWN_DIR, '/piscina/dist/'];
-const BOUNDARY = '    --- the worker thread above, the toThread() call site below ---';
 
 /** One call on the main thread: its request, its settings, its promise, and how it settles. */
 export class Call {
@@ -51,7 +47,7 @@ export class Call {
   readonly #signals: readonly AbortSignal[];
   #unwatch: Array<() => void> = [];
   /** Set at the call: V8 captures the frames now and formats them only if the call fails. */
-  readonly #site: { stack?: string };
+  readonly #site: Site;
   #resolve!: (value: unknown) => void;
   #reject!: (reason: unknown) => void;
   readonly #onSettle: (call: Call, prior: CallState) => void;
@@ -65,7 +61,7 @@ export class Call {
     request: TaskRequest,
     settings: CallSettings,
     signals: readonly AbortSignal[],
-    site: { stack?: string },
+    site: Site,
     onSettle: (call: Call, prior: CallState) => void,
     transfer: readonly TransferListItem[] = [],
     ports: readonly MessagePort[] = [],
@@ -106,7 +102,7 @@ export class Call {
     this.state = 'settled';
     this.outcome = outcome;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    for (const unwatch of this.#unwatch.splice(0)) unwatch();
+    if (this.#unwatch.length > 0) for (const unwatch of this.#unwatch.splice(0)) unwatch();
     for (const port of this.#ports) port.close();
     if (ok) this.#resolve(value);
     else this.#reject(value);
@@ -115,23 +111,25 @@ export class Call {
   }
 
   /**
-   * Settles from the worker's answer, rebuilding a thrown error with its class and both stacks.
-   * Never rejects: a failure to rebuild settles the call with that failure.
+   * Settles from the worker's answer, rebuilding a thrown error with its class and both stacks: at
+   * once for a value, asynchronously for an error (its class may have to be loaded). Never rejects:
+   * a failure to rebuild settles the call with that failure.
    */
-  async answer(response: TaskResponse): Promise<void> {
+  answer(response: TaskResponse): Promise<void> | undefined {
     this.answered = true;
     if (response.ok) {
       this.settle(true, response.value);
-      return;
+      return undefined;
     }
-    if ('missing' in response) return; // the pool sends it again in full; see Pool#dispatch
+    if ('missing' in response) return undefined; // the pool sends it again in full; see Pool#run
     if ('uncloneable' in response) {
       this.settle(false, this.locate(new CloneError(response.uncloneable.path, response.uncloneable.detail)), 'failed', true);
-      return;
+      return undefined;
     }
-    const thrown = await rebuildThrown(response.thrown);
-    this.stitch(thrown);
-    this.settle(false, thrown, 'failed', true);
+    return rebuildThrown(response.thrown).then((thrown) => {
+      this.stitch(thrown);
+      this.settle(false, thrown, 'failed', true);
+    });
   }
 
   /** Settles from a Piscina rejection: the worker died under the call, or the task never reached it. */
@@ -162,31 +160,13 @@ export class Call {
 
   /** Gives an error made on the main thread (timeout, pool closed) the call site's frames as its stack. */
   locate<E extends Error>(error: E): E {
-    const frames = this.#siteFrames();
-    if (frames !== undefined) setStack(error, [`${error.name}: ${error.message}`, ...frames]);
-    return error;
+    return locate(error, this.#site);
   }
 
   /** Appends the main-thread frames of the call site to the stack of an error thrown in the worker. */
   stitch(error: unknown): void {
-    if (typeof error !== 'object' || error === null) return;
-    const own = (error as { stack?: unknown }).stack;
-    const frames = this.#siteFrames();
-    if (typeof own !== 'string' || frames === undefined) return;
-    setStack(error, [...own.split('\n').filter(visible), BOUNDARY, ...frames]);
+    stitch(error, this.#site);
   }
-
-  #siteFrames(): string[] | undefined {
-    return this.#site.stack?.split('\n').slice(1).filter(visible);
-  }
-}
-
-function visible(line: string): boolean {
-  return !HIDDEN_FRAMES.some((hidden) => line.includes(hidden));
-}
-
-function setStack(error: object, lines: readonly string[]): void {
-  Object.defineProperty(error, 'stack', { value: lines.join('\n'), writable: true, configurable: true, enumerable: false });
 }
 
 /**

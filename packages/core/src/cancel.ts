@@ -33,6 +33,13 @@ export function onCancel(target: object, cancel: (reason: unknown) => void): voi
   Object.defineProperty(target, CANCEL, { value: cancel, configurable: true });
 }
 
+/** Makes `to` cancel as `from` does (a promise derived from a call's own); returns `to`. */
+export function relayCancel<T extends object>(from: object, to: T): T {
+  const cancel = (from as Cancellable)[CANCEL];
+  if (cancel !== undefined) onCancel(to, cancel);
+  return to;
+}
+
 /** Cancels a `toThread()` promise, a task or a gather; returns false for anything else. */
 export function cancelAwaitable(target: unknown, reason: unknown): boolean {
   if ((typeof target !== 'object' && typeof target !== 'function') || target === null) return false;

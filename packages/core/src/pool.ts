@@ -7,6 +7,7 @@
 import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { Batcher } from './batcher.js';
+import type { Site } from './call-site.js';
 import { Call, type CallState } from './call.js';
 import { CallQueue } from './call-queue.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
@@ -23,6 +24,8 @@ import { makeThreaded, makeToThread, type AnyFunction, type Threaded, type ToThr
 import * as check from './validate.js';
 import { startWorkers } from './workers.js';
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** What a call form adds to a plain call: an operation other than `call`, a stream, a known target. */
 export interface TaskExtra {
   readonly op?: TaskOp;
@@ -35,6 +38,7 @@ const PLAIN: TaskExtra = {};
 const STARTED = 'tothread:started';
 const REPLY = 'tothread:reply';
 const NOTHING_MOVED: readonly TransferListItem[] = [];
+const NO_SIGNALS: readonly AbortSignal[] = [];
 
 /** A snapshot of what a pool is doing. */
 export interface PoolStats {
@@ -94,6 +98,7 @@ export class Pool {
   /** Which targets the workers have most likely loaded: those travel by id only. */
   readonly #known = new KnownTargets();
   #nextCallId = 0;
+  readonly #onSettled = (call: Call, prior: CallState): void => this.#settled(call, prior);
   #completed = 0;
   #failed = 0;
   #cancelled = 0;
@@ -169,7 +174,7 @@ export class Pool {
   }
 
   /** @internal Every call form ends here; not part of the public API. */
-  submit(fn: unknown, args: readonly unknown[], settings: CallSettings, site: { stack?: string }, task: TaskExtra = PLAIN): Promise<unknown> {
+  submit(fn: unknown, args: readonly unknown[], settings: CallSettings, site: Site, task: TaskExtra = PLAIN): Promise<unknown> {
     try {
       if (this.#state !== 'open') throw new PoolClosedError();
       const scope = currentSignal();
@@ -192,7 +197,7 @@ export class Pool {
     args: readonly unknown[],
     settings: CallSettings,
     scope: AbortSignal | undefined,
-    site: { stack?: string },
+    site: Site,
     task: TaskExtra,
     reserved = false,
   ): Promise<unknown> {
@@ -211,7 +216,7 @@ export class Pool {
     }
     let cancel = (_reason: unknown): void => {};
     const prepared = prepareArgs(args, (path, error) => cancel(new CallbackError(path, { cause: error })));
-    const signals = settings.signal === undefined ? (scope === undefined ? [] : [scope]) : scope === undefined ? [settings.signal] : [settings.signal, scope];
+    const signals = settings.signal === undefined ? (scope === undefined ? NO_SIGNALS : [scope]) : scope === undefined ? [settings.signal] : [settings.signal, scope];
     for (const signal of signals) if (signal.aborted) throw signal.reason;
     const free = this.#dispatched < this.#limit.value;
     const { timeout, timeoutFrom, grace } = settings;
@@ -222,19 +227,17 @@ export class Pool {
       settings.transfer === undefined && prepared.transfer.length === 0 && task.stream === undefined
         ? NOTHING_MOVED
         : [...(settings.transfer ?? []), ...prepared.transfer, ...(task.stream ? [task.stream.port] : [])];
-    const request: TaskRequest = {
-      // A call that moves something (buffers, callback or stream ports) always travels in full:
-      // what it moves cannot be moved a second time if a worker asked for the full form.
-      fn: moved.length === 0 ? this.#known.shorten(fn, this.#limit.value) : fn,
-      args: prepared.args,
-      ...(started !== undefined && { started }),
-      ...(cancelFlag && { cancelFlag }),
-      ...(task.op && { op: task.op }),
-      ...(prepared.callbacks && { callbacks: prepared.callbacks }),
-      ...(task.stream && { stream: task.stream }),
-    };
-    if (moved.some((item) => item instanceof ArrayBuffer)) (request as { moved?: true }).moved = true;
-    const call = new Call(request, settings, signals, site, (c, prior) => this.#settled(c, prior), moved, prepared.ports, fn);
+    // A call that moves something (buffers, callback or stream ports) always travels in full: what
+    // it moves cannot be moved a second time if a worker asked for the full form.
+    const request: Mutable<TaskRequest> = { fn: moved.length === 0 ? this.#known.shorten(fn, this.#limit.value) : fn, args: prepared.args };
+    // Only what a call uses travels (plain calls are the hot path: no spread, no empty fields).
+    if (started !== undefined) request.started = started;
+    if (cancelFlag !== undefined) request.cancelFlag = cancelFlag;
+    if (task.op !== undefined) request.op = task.op;
+    if (prepared.callbacks !== undefined) request.callbacks = prepared.callbacks;
+    if (task.stream !== undefined) request.stream = task.stream;
+    if (moved.length > 0 && moved.some((item) => item instanceof ArrayBuffer)) request.moved = true;
+    const call = new Call(request, settings, signals, site, this.#onSettled, moved, prepared.ports, fn);
     call.batchable = moved.length === 0 && started === undefined && cancelFlag === undefined && task.op === undefined;
     cancel = (reason: unknown): void => this.#cancel(call, reason);
     onCancel(call.promise, cancel);

@@ -3,6 +3,8 @@
  * only shape the call; the pool behind them does the work.
  */
 import { callSettings, mergeSettings, type CallOptions, type CallSettings } from './call-options.js';
+import { awaitedAt, captureSite, LAZY, type Site } from './call-site.js';
+import { relayCancel } from './cancel.js';
 import { resolveFunction } from './fn/resolve.js';
 import type { TaskExtra } from './pool.js';
 import { openStream } from './stream.js';
@@ -12,7 +14,7 @@ import { openStream } from './stream.js';
 export type AnyFunction = (...args: any[]) => unknown;
 
 /** What a call form hands to its pool. */
-export type Submit = (fn: unknown, args: readonly unknown[], settings: CallSettings, site: { stack?: string }, task?: TaskExtra) => Promise<unknown>;
+export type Submit = (fn: unknown, args: readonly unknown[], settings: CallSettings, site: Site, task?: TaskExtra) => Promise<unknown>;
 
 /**
  * What offloading a function returning `R` gives: a promise of its awaited result, or, for a
@@ -55,28 +57,23 @@ export interface Threaded<F extends AnyFunction> {
 }
 
 /**
- * Frames kept of a call site: the caller and the few above it locate a call, and each frame costs
- * about a microsecond to capture on every call (a full 10-frame capture was a fifth of the main
- * thread's time under load).
+ * Submits a call. A generator's stream captures its site now (once for all its values); a plain
+ * call is awaited, and finds its site only if it fails (see call-site.ts). The promise returned
+ * can be cancelled as the pool's own.
  */
-const SITE_FRAMES = 4;
-
-/** Captures the caller's nearest frames (formatted only if the call fails), starting below `from`. */
-function callSite(from: Function): { stack?: string } {
-  const site: { stack?: string } = {};
-  const limit = Error.stackTraceLimit;
-  if (limit > SITE_FRAMES) Error.stackTraceLimit = SITE_FRAMES;
-  Error.captureStackTrace(site, from);
-  Error.stackTraceLimit = limit;
-  return site;
+function offload(submit: Submit, from: Function, fn: unknown, args: readonly unknown[], settings: CallSettings): unknown {
+  if (isGeneratorFunction(fn)) {
+    const site = captureSite(from);
+    return openStream((task) => submit(fn, args, settings, site, task));
+  }
+  const submitted = submit(fn, args, settings, LAZY);
+  return relayCancel(submitted, awaitedAt(submitted));
 }
 
 /** Builds a `toThread` over `submit`, with `settings` as its defaults. */
 export function makeToThread(submit: Submit, settings: CallSettings = callSettings(undefined)): ToThread {
   const toThread = function toThread(fn: unknown, ...args: unknown[]): unknown {
-    const site = callSite(toThread);
-    if (isGeneratorFunction(fn)) return openStream((task) => submit(fn, args, settings, site, task));
-    return submit(fn, args, settings, site);
+    return offload(submit, toThread, fn, args, settings);
   } as ToThread;
   toThread.with = (options) => makeToThread(submit, mergeSettings(settings, callSettings(options)));
   return toThread;
@@ -88,11 +85,8 @@ export function makeThreaded<F extends AnyFunction>(fn: F, settings: CallSetting
   // lookup still in flight is awaited by the first call (which reports its error).
   const early = resolveFunction(fn);
   if (early instanceof Promise) early.catch(() => {});
-  const generator = isGeneratorFunction(fn);
   const threadedFn = function threaded(...args: unknown[]): unknown {
-    const site = callSite(threadedFn);
-    if (generator) return openStream((task) => submit(fn, args, settings, site, task));
-    return submit(fn, args, settings, site);
+    return offload(submit, threadedFn, fn, args, settings);
   } as unknown as Threaded<F>;
   Object.defineProperty(threadedFn, 'name', { value: fn.name ? `${fn.name}Async` : 'threaded' });
   threadedFn.with = (options) => makeThreaded(fn, mergeSettings(settings, callSettings(options)), submit);

@@ -4,6 +4,7 @@
  * would spend more on messaging than on tiny work); the input is pulled lazily (an infinite
  * generator works), and leaving the loop stops the chunks still running.
  */
+import { captureSite } from '../call-site.js';
 import { rebuildThrown } from '../call.js';
 import { callSettings } from '../call-options.js';
 import { cancelAwaitable } from '../cancel.js';
@@ -57,8 +58,7 @@ export async function* map<F extends (item: never) => unknown>(
   const ordered = raw.ordered !== false;
   const signal = check.optionalSignal('options.signal', raw.signal);
   const settings = callSettings(signal ? { signal } : undefined);
-  const site: { stack?: string } = {};
-  Error.captureStackTrace(site, map);
+  const site = captureSite(map);
   const isAsync = Symbol.asyncIterator in input;
   const source = isAsync ? input[Symbol.asyncIterator]() : (input as Iterable<Parameters<F>[0]>)[Symbol.iterator]();
   // An async input may produce items only as results are taken (a Queue fed by the consumer):

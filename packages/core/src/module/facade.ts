@@ -3,6 +3,7 @@
  * or touching its source. Each property path of the facade names an export; calling it runs the
  * export on a worker, awaiting it reads a value export, and a generator export streams.
  */
+import { captureSite, type Site } from '../call-site.js';
 import { callSettings } from '../call-options.js';
 import { thenCancellable, withoutSignal } from '../cancel.js';
 import { defaultPool } from '../default-pool.js';
@@ -42,13 +43,8 @@ export interface WrapModuleOptions<M = unknown> {
   skip?: readonly (keyof M & string)[];
 }
 
-type Site = { stack?: string };
-
-function site(): Site {
-  const holder: Site = {};
-  Error.captureStackTrace(holder);
-  return holder;
-}
+/** A facade call's site, captured when it is made (below the facade's own frames, which are hidden). */
+const site = (): Site => captureSite(site);
 
 /**
  * Wraps the module at `specifier` as an async facade. The specifier is resolved as the calling
