@@ -55,7 +55,7 @@ export const TARGETS: readonly Target[] = [
   {
     goal: '1. overhead: tothread p50 <= 1.10x piscina p50',
     judge: (r) => ratio(r, 'overhead', 'p50_us', 'tothread', 'piscina', 1.1, true),
-    why: "What tothread adds to each call, measured with `node --cpu-prof` over 40k sequential calls on one worker: the main thread is busy ~30 µs per call against ~15 µs for Piscina alone: the call-site capture (~3 µs; it gives a failed call the stack of the line that made it), the larger request Piscina clones (~3-5 µs, measured with raw Piscina and the same request shape), and the call's promise, cancel hook and answer (~5 µs); the worker side adds ~2.5 µs. Sequential round trips here also swing by tens of µs between runs (1.14x-1.38x this session).",
+    why: "Sequential round trips of ~70-110 µs swing by tens of µs between runs on this shared 2-core machine: three runs of this scenario in one session gave 0.86x, 1.16x and 1.06x. What tothread adds to a call is main-thread work: with 1000 in flight, ~6.5 µs of main-thread CPU per call (the call, its promise and cancel hook, the request Piscina clones), since a call finds its call site only if it fails.",
   },
   {
     goal: '2. overhead: tothread calls/s with 1000 in flight >= 2x piscina and >= the best peer',
