@@ -84,5 +84,9 @@ function visible(line: string): boolean {
 }
 
 function setStack(error: object, lines: readonly string[]): void {
-  Object.defineProperty(error, 'stack', { value: lines.join('\n'), writable: true, configurable: true, enumerable: false });
+  try {
+    Object.defineProperty(error, 'stack', { value: lines.join('\n'), writable: true, configurable: true, enumerable: false });
+  } catch {
+    // A frozen error keeps its own stack: the error itself matters more than where it was awaited.
+  }
 }
