@@ -24,18 +24,23 @@ describe('errors thrown in a worker come back whole', () => {
   it('shows the worker frames, then the async functions awaiting the call, in one stack', async () => {
     const run = await runNode([fixture('call-sites.mjs')]);
     expect(run.stderr).toBe('');
-    const stacks = JSON.parse(run.stdout) as Record<'awaited' | 'all' | 'timeout' | 'later', string>;
-    const [worker = '', below = ''] = stacks.awaited.split('\n    --- the worker thread above, the toThread() call site below ---\n');
-    expect(worker).toMatch(/^ParseError: unexpected "!" \(parser v1\)\n\s+at parseSync \(.*fixtures\/errors\.mjs:\d+:\d+\)/);
-    expect(below).toMatch(/^\s+at async importOrders \(.*fixtures\/call-sites\.mjs:\d+:\d+\)/);
-    expect(stacks.awaited).not.toMatch(/piscina|node:internal|packages\/core\/dist/);
-    // Through Promise.all, to the function that awaits it.
-    expect(stacks.all).toMatch(/call site below ---\n\s+at async importOrders .*\n\s+at async Promise\.all \(index 0\)\n\s+at async importAll /);
+    const stacks = JSON.parse(run.stdout) as Record<string, string>;
+    const below = (name: string): string => stacks[name]?.split('the toThread() call site below ---\n')[1] ?? `no call site in: ${stacks[name]}`;
+    expect(stacks.awaited).toMatch(/^ParseError: unexpected "!" \(parser v1\)\n\s+at parseSync \(.*fixtures\/errors\.mjs:\d+:\d+\)\n\s+--- the worker thread above/);
+    expect(below('awaited')).toMatch(/^\s+at async importOrders \(.*fixtures\/call-sites\.mjs:\d+:\d+\)/);
+    for (const stack of Object.values(stacks)) expect(stack).not.toMatch(/piscina|node:|<anonymous>|packages\/core\/dist/);
+    // Through Promise.all (its own line left out), to the function that awaits it.
+    expect(below('all')).toMatch(/^\s+at async importOrders .*\n\s+at async importAll /);
     // An error made on the main thread: the message, then the awaiting functions.
     expect(stacks.timeout).toMatch(/^TimeoutError: `anonymous function` timed out after 50 ms\n\s+at async summarise \(.*call-sites\.mjs:\d+:\d+\)/);
     // Nothing awaited the call when it failed: the worker's frames alone.
-    expect(stacks.later).toMatch(/^ParseError: [^\n]+\n\s+at parseSync /);
-    expect(stacks.later).not.toContain('call site below');
+    expect(stacks.later).toMatch(/^ParseError: [^\n]+\n\s+at parseSync [^\n]+$/);
+    // Awaited through tothread's combinators: the line that made the gather, task, group or loop.
+    expect(below('gathered')).toMatch(/^\s+at gathered \(.*call-sites\.mjs:\d+:\d+\)/);
+    expect(below('gatheredThunk')).toMatch(/^\s+at gatheredThunk \(.*call-sites\.mjs:\d+:\d+\)/);
+    expect(below('inTask')).toMatch(/^\s+at inTask \(.*call-sites\.mjs:\d+:\d+\)/);
+    expect(below('inGroup')).toMatch(/^\s+at .*call-sites\.mjs:\d+:\d+/);
+    expect(below('completed')).toMatch(/^\s+at completed \(.*call-sites\.mjs:\d+:\d+\)/);
   });
 
   it('rebuilds a user error without running its constructor', async () => {

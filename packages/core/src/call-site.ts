@@ -45,9 +45,9 @@ export function stitch(error: unknown, site: Site): void {
 
 /**
  * `promise`, settled the same way; an error of a lazy call gets the frames of the async functions
- * awaiting this at the moment it fails (none if nothing awaits it yet). An async function, not a
- * `then`: V8 follows the awaiters of an async function reliably (through `Promise.all`, through
- * helpers that chain with `then`), and a `then` handler's less so.
+ * awaiting this at the moment it fails. With none to show (nothing awaits it yet, or only
+ * tothread's own combinators do), the error is left for {@link placeLeftover}, or keeps its own
+ * stack. An async function, not a `then`: V8 follows the awaiters of an async function further.
  */
 export async function awaitedAt<T>(promise: Promise<T>): Promise<T> {
   try {
@@ -55,32 +55,59 @@ export async function awaitedAt<T>(promise: Promise<T>): Promise<T> {
   } catch (error) {
     const how = typeof error === 'object' && error !== null ? unplaced.get(error) : undefined;
     if (how !== undefined) {
-      unplaced.delete(error as object);
-      // Only the awaiters locate the call: the synchronous frames here are the microtask runner's.
-      const [head = '', ...frames] = (captureSite(awaitedAt).stack ?? '').split('\n');
-      place(error as object, how, { stack: [head, ...frames.filter((line) => line.trimStart().startsWith('at async '))].join('\n') });
+      const frames = awaiters(captureSite(awaitedAt));
+      if (frames.length > 0) placeLeftover(error, { stack: ['', ...frames].join('\n') });
     }
     throw error;
   }
 }
 
-function place(error: object, how: Placement, site: Site): void {
+/**
+ * Gives `site` to an error of a lazy call that has no call site yet: for tothread's combinators
+ * (tasks, gather, asCompleted), which capture their own site once and hide the awaiters' frames.
+ */
+export function placeLeftover(error: unknown, site: Site): void {
+  if (typeof error !== 'object' || error === null) return;
+  const how = unplaced.get(error);
+  // A site with nothing to show (a task started inside gather, say) leaves it to an outer one.
+  if (how !== undefined && place(error, how, site)) unplaced.delete(error);
+}
+
+/** The awaiters' frames worth showing: only `at async` ones (the synchronous frames here are the microtask runner's), none of tothread's own. */
+function awaiters(site: Site): string[] {
+  const stack = site.stack;
+  if (typeof stack !== 'string') return []; // an Error.prepareStackTrace may return anything
+  return stack
+    .split('\n')
+    .slice(1)
+    .filter((line) => line.trimStart().startsWith('at async ') && !/at async Promise\.(all|any|allSettled|race) /.test(line) && visible(line));
+}
+
+/** Gives `error` the frames of `site`; false when there are none to give (the error keeps its own stack). */
+function place(error: object, how: Placement, site: Site): boolean {
+  const own = (error as { stack?: unknown }).stack;
   if (site === LAZY) {
     unplaced.set(error, how);
-    return;
+    // Until a site is found, a worker's error shows the user's frames only, not tothread's or Piscina's.
+    if (how === 'stitch' && typeof own === 'string') setStack(error, own.split('\n').filter(visible));
+    return true;
   }
-  const frames = site.stack?.split('\n').slice(1).filter(visible) ?? [];
+  const frames = typeof site.stack === 'string' ? site.stack.split('\n').slice(1).filter(visible) : [];
+  if (frames.length === 0) return false;
   if (how === 'locate') {
     const { name, message } = error as Error;
     setStack(error, [`${String(name)}: ${String(message)}`, ...frames]);
-    return;
+  } else if (typeof own === 'string') {
+    setStack(error, [...own.split('\n').filter(visible), BOUNDARY, ...frames]);
   }
-  const own = (error as { stack?: unknown }).stack;
-  if (typeof own === 'string' && frames.length > 0) setStack(error, [...own.split('\n').filter(visible), BOUNDARY, ...frames]);
+  return true;
 }
 
+/** Node's own frames and native ones (`Array.map`, `new Promise`) never locate a call. */
+const INTERNAL_FRAME = /\(node:|^\s*at node:|\(<anonymous>\)$/;
+
 function visible(line: string): boolean {
-  return !HIDDEN_FRAMES.some((hidden) => line.includes(hidden));
+  return !HIDDEN_FRAMES.some((hidden) => line.includes(hidden)) && !INTERNAL_FRAME.test(line);
 }
 
 function setStack(error: object, lines: readonly string[]): void {

@@ -46,7 +46,7 @@ export class Call {
   /** The explicit signal and the ambient scope's: either one cancels the call. */
   readonly #signals: readonly AbortSignal[];
   #unwatch: Array<() => void> = [];
-  /** Set at the call: V8 captures the frames now and formats them only if the call fails. */
+  /** Where the call was made: frames captured at the call, or found when it fails (see call-site.ts). */
   readonly #site: Site;
   #resolve!: (value: unknown) => void;
   #reject!: (reason: unknown) => void;

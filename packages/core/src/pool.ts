@@ -303,9 +303,11 @@ export class Pool {
       (response) => {
         clearTimeout(call.graceTimer);
         if (response.ms !== undefined) this.#batcher.costs.record(call.target.id, response.ms);
-        const answering = call.state !== 'settled' ? call.answer(response) : undefined;
-        this.#release();
-        return answering;
+        try {
+          return call.state !== 'settled' ? call.answer(response) : undefined;
+        } finally {
+          this.#release(); // the worker is free however the answer went
+        }
       },
       (error: unknown) => {
         clearTimeout(call.graceTimer);

@@ -61,8 +61,8 @@ export interface Threaded<F extends AnyFunction> {
  * call is awaited, and finds its site only if it fails (see call-site.ts). The promise returned
  * can be cancelled as the pool's own.
  */
-function offload(submit: Submit, from: Function, fn: unknown, args: readonly unknown[], settings: CallSettings): unknown {
-  if (isGeneratorFunction(fn)) {
+function offload(submit: Submit, from: Function, fn: unknown, args: readonly unknown[], settings: CallSettings, generator = isGeneratorFunction(fn)): unknown {
+  if (generator) {
     const site = captureSite(from);
     return openStream((task) => submit(fn, args, settings, site, task));
   }
@@ -85,8 +85,9 @@ export function makeThreaded<F extends AnyFunction>(fn: F, settings: CallSetting
   // lookup still in flight is awaited by the first call (which reports its error).
   const early = resolveFunction(fn);
   if (early instanceof Promise) early.catch(() => {});
+  const generator = isGeneratorFunction(fn);
   const threadedFn = function threaded(...args: unknown[]): unknown {
-    return offload(submit, threadedFn, fn, args, settings);
+    return offload(submit, threadedFn, fn, args, settings, generator);
   } as unknown as Threaded<F>;
   Object.defineProperty(threadedFn, 'name', { value: fn.name ? `${fn.name}Async` : 'threaded' });
   threadedFn.with = (options) => makeThreaded(fn, mergeSettings(settings, callSettings(options)), submit);

@@ -1,4 +1,5 @@
 /** asyncio's `as_completed`, as an async iterator of results in the order they settle. */
+import { captureSite, placeLeftover } from '../call-site.js';
 import { CancelledError } from '../errors.js';
 import { start, stop, type Awaitable, type AwaitedOf } from './task.js';
 
@@ -12,13 +13,17 @@ type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: fals
  * for await (const page of asCompleted(urls.map((url) => toThread(fetchSync, url)))) render(page)
  */
 export async function* asCompleted<A extends Awaitable<unknown>>(items: Iterable<A>): AsyncGenerator<AwaitedOf<A>, void, undefined> {
+  const site = captureSite(asCompleted); // the loop that reads it: where a failed toThread() call surfaces
   const started = Array.from(items, (item) => start(item as Awaitable<AwaitedOf<A>>));
   const settled: Array<Settled<AwaitedOf<A>>> = [];
   let wake: (() => void) | undefined;
   for (const promise of started) {
     promise.then(
       (value) => settled.push({ ok: true, value }),
-      (error: unknown) => settled.push({ ok: false, error }),
+      (error: unknown) => {
+        placeLeftover(error, site);
+        settled.push({ ok: false, error });
+      },
     ).then(() => wake?.());
   }
   let yielded = 0;

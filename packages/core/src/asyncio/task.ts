@@ -2,6 +2,7 @@
  * Task handles (asyncio's `create_task`): the work starts now; the handle can be awaited, cancelled
  * (which stops every offloaded call inside it) and inspected.
  */
+import { captureSite, placeLeftover } from '../call-site.js';
 import { cancelAwaitable, onCancel } from '../cancel.js';
 import { CancelledError } from '../errors.js';
 import * as check from '../validate.js';
@@ -50,11 +51,14 @@ export class Task<T> implements PromiseLike<T> {
     this.name = typeof raw.name === 'string' ? raw.name : fn.name || 'task';
     this.#scope = new CancelScope({ signal: check.optionalSignal('options.signal', raw.signal) });
     this.#promise = this.#scope.run((scope) => fn(scope.signal));
+    // Where the task was made: the call site of a failed toThread() call awaited only through it.
+    const site = captureSite(Task);
     this.#promise.then(
       () => {
         this.#state = 'fulfilled';
       },
       (error: unknown) => {
+        placeLeftover(error, site);
         // Cancelled means it ended *because of* the cancel: a failure of its own that came first
         // stays a failure.
         this.#state = this.#scope.cancelled && error === this.#scope.signal.reason ? 'cancelled' : 'rejected';
