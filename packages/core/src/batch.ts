@@ -10,11 +10,10 @@ import { TaskSignal } from './cancel.js';
 import type { Call } from './call.js';
 import type { FnRef } from './protocol.js';
 
-
 /**
  * How long a batch should keep its worker busy: long enough that the round trip between batches
  * is a small share of it. Calls are not held back by it: each answers as soon as it has run, and a
- * worker left without work takes the not-yet-started calls of a busy one (see Pool#steal).
+ * worker left without work takes the not-yet-started calls of a busy one (see Batcher#steal).
  */
 const BATCH_MS = 20;
 const MAX_BATCH = 64;

@@ -28,7 +28,7 @@ export interface BatchHost {
 
 export class Batcher {
   /** What a call of each target costs on a worker: decides which calls travel in batches. */
-  readonly costs = new CostTable();
+  readonly #costs = new CostTable();
   readonly #host: BatchHost;
   /** Batches whose task has not ended. */
   readonly #batches = new Set<Batch>();
@@ -55,7 +55,7 @@ export class Batcher {
    * function waiting right behind it, `share` at most (so that every free worker gets some).
    */
   group(first: Call, queue: CallQueue, share: number): Call[] {
-    const size = first.batchable ? this.costs.batchSize(first.target.id, share) : 1;
+    const size = first.batchable ? this.#costs.batchSize(first.target.id, share) : 1;
     const calls = [first];
     for (let next = queue.peek(); next && calls.length < size && next.batchable && next.target.id === first.target.id; next = queue.peek()) {
       calls.push(queue.take());
@@ -119,8 +119,16 @@ export class Batcher {
     const call = this.#awaiting.get(id);
     if (call === undefined) return;
     this.#answered(id);
-    if (response.ms !== undefined) this.costs.record(call.target.id, response.ms);
-    if (call.state === 'running') void call.answer(response);
+    void this.report(call, response);
+  }
+
+  /**
+   * A worker's answer for `call`, alone or in a batch: what the call cost is noted (it decides
+   * which calls batch), and the call settles with it unless it already has.
+   */
+  report(call: Call, response: TaskResponse): Promise<void> | undefined {
+    if (response.ms !== undefined) this.#costs.record(call.target.id, response.ms);
+    return call.state === 'running' ? call.answer(response) : undefined;
   }
 
   /** A call settled or goes back to the queue: it is no longer the batch's to answer. */

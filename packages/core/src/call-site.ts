@@ -53,11 +53,7 @@ export async function awaitedAt<T>(promise: Promise<T>): Promise<T> {
   try {
     return await promise;
   } catch (error) {
-    const how = typeof error === 'object' && error !== null ? unplaced.get(error) : undefined;
-    if (how !== undefined) {
-      const frames = awaiters(captureSite(awaitedAt));
-      if (frames.length > 0) placeLeftover(error, { stack: ['', ...frames].join('\n') });
-    }
+    if (typeof error === 'object' && error !== null && unplaced.has(error)) placeLeftover(error, awaiters(captureSite(awaitedAt)));
     throw error;
   }
 }
@@ -73,14 +69,14 @@ export function placeLeftover(error: unknown, site: Site): void {
   if (how !== undefined && place(error, how, site)) unplaced.delete(error);
 }
 
-/** The awaiters' frames worth showing: only `at async` ones (the synchronous frames here are the microtask runner's), none of tothread's own. */
-function awaiters(site: Site): string[] {
-  const stack = site.stack;
-  if (typeof stack !== 'string') return []; // an Error.prepareStackTrace may return anything
-  return stack
-    .split('\n')
-    .slice(1)
-    .filter((line) => line.trimStart().startsWith('at async ') && !/at async Promise\.(all|any|allSettled|race) /.test(line) && visible(line));
+/**
+ * The awaiters in a site captured as a call fails: only its `at async` frames (the synchronous ones
+ * are the microtask runner's), and not the line of a `Promise.all` between them.
+ */
+function awaiters(site: Site): Site {
+  if (typeof site.stack !== 'string') return {}; // an Error.prepareStackTrace may return anything
+  const [head = '', ...frames] = site.stack.split('\n');
+  return { stack: [head, ...frames.filter((line) => line.trimStart().startsWith('at async ') && !/at async Promise\.(all|any|allSettled|race) /.test(line))].join('\n') };
 }
 
 /** Gives `error` the frames of `site`; false when there are none to give (the error keeps its own stack). */

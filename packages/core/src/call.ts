@@ -19,7 +19,6 @@ export type CallState = 'queued' | 'running' | 'settled';
 /** How a call ended. */
 export type CallOutcome = 'completed' | 'failed' | 'cancelled';
 
-
 /** One call on the main thread: its request, its settings, its promise, and how it settles. */
 export class Call {
   state: CallState = 'queued';
@@ -27,7 +26,7 @@ export class Call {
   /** The worker's answer has arrived: nothing else (a timeout, close()) may settle the call now. */
   answered = false;
   /** What travels to the worker; its `fn` may be the short `known` form of `target`. */
-  request: TaskRequest;
+  readonly request: TaskRequest;
   /** The full description of the function, sent again if a worker does not know the short form. */
   readonly target: FnRef;
   readonly settings: CallSettings;

@@ -302,9 +302,8 @@ export class Pool {
     task.then(
       (response) => {
         clearTimeout(call.graceTimer);
-        if (response.ms !== undefined) this.#batcher.costs.record(call.target.id, response.ms);
         try {
-          return call.state !== 'settled' ? call.answer(response) : undefined;
+          return this.#batcher.report(call, response);
         } finally {
           this.#release(); // the worker is free however the answer went
         }
