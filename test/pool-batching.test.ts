@@ -15,6 +15,17 @@ async function started(counts: Int32Array, i: number): Promise<void> {
   while (Atomics.load(counts, i) === 0) await new Promise((resolve) => setTimeout(resolve, 2));
 }
 
+/**
+ * Call 0 takes the only worker, then `call(i)` makes calls 1-10, which queue behind it and so travel
+ * to the worker as one batch. Resolves, once call 0 has answered, with calls 1-10.
+ */
+async function queuedBehindOne(pool: Pool, counts: Int32Array, call: (i: number) => Promise<number>): Promise<Array<Promise<number>>> {
+  const first = pool.toThread(step, counts, 0, 0);
+  const calls = Array.from({ length: 10 }, (_, k) => call(k + 1));
+  await first;
+  return calls;
+}
+
 describe('quick calls that queue up travel to a worker in batches', () => {
   it('every call runs exactly once, in order, and answers with its own value', async () => {
     await using pool = createPool({ minThreads: 1, maxThreads: 1 });
@@ -31,13 +42,7 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     await warm(pool);
     const counts = counter(12);
     const controller = new AbortController();
-    const first = pool.toThread(step, counts, 0, 0);
-    const calls = Array.from({ length: 10 }, (_, k) => {
-      const i = k + 1;
-      const options = i === 7 ? { signal: controller.signal } : {};
-      return pool.toThread.with(options)(step, counts, i, i === 1 ? 400 : 0);
-    });
-    await first;
+    const calls = await queuedBehindOne(pool, counts, (i) => pool.toThread.with(i === 7 ? { signal: controller.signal } : {})(step, counts, i, i === 1 ? 400 : 0));
     await started(counts, 1); // call 1 blocks; calls 2-10 wait behind it in its batch
     controller.abort(new Error('not needed'));
     const outcomes = await Promise.allSettled(calls);
@@ -53,12 +58,9 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     await warm(pool);
     const counts = counter(12);
     const controller = new AbortController();
-    const first = pool.toThread(step, counts, 0, 0);
-    const calls = Array.from({ length: 10 }, (_, k) => {
-      const i = k + 1;
-      return i === 5 ? pool.toThread.with({ signal: controller.signal })(step, counts, i, 60_000) : pool.toThread(step, counts, i, 0);
-    });
-    await first;
+    const calls = await queuedBehindOne(pool, counts, (i) =>
+      i === 5 ? pool.toThread.with({ signal: controller.signal })(step, counts, i, 60_000) : pool.toThread(step, counts, i, 0),
+    );
     await started(counts, 5);
     controller.abort(new Error('stop that one'));
     const outcomes = await Promise.allSettled(calls);
@@ -75,9 +77,7 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     await using pool = createPool({ minThreads: 1, maxThreads: 1 });
     await warm(pool);
     const counts = counter(12);
-    const first = pool.toThread(step, counts, 0, 0);
-    const calls = Array.from({ length: 10 }, (_, k) => pool.toThread(step, counts, k + 1, 0, k + 1 === 4 ? 3 : 0));
-    await first;
+    const calls = await queuedBehindOne(pool, counts, (i) => pool.toThread(step, counts, i, 0, i === 4 ? 3 : 0));
     const outcomes = await Promise.allSettled(calls);
     expect(outcomes[3]).toMatchObject({ status: 'rejected' });
     expect((outcomes[3] as PromiseRejectedResult).reason).toBeInstanceOf(WorkerExitError);

@@ -32,6 +32,14 @@ export interface SeedSizes {
 
 const seconds = async (fn: () => unknown): Promise<number> => (await timeMs(fn)) / 1000;
 
+/** Resolves at a raw worker's next message; rejects if it fails first. */
+function nextMessage(worker: Worker): Promise<void> {
+  return new Promise((resolve, reject) => {
+    worker.once('message', () => resolve());
+    worker.once('error', reject);
+  });
+}
+
 /** Brewing coffee (3 units) and toasting a bagel (2 units), blocking sleeps. */
 export async function breakfast({ unitMs }: SeedSizes): Promise<CaseResult> {
   return {
@@ -88,12 +96,11 @@ import(workerData.client).then(({ sendRequestSync }) => {
   sendRequestSync(workerData.url);
   parentPort.postMessage('answered');
 });`;
-  const one = (i: number): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const worker = new Worker(source, { eval: true, workerData: { client, url: `${url}?cold=${i}` } });
-      worker.once('message', () => void worker.terminate().then(() => resolve()));
-      worker.once('error', reject);
-    });
+  const one = async (i: number): Promise<void> => {
+    const worker = new Worker(source, { eval: true, workerData: { client, url: `${url}?cold=${i}` } });
+    await nextMessage(worker);
+    await worker.terminate();
+  };
   return seconds(() => Promise.all(Array.from({ length: count }, (_, i) => one(i))));
 }
 
@@ -153,20 +160,15 @@ import(workerData.tasksFile).then(({ hashChain }) => {
     parentPort.postMessage('done');
   });
 });`;
-  const next = (worker: Worker): Promise<void> =>
-    new Promise((resolve, reject) => {
-      worker.once('message', () => resolve());
-      worker.once('error', reject);
-    });
   const workers = Array.from({ length: threads }, () => new Worker(source, { eval: true, workerData: { tasksFile, hashRounds } }));
   try {
-    await Promise.all(workers.map(next));
+    await Promise.all(workers.map(nextMessage));
     return await medianPair(async () => ({
       sequential: await seconds(() => Array.from({ length: cpuTasks }, () => hashChain(hashRounds))),
       offloaded: await seconds(() =>
         Promise.all(
           workers.map((worker, k) => {
-            const done = next(worker);
+            const done = nextMessage(worker);
             worker.postMessage(Math.floor(cpuTasks / threads) + (k < cpuTasks % threads ? 1 : 0));
             return done;
           }),
