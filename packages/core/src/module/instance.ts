@@ -109,8 +109,12 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
   const worker = new Worker(INSTANCE_FILE, { ...pool.workerOptions(), workerData: data });
   const label = `the \`${exportName}\` instance of ${url}`;
   const exited = new Promise<never>((_, reject) => {
-    worker.once('error', (error) => reject(new InstanceError(`The worker of ${label} crashed: ${error.message}. Pending calls are rejected; create a new instance`, { cause: error })));
-    worker.once('exit', (code) => reject(new InstanceError(`The worker of ${label} exited (code ${code}). Pending calls are rejected; create a new instance`)));
+    // Node hands over the answers a dying worker had posted in the same turn as its 'exit' (or
+    // 'error'), and Comlink settles each one a few promise steps later: the death is reported
+    // only once those steps have run, so a call answered before the crash keeps its answer.
+    const die = (error: InstanceError): void => void setImmediate(() => reject(error));
+    worker.once('error', (error) => die(new InstanceError(`The worker of ${label} crashed: ${error.message}. Pending calls are rejected; create a new instance`, { cause: error })));
+    worker.once('exit', (code) => die(new InstanceError(`The worker of ${label} exited (code ${code}). Pending calls are rejected; create a new instance`)));
   });
   exited.catch(() => {}); // observed through each call's race
   const ready = await Promise.race([new Promise<InstanceReady>((resolve) => worker.once('message', resolve)), exited]);
