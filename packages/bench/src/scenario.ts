@@ -15,6 +15,7 @@ export type Metric =
   | 'lag_p99_ms'
   | 'lag_max_ms'
   | 'ms'
+  | 'cpu_ms'
   | 's'
   | 'rss_mb'
   | 'threads';
@@ -30,6 +31,7 @@ export const UNITS: Readonly<Record<Metric, string>> = {
   lag_p99_ms: 'ms',
   lag_max_ms: 'ms',
   ms: 'ms',
+  cpu_ms: 'ms',
   s: 's',
   rss_mb: 'MB',
   threads: 'threads',

@@ -13,7 +13,8 @@ export interface PoolOptions {
   /**
    * Most calls running at once (one per worker); more wait in the queue. `'auto'` starts at one per
    * core and grows, up to `max(32, cores * 8)`, while calls wait and the CPUs are idle (the running
-   * calls are blocked on I/O), and falls back when the CPUs are busy. @default 'auto'
+   * calls are blocked on I/O), and falls back when the CPUs stay busy for 200 ms with no worker
+   * starting. @default 'auto'
    */
   maxThreads?: number | 'auto';
   /** How long a worker above `minThreads` may stay idle before it exits, in ms. @default 10000 */

@@ -22,7 +22,7 @@ import { RoomQueue } from './room.js';
 import { ThreadLimit } from './thread-limit.js';
 import { makeThreaded, makeToThread, type AnyFunction, type Threaded, type ToThread } from './to-thread.js';
 import * as check from './validate.js';
-import { startWorkers } from './workers.js';
+import { startingWorkers, startWorkers } from './workers.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -112,12 +112,10 @@ export class Pool {
    */
   constructor(options?: PoolOptions) {
     this.#options = resolveOptions(options);
-    this.#limit = new ThreadLimit(
-      this.#options.max,
-      this.#options.ceiling,
-      () => this.#pump(),
-      () => (this.#piscina?.threads.length ?? 0) < Math.min(this.#limit.value, this.#dispatched),
-    );
+    this.#limit = new ThreadLimit(this.#options.max, this.#options.ceiling, {
+      raised: () => this.#pump(),
+      starting: () => this.#piscina !== undefined && startingWorkers(this.#piscina) > 0,
+    });
     this.toThread = makeToThread((fn, args, settings, site, task) => this.submit(fn, args, settings, site, task));
   }
 

@@ -10,29 +10,61 @@ import { availableParallelism } from 'node:os';
 const SAMPLE_MS = 20;
 /** Below this share of all cores busy, the running calls are taken to be waiting, not computing. */
 const IDLE = 0.5;
-/** Above it, the limit steps back toward the floor. */
+/** Above it, the limit steps back toward the floor... */
 const BUSY = 0.85;
+/**
+ * ...once the CPUs have stayed that busy this long with no worker starting. New threads burn CPU
+ * loading code on their first call (a module, a client's own helper thread) even when the calls
+ * only wait; a step back on that would idle the very threads just started. Autoscalers hold a
+ * scale-down the same way (a stabilization window).
+ */
+const STABLE_MS = 200;
+
+/** CPU time the process has used and the wall-clock time, both in ms. */
+export interface CpuReading {
+  readonly cpu: number;
+  readonly wall: number;
+}
+
+/** What a limit is told and asks about. */
+export interface ThreadLimitHooks {
+  /** Told when more calls may run. */
+  readonly raised: () => void;
+  /** Whether workers are still starting: their start-up burns CPU that says nothing about the calls. */
+  readonly starting?: () => boolean;
+  /** Reads the CPU clock. @default the process's CPU time and `performance.now()` */
+  readonly read?: () => CpuReading;
+  /** @default availableParallelism() */
+  readonly cores?: number;
+}
+
+function readProcess(): CpuReading {
+  const { user, system } = process.cpuUsage();
+  return { cpu: (user + system) / 1000, wall: performance.now() };
+}
 
 export class ThreadLimit {
   readonly floor: number;
   readonly ceiling: number;
   #value: number;
   #timer: NodeJS.Timeout | undefined;
-  #last = { cpu: 0, wall: 0 };
-  readonly #cores = availableParallelism();
+  #last: CpuReading = { cpu: 0, wall: 0 };
+  /** When the CPUs became busy and stayed so, no worker starting (undefined: they are not). */
+  #busySince: number | undefined;
+  readonly #cores: number;
   readonly #raised: () => void;
   readonly #starting: () => boolean;
+  readonly #now: () => CpuReading;
 
-  /**
-   * `floor === ceiling` is a fixed limit. `raised` is told when more calls may run; `starting` says
-   * whether workers are still starting up (their start-up burns CPU that says nothing about the calls).
-   */
-  constructor(floor: number, ceiling: number, raised: () => void, starting: () => boolean = () => false) {
+  /** `floor === ceiling` is a fixed limit. */
+  constructor(floor: number, ceiling: number, { raised, starting = () => false, read = readProcess, cores = availableParallelism() }: ThreadLimitHooks) {
     this.floor = floor;
     this.ceiling = ceiling;
     this.#value = floor;
     this.#raised = raised;
     this.#starting = starting;
+    this.#now = read;
+    this.#cores = cores;
   }
 
   get value(): number {
@@ -48,6 +80,7 @@ export class ThreadLimit {
     if (!this.adaptive) return;
     if (waiting && this.#timer === undefined) {
       this.#last = this.#now();
+      this.#busySince = undefined;
       this.#timer = setInterval(() => this.#sample(), SAMPLE_MS);
       this.#timer.unref();
     } else if (!waiting && this.#timer !== undefined) {
@@ -61,25 +94,24 @@ export class ThreadLimit {
     this.#value = this.floor;
   }
 
-  #now(): { cpu: number; wall: number } {
-    const { user, system } = process.cpuUsage();
-    return { cpu: (user + system) / 1000, wall: performance.now() };
-  }
-
   #sample(): void {
     const now = this.#now();
     if (this.#starting()) {
       this.#last = now;
+      this.#busySince = undefined;
       return;
     }
     const wall = now.wall - this.#last.wall;
     const busy = (now.cpu - this.#last.cpu) / (wall * this.#cores);
     this.#last = now;
+    if (busy <= BUSY) this.#busySince = undefined;
+    else this.#busySince ??= now.wall - wall;
     if (busy < IDLE && this.#value < this.ceiling) {
       this.#value = Math.min(this.ceiling, this.#value * 2);
       this.#raised();
-    } else if (busy > BUSY && this.#value > this.floor) {
+    } else if (this.#busySince !== undefined && now.wall - this.#busySince >= STABLE_MS && this.#value > this.floor) {
       this.#value = Math.max(this.floor, Math.ceil(this.#value / 2));
+      this.#busySince = now.wall;
     }
   }
 }

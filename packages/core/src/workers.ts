@@ -11,6 +11,12 @@ import { TIMER_MAX } from './validate.js';
 
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 const load = createRequire(import.meta.url);
+const readiness = new WeakMap<Piscina, ReadonlySet<unknown>>();
+
+/** How many of `piscina`'s workers are still starting: spawned, not yet ready for a task. */
+export function startingWorkers(piscina: Piscina): number {
+  return piscina.threads.length - (readiness.get(piscina)?.size ?? 0);
+}
 
 /** Starts the workers of a pool with `options`; `onMessage` gets what workers post outside a task's result. */
 export function startWorkers(options: Resolved, onMessage: (message: unknown) => void): Piscina {
@@ -27,6 +33,11 @@ export function startWorkers(options: Resolved, onMessage: (message: unknown) =>
     ...(rest.execArgv ? { execArgv: rest.execArgv } : {}),
   });
   piscina.on('message', onMessage);
+  // Piscina tells when a worker is ready (booted, the worker file loaded) and when it is gone.
+  const ready = new Set<unknown>();
+  piscina.on('workerCreate', (worker: unknown) => ready.add(worker));
+  piscina.on('workerDestroy', (worker: unknown) => ready.delete(worker));
+  readiness.set(piscina, ready);
   // Piscina reports here what happens outside any task; without a listener it would crash the
   // process. A late result racing an abort is expected and harmless: the call already settled.
   piscina.on('error', (error: unknown) => {

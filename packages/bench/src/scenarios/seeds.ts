@@ -8,7 +8,8 @@ import { defaultPool, gather, toThread } from '@tothread/core';
 import { calibrate } from '../calibrate.js';
 import { sendRequestSync } from '../legacy/http-client.js';
 import { row, type Row, type Scenario } from '../scenario.js';
-import { breakfast, coldThreads, counter, cpuBatch, requests, semaphore, warmThreadsCpu, type CaseResult, type SeedSizes } from '../seeds/node-cases.js';
+import { breakfast, coldThreads, counter, freshThreadCpuMs, cpuBatch, requests, semaphore, warmThreadsCpu, type CaseResult, type SeedSizes } from '../seeds/node-cases.js';
+import { coldBurstFloorMs } from '../seeds/cold-bound.js';
 import { runPythonSeeds } from '../seeds/python.js';
 import { startSlowServer } from '../seeds/slow-server.js';
 import { hashChain, sleepSync } from '../workers/tasks.js';
@@ -24,6 +25,22 @@ function caseRows(name: CaseName, result: CaseResult, sync: string, offloaded: s
     row(`${offloaded}/${name}`, 's', result.offloaded),
     ...(withBaseline ? [row(`${sync}/${name}`, 'speedup', 1)] : []),
     row(`${offloaded}/${name}`, 'speedup', result.sequential / result.offloaded),
+  ];
+}
+
+/**
+ * The cold burst with no pool (one fresh raw thread per request), and the best any pool could do
+ * from cold given what a fresh thread cost in that run and the threads already started.
+ */
+function coldRows(pooled: CaseResult, cold: { seconds: number; threadCpuMs: number }, requests: number, cores: number): Row[] {
+  const requestMs = (pooled.sequential * 1000) / requests;
+  const floorMs = coldBurstFloorMs({ requests, requestMs, warm: pooled.warm ?? cores, threadCpuMs: cold.threadCpuMs, cores });
+  return [
+    row('raw-cold/requests', 's', cold.seconds),
+    row('raw-cold/requests', 'speedup', pooled.sequential / cold.seconds),
+    row('raw-cold/requests', 'cpu_ms', cold.threadCpuMs),
+    row('tothread/requests', 'threads', pooled.warm ?? 0),
+    row('best-from-cold/requests', 'speedup', (pooled.sequential * 1000) / floorMs),
   ];
 }
 
@@ -66,8 +83,8 @@ export const seeds: Scenario = {
         progress.step(`node: ${name}`);
         node.set(name, await run[name]());
       }
-      progress.step('node: requests on cold raw threads');
-      const cold = await coldThreads(sizes, server.url);
+      progress.step('node: requests on cold raw threads, and what a fresh thread costs');
+      const cold = { seconds: await coldThreads(sizes, server.url), threadCpuMs: await freshThreadCpuMs(server.url) };
       progress.step('node: the CPU batch on warm raw threads');
       const warmCpu = await warmThreadsCpu(sizes, cpus);
       note(`tothread's default pool: maxThreads 'auto', starting at ${defaultPool().maxThreads} (one per core)`);
@@ -78,7 +95,7 @@ export const seeds: Scenario = {
       else note(`python ${python.python}, asyncio.to_thread's default executor: ${python.executorThreads} threads`);
       for (const name of CASES) {
         rows.push(...caseRows(name, node.get(name)!, 'sync', 'tothread', true));
-        if (name === 'requests') rows.push(row('raw-cold/requests', 's', cold), row('raw-cold/requests', 'speedup', node.get(name)!.sequential / cold));
+        if (name === 'requests') rows.push(...coldRows(node.get(name)!, cold, sizes.requests, cpus));
         if (name === 'cpu') {
           rows.push(row('tothread/cpu-busiest', 'threads', node.get(name)!.busiest ?? 0));
           rows.push(row('raw-warm/cpu', 's', warmCpu.offloaded), row('raw-warm/cpu', 'speedup', warmCpu.sequential / warmCpu.offloaded));

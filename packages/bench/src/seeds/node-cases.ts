@@ -15,6 +15,8 @@ export interface CaseResult {
   readonly offloaded: number;
   /** The most calls seen running at once on the default pool while offloaded (sampled every few ms). */
   readonly busiest?: number;
+  /** Threads the default pool had started when the offloaded run began. */
+  readonly warm?: number;
 }
 
 /** The sizes of the cases (python/seeds.py takes the same as flags). */
@@ -79,29 +81,38 @@ export async function counter({ intervalMs, blockMs }: SeedSizes, url: string): 
 /** `requests` blocking requests to the slow server: one after the other, then gathered. */
 export async function requests({ requests: count }: SeedSizes, url: string): Promise<CaseResult> {
   const urls = Array.from({ length: count }, (_, i) => `${url}?r=${i}`);
-  return {
-    sequential: await seconds(() => urls.map((u) => sendRequestSync(u))),
-    offloaded: await seconds(() => gather(...urls.map((u) => toThread(sendRequestSync, u)))),
-  };
+  const sequential = await seconds(() => urls.map((u) => sendRequestSync(u)));
+  const warm = defaultPool().stats().threads;
+  return { sequential, warm, offloaded: await seconds(() => gather(...urls.map((u) => toThread(sendRequestSync, u)))) };
 }
 
-/**
- * The floor of a cold burst for any worker-thread pool: one fresh thread per request, all started at
- * once, no pool at all. Seconds until every request has answered.
- */
-export async function coldThreads({ requests: count }: SeedSizes, url: string): Promise<number> {
+/** A fresh raw thread that sends one request with the legacy client and says when it has the answer. */
+function freshThread(url: string): Promise<void> {
   const client = new URL('../legacy/http-client.js', import.meta.url).href;
   const source = `const { parentPort, workerData } = require('node:worker_threads');
 import(workerData.client).then(({ sendRequestSync }) => {
   sendRequestSync(workerData.url);
   parentPort.postMessage('answered');
 });`;
-  const one = async (i: number): Promise<void> => {
-    const worker = new Worker(source, { eval: true, workerData: { client, url: `${url}?cold=${i}` } });
-    await nextMessage(worker);
-    await worker.terminate();
-  };
-  return seconds(() => Promise.all(Array.from({ length: count }, (_, i) => one(i))));
+  const worker = new Worker(source, { eval: true, workerData: { client, url } });
+  return nextMessage(worker).finally(() => worker.terminate());
+}
+
+/** The floor of a cold burst with no pool at all: one fresh thread per request, all started at once. Seconds. */
+export async function coldThreads({ requests: count }: SeedSizes, url: string): Promise<number> {
+  return seconds(() => Promise.all(Array.from({ length: count }, (_, i) => freshThread(`${url}?cold=${i}`))));
+}
+
+/**
+ * What one new thread costs before it can block on a request: CPU ms (all threads of the process)
+ * per fresh raw thread that starts, loads the client, starts its helper and gets an answer at once,
+ * `count` of them one after another so that none slows another down.
+ */
+export async function freshThreadCpuMs(url: string, count = 4): Promise<number> {
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < count; i++) await freshThread(`${url}?delay=0&fresh=${i}`);
+  const { user, system } = process.cpuUsage(cpu);
+  return (user + system) / 1000 / count;
 }
 
 /** `semaphoreRequests` requests, at most `permits` in flight through a Semaphore. */

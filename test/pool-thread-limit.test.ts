@@ -1,0 +1,107 @@
+// The adaptive limit of `maxThreads: 'auto'` on its own, driven by a fake CPU clock and fake timers:
+// the decisions are checked sample by sample, free of this machine's load.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ThreadLimit } from '../packages/core/src/thread-limit.js';
+
+const CORES = 2;
+const SAMPLE_MS = 20;
+
+/** A limit from 2 to 32 whose CPU clock the test moves: `run(ms, busy)` passes time at that share of the cores. */
+function adaptive() {
+  let cpu = 0;
+  let wall = 0;
+  let starting = false;
+  const raises: number[] = [];
+  const limit = new ThreadLimit(CORES, 32, {
+    raised: () => raises.push(limit.value),
+    starting: () => starting,
+    read: () => ({ cpu, wall }),
+    cores: CORES,
+  });
+  return {
+    limit,
+    raises,
+    setStarting(value: boolean) {
+      starting = value;
+    },
+    /** Lets `ms` pass (whole samples) with the CPUs `busy` (0..1) all along. */
+    run(ms: number, busy: number) {
+      for (let t = 0; t < ms; t += SAMPLE_MS) {
+        wall += SAMPLE_MS;
+        cpu += SAMPLE_MS * CORES * busy;
+        vi.advanceTimersByTime(SAMPLE_MS);
+      }
+    },
+  };
+}
+
+describe("the limit of maxThreads: 'auto'", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('doubles at each sample while calls wait and the CPUs are idle, up to its ceiling', () => {
+    const { limit, raises, run } = adaptive();
+    limit.waiting(true);
+    run(5 * SAMPLE_MS, 0.05);
+    expect(raises).toEqual([4, 8, 16, 32]);
+    expect(limit.value).toBe(32);
+  });
+
+  it('judges nothing while workers are starting: their start-up CPU says nothing about the calls', () => {
+    const { limit, raises, run, setStarting } = adaptive();
+    limit.waiting(true);
+    run(SAMPLE_MS, 0.05);
+    expect(limit.value).toBe(4);
+    setStarting(true);
+    run(1_000, 1);
+    expect(limit.value).toBe(4);
+    setStarting(false);
+    run(SAMPLE_MS, 0.05);
+    expect(raises).toEqual([4, 8]);
+  });
+
+  it('keeps its threads while the CPUs are busy for less than the stabilization window (first calls loading code)', () => {
+    const { limit, run } = adaptive();
+    limit.waiting(true);
+    run(2 * SAMPLE_MS, 0.05);
+    expect(limit.value).toBe(8);
+    run(180, 1); // new threads' first calls load their modules, then block again
+    run(SAMPLE_MS, 0.6);
+    expect(limit.value).toBe(8);
+  });
+
+  it('steps back toward the floor, one halving per window, while the CPUs stay busy (the calls compute)', () => {
+    const { limit, run } = adaptive();
+    limit.waiting(true);
+    run(3 * SAMPLE_MS, 0.05);
+    expect(limit.value).toBe(16);
+    run(200, 0.95);
+    expect(limit.value).toBe(8);
+    run(200, 0.95);
+    expect(limit.value).toBe(4);
+    run(1_000, 0.95);
+    expect(limit.value).toBe(CORES);
+  });
+
+  it('neither grows nor shrinks in the middle band, and stops sampling when no call waits', () => {
+    const { limit, raises, run } = adaptive();
+    limit.waiting(true);
+    run(SAMPLE_MS, 0.05);
+    run(1_000, 0.7);
+    expect(limit.value).toBe(4);
+    limit.waiting(false);
+    run(1_000, 0.05);
+    expect(raises).toEqual([4]);
+    limit.reset();
+    expect(limit.value).toBe(CORES);
+  });
+
+  it('a fixed limit never samples', () => {
+    const raised = vi.fn();
+    const limit = new ThreadLimit(3, 3, { raised, read: () => ({ cpu: 0, wall: performance.now() }) });
+    limit.waiting(true);
+    vi.advanceTimersByTime(1_000);
+    expect(limit.adaptive).toBe(false);
+    expect(raised).not.toHaveBeenCalled();
+  });
+});
