@@ -41,6 +41,11 @@ describe('errors thrown in a worker come back whole', () => {
     expect(below('inTask')).toMatch(/^\s+at inTask \(.*call-sites\.mjs:\d+:\d+\)/);
     expect(below('inGroup')).toMatch(/^\s+at .*call-sites\.mjs:\d+:\d+/);
     expect(below('completed')).toMatch(/^\s+at completed \(.*call-sites\.mjs:\d+:\d+\)/);
+    // A module facade: its function calls find their site the same way; a stream, where it is iterated.
+    expect(below('viaFacade')).toMatch(/^\s+at async viaFacade \(.*call-sites\.mjs:\d+:\d+\)/);
+    expect(below('iterated')).toMatch(/^\s+at (async )?iterated \(.*call-sites\.mjs:\d+:\d+\)/);
+    expect(stacks.streamed).toMatch(/^RangeError: row 2 is corrupt\n\s+at rows \(tothread-fn:rows:/);
+    expect(below('streamed')).toMatch(/^\s+at (async )?streamed \(.*call-sites\.mjs:\d+:\d+\)/);
   });
 
   it('rebuilds a user error without running its constructor', async () => {

@@ -2,8 +2,8 @@
  * Where a call was made, for the stack of an error it ends with. Capturing a stack at every call
  * costs more than everything else tothread does on the main thread (measured: ~4 of ~9 µs a call
  * under load), so a call that is awaited finds its site only if it fails, as V8's async stack
- * traces do: from the async functions awaiting it at that moment, free until then. Streams,
- * `map()` and facades capture their site when they start (one capture for many items).
+ * traces do: from the async functions awaiting it at that moment, free until then (module facades
+ * too). Streams and `map()` capture their site when they start (one capture for many items).
  */
 import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';

@@ -6,6 +6,7 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import { rebuildThrown } from './call.js';
+import { stitch, type Site } from './call-site.js';
 import type { StreamMessage, StreamRef } from './protocol.js';
 import type { TaskExtra } from './pool.js';
 
@@ -15,8 +16,11 @@ const STOP = 1;
 /** How many values a stream may buffer ahead of its consumer. */
 const HIGH_WATER_MARK = 16;
 
-/** Starts a streamed call through `start` and returns its values as an async iterator. */
-export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, highWaterMark = HIGH_WATER_MARK): AsyncIterableIterator<T> {
+/**
+ * Starts a streamed call through `start` and returns its values as an async iterator. An error the
+ * generator throws shows its worker frames, then `site`'s.
+ */
+export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site: Site, highWaterMark = HIGH_WATER_MARK): AsyncIterableIterator<T> {
   const { port1, port2 } = new MessageChannel();
   const control = new Int32Array(new SharedArrayBuffer(8));
   Atomics.store(control, CREDITS, highWaterMark);
@@ -63,7 +67,9 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, high
         }
         if (message?.kind === 'error') {
           close();
-          throw await rebuildThrown(message.thrown);
+          const error = await rebuildThrown(message.thrown);
+          stitch(error, site);
+          throw error;
         }
         if (failure !== undefined) {
           close();

@@ -64,7 +64,7 @@ export interface Threaded<F extends AnyFunction> {
 function offload(submit: Submit, from: Function, fn: unknown, args: readonly unknown[], settings: CallSettings, generator = isGeneratorFunction(fn)): unknown {
   if (generator) {
     const site = captureSite(from);
-    return openStream((task) => submit(fn, args, settings, site, task));
+    return openStream((task) => submit(fn, args, settings, site, task), site);
   }
   const submitted = submit(fn, args, settings, LAZY);
   return relayCancel(submitted, awaitedAt(submitted));

@@ -3,9 +3,9 @@
  * or touching its source. Each property path of the facade names an export; calling it runs the
  * export on a worker, awaiting it reads a value export, and a generator export streams.
  */
-import { captureSite, type Site } from '../call-site.js';
+import { awaitedAt, captureSite, LAZY, type Site } from '../call-site.js';
 import { callSettings } from '../call-options.js';
-import { thenCancellable, withoutSignal } from '../cancel.js';
+import { relayCancel, thenCancellable, withoutSignal } from '../cancel.js';
 import { defaultPool } from '../default-pool.js';
 import { newTargetId } from '../fn/resolve.js';
 import { Pool } from '../pool.js';
@@ -92,25 +92,27 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
   };
 
   const invoke = (path: readonly string[], args: unknown[]): unknown => {
-    const where = site();
     const pool = poolOf();
     const ref = target(path);
     const kind = describe(path);
     const name = path.join('.');
-    // waitFor, gather and asCompleted can stop it, even before it reaches the pool.
+    // waitFor, gather and asCompleted can stop it, even before it reaches the pool. Awaited, it
+    // finds its site only if it fails, as a toThread() call does.
     const call = thenCancellable(kind, (k) => {
       if (k === 'generator') throw new TypeError(`\`${name}\` of ${url} is a generator function: iterate it with for await (const value of facade.${name}(...))`);
-      return pool.submit(undefined, args, settings, where, { ref });
+      return pool.submit(undefined, args, settings, LAZY, { ref });
     });
+    const awaited = relayCancel(call, awaitedAt(call));
     // A generator is iterated, not awaited: that call's rejection is for whoever awaits it.
-    kind.then((k) => k === 'generator' && call.catch(() => {}), () => {});
+    kind.then((k) => k === 'generator' && awaited.catch(() => {}), () => {});
     // A real promise (for a function export), iterable too (for a generator export): which one
     // the export is, only the worker knows.
     let stream: AsyncIterableIterator<unknown> | undefined;
-    return Object.defineProperty(call, Symbol.asyncIterator, {
-      value: () => {
-        call.catch(() => {}); // iterated, not awaited: the stream reports its own errors
-        return (stream ??= lazyStream(kind, name, url, (task) => pool.submit(undefined, args, settings, where, { ...task, ref })));
+    return Object.defineProperty(awaited, Symbol.asyncIterator, {
+      value: function iterate() {
+        awaited.catch(() => {}); // iterated, not awaited: the stream reports its own errors
+        const where = captureSite(iterate); // the for await, once for all the values
+        return (stream ??= lazyStream(kind, name, url, where, (task) => pool.submit(undefined, args, settings, where, { ...task, ref })));
       },
     });
   };
@@ -147,6 +149,7 @@ function lazyStream(
   kind: Promise<ExportKind>,
   name: string,
   url: string,
+  site: Site,
   start: Parameters<typeof openStream>[0],
 ): AsyncIterableIterator<unknown> {
   let inner: AsyncIterableIterator<unknown> | undefined;
@@ -155,7 +158,7 @@ function lazyStream(
     const k = await kind;
     if (closed) return undefined; // left before the stream could start: it never starts
     if (k !== 'generator') throw new TypeError(`\`${name}\` of ${url} is not a generator function: await it instead of iterating it`);
-    return (inner ??= openStream(start));
+    return (inner ??= openStream(start, site));
   };
   const iterator: AsyncIterableIterator<unknown> = {
     next: async () => (await open())?.next() ?? { value: undefined, done: true },
