@@ -78,7 +78,7 @@ export const TARGETS: readonly Target[] = [
   {
     goal: '4a. cpu: 1 ms tasks speedup >= 0.95 x cores',
     judge: speedupOfCores('cpu', '1ms', 'piscina/1ms', 0.95),
-    why: 'Batching removed the idle round trip between tasks; what is left is that every call answers on its own the moment it ends, so the main thread wakes once per task and takes its share of the 2 cores. Measured on this machine (a one-off script, 3 runs each): 2 bare worker_threads running 1000 x 1 ms tasks each reach 1.99-2.00x with one message per worker and 1.92-1.94x with one message per task. Answering in groups would close most of the gap, but a worker stopped for a cancel would then lose the answers it held.',
+    why: "The main thread's share of the 2 cores. Every call answers on its own the moment it ends, so the main thread wakes once per task: 50-70 µs of its CPU per 1 ms task here (read from /proc per thread), taken from the workers' cores. A one-off trace of the workers: busy 95% of the time, idle ~1 ms between batches of ~19 calls; with the next batch already queued at each worker (Piscina's concurrentTasksPerWorker: 2, tried and dropped) still busy only 96-98% and no faster, so the idle time is the main thread on their core, not a round trip. 2 bare worker_threads running 1000 x 1 ms tasks each reach 1.99-2.00x with one message per worker and 1.92-1.94x with one message per task. Answering in groups would close most of the gap, but a worker stopped for a cancel would then lose the answers it held, unless they were kept in shared memory (not built).",
   },
   {
     goal: '4b. cpu: 10 ms tasks speedup >= 0.98 x cores',

@@ -11,11 +11,28 @@ import { TIMER_MAX } from './validate.js';
 
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 const load = createRequire(import.meta.url);
-const readiness = new WeakMap<Piscina, ReadonlySet<unknown>>();
+/** The workers each pool has seen become ready. Weak: a worker that exits is let go. */
+const readiness = new WeakMap<Piscina, WeakSet<object>>();
+
+/**
+ * Notes which of `piscina`'s workers are ready, from its `workerCreate` events: emitted once a
+ * worker has booted and loaded the worker file, or at once for the `minThreads` workers Piscina
+ * starts with (it marks those ready from the start).
+ */
+export function trackReadiness(piscina: Piscina): void {
+  const ready = new WeakSet<object>();
+  readiness.set(piscina, ready);
+  // The event carries a fresh view of the worker each time, with its thread id: find the Worker.
+  piscina.on('workerCreate', ({ id }: { id: number }) => {
+    const worker = piscina.threads.find((thread) => thread.threadId === id);
+    if (worker !== undefined) ready.add(worker);
+  });
+}
 
 /** How many of `piscina`'s workers are still starting: spawned, not yet ready for a task. */
 export function startingWorkers(piscina: Piscina): number {
-  return piscina.threads.length - (readiness.get(piscina)?.size ?? 0);
+  const ready = readiness.get(piscina);
+  return ready === undefined ? 0 : piscina.threads.filter((thread) => !ready.has(thread)).length;
 }
 
 /** Starts the workers of a pool with `options`; `onMessage` gets what workers post outside a task's result. */
@@ -33,11 +50,7 @@ export function startWorkers(options: Resolved, onMessage: (message: unknown) =>
     ...(rest.execArgv ? { execArgv: rest.execArgv } : {}),
   });
   piscina.on('message', onMessage);
-  // Piscina tells when a worker is ready (booted, the worker file loaded) and when it is gone.
-  const ready = new Set<unknown>();
-  piscina.on('workerCreate', (worker: unknown) => ready.add(worker));
-  piscina.on('workerDestroy', (worker: unknown) => ready.delete(worker));
-  readiness.set(piscina, ready);
+  trackReadiness(piscina);
   // Piscina reports here what happens outside any task; without a listener it would crash the
   // process. A late result racing an abort is expected and harmless: the call already settled.
   piscina.on('error', (error: unknown) => {

@@ -29,7 +29,12 @@ function answeredBy(t: number, { requestMs, warm, threadCpuMs, cores, requests }
 
 /** The shortest time (ms) in which any pool could answer the whole burst. */
 export function coldBurstFloorMs(burst: ColdBurst): number {
-  let t = burst.requestMs;
-  while (answeredBy(t, burst) < burst.requests) t += 1;
-  return t;
+  const { requests, requestMs, threadCpuMs, cores } = burst;
+  // The answer is a moment when some thread finishes a request: m requests after its start.
+  const moments: number[] = [];
+  for (let k = 0; k <= requests; k++) {
+    for (let m = 1; m <= requests; m++) moments.push((k * threadCpuMs) / cores + m * requestMs);
+  }
+  moments.sort((a, b) => a - b);
+  return moments.find((t) => answeredBy(t + 1e-9, burst) >= requests) ?? Infinity;
 }

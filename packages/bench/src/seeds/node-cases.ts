@@ -86,8 +86,11 @@ export async function requests({ requests: count }: SeedSizes, url: string): Pro
   return { sequential, warm, offloaded: await seconds(() => gather(...urls.map((u) => toThread(sendRequestSync, u)))) };
 }
 
-/** A fresh raw thread that sends one request with the legacy client and says when it has the answer. */
-function freshThread(url: string): Promise<void> {
+/**
+ * Starts a fresh raw thread that sends one request with the legacy client; resolves with the
+ * worker once it has the answer (the caller stops it).
+ */
+async function freshThread(url: string): Promise<Worker> {
   const client = new URL('../legacy/http-client.js', import.meta.url).href;
   const source = `const { parentPort, workerData } = require('node:worker_threads');
 import(workerData.client).then(({ sendRequestSync }) => {
@@ -95,24 +98,42 @@ import(workerData.client).then(({ sendRequestSync }) => {
   parentPort.postMessage('answered');
 });`;
   const worker = new Worker(source, { eval: true, workerData: { client, url } });
-  return nextMessage(worker).finally(() => worker.terminate());
+  try {
+    await nextMessage(worker);
+  } catch (error) {
+    await worker.terminate();
+    throw error;
+  }
+  return worker;
 }
 
 /** The floor of a cold burst with no pool at all: one fresh thread per request, all started at once. Seconds. */
 export async function coldThreads({ requests: count }: SeedSizes, url: string): Promise<number> {
-  return seconds(() => Promise.all(Array.from({ length: count }, (_, i) => freshThread(`${url}?cold=${i}`))));
+  const workers: Worker[] = [];
+  const answered = async (i: number): Promise<void> => void workers.push(await freshThread(`${url}?cold=${i}`));
+  try {
+    return await seconds(() => Promise.all(Array.from({ length: count }, (_, i) => answered(i))));
+  } finally {
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
 }
 
 /**
  * What one new thread costs before it can block on a request: CPU ms (all threads of the process)
- * per fresh raw thread that starts, loads the client, starts its helper and gets an answer at once,
- * `count` of them one after another so that none slows another down.
+ * from starting a fresh raw thread to its first answer (it loads the client, which starts its
+ * helper), `count` of them one after another so that none slows another down. Stopping them
+ * afterwards is not counted: a pool does not pay that during a burst.
  */
 export async function freshThreadCpuMs(url: string, count = 4): Promise<number> {
-  const cpu = process.cpuUsage();
-  for (let i = 0; i < count; i++) await freshThread(`${url}?delay=0&fresh=${i}`);
-  const { user, system } = process.cpuUsage(cpu);
-  return (user + system) / 1000 / count;
+  let cpuMs = 0;
+  for (let i = 0; i < count; i++) {
+    const before = process.cpuUsage();
+    const worker = await freshThread(`${url}?delay=0&fresh=${i}`);
+    const { user, system } = process.cpuUsage(before);
+    cpuMs += (user + system) / 1000;
+    await worker.terminate();
+  }
+  return cpuMs / count;
 }
 
 /** `semaphoreRequests` requests, at most `permits` in flight through a Semaphore. */
