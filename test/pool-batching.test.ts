@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createPool, WorkerExitError, type Pool } from '@tothread/core';
-import { step, ticket } from './fixtures/batching.mjs';
+import { slowStep, step, ticket } from './fixtures/batching.mjs';
 
 const counter = (n: number): Int32Array => new Int32Array(new SharedArrayBuffer(n * 4));
 
@@ -95,6 +95,23 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     await Promise.all(calls);
     expect(done.at(-1)).toBe(10); // every quick call finished before the slow one
     expect([...counts]).toEqual(Array(40).fill(1));
+  });
+
+  it('calls of a function that costs more than 10 ms never batch: they wait in the queue, not behind a busy worker', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    for (let i = 0; i < 3; i++) await pool.toThread(slowStep, counter(1), 0, 15); // measured: slow
+    await warm(pool); // measured: quick
+    // Call 0 holds the only worker while calls 1-5 queue; call 1 then holds it while we look.
+    const queueBehind = async (fn: typeof step, ms: number): Promise<ReturnType<Pool['stats']>> => {
+      const counts = counter(6);
+      const calls = Array.from({ length: 6 }, (_, i) => pool.toThread(fn, counts, i, i === 1 ? 300 : ms));
+      await started(counts, 1);
+      const stats = pool.stats();
+      await Promise.all(calls);
+      return stats;
+    };
+    expect(await queueBehind(slowStep, 15)).toMatchObject({ running: 1, queued: 4 });
+    expect(await queueBehind(step, 0)).toMatchObject({ running: 5, queued: 0 }); // a quick one: calls 1-5 in one batch
   });
 
   it('close() waits for the answers of a batch still on their way', async () => {

@@ -11,12 +11,16 @@ import type { Call } from './call.js';
 import type { FnRef } from './protocol.js';
 
 /**
- * How long a batch should keep its worker busy: long enough that the round trip between batches
- * is a small share of it. Calls are not held back by it: each answers as soon as it has run, and a
- * worker left without work takes the not-yet-started calls of a busy one (see Batcher#steal).
+ * How long a batch should keep its worker busy: long enough that the pause between batches (about
+ * 1 ms here, measured in the worker under load: the round trip plus the main thread taking its
+ * turn on the cores) is a small share of it. Calls are not held back by it: each answers as soon as
+ * it has run, calls start in FIFO order whatever the batch size, and a worker left without work
+ * takes the not-yet-started calls of a busy one (see Batcher#steal).
  */
-const BATCH_MS = 20;
-const MAX_BATCH = 64;
+const BATCH_MS = 100;
+const MAX_BATCH = 256;
+/** Calls that cost more than this travel alone: a slow call must not wait behind another. */
+const QUICK_MS = 10;
 /** Cost estimates kept at most, by target id; forgetting one only costs unbatched calls until it is measured again. */
 const COST_LIMIT = 4096;
 
@@ -95,7 +99,7 @@ export class CostTable {
    */
   batchSize(target: number, share: number): number {
     const cost = this.#costs.get(target);
-    if (cost === undefined || share < 2) return 1;
+    if (cost === undefined || cost > QUICK_MS || share < 2) return 1;
     return Math.max(1, Math.min(share, MAX_BATCH, Math.floor(BATCH_MS / Math.max(cost, 0.001))));
   }
 }
