@@ -78,12 +78,12 @@ export const TARGETS: readonly Target[] = [
   {
     goal: '4a. cpu: 1 ms tasks speedup >= 0.95 x cores',
     judge: speedupOfCores('cpu', '1ms', 'piscina/1ms', 0.95),
-    why: "The main thread's share of the 2 cores. Every call answers on its own the moment it ends, so the main thread wakes once per task: 50-70 µs of its CPU per 1 ms task here (read from /proc per thread), taken from the workers' cores. A one-off trace of the workers: busy 95% of the time, idle ~1 ms between batches of ~19 calls; with the next batch already queued at each worker (Piscina's concurrentTasksPerWorker: 2, tried and dropped) still busy only 96-98% and no faster, so the idle time is the main thread on their core, not a round trip. 2 bare worker_threads running 1000 x 1 ms tasks each reach 1.99-2.00x with one message per worker and 1.92-1.94x with one message per task. Answering in groups would close most of the gap, but a worker stopped for a cancel would then lose the answers it held, unless they were kept in shared memory (not built).",
+    why: "The main thread's share of the 2 cores. Every call answers on its own the moment it ends, so the main thread wakes once per 1 ms task. `perf record` of 10,000 such calls here: ~40 µs of main-thread CPU per call (8 to submit it, 24 to receive and settle its answer: the message, Piscina passing it on, the promise; the rest in the kernel waking the thread). 2 bare worker_threads with one message per 1 ms task and no pool at all reach 1.92-1.94x (1.96-1.97x with one message per worker), so prompt per-call answers alone leave little room, and tothread's own per-call work (~20 µs over bare messages: a promise, the FIFO queue, a cancel hook) takes ~2%. Batches now last ~100 ms, so the ~1 ms pause between them (traced in the workers) costs ~1%. Holding answers back to send them in groups measured +1.7% (20 ms groups, a one-off build), at the price of late answers and of answers a worker stopped for a cancel would lose; not done.",
   },
   {
     goal: '4b. cpu: 10 ms tasks speedup >= 0.98 x cores',
     judge: speedupOfCores('cpu', '10ms', 'piscina/10ms', 0.98),
-    why: 'Within a hundredth of the target and equal to Piscina: the main thread that measures also needs some of the two cores.',
+    why: "As in 4a, the main thread shares the 2 cores, on a tenth of the answers. tothread and Piscina stay within a few hundredths of each other from run to run (tothread 1.91-1.94x in this session's runs).",
   },
   {
     goal: '5. event-loop: tothread lag p99 <= piscina and <= 2 ms',
