@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createPool, WorkerExitError, type Pool } from '@tothread/core';
-import { slowStep, step, ticket } from './fixtures/batching.mjs';
+import { lengthOf, slowStep, step, ticket } from './fixtures/batching.mjs';
 
 const counter = (n: number): Int32Array => new Int32Array(new SharedArrayBuffer(n * 4));
 
@@ -112,6 +112,15 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     };
     expect(await queueBehind(slowStep, 15)).toMatchObject({ running: 1, queued: 4 });
     expect(await queueBehind(step, 0)).toMatchObject({ running: 5, queued: 0 }); // a quick one: calls 1-5 in one batch
+  });
+
+  it("a batch too big for its worker's memory is sent again call by call, not formed again forever", async () => {
+    await using pool = createPool({ maxThreads: 2, resourceLimits: { maxOldGenerationSizeMb: 48 } });
+    for (let i = 0; i < 3; i++) await pool.toThread(lengthOf, 'x'); // measured: quick
+    const text = (i: number): string => String(i % 10).repeat(1 << 20); // 1 MB each: 64 of them do not fit
+    const calls = Array.from({ length: 200 }, (_, i) => pool.toThread(lengthOf, text(i)));
+    const stuck = new Promise<'stuck'>((resolve) => setTimeout(resolve, 40_000, 'stuck').unref());
+    expect(await Promise.race([Promise.all(calls), stuck])).toEqual(Array.from({ length: 200 }, () => 1 << 20));
   });
 
   it('close() waits for the answers of a batch still on their way', async () => {

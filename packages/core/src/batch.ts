@@ -11,14 +11,13 @@ import type { Call } from './call.js';
 import type { FnRef } from './protocol.js';
 
 /**
- * How long a batch should keep its worker busy: long enough that the pause between batches (about
- * 1 ms here, measured in the worker under load: the round trip plus the main thread taking its
- * turn on the cores) is a small share of it. Calls are not held back by it: each answers as soon as
- * it has run, calls start in FIFO order whatever the batch size, and a worker left without work
- * takes the not-yet-started calls of a busy one (see Batcher#steal).
+ * How long a batch should keep its worker busy: long enough that the round trip between batches
+ * is a small share of it, short enough that few calls wait behind a call that turns out slow
+ * (other workers take a busy worker's unstarted calls only when the queue is empty). Calls are not
+ * held back by it: each answers as soon as it has run (see Batcher#steal).
  */
-const BATCH_MS = 100;
-const MAX_BATCH = 256;
+const BATCH_MS = 20;
+const MAX_BATCH = 64;
 /** Calls that cost more than this travel alone: a slow call must not wait behind another. */
 const QUICK_MS = 10;
 /** Cost estimates kept at most, by target id; forgetting one only costs unbatched calls until it is measured again. */
@@ -52,6 +51,11 @@ export class Batch {
 
   state(slot: number): number {
     return Atomics.load(this.states, slot);
+  }
+
+  /** True while the worker has started none of its calls (each is pending or taken back). */
+  untouched(): boolean {
+    return this.states.every((state) => state === PENDING || state === SKIPPED);
   }
 
   /** The calls still in this batch: not settled, not sent elsewhere. */

@@ -92,7 +92,11 @@ export class Batcher {
         // The worker died or was stopped. A call it never started runs elsewhere; the one it was
         // running fails with it; one that it finished has its answer on the way already.
         const unstarted: Call[] = [];
+        // A batch that ended its worker before any of its calls started (its message, say, too
+        // big for the worker's memory) would only do it again: its calls go alone from now on.
+        const alone = batch.untouched();
         for (const call of batch.open()) {
+          if (alone) call.batchable = false;
           if (batch.skip(call.slot)) unstarted.push(call);
           else if (batch.state(call.slot) === RUNNING) call.crashed(error);
         }
