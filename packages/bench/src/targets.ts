@@ -143,10 +143,13 @@ export const TARGETS: readonly Target[] = [
       const first = value(r, 'soak', 'first-tenth', 'rss_mb');
       const all = value(r, 'soak', 'all-calls', 'rss_mb');
       const idle = value(r, 'soak', 'idle', 'threads');
+      const later = value(r, 'soak', 'idle', 'rss_mb');
+      const after = later === undefined || first === undefined ? '' : ` (the same pool after 10k cancellations and an idle wait: ${fixed(later / first)}x)`;
       return first === undefined || all === undefined || idle === undefined
         ? undefined
-        : { measured: `RSS ${fixed(all / first)}x; ${idle} thread(s) when idle`, met: all / first <= 1.1 && idle <= 1 };
+        : { measured: `RSS ${fixed(all / first)}x${after}; ${idle} thread(s) when idle`, met: all / first <= 1.1 && idle <= 1 };
     },
+    why: 'RSS is read 100 ms after the last call, with no forced GC, so it includes garbage not yet collected: over this session\'s full runs it read 0.92x-1.12x, and the same pool reads lower again after the cancellations and the idle wait that follow. What the pool keeps is checked in the test suite (test/reliability-soak.test.ts): the main thread\'s heap after a forced GC grows by less than 2 MB over 40k calls.',
   },
 ];
 
