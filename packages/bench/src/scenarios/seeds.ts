@@ -34,12 +34,13 @@ function caseRows(name: CaseName, result: CaseResult, sync: string, offloaded: s
  */
 function coldRows(pooled: CaseResult, cold: { seconds: number; threadCpuMs: number }, requests: number, cores: number): Row[] {
   const requestMs = (pooled.sequential * 1000) / requests;
-  const floorMs = coldBurstFloorMs({ requests, requestMs, warm: pooled.warm ?? cores, threadCpuMs: cold.threadCpuMs, cores });
+  const warm = pooled.warm ?? cores; // what warmUp starts
+  const floorMs = coldBurstFloorMs({ requests, requestMs, warm, threadCpuMs: cold.threadCpuMs, cores });
   return [
     row('raw-cold/requests', 's', cold.seconds),
     row('raw-cold/requests', 'speedup', pooled.sequential / cold.seconds),
     row('raw-cold/requests', 'cpu_ms', cold.threadCpuMs),
-    row('tothread/requests', 'threads', pooled.warm ?? 0),
+    row('tothread/requests', 'threads', warm),
     row('best-from-cold/requests', 'speedup', (pooled.sequential * 1000) / floorMs),
   ];
 }

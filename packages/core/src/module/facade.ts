@@ -111,8 +111,11 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     return Object.defineProperty(awaited, Symbol.asyncIterator, {
       value: function iterate() {
         awaited.catch(() => {}); // iterated, not awaited: the stream reports its own errors
-        const where = captureSite(iterate); // the for await, once for all the values
-        return (stream ??= lazyStream(kind, name, url, where, (task) => pool.submit(undefined, args, settings, where, { ...task, ref })));
+        if (stream === undefined) {
+          const where = captureSite(iterate); // the for await, once for all the values
+          stream = lazyStream(kind, name, url, where, (task) => pool.submit(undefined, args, settings, where, { ...task, ref }));
+        }
+        return stream;
       },
     });
   };
