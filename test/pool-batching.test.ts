@@ -97,6 +97,33 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     expect([...counts]).toEqual(Array(40).fill(1));
   });
 
+  it('a slow call inside a batch does not hold back the calls behind it while new calls keep the queue full', async () => {
+    await using pool = createPool({ minThreads: 2, maxThreads: 2 });
+    await warm(pool);
+    await pool.toThread(slowStep, counter(1), 0, 0); // located once: the blockers below start at once
+    const blockers = [0, 1].map(() => pool.toThread(slowStep, counter(1), 0, 100)); // both workers busy
+    const counts = counter(22);
+    const done: number[] = [];
+    // Call 1 turns slow; calls 2-21 queue right behind it, so they travel in its batch.
+    let slowDone = false;
+    const slow = pool.toThread(step, counts, 1, 1500).then(() => {
+      slowDone = true;
+      return done.length; // how many of the calls behind it had answered by then
+    });
+    const behind = Array.from({ length: 20 }, (_, k) => pool.toThread(step, counts, k + 2, 0).then(() => done.push(k + 2)));
+    // Meanwhile new 4 ms calls arrive faster than the other worker can run them: the queue is never empty.
+    const stream = counter(4000);
+    const more: Array<Promise<unknown>> = [];
+    for (let n = 0; !slowDone && n < 4000; n += 10) {
+      for (let k = n; k < n + 10; k++) more.push(pool.toThread(step, stream, k, 4));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await Promise.all([...blockers, ...behind, ...more]);
+    expect(await slow).toBe(20); // every call behind the slow one answered before it did
+    expect([...counts].slice(1)).toEqual(Array(21).fill(1));
+    expect(stream.slice(0, more.length).every((n) => n === 1)).toBe(true);
+  });
+
   it('calls of a function that costs more than 10 ms never batch: they wait in the queue, not behind a busy worker', async () => {
     await using pool = createPool({ minThreads: 1, maxThreads: 1 });
     for (let i = 0; i < 3; i++) await pool.toThread(slowStep, counter(1), 0, 15); // measured: slow

@@ -20,6 +20,14 @@ const BATCH_MS = 20;
 const MAX_BATCH = 64;
 /** Calls that cost more than this travel alone: a slow call must not wait behind another. */
 const QUICK_MS = 10;
+/**
+ * A batch whose worker has answered none of its calls for this long plus OVERDUE_TIMES its calls'
+ * estimated cost is running a call that turned slow: while another worker is free, the calls it has
+ * not started are taken back (see Batcher#overdue). A spare ms or two on a busy machine only moves a
+ * few calls to a free worker.
+ */
+const OVERDUE_MS = 20;
+const OVERDUE_TIMES = 4;
 /** Cost estimates kept at most, by target id; forgetting one only costs unbatched calls until it is measured again. */
 const COST_LIMIT = 4096;
 
@@ -33,9 +41,14 @@ export class Batch {
   readonly taskSignal = new TaskSignal();
   /** The calls by slot, each let go once it settles or is sent elsewhere (a settled call keeps nothing alive here). */
   readonly #calls: Array<Call | undefined>;
+  /** What one of its calls is expected to cost (ms), when it was sent. */
+  readonly #costMs: number;
+  /** When it was sent or last answered a call (performance.now()). */
+  #progressAt = performance.now();
 
-  constructor(calls: readonly Call[]) {
+  constructor(calls: readonly Call[], costMs: number) {
     this.target = calls[0]!.target;
+    this.#costMs = costMs;
     this.#calls = [...calls];
     this.states = new Int32Array(new SharedArrayBuffer(calls.length * Int32Array.BYTES_PER_ELEMENT));
     calls.forEach((call, slot) => {
@@ -63,13 +76,29 @@ export class Batch {
     return this.#calls.filter((call): call is Call => call !== undefined);
   }
 
+  /** One of its calls answered: the worker is moving through it. */
+  progressed(): void {
+    this.#progressAt = performance.now();
+  }
+
   /**
-   * Takes back the later half of the calls the worker has not started, for an idle worker to run
-   * (the worker runs its slots in order, so the first ones are its to keep).
+   * True when a call is running and none has answered for far longer than its calls cost: the
+   * running one turned slow. A batch not started yet is left alone: its worker may still be
+   * starting, or dying of the batch's own message (see Batcher#send).
    */
-  steal(): Call[] {
+  overdue(now: number): boolean {
+    return now - this.#progressAt > OVERDUE_MS + OVERDUE_TIMES * this.#costMs && !this.untouched();
+  }
+
+  /**
+   * Takes back the later `share` of the calls the worker has not started, for an idle worker to run
+   * (the worker runs its slots in order, so the first ones are its to keep): half of them to feed an
+   * idle worker, all of them from a batch that is overdue.
+   */
+  steal(share: 'half' | 'all'): Call[] {
     const open = this.open();
-    const take = Math.ceil(open.filter((call) => this.state(call.slot) === PENDING).length / 2);
+    const pending = open.filter((call) => this.state(call.slot) === PENDING).length;
+    const take = share === 'all' ? pending : Math.ceil(pending / 2);
     const stolen: Call[] = [];
     for (let i = open.length - 1; i >= 0 && stolen.length < take; i--) {
       if (!this.skip(open[i]!.slot)) break;
@@ -94,6 +123,11 @@ export class CostTable {
     const last = this.#costs.get(target);
     if (last === undefined && this.#costs.size >= COST_LIMIT) this.#costs.clear();
     this.#costs.set(target, last === undefined ? ms : last * 0.75 + ms * 0.25);
+  }
+
+  /** What a call of `target` is expected to cost (ms), 0 if it has not been measured. */
+  estimate(target: number): number {
+    return this.#costs.get(target) ?? 0;
   }
 
   /**

@@ -65,7 +65,7 @@ export class Batcher {
 
   /** Sends calls (marked running by the pool) to one worker as one task. */
   send(calls: readonly Call[]): void {
-    const batch = new Batch(calls);
+    const batch = new Batch(calls, this.#costs.estimate(calls[0]!.target.id));
     this.#batches.add(batch);
     for (const call of calls) {
       call.id = ++this.#nextId;
@@ -122,6 +122,7 @@ export class Batcher {
   reply([, id, response]: ReplyMessage): void {
     const call = this.#awaiting.get(id);
     if (call === undefined) return;
+    call.batch?.progressed();
     this.#answered(id);
     void this.report(call, response);
   }
@@ -148,10 +149,21 @@ export class Batcher {
   steal(): Call[] {
     const fullest = [...this.#batches].map((batch) => ({ batch, open: batch.open().length })).sort((a, b) => b.open - a.open);
     for (const { batch } of fullest) {
-      const stolen = batch.steal();
+      const stolen = batch.steal('half');
       if (stolen.length > 0) return stolen;
     }
     return [];
+  }
+
+  /**
+   * A worker is free: takes back every call not yet started from the batches whose running call
+   * turned slow (see Batch#overdue), oldest batch first. They were queued before anything still
+   * waiting, so they go to the head of the queue rather than wait behind that call.
+   */
+  overdue(): Call[] {
+    if (this.#batches.size === 0) return [];
+    const now = performance.now();
+    return [...this.#batches].flatMap((batch) => (batch.overdue(now) ? batch.steal('all') : []));
   }
 
   /**

@@ -326,6 +326,8 @@ export class Pool {
   }
 
   #pump(): void {
+    // A free worker first takes the calls stuck behind a call that turned slow on another.
+    if (this.#dispatched < this.#limit.value) this.#requeue(this.#batcher.overdue());
     do {
       while (this.#queue.size > 0 && this.#dispatched < this.#limit.value) {
         const call = this.#queue.take();
