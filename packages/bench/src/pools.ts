@@ -17,10 +17,15 @@ export interface Runner {
   close(): Promise<void>;
 }
 
+/** Bare threads can also run a task `count` times on one thread in one message (spread round-robin). */
+export interface RawRunner extends Runner {
+  loop(arg: number, count: number): Promise<number>;
+}
+
 /** The pooled variants. `raw` is bare worker_threads: `size` workers, calls spread round-robin. */
 export type PoolVariant = 'tothread' | 'piscina' | 'tinypool' | 'workerpool' | 'poolifier' | 'raw';
 
-/** The functions a runner can run; only tothread and piscina run more than `increment`. */
+/** The functions a runner can run; only tothread, piscina and raw run more than `increment`. */
 export type TaskName = 'increment' | 'spin';
 
 const TASKS = { increment, spin } as const;
@@ -28,10 +33,10 @@ const TASKS = { increment, spin } as const;
 /**
  * Starts `variant` with `size` threads for `task`, and warms it: every thread has run the task.
  *
- * @throws {TypeError} when the variant has no worker file for `task` (only tothread and piscina run `spin`).
+ * @throws {TypeError} when the variant has no worker file for `task` (only tothread, piscina and raw run `spin`).
  */
 export async function openRunner(variant: PoolVariant, size: number, task: TaskName = 'increment'): Promise<Runner> {
-  if (task !== 'increment' && variant !== 'tothread' && variant !== 'piscina') {
+  if (task !== 'increment' && variant !== 'tothread' && variant !== 'piscina' && variant !== 'raw') {
     throw new TypeError(`Expected \`task\` to be \`increment\` for ${variant}, got \`${task}\``);
   }
   const runner = await start(variant, size, task);
@@ -72,7 +77,7 @@ async function start(variant: PoolVariant, size: number, task: TaskName): Promis
       return { call: (arg) => pool.execute(arg), close: () => settleWithin(pool.destroy(), 2_000) };
     }
     case 'raw':
-      return startRaw(size);
+      return startRaw(size, task);
   }
 }
 
@@ -97,12 +102,15 @@ function settleWithin(destroyed: Promise<void>, ms: number): Promise<void> {
   });
 }
 
-/** Bare worker_threads: a MessageChannel per worker, calls spread round-robin, ids matched by a map. */
-function startRaw(size: number): Runner {
+/**
+ * Bare worker_threads running `task`: a MessageChannel per worker, calls spread round-robin, ids
+ * matched by a map. Warm it with {@link warmUp} (openRunner does).
+ */
+export function startRaw(size: number, task: TaskName = 'increment'): RawRunner {
   const pending = new Map<number, (value: number) => void>();
   const lanes = Array.from({ length: size }, () => {
     const { port1, port2 } = new MessageChannel();
-    const worker = new Worker(distFile('workers/raw.js'), { workerData: { port: port2 }, transferList: [port2] });
+    const worker = new Worker(distFile('workers/raw.js'), { workerData: { port: port2, task }, transferList: [port2] });
     port1.on('message', ([id, value]: [number, number]) => {
       pending.get(id)?.(value);
       pending.delete(id);
@@ -110,15 +118,16 @@ function startRaw(size: number): Runner {
     return { worker, port: port1 };
   });
   let nextId = 0;
+  const send = (message: readonly number[]): Promise<number> => {
+    const id = nextId++;
+    return new Promise((resolve) => {
+      pending.set(id, resolve);
+      lanes[id % size]!.port.postMessage([id, ...message]);
+    });
+  };
   return {
-    call(arg) {
-      const id = nextId++;
-      const lane = lanes[id % size]!;
-      return new Promise((resolve) => {
-        pending.set(id, resolve);
-        lane.port.postMessage([id, arg]);
-      });
-    },
+    call: (arg) => send([arg]),
+    loop: (arg, count) => send([arg, count]),
     async close() {
       for (const lane of lanes) lane.port.close();
       await Promise.all(lanes.map((lane) => lane.worker.terminate()));

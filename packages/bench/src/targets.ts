@@ -41,19 +41,32 @@ function lagAtMost(scenario: string, metric: Metric, own: string, other: string,
 
 const cpusOf = (results: Results, scenario: string): number => results.get(scenario)?.cpus ?? 1;
 
-/** tothread's speedup in `scenario` case `variant` against `factor` x cores, with `other`'s beside it. */
-function speedupOfCores(scenario: string, variant: string, other: string, factor: number): (results: Results) => Verdict | undefined {
-  return (r) => {
-    const s = value(r, scenario, `tothread/${variant}`, 'speedup');
-    const cpus = cpusOf(r, scenario);
-    const beside = `${other.split('/')[0]} ${fixed(value(r, scenario, other, 'speedup') ?? 0)}x`;
-    return s === undefined ? undefined : { measured: `${fixed(s)}x on ${cpus} cores (${beside})`, met: s >= factor * cpus };
-  };
-}
-
 /** `; label: value` for a reference measured beside the target in the same run, or nothing if it was not run. */
 function beside(label: string, measured: number | undefined, digits = 2, unit = 'x'): string {
   return measured === undefined ? '' : `; ${label}: ${fixed(measured, digits)}${unit}`;
+}
+
+/**
+ * tothread's speedup in `scenario` case `variant` against `factor` x cores, with `other`'s beside it
+ * and any `more` references of the same run.
+ */
+function speedupOfCores(scenario: string, variant: string, other: string, factor: number, more: (results: Results) => string = () => ''): (results: Results) => Verdict | undefined {
+  return (r) => {
+    const s = value(r, scenario, `tothread/${variant}`, 'speedup');
+    const cpus = cpusOf(r, scenario);
+    const refs = `${other.split('/')[0]} ${fixed(value(r, scenario, other, 'speedup') ?? 0)}x${more(r)}`;
+    return s === undefined ? undefined : { measured: `${fixed(s)}x on ${cpus} cores (${refs})`, met: s >= factor * cpus };
+  };
+}
+
+/** The cpu case `size` against `factor` x cores, with Piscina's and the two references with no pool beside it. */
+function cpuSpeedup(size: string, factor: number): (results: Results) => Verdict | undefined {
+  return speedupOfCores('cpu', size, `piscina/${size}`, factor, (r) =>
+    [
+      beside('bare threads, one message per task', value(r, 'cpu', `raw/${size}`, 'speedup')),
+      beside('one message per thread, no per-task messages', value(r, 'cpu', `raw-loop/${size}`, 'speedup')),
+    ].join(''),
+  );
 }
 
 export const TARGETS: readonly Target[] = [
@@ -77,13 +90,13 @@ export const TARGETS: readonly Target[] = [
   { goal: '3. map: 100k tiny items >= 10x one Piscina.run per item', judge: (r) => ratio(r, 'map', 'items_per_s', 'tothread', 'piscina', 10, false) },
   {
     goal: '4a. cpu: 1 ms tasks speedup >= 0.95 x cores',
-    judge: speedupOfCores('cpu', '1ms', 'piscina/1ms', 0.95),
-    why: "The main thread's share of the 2 cores. Every call answers on its own the moment it ends, so the main thread wakes once per 1 ms task. `perf record` of 10,000 such calls here: ~40 µs of main-thread CPU per call (8 to submit it, 24 to receive and settle its answer: the message, Piscina passing it on, the promise; the rest in the kernel waking the thread). 2 bare worker_threads with one message per 1 ms task and no pool at all reach 1.92-1.94x (1.96-1.97x with one message per worker), so prompt per-call answers alone leave little room, and tothread's own per-call work (~20 µs over bare messages: a promise, the FIFO queue, a cancel hook) takes ~2%. The workers pause ~1 ms between batches of ~20 ms (traced in the workers); batches of ~100 ms measured +1-2% in one-off runs, but let up to 256 calls wait behind one that turns slow while new calls keep arriving (a second reading measured it), so batches stay at ~20 ms. Holding answers back to send them in groups measured +1.7% (20 ms groups, a one-off build), at the price of late answers and of answers a worker stopped for a cancel would lose; not done.",
+    judge: cpuSpeedup('1ms', 0.95),
+    why: "The main thread's work per call, on the 2 cores the workers need. Each call answers on its own as soon as it has run, and each answer wakes the main thread, which then takes a core from a worker while it handles it (a worker trace shows the worker that posted an answer off its core until the main thread is done). Main-thread CPU per 1 ms call, read from /proc/self/task/<pid>/schedstat here: tothread 38-54 µs (batched), Piscina 40-61 µs, bare threads 21-23 µs; so even bare threads sent one message per task stay under 0.95 x cores in most runs, beside. Tried and not kept: keeping the next batch queued at each busy worker (a Piscina load balancer giving a worker a second task whose calls can still be taken back) removed most of the ~1 ms pauses between batches in a worker trace, but an A/B of 3 runs each did not move the speedup (1.80, 1.80, 1.82 without; 1.83, 1.76, 1.77 with). Earlier: ~100 ms batches gave +1-2% but kept more calls behind a slow one; holding answers back to send them in groups gave +1.7%, at the price of late answers and of answers lost when a worker is stopped for a cancel.",
   },
   {
     goal: '4b. cpu: 10 ms tasks speedup >= 0.98 x cores',
-    judge: speedupOfCores('cpu', '10ms', 'piscina/10ms', 0.98),
-    why: "As in 4a, the main thread shares the 2 cores, on a tenth of the answers. tothread and Piscina stay within a few hundredths of each other from run to run (tothread 1.91-1.94x in this session's runs).",
+    judge: cpuSpeedup('10ms', 0.98),
+    why: "Each 10 ms call travels alone, and the main thread's handling of its answer is what separates a pool from bare threads here: Piscina's path costs the main thread 100-230 µs of CPU per call when calls come 200 times a second (code run that rarely stays cold: `perf` shows inline-cache misses and lazy compiles), bare threads 30-60 µs (measured from /proc/self/task/<pid>/schedstat). tothread stays within a few hundredths of Piscina from run to run, and bare threads, whose messages all wait at the workers from the start, come closest to the cores, beside. Queuing the next call ahead at each busy worker (as in 4a) did not move it: 1.92, 1.93, 1.94 without; 1.94, 1.88, 1.92 with.",
   },
   {
     goal: '5. event-loop: tothread lag p99 <= piscina and <= 2 ms',

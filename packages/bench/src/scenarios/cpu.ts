@@ -2,15 +2,19 @@
  * CPU-bound tasks of 1 ms and 10 ms (a fixed amount of xorshift work, calibrated once on the main
  * thread), N of them at once on a pool of one thread per core, against the same N run one after
  * the other on the main thread (`sync`). Speedup is paired per round, median of the rounds.
+ *
+ * Two references with no pool at all: `raw`, bare threads sent one message per task (all at once,
+ * round-robin), and `raw-loop`, each bare thread sent its share of the tasks in one message: no
+ * per-task message, so what the cores can give here at the time of the run.
  */
 import { calibrate } from '../calibrate.js';
-import { openRunner } from '../pools.js';
+import { openRunner, startRaw, warmUp, type RawRunner, type Runner } from '../pools.js';
 import { row, type Row, type Scenario } from '../scenario.js';
 import { median, timeMs } from '../stats.js';
 import { spin } from '../workers/tasks.js';
 
-type Variant = 'sync' | 'tothread' | 'piscina';
-const VARIANTS: readonly Variant[] = ['sync', 'tothread', 'piscina'];
+type Variant = 'sync' | 'tothread' | 'piscina' | 'raw' | 'raw-loop';
+const VARIANTS: readonly Variant[] = ['sync', 'tothread', 'piscina', 'raw', 'raw-loop'];
 
 interface Case {
   readonly label: string;
@@ -36,11 +40,16 @@ export const cpu: Scenario = {
       const syncMs = new Map<string, number>();
       for (const variant of VARIANTS) {
         progress.step(`round ${round}/${rounds}: ${variant}`);
-        const runner = variant === 'sync' ? undefined : await openRunner(variant, cpus, 'spin');
+        const runner = variant === 'sync' ? undefined : await open(variant, cpus);
         try {
           for (const c of cases) {
             const work = Array.from({ length: c.tasks }, () => c.iterations);
-            const elapsed = runner ? await timeMs(() => Promise.all(work.map((n) => runner.call(n)))) : await timeMs(() => work.map(spin));
+            const elapsed =
+              runner === undefined
+                ? await timeMs(() => work.map(spin))
+                : variant === 'raw-loop'
+                  ? await timeMs(() => Promise.all(shares(c.tasks, cpus).map((count) => (runner as RawRunner).loop(c.iterations, count))))
+                  : await timeMs(() => Promise.all(work.map((n) => runner.call(n))));
             if (variant === 'sync') syncMs.set(c.label, elapsed);
             push(ms, `${variant}/${c.label}`, elapsed);
             push(speedups, `${variant}/${c.label}`, syncMs.get(c.label)! / elapsed);
@@ -60,3 +69,16 @@ export const cpu: Scenario = {
     return rows;
   },
 };
+
+/** A pool for `variant`, warmed; for `raw-loop`, bare threads that take their share of the tasks in one message. */
+async function open(variant: Exclude<Variant, 'sync'>, cpus: number): Promise<Runner | RawRunner> {
+  if (variant !== 'raw-loop') return openRunner(variant, cpus, 'spin');
+  const runner = startRaw(cpus, 'spin');
+  await warmUp((arg) => runner.call(arg), cpus, 10_000);
+  return runner;
+}
+
+/** `tasks` split over `threads` as evenly as can be. */
+function shares(tasks: number, threads: number): number[] {
+  return Array.from({ length: threads }, (_, i) => Math.floor(tasks / threads) + (i < tasks % threads ? 1 : 0));
+}

@@ -1,10 +1,18 @@
 /**
  * The bare `worker_threads` worker: messages `[id, x]` arrive on the MessagePort it was given and
- * `[id, x + 1]` goes back. Nothing else: the floor every pool is measured against.
+ * `[id, task(x)]` goes back. Nothing else: the floor every pool is measured against. A message
+ * `[id, x, count]` runs the task `count` times in one go and answers once: no per-task message at
+ * all, the most a thread can do.
  */
 import { workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import { increment } from './tasks.js';
+import { increment, spin } from './tasks.js';
 
-const port = (workerData as { port: MessagePort }).port;
-port.on('message', ([id, x]: [number, number]) => port.postMessage([id, increment(x)]));
+const { port, task } = workerData as { port: MessagePort; task: 'increment' | 'spin' };
+const run = task === 'spin' ? spin : increment;
+port.on('message', ([id, x, count]: [number, number, number?]) => {
+  if (count === undefined) return port.postMessage([id, run(x)]);
+  let last = 0;
+  for (let i = 0; i < count; i++) last = run(x);
+  port.postMessage([id, last]);
+});
