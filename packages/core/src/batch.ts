@@ -5,26 +5,26 @@
  * slot states tells both threads which calls have started: a cancelled call that has not started is
  * skipped (no worker is stopped), and if a worker dies, the calls it never started run elsewhere.
  */
-import { PENDING, SKIPPED } from './batch-states.js';
+import { DONE, PENDING, RUNNING, SKIPPED } from './batch-states.js';
 import { TaskSignal } from './cancel.js';
 import type { Call } from './call.js';
 import type { FnRef } from './protocol.js';
 
 /**
  * How long a batch should keep its worker busy: long enough that the round trip between batches
- * is a small share of it, short enough that few calls wait behind a call that turns out slow
- * (other workers take a busy worker's unstarted calls only when the queue is empty). Calls are not
- * held back by it: each answers as soon as it has run (see Batcher#steal).
+ * is a small share of it, short enough that few calls wait behind a call that turns out slow (until
+ * the batch is overdue, or the queue is empty, see Batcher#overdue and Batcher#steal). Calls are
+ * not held back by it: each answers as soon as it has run.
  */
 const BATCH_MS = 20;
 const MAX_BATCH = 64;
 /** Calls that cost more than this travel alone: a slow call must not wait behind another. */
 const QUICK_MS = 10;
 /**
- * A batch whose worker has answered none of its calls for this long plus OVERDUE_TIMES its calls'
- * estimated cost is running a call that turned slow: while another worker is free, the calls it has
- * not started are taken back (see Batcher#overdue). A spare ms or two on a busy machine only moves a
- * few calls to a free worker.
+ * A batch whose worker has been on the same call for this long plus OVERDUE_TIMES its calls'
+ * estimated cost is running a call that turned slow: while another worker is free, every call it
+ * has not started is taken back (see Batcher#overdue). Firing on a mere hiccup costs little: the
+ * calls move to a worker that was free anyway.
  */
 const OVERDUE_MS = 20;
 const OVERDUE_TIMES = 4;
@@ -43,8 +43,9 @@ export class Batch {
   readonly #calls: Array<Call | undefined>;
   /** What one of its calls is expected to cost (ms), when it was sent. */
   readonly #costMs: number;
-  /** When it was sent or last answered a call (performance.now()). */
-  #progressAt = performance.now();
+  /** How many slots the worker had reached (running or done) when last looked at, and since when. */
+  #reached = 0;
+  #reachedAt = 0;
 
   constructor(calls: readonly Call[], costMs: number) {
     this.target = calls[0]!.target;
@@ -76,18 +77,25 @@ export class Batch {
     return this.#calls.filter((call): call is Call => call !== undefined);
   }
 
-  /** One of its calls answered: the worker is moving through it. */
-  progressed(): void {
-    this.#progressAt = performance.now();
-  }
-
   /**
-   * True when a call is running and none has answered for far longer than its calls cost: the
-   * running one turned slow. A batch not started yet is left alone: its worker may still be
-   * starting, or dying of the batch's own message (see Batcher#send).
+   * True when the worker has been on the same call for far longer than its calls cost: the running
+   * one turned slow. Read from the slot states, so it does not wait for answers still on their way.
+   * The clock starts when the worker is first seen at a slot: a batch not started yet is never
+   * overdue (its worker may still be starting, or dying of the batch's own message, see
+   * Batcher#send).
    */
   overdue(now: number): boolean {
-    return now - this.#progressAt > OVERDUE_MS + OVERDUE_TIMES * this.#costMs && !this.untouched();
+    let reached = 0;
+    for (let slot = 0; slot < this.states.length; slot++) {
+      const state = Atomics.load(this.states, slot);
+      if (state === RUNNING || state === DONE) reached++;
+    }
+    if (reached !== this.#reached) {
+      this.#reached = reached;
+      this.#reachedAt = now;
+      return false;
+    }
+    return reached > 0 && now - this.#reachedAt > OVERDUE_MS + OVERDUE_TIMES * this.#costMs;
   }
 
   /**

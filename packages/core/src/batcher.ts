@@ -122,7 +122,6 @@ export class Batcher {
   reply([, id, response]: ReplyMessage): void {
     const call = this.#awaiting.get(id);
     if (call === undefined) return;
-    call.batch?.progressed();
     this.#answered(id);
     void this.report(call, response);
   }
@@ -163,7 +162,9 @@ export class Batcher {
   overdue(): Call[] {
     if (this.#batches.size === 0) return [];
     const now = performance.now();
-    return [...this.#batches].flatMap((batch) => (batch.overdue(now) ? batch.steal('all') : []));
+    const late: Call[] = [];
+    for (const batch of this.#batches) if (batch.overdue(now)) late.push(...batch.steal('all'));
+    return late;
   }
 
   /**

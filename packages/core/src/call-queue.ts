@@ -37,13 +37,23 @@ export class CallQueue {
     return call;
   }
 
-  /** Puts calls back at the head, in their order (calls a worker never started). */
+  /**
+   * Puts calls a worker never started back at the head, in call order. Calls put back earlier may
+   * sit at the head already (from another batch taken back in the same turn, say): those made
+   * before the last of these are merged in, so no call starts ahead of an older one. Everything
+   * further back was queued after all of them.
+   */
   unshift(calls: readonly Call[]): void {
-    for (let i = calls.length - 1; i >= 0; i--) {
-      if (this.#head > 0) this.#items[--this.#head] = calls[i];
-      else this.#items.unshift(calls[i]);
+    if (calls.length === 0) return;
+    const last = calls[calls.length - 1]!.seq;
+    const interleaved: Call[] = [];
+    for (let next = this.peek(); next !== undefined && next.seq < last; next = this.peek()) interleaved.push(this.take());
+    const merged = interleaved.length === 0 ? calls : [...calls, ...interleaved].sort((a, b) => a.seq - b.seq);
+    for (let i = merged.length - 1; i >= 0; i--) {
+      if (this.#head > 0) this.#items[--this.#head] = merged[i];
+      else this.#items.unshift(merged[i]);
     }
-    this.size += calls.length;
+    this.size += merged.length;
   }
 
   /** A waiting call was cancelled. Once none waits, the places of cancelled ones are let go at once. */

@@ -19,8 +19,12 @@ export type CallState = 'queued' | 'running' | 'settled';
 /** How a call ended. */
 export type CallOutcome = 'completed' | 'failed' | 'cancelled';
 
+let made = 0;
+
 /** One call on the main thread: its request, its settings, its promise, and how it settles. */
 export class Call {
+  /** Its place in call order: calls taken back from a worker go back to the queue in this order. */
+  readonly seq = made++;
   state: CallState = 'queued';
   outcome: CallOutcome | undefined;
   /** The worker's answer has arrived: nothing else (a timeout, close()) may settle the call now. */
