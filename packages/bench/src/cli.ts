@@ -47,13 +47,25 @@ process.on('exit', () => {
   }
 });
 
-/** Runs `name` in a child process of this same script; resolves once it has exited, rejects if it failed. */
+/**
+ * Runs `name` in a child process of this same script; resolves once it has exited, rejects if it
+ * failed. A Ctrl-C or SIGTERM to this process ends the child too.
+ */
 function runApart(name: string): Promise<void> {
   const args = [...process.execArgv, fileURLToPath(import.meta.url), name, ...(quick ? ['--quick'] : []), '--apart'];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: 'inherit' });
+    const stop = (signal: NodeJS.Signals): void => {
+      child.kill(signal);
+      process.exitCode = 1;
+    };
+    process.once('SIGINT', stop).once('SIGTERM', stop);
     child.on('error', reject);
-    child.on('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`scenario \`${name}\` exited with ${signal ?? `code ${code}`}`))));
+    child.on('exit', (code, signal) => {
+      process.off('SIGINT', stop).off('SIGTERM', stop);
+      if (code === 0) resolve();
+      else reject(new Error(`scenario \`${name}\` exited with ${signal ?? `code ${code}`}`));
+    });
   });
 }
 
@@ -75,15 +87,20 @@ async function main(): Promise<void> {
     for (const text of notes) console.log(`note: ${text}`);
     console.log(`(saved ${path})`);
   }
-  const summary = writeSummary(SCENARIOS, quick);
-  if (!apart) console.log(`\nsummary: ${summary} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  // Run apart, the parent writes the summary once every scenario has run: a failed run leaves the last one whole.
+  if (!apart) console.log(`\nsummary: ${writeSummary(SCENARIOS, quick)} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
 
 main().then(
-  () => (settled = true),
+  () => {
+    settled = true;
+    // A handle a scenario left open must not keep the parent waiting for the next one.
+    if (apart) process.exit();
+  },
   (error: unknown) => {
     settled = true;
     console.error('bench: a scenario failed:', error);
     process.exitCode = 1;
+    if (apart) process.exit();
   },
 );
