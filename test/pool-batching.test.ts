@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createPool, WorkerExitError, type Pool } from '@tothread/core';
-import { lengthOf, slowStep, step, ticket, turn } from './fixtures/batching.mjs';
+import { lengthOf, slowStep, step, ticket } from './fixtures/batching.mjs';
 
 const counter = (n: number): Int32Array => new Int32Array(new SharedArrayBuffer(n * 4));
 
@@ -122,23 +122,6 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     expect(await slow).toBe(20); // every call behind the slow one answered before it did
     expect([...counts].slice(1)).toEqual(Array(21).fill(1));
     expect(stream.slice(0, more.length).every((n) => n === 1)).toBe(true);
-  });
-
-  it('calls taken back from two batches at once still start in call order', async () => {
-    await using pool = createPool({ minThreads: 2, maxThreads: 2 });
-    const log = counter(21);
-    for (let i = 0; i < 3; i++) await pool.toThread(turn, counter(21), 0); // measured: quick
-    await pool.toThread(slowStep, counter(1), 0, 0); // located once: the blockers below start at once
-    const blockers = [50, 70].map((ms) => pool.toThread(slowStep, counter(1), 0, ms)); // one worker frees, then the other
-    // Calls 0-9 travel together: call 0 takes 40 ms, then call 1 ends its worker. Calls 10-19 travel
-    // together on the other worker, where call 10 turns slow. Both batches give back what they never started.
-    const calls = Array.from({ length: 20 }, (_, i) => pool.toThread(turn, log, i, i === 0 ? 40 : i === 10 ? 1000 : 0, i === 1 ? 7 : 0));
-    const outcomes = await Promise.allSettled([...blockers, ...calls]);
-    expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(1); // call 1, with its worker
-    const started = Array.from({ length: 20 }, (_, i) => i).filter((i) => log[1 + i]! > 0);
-    expect(started).toHaveLength(19);
-    const order = [...started].sort((a, b) => log[1 + a]! - log[1 + b]!).filter((i) => i !== 0 && i !== 10);
-    expect(order).toEqual([...order].sort((a, b) => a - b)); // the calls given back start oldest first
   });
 
   it('calls of a function that costs more than 10 ms never batch: they wait in the queue, not behind a busy worker', async () => {
