@@ -44,8 +44,8 @@ export class Batch {
   /** What one of its calls is expected to cost (ms), when it was sent. */
   readonly #costMs: number;
   /** How many slots the worker had reached (running or done) when last looked at, and since when. */
-  #reached = 0;
-  #reachedAt = 0;
+  #seen = 0;
+  #seenAt = 0;
 
   constructor(calls: readonly Call[], costMs: number) {
     this.target = calls[0]!.target;
@@ -69,7 +69,17 @@ export class Batch {
 
   /** True while the worker has started none of its calls (each is pending or taken back). */
   untouched(): boolean {
-    return this.states.every((state) => state === PENDING || state === SKIPPED);
+    return this.#reached() === 0;
+  }
+
+  /** How many slots the worker has reached: running or done. */
+  #reached(): number {
+    let reached = 0;
+    for (let slot = 0; slot < this.states.length; slot++) {
+      const state = Atomics.load(this.states, slot);
+      if (state === RUNNING || state === DONE) reached++;
+    }
+    return reached;
   }
 
   /** The calls still in this batch: not settled, not sent elsewhere. */
@@ -85,17 +95,13 @@ export class Batch {
    * Batcher#send).
    */
   overdue(now: number): boolean {
-    let reached = 0;
-    for (let slot = 0; slot < this.states.length; slot++) {
-      const state = Atomics.load(this.states, slot);
-      if (state === RUNNING || state === DONE) reached++;
-    }
-    if (reached !== this.#reached) {
-      this.#reached = reached;
-      this.#reachedAt = now;
+    const reached = this.#reached();
+    if (reached !== this.#seen) {
+      this.#seen = reached;
+      this.#seenAt = now;
       return false;
     }
-    return reached > 0 && now - this.#reachedAt > OVERDUE_MS + OVERDUE_TIMES * this.#costMs;
+    return reached > 0 && now - this.#seenAt > OVERDUE_MS + OVERDUE_TIMES * this.#costMs;
   }
 
   /**
