@@ -74,18 +74,17 @@ async function main(): Promise<void> {
   if (!apart) console.log(`tothread bench${quick ? ' (--quick)' : ''}: node ${process.version}, ${cpus} cpus`);
   if (selected.length > 1) {
     for (const scenario of selected) await runApart(scenario.name);
-    console.log(`\nsummary: ${writeSummary(SCENARIOS, quick)} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
-    return;
-  }
-  for (const scenario of selected) {
-    const notes: string[] = [];
-    progress.start(scenario.name);
-    const rows = await scenario.run({ quick, cpus, progress, note: (text) => notes.push(text) });
-    progress.end();
-    const path = writeResult(scenario, rows);
-    console.log(`\n## ${scenario.name}: ${scenario.about}\n${formatTable(scenario, rows)}`);
-    for (const text of notes) console.log(`note: ${text}`);
-    console.log(`(saved ${path})`);
+  } else {
+    for (const scenario of selected) {
+      const notes: string[] = [];
+      progress.start(scenario.name);
+      const rows = await scenario.run({ quick, cpus, progress, note: (text) => notes.push(text) });
+      progress.end();
+      const path = writeResult(scenario, rows);
+      console.log(`\n## ${scenario.name}: ${scenario.about}\n${formatTable(scenario, rows)}`);
+      for (const text of notes) console.log(`note: ${text}`);
+      console.log(`(saved ${path})`);
+    }
   }
   // Run apart, the parent writes the summary once every scenario has run: a failed run leaves the last one whole.
   if (!apart) console.log(`\nsummary: ${writeSummary(SCENARIOS, quick)} (${((performance.now() - started) / 1000).toFixed(1)} s)`);

@@ -17,7 +17,7 @@ export interface Runner {
   close(): Promise<void>;
 }
 
-/** Bare threads can also run a task `count` times on one thread in one message (spread round-robin). */
+/** Bare threads (`raw`) can also run a task `count` times on one thread in one message (spread round-robin). */
 export interface RawRunner extends Runner {
   loop(arg: number, count: number): Promise<number>;
 }
@@ -102,11 +102,8 @@ function settleWithin(destroyed: Promise<void>, ms: number): Promise<void> {
   });
 }
 
-/**
- * Bare worker_threads running `task`: a MessageChannel per worker, calls spread round-robin, ids
- * matched by a map. Warm it with {@link warmUp} (openRunner does).
- */
-export function startRaw(size: number, task: TaskName = 'increment'): RawRunner {
+/** Bare worker_threads running `task`: a MessageChannel per worker, calls spread round-robin, ids matched by a map. */
+function startRaw(size: number, task: TaskName = 'increment'): RawRunner {
   const pending = new Map<number, (value: number) => void>();
   const lanes = Array.from({ length: size }, () => {
     const { port1, port2 } = new MessageChannel();

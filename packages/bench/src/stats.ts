@@ -45,3 +45,8 @@ export async function throughput(call: (i: number) => Promise<unknown>, total: n
 export function rssMb(): number {
   return process.memoryUsage.rss() / 2 ** 20;
 }
+
+/** `tasks` split over `threads` as evenly as can be: how many each thread takes. */
+export function shares(tasks: number, threads: number): number[] {
+  return Array.from({ length: threads }, (_, i) => Math.floor(tasks / threads) + (i < tasks % threads ? 1 : 0));
+}

@@ -8,9 +8,9 @@
  * per-task message, so what the cores can give here at the time of the run.
  */
 import { calibrate } from '../calibrate.js';
-import { openRunner, startRaw, warmUp, type RawRunner, type Runner } from '../pools.js';
+import { openRunner, type RawRunner } from '../pools.js';
 import { row, type Row, type Scenario } from '../scenario.js';
-import { median, timeMs } from '../stats.js';
+import { median, shares, timeMs } from '../stats.js';
 import { spin } from '../workers/tasks.js';
 
 type Variant = 'sync' | 'tothread' | 'piscina' | 'raw' | 'raw-loop';
@@ -40,7 +40,8 @@ export const cpu: Scenario = {
       const syncMs = new Map<string, number>();
       for (const variant of VARIANTS) {
         progress.step(`round ${round}/${rounds}: ${variant}`);
-        const runner = variant === 'sync' ? undefined : await open(variant, cpus);
+        // raw-loop runs on the same warmed bare threads as raw, one message per thread.
+        const runner = variant === 'sync' ? undefined : await openRunner(variant === 'raw-loop' ? 'raw' : variant, cpus, 'spin');
         try {
           for (const c of cases) {
             const work = Array.from({ length: c.tasks }, () => c.iterations);
@@ -69,16 +70,3 @@ export const cpu: Scenario = {
     return rows;
   },
 };
-
-/** A pool for `variant`, warmed; for `raw-loop`, bare threads that take their share of the tasks in one message. */
-async function open(variant: Exclude<Variant, 'sync'>, cpus: number): Promise<Runner | RawRunner> {
-  if (variant !== 'raw-loop') return openRunner(variant, cpus, 'spin');
-  const runner = startRaw(cpus, 'spin');
-  await warmUp((arg) => runner.call(arg), cpus, 10_000);
-  return runner;
-}
-
-/** `tasks` split over `threads` as evenly as can be. */
-function shares(tasks: number, threads: number): number[] {
-  return Array.from({ length: threads }, (_, i) => Math.floor(tasks / threads) + (i < tasks % threads ? 1 : 0));
-}

@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { defaultPool, gather, Semaphore, toThread } from '@tothread/core';
 import { sendRequestSync } from '../legacy/http-client.js';
-import { sleep, timeMs } from '../stats.js';
+import { shares, sleep, timeMs } from '../stats.js';
 import { hashChain, sleepSync } from '../workers/tasks.js';
 
 /** One case's two numbers: seconds, or for the counter case the worst tick lag in ms. */
@@ -199,9 +199,9 @@ import(workerData.tasksFile).then(({ hashChain }) => {
       sequential: await seconds(() => Array.from({ length: cpuTasks }, () => hashChain(hashRounds))),
       offloaded: await seconds(() =>
         Promise.all(
-          workers.map((worker, k) => {
-            const done = nextMessage(worker);
-            worker.postMessage(Math.floor(cpuTasks / threads) + (k < cpuTasks % threads ? 1 : 0));
+          shares(cpuTasks, threads).map((count, k) => {
+            const done = nextMessage(workers[k]!);
+            workers[k]!.postMessage(count);
             return done;
           }),
         ),
