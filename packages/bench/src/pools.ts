@@ -9,7 +9,7 @@ import { FixedThreadPool } from 'poolifier';
 import { Tinypool } from 'tinypool';
 import workerpool from 'workerpool';
 import { distFile } from './paths.js';
-import { increment, spin } from './workers/tasks.js';
+import { RUNNER_TASKS } from './workers/tasks.js';
 
 /** A pool that runs one task function, whatever library is underneath. */
 export interface Runner {
@@ -26,9 +26,7 @@ export interface RawRunner extends Runner {
 export type PoolVariant = 'tothread' | 'piscina' | 'tinypool' | 'workerpool' | 'poolifier' | 'raw';
 
 /** The functions a runner can run; only tothread, piscina and raw run more than `increment`. */
-export type TaskName = 'increment' | 'spin';
-
-const TASKS = { increment, spin } as const;
+export type TaskName = keyof typeof RUNNER_TASKS;
 
 /**
  * Starts `variant` with `size` threads for `task`, and warms it: every thread has run the task.
@@ -56,7 +54,7 @@ async function start(variant: PoolVariant, size: number, task: TaskName): Promis
   switch (variant) {
     case 'tothread': {
       const pool = createPool({ minThreads: size, maxThreads: size });
-      const fn = TASKS[task];
+      const fn = RUNNER_TASKS[task];
       return { call: (arg) => pool.toThread(fn, arg), close: () => pool.close() };
     }
     case 'piscina': {

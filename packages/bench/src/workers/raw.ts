@@ -6,10 +6,10 @@
  */
 import { workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import { increment, spin } from './tasks.js';
+import { RUNNER_TASKS } from './tasks.js';
 
-const { port, task } = workerData as { port: MessagePort; task: 'increment' | 'spin' };
-const run = task === 'spin' ? spin : increment;
+const { port, task } = workerData as { port: MessagePort; task: keyof typeof RUNNER_TASKS };
+const run = RUNNER_TASKS[task];
 port.on('message', ([id, x, count]: [number, number, number?]) => {
   if (count === undefined) return port.postMessage([id, run(x)]);
   let last = 0;

@@ -40,3 +40,6 @@ export function hashChain(rounds: number): string {
   for (let i = 0; i < rounds; i++) digest = createHash('sha256').update(digest).digest();
   return digest.toString('hex');
 }
+
+/** The tasks a runner can be opened for, by name (see pools.ts): the pools' workers look them up here too. */
+export const RUNNER_TASKS = { increment, spin } as const;
