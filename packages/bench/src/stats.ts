@@ -1,4 +1,34 @@
 /** Small statistics and timing helpers shared by the scenarios. */
+import { Bench, hrtimeNowTimestampProvider } from 'tinybench';
+
+/** How long tinybench runs a task: at least `timeMs` and `iterations`, after a warm-up of at least `warmupMs` and `warmupIterations`. */
+export interface LatencyBudget {
+  readonly timeMs: number;
+  readonly iterations?: number;
+  readonly warmupMs?: number;
+  readonly warmupIterations?: number;
+}
+
+/**
+ * p50 and p99 of `fn`'s latency in ms, from a tinybench run (sequential: one call at a time).
+ *
+ * @throws {Error} when `fn` throws (tinybench `throws: true`) or the run does not complete.
+ */
+export async function latencyMs(name: string, fn: () => unknown, { timeMs, iterations, warmupMs = timeMs / 4, warmupIterations }: LatencyBudget): Promise<{ p50: number; p99: number }> {
+  const bench = new Bench({
+    time: timeMs,
+    warmupTime: warmupMs,
+    ...(iterations !== undefined && { iterations }),
+    ...(warmupIterations !== undefined && { warmupIterations }),
+    timestampProvider: hrtimeNowTimestampProvider,
+    throws: true,
+  });
+  bench.add(name, fn);
+  await bench.run();
+  const result = bench.tasks[0]?.result;
+  if (result?.state !== 'completed') throw new Error(`tinybench did not complete ${name}: ${result?.state ?? 'no task'}`);
+  return { p50: result.latency.p50, p99: result.latency.p99 };
+}
 
 /** The median of `values` (the mean of the middle two for an even count); NaN when empty. */
 export function median(values: readonly number[]): number {

@@ -3,24 +3,13 @@
  * (tinybench, p50 and p99) and throughput with 1000 calls in flight. Every pool has one thread
  * per core; variants take turns within each round and the median of the rounds is kept.
  */
-import { Bench, hrtimeNowTimestampProvider } from 'tinybench';
 import { openRunner, type PoolVariant, type Runner } from '../pools.js';
 import { row, type Row, type Scenario } from '../scenario.js';
-import { median, throughput } from '../stats.js';
+import { latencyMs, median, throughput } from '../stats.js';
 import { increment } from '../workers/tasks.js';
 
 const POOLED: readonly PoolVariant[] = ['tothread', 'piscina', 'tinypool', 'workerpool', 'poolifier', 'raw'];
 const IN_FLIGHT = 1000;
-
-/** p50 and p99 of `fn`'s latency in µs, from a tinybench run of `timeMs`. */
-async function latencyUs(name: string, fn: () => unknown, timeMs: number): Promise<{ p50: number; p99: number }> {
-  const bench = new Bench({ time: timeMs, warmupTime: timeMs / 4, timestampProvider: hrtimeNowTimestampProvider, throws: true });
-  bench.add(name, fn);
-  await bench.run();
-  const result = bench.tasks[0]?.result;
-  if (result?.state !== 'completed') throw new Error(`tinybench did not complete ${name}: ${result?.state ?? 'no task'}`);
-  return { p50: result.latency.p50 * 1000, p99: result.latency.p99 * 1000 };
-}
 
 /** The sync variant: the same function called directly, promise-wrapped for the throughput loop. */
 const syncRunner: Runner = { call: (x) => Promise.resolve(increment(x)), close: () => Promise.resolve() };
@@ -44,10 +33,10 @@ export const overhead: Scenario = {
         const runner = variant === 'sync' ? syncRunner : await openRunner(variant, cpus);
         try {
           const fn = variant === 'sync' ? () => increment(1) : () => runner.call(1);
-          const { p50, p99 } = await latencyUs(variant, fn, timeMs);
+          const { p50, p99 } = await latencyMs(variant, fn, { timeMs });
           const sample = samples.get(variant)!;
-          sample.p50.push(p50);
-          sample.p99.push(p99);
+          sample.p50.push(p50 * 1000);
+          sample.p99.push(p99 * 1000);
           sample.rate.push(await throughput((i) => runner.call(i), calls, IN_FLIGHT));
         } finally {
           await runner.close();
