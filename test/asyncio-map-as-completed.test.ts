@@ -72,6 +72,20 @@ describe('map', () => {
     expect(pool.stats().completed - before).toBeLessThan(items.length / 20);
   });
 
+  it('sends items of a few ms in chunks too, so the workers of a CPU-bound map seldom wait between chunks', async () => {
+    const before = pool.stats().completed;
+    const items = Array.from({ length: 60 }, () => 2);
+    const busy = (ms: number): number => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+      return ms;
+    };
+    const results = await collect(map(busy, items, { pool }));
+    expect(results).toEqual(items);
+    // Chunks grow toward ~20 ms of work: 2 ms items travel several at a time, not one or two.
+    expect(pool.stats().completed - before).toBeLessThan(items.length / 3);
+  });
+
   it('yields the values before a failing item, then throws its error with its class', async () => {
     const seen: number[] = [];
     const error = await settle(

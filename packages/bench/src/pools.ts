@@ -3,7 +3,7 @@
  * loop. Each has `size` threads, started and warmed before it is handed out.
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { createPool } from '@tothread/core';
+import { createPool, map } from '@tothread/core';
 import { Piscina } from 'piscina';
 import { FixedThreadPool } from 'poolifier';
 import { Tinypool } from 'tinypool';
@@ -15,6 +15,11 @@ import { RUNNER_TASKS } from './workers/tasks.js';
 export interface Runner {
   call(arg: number): Promise<number>;
   close(): Promise<void>;
+}
+
+/** tothread can also run the task over many arguments with its `map()`: resolves when all are done. */
+export interface TothreadRunner extends Runner {
+  map(args: readonly number[]): Promise<void>;
 }
 
 /** Bare threads (`raw`) can also run a task `count` times on one thread in one message (spread round-robin). */
@@ -55,7 +60,14 @@ async function start(variant: PoolVariant, size: number, task: TaskName): Promis
     case 'tothread': {
       const pool = createPool({ minThreads: size, maxThreads: size });
       const fn = RUNNER_TASKS[task];
-      return { call: (arg) => pool.toThread(fn, arg), close: () => pool.close() };
+      const runner: TothreadRunner = {
+        call: (arg) => pool.toThread(fn, arg),
+        async map(args) {
+          for await (const _ of map(fn, args, { pool }));
+        },
+        close: () => pool.close(),
+      };
+      return runner;
     }
     case 'piscina': {
       const pool = new Piscina({ filename: distFile('workers/piscina.js'), minThreads: size, maxThreads: size });

@@ -3,18 +3,30 @@
  * thread), N of them at once on a pool of one thread per core, against the same N run one after
  * the other on the main thread (`sync`). Speedup is paired per round, median of the rounds.
  *
- * Two references with no pool at all: `raw`, bare threads sent one message per task (all at once,
- * round-robin), and `raw-loop`, each bare thread sent its share of the tasks in one message: no
- * per-task message, so what the cores can give here at the time of the run.
+ * `tothread-map` runs the same tasks through tothread's `map()`, which sends them in chunks and
+ * answers per chunk. Two references with no pool at all: `raw`, bare threads sent one message per
+ * task (all at once, round-robin), and `raw-loop`, each bare thread sent its share of the tasks in
+ * one message: no per-task message, so what the cores can give here at the time of the run.
  */
 import { calibrate } from '../calibrate.js';
-import { openRunner, type RawRunner } from '../pools.js';
+import { openRunner, type RawRunner, type Runner, type TothreadRunner } from '../pools.js';
 import { row, type Row, type Scenario } from '../scenario.js';
 import { median, shares, timeMs } from '../stats.js';
 import { spin } from '../workers/tasks.js';
 
-type Variant = 'sync' | 'tothread' | 'piscina' | 'raw' | 'raw-loop';
-const VARIANTS: readonly Variant[] = ['sync', 'tothread', 'piscina', 'raw', 'raw-loop'];
+type Variant = 'sync' | 'tothread' | 'tothread-map' | 'piscina' | 'raw' | 'raw-loop';
+const VARIANTS: readonly Variant[] = ['sync', 'tothread', 'tothread-map', 'piscina', 'raw', 'raw-loop'];
+
+/** The pool each variant runs on: tothread-map on a tothread pool, raw-loop on bare threads. */
+const POOL_OF = { tothread: 'tothread', 'tothread-map': 'tothread', piscina: 'piscina', raw: 'raw', 'raw-loop': 'raw' } as const;
+
+/** Runs `tasks` tasks of `iterations` through `variant`'s `runner`, on `cpus` threads. */
+function runAll(variant: Exclude<Variant, 'sync'>, runner: Runner, iterations: number, tasks: number, cpus: number): Promise<unknown> {
+  const work = Array.from({ length: tasks }, () => iterations);
+  if (variant === 'tothread-map') return (runner as TothreadRunner).map(work);
+  if (variant === 'raw-loop') return Promise.all(shares(tasks, cpus).map((count) => (runner as RawRunner).loop(iterations, count)));
+  return Promise.all(work.map((n) => runner.call(n)));
+}
 
 interface Case {
   readonly label: string;
@@ -25,7 +37,7 @@ interface Case {
 /** `pnpm bench cpu`: speedup of CPU-bound tasks over the main thread. */
 export const cpu: Scenario = {
   name: 'cpu',
-  about: 'N CPU tasks of 1 ms and 10 ms (fixed work, calibrated once) submitted at once; speedup over running them on the main thread',
+  about: 'N CPU tasks of 1 ms and 10 ms (fixed work, calibrated once) submitted at once (a toThread call each, or one map() over them); speedup over running them on the main thread',
   baseline: 'sync',
   headline: 'speedup',
   async run({ quick, cpus, progress }) {
@@ -40,17 +52,13 @@ export const cpu: Scenario = {
       const syncMs = new Map<string, number>();
       for (const variant of VARIANTS) {
         progress.step(`round ${round}/${rounds}: ${variant}`);
-        // raw-loop runs on the same warmed bare threads as raw, one message per thread.
-        const runner = variant === 'sync' ? undefined : await openRunner(variant === 'raw-loop' ? 'raw' : variant, cpus, 'spin');
+        const runner = variant === 'sync' ? undefined : await openRunner(POOL_OF[variant], cpus, 'spin');
         try {
           for (const c of cases) {
-            const work = Array.from({ length: c.tasks }, () => c.iterations);
             const elapsed =
-              runner === undefined
-                ? await timeMs(() => work.map(spin))
-                : variant === 'raw-loop'
-                  ? await timeMs(() => Promise.all(shares(c.tasks, cpus).map((count) => (runner as RawRunner).loop(c.iterations, count))))
-                  : await timeMs(() => Promise.all(work.map((n) => runner.call(n))));
+              variant === 'sync' || runner === undefined
+                ? await timeMs(() => Array.from({ length: c.tasks }, () => spin(c.iterations)))
+                : await timeMs(() => runAll(variant, runner, c.iterations, c.tasks, cpus));
             if (variant === 'sync') syncMs.set(c.label, elapsed);
             push(ms, `${variant}/${c.label}`, elapsed);
             push(speedups, `${variant}/${c.label}`, syncMs.get(c.label)! / elapsed);

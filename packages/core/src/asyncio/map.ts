@@ -26,8 +26,13 @@ export interface MapOptions {
   signal?: AbortSignal;
 }
 
-/** How long a chunk should take: long enough to amortise a message, short enough to stop quickly. */
-const TARGET_CHUNK_MS = 3;
+/**
+ * How long a chunk should take: long enough that the round trip between two chunks (a worker idles
+ * while its answer travels and the next chunk comes back, ~0.2-0.4 ms on a busy 2-core machine) is a
+ * small share of it, as for batched calls. At 3 ms, 1 ms items reached 1.71-1.80x on 2 cores; at 20
+ * ms, 1.89-1.91x. Stopping is not slower: a running chunk is stopped by terminating its worker.
+ */
+const TARGET_CHUNK_MS = 20;
 const MAX_CHUNK = 4096;
 /** A chunk grows at most this much from one to the next, so a misjudged cost cannot overshoot far. */
 const GROWTH = 4;
