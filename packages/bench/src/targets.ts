@@ -74,7 +74,7 @@ export const TARGETS: readonly Target[] = [
   {
     goal: '1. overhead: tothread p50 <= 1.10x piscina p50',
     judge: (r) => ratio(r, 'overhead', 'p50_us', 'tothread', 'piscina', 1.1, true),
-    why: "Sequential round trips of ~70-110 µs swing by tens of µs between runs on this shared 2-core machine: runs of this scenario gave 0.86x, 1.16x and 1.06x in one session, and 1.15x (this full run), 1.08x and 0.95x in the next, with Piscina's own p50 moving between 70 and 88 µs. What tothread adds to a call is main-thread work: with 1000 in flight, ~6.5 µs of main-thread CPU per call (the call, its promise and cancel hook, the request Piscina clones), since a call finds its call site only if it fails.",
+    why: "At the margin, and noisy: sequential round trips of ~65-110 µs swing by tens of µs between runs on this shared 2-core machine. Full runs in one session gave 0.98x, 1.19x and 1.23x (Piscina's own p50 moving from 82 to 65 µs while tothread's stayed at ~80), and the scenario alone 1.24x-1.30x; the code the session started from gave 1.08x and 1.25x beside them. Measured apart from tinybench (60,000 sequential calls, /usr/bin/time): tothread 82-85 µs a call, Piscina 68-78 µs, tothread using 5-15 µs more user CPU a call, spread thin over its layers (the call and its promise, the request and response objects Piscina clones, a few more promise hops; the larger messages alone cost ~1-2 µs, measured with v8.serialize). With 1000 in flight, ~6.5 µs of main-thread CPU per call, since a call finds its call site only if it fails.",
   },
   {
     goal: '2. overhead: tothread calls/s with 1000 in flight >= 2x piscina and >= the best peer',
