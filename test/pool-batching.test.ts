@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createPool, WorkerExitError, type Pool } from '@tothread/core';
+import { createPool, TimeoutError, WorkerExitError, type Pool } from '@tothread/core';
 import { lengthOf, slowStep, step, ticket } from './fixtures/batching.mjs';
 
 const counter = (n: number): Int32Array => new Int32Array(new SharedArrayBuffer(n * 4));
@@ -24,6 +24,19 @@ async function queuedBehindOne(pool: Pool, counts: Int32Array, call: (i: number)
   const calls = Array.from({ length: 10 }, (_, k) => call(k + 1));
   await first;
   return calls;
+}
+
+/**
+ * Calls 1-10 of {@link queuedBehindOne}, once call 5 was stopped while running: the calls before it
+ * answered on its worker, the calls after it on another, and every call ran exactly once.
+ */
+function expectOnlyCall5Stopped(outcomes: ReadonlyArray<PromiseSettledResult<number>>, counts: Int32Array): void {
+  const before = outcomes.slice(0, 4).map((o) => (o as PromiseFulfilledResult<number>).value);
+  const after = outcomes.slice(5).map((o) => (o as PromiseFulfilledResult<number>).value);
+  expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(9);
+  expect(new Set(before).size).toBe(1);
+  expect(after.every((thread) => thread !== before[0])).toBe(true);
+  expect([...counts].slice(1, 11)).toEqual(Array(10).fill(1)); // nothing ran twice, nothing was lost
 }
 
 describe('quick calls that queue up travel to a worker in batches', () => {
@@ -65,12 +78,33 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     controller.abort(new Error('stop that one'));
     const outcomes = await Promise.allSettled(calls);
     expect(outcomes[4]).toMatchObject({ status: 'rejected', reason: { message: 'stop that one' } });
-    const before = outcomes.slice(0, 4).map((o) => (o as PromiseFulfilledResult<number>).value);
-    const after = outcomes.slice(5).map((o) => (o as PromiseFulfilledResult<number>).value);
-    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(9);
-    expect(new Set(before).size).toBe(1);
-    expect(after.every((thread) => thread !== before[0])).toBe(true);
-    expect([...counts].slice(1, 11)).toEqual(Array(10).fill(1)); // nothing ran twice, nothing was lost
+    expectOnlyCall5Stopped(outcomes, counts);
+  });
+
+  it("calls with a timeout batch too, and a call's timeout counts its own run time, not its wait behind the calls before it", async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    await warm(pool);
+    const counts = counter(12);
+    // Call 1 runs 600 ms; calls 2-10, allowed 200 ms each, wait behind it in the same batch.
+    const calls = await queuedBehindOne(pool, counts, (i) => pool.toThread.with(i === 1 ? {} : { timeout: 200 })(step, counts, i, i === 1 ? 600 : 0));
+    await started(counts, 1);
+    expect(pool.stats()).toMatchObject({ running: 10, queued: 0 }); // one batch, not ten calls sent one by one
+    const outcomes = await Promise.allSettled(calls);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(10);
+    expect(new Set(outcomes.map((o) => (o as PromiseFulfilledResult<number>).value)).size).toBe(1); // no worker was stopped
+    expect([...counts].slice(1, 11)).toEqual(Array(10).fill(1));
+  });
+
+  it('a call in a batch that runs past its timeout is stopped: the calls before keep their values, the calls after run on a new worker', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    await warm(pool);
+    const counts = counter(12);
+    const calls = await queuedBehindOne(pool, counts, (i) => pool.toThread.with({ timeout: 300 })(step, counts, i, i === 5 ? 60_000 : 0));
+    const outcomes = await Promise.allSettled(calls);
+    expect((outcomes[4] as PromiseRejectedResult).reason).toBeInstanceOf(TimeoutError);
+    expect((outcomes[4] as PromiseRejectedResult).reason).toMatchObject({ timeout: 300, message: '`step` timed out after 300 ms' });
+    expectOnlyCall5Stopped(outcomes, counts);
+    expect(pool.stats()).toMatchObject({ running: 0, queued: 0, cancelled: 1 });
   });
 
   it('a worker that dies mid-batch fails only the call it was running; the calls it never started run elsewhere', async () => {

@@ -3,7 +3,7 @@
  * loop. Each has `size` threads, started and warmed before it is handed out.
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { createPool, map } from '@tothread/core';
+import { createPool, map, type CallOptions } from '@tothread/core';
 import { Piscina } from 'piscina';
 import { FixedThreadPool } from 'poolifier';
 import { Tinypool } from 'tinypool';
@@ -35,14 +35,16 @@ export type TaskName = keyof typeof RUNNER_TASKS;
 
 /**
  * Starts `variant` with `size` threads for `task`, and warms it: every thread has run the task.
+ * `options` (tothread only) go with every call, as `pool.toThread.with(options)`.
  *
- * @throws {TypeError} when the variant has no worker file for `task` (only tothread, piscina and raw run `spin`).
+ * @throws {TypeError} when the variant has no worker file for `task` (only tothread, piscina and raw run `spin`), or takes no `options`.
  */
-export async function openRunner(variant: PoolVariant, size: number, task: TaskName = 'increment'): Promise<Runner> {
+export async function openRunner(variant: PoolVariant, size: number, task: TaskName = 'increment', options?: CallOptions): Promise<Runner> {
   if (task !== 'increment' && variant !== 'tothread' && variant !== 'piscina' && variant !== 'raw') {
     throw new TypeError(`Expected \`task\` to be \`increment\` for ${variant}, got \`${task}\``);
   }
-  const runner = await start(variant, size, task);
+  if (options !== undefined && variant !== 'tothread') throw new TypeError(`Expected no call options for ${variant}: only tothread takes them`);
+  const runner = await start(variant, size, task, options);
   await warmUp((arg) => runner.call(arg), size, task === 'spin' ? 10_000 : 1);
   return runner;
 }
@@ -55,13 +57,14 @@ export async function warmUp(call: (arg: number) => Promise<unknown>, size: numb
   for (let round = 0; round < 2; round++) await Promise.all(Array.from({ length: size * 4 }, () => call(arg)));
 }
 
-async function start(variant: PoolVariant, size: number, task: TaskName): Promise<Runner> {
+async function start(variant: PoolVariant, size: number, task: TaskName, options?: CallOptions): Promise<Runner> {
   switch (variant) {
     case 'tothread': {
       const pool = createPool({ minThreads: size, maxThreads: size });
       const fn = RUNNER_TASKS[task];
+      const toThread = options === undefined ? pool.toThread : pool.toThread.with(options);
       const runner: TothreadRunner = {
-        call: (arg) => pool.toThread(fn, arg),
+        call: (arg) => toThread(fn, arg),
         async map(args) {
           for await (const _ of map(fn, args, { pool }));
         },

@@ -9,6 +9,7 @@ import { DONE, PENDING, RUNNING, SKIPPED } from './batch-states.js';
 import { TaskSignal } from './cancel.js';
 import type { Call } from './call.js';
 import type { FnRef } from './protocol.js';
+import { ranMs, type RunClock } from './run-clock.js';
 
 /**
  * How long a batch should keep its worker busy: long enough that the round trip between batches
@@ -37,6 +38,8 @@ export class Batch {
   readonly target: FnRef;
   /** One slot per call: PENDING, RUNNING, DONE or SKIPPED. */
   readonly states: Int32Array;
+  /** When each call started, if one of them has a timeout that counts run time. */
+  readonly starts: RunClock | undefined;
   /** Aborting it makes Piscina terminate the worker running the batch. */
   readonly taskSignal = new TaskSignal();
   /** The calls by slot, each let go once it settles or is sent elsewhere (a settled call keeps nothing alive here). */
@@ -51,7 +54,14 @@ export class Batch {
     this.target = calls[0]!.target;
     this.#costMs = costMs;
     this.#calls = [...calls];
-    this.states = new Int32Array(new SharedArrayBuffer(calls.length * Int32Array.BYTES_PER_ELEMENT));
+    // One shared buffer (each one sent costs the main thread several µs): the slot states, then,
+    // 8-byte aligned, the start times if a call needs them.
+    const n = calls.length;
+    const statesBytes = Math.ceil((n * Int32Array.BYTES_PER_ELEMENT) / 8) * 8;
+    const timed = calls.some((call) => call.runTimeout !== undefined);
+    const buffer = new SharedArrayBuffer(statesBytes + (timed ? n * BigInt64Array.BYTES_PER_ELEMENT : 0));
+    this.states = new Int32Array(buffer, 0, n);
+    this.starts = timed ? new BigInt64Array(buffer, statesBytes, n) : undefined;
     calls.forEach((call, slot) => {
       call.batch = this;
       call.slot = slot;
@@ -65,6 +75,11 @@ export class Batch {
 
   state(slot: number): number {
     return Atomics.load(this.states, slot);
+  }
+
+  /** How long the call in `slot` has been running (ms); undefined while it has not started. */
+  ranMs(slot: number): number | undefined {
+    return this.starts === undefined ? undefined : ranMs(this.starts, slot);
   }
 
   /** True while the worker has started none of its calls (each is pending or taken back). */

@@ -75,7 +75,7 @@ export class Batcher {
       fn: calls[0]!.request.fn,
       op: 'batch',
       args: calls.map((call) => call.request.args),
-      batch: { ids: calls.map((call) => call.id), states: batch.states },
+      batch: { ids: calls.map((call) => call.id), states: batch.states, ...(batch.starts && { starts: batch.starts }) },
     };
     let task: Promise<TaskResponse>;
     try {

@@ -84,6 +84,11 @@ export class Call {
     });
   }
 
+  /** The call's timeout when it counts run time only (`timeoutFrom: 'start'`, the default). */
+  get runTimeout(): number | undefined {
+    return this.settings.timeoutFrom === 'call' ? undefined : this.settings.timeout;
+  }
+
   get name(): string {
     const fn = this.target;
     if (fn.kind === 'known') return `function #${fn.id}`;

@@ -16,6 +16,7 @@ import { currentSignal, onCancel, thenCancellable, type TaskSignal } from './can
 import { CallbackError, PoolClosedError, QueueFullError, TimeoutError } from './errors.js';
 import { resolveFunction } from './fn/resolve.js';
 import { KnownTargets } from './known-targets.js';
+import { DONE } from './batch-states.js';
 import type { FnRef, ReplyMessage, StreamRef, TaskOp, TaskRequest, TaskResponse } from './protocol.js';
 import { resolveOptions, type PoolOptions, type Resolved } from './pool-options.js';
 import { RoomQueue } from './room.js';
@@ -236,7 +237,7 @@ export class Pool {
     if (task.stream !== undefined) request.stream = task.stream;
     if (moved.length > 0 && moved.some((item) => item instanceof ArrayBuffer)) request.moved = true;
     const call = new Call(request, settings, signals, site, this.#onSettled, moved, prepared.ports, fn);
-    call.batchable = moved.length === 0 && started === undefined && cancelFlag === undefined && task.op === undefined;
+    call.batchable = moved.length === 0 && cancelFlag === undefined && task.op === undefined;
     cancel = (reason: unknown): void => this.#cancel(call, reason);
     onCancel(call.promise, cancel);
     call.listen(cancel);
@@ -379,6 +380,10 @@ export class Pool {
       this.#batcher.forget(call);
       this.#running.delete(call);
       call.state = 'queued';
+      if (call.runTimeout !== undefined) {
+        clearTimeout(call.timer); // armed again when it is sent again
+        call.timer = undefined;
+      }
     }
     this.#queue.unshift(calls);
     if (calls.length > 0) this.#limit.waiting(true);
@@ -388,6 +393,10 @@ export class Pool {
   #dispatchBatch(calls: readonly Call[]): void {
     this.#occupy(calls);
     this.#batcher.send(calls);
+    for (const call of calls) {
+      const limit = call.runTimeout;
+      if (limit !== undefined && call.batch !== undefined) this.#armRunTimer(call, limit);
+    }
   }
 
   #settled(call: Call, prior: CallState): void {
@@ -431,8 +440,31 @@ export class Pool {
 
   #startTimer(call: Call, ms: number): void {
     if (call.timer !== undefined) return; // a call sent again in full starts once
-    call.timer = setTimeout(() => this.#cancel(call, call.locate(new TimeoutError(`\`${call.name}\``, ms))), ms);
+    call.timer = setTimeout(() => this.#timedOut(call, ms), ms);
     call.timer.unref();
+  }
+
+  /**
+   * The timer of a call in a batch whose timeout counts run time, armed when the batch is sent (the
+   * call cannot have run longer than that). When it fires, the start time the worker noted says
+   * whether the limit is reached or how much is left; a call still waiting behind others in its
+   * batch has the whole limit left.
+   */
+  #armRunTimer(call: Call, wait: number): void {
+    call.timer = setTimeout(() => {
+      const { batch } = call;
+      // Settled, taken back, or done with its answer on the way: nothing to time.
+      if (call.state !== 'running' || call.answered || batch === undefined || batch.state(call.slot) === DONE) return;
+      const limit = call.runTimeout!;
+      const ran = batch.ranMs(call.slot);
+      if (ran !== undefined && ran >= limit) this.#timedOut(call, limit);
+      else this.#armRunTimer(call, ran === undefined ? limit : limit - ran);
+    }, wait);
+    call.timer.unref();
+  }
+
+  #timedOut(call: Call, limit: number): void {
+    this.#cancel(call, call.locate(new TimeoutError(`\`${call.name}\``, limit)));
   }
 
   #onMessage(message: unknown): void {

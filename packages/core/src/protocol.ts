@@ -2,6 +2,7 @@
  * The wire protocol between the main thread and a worker: types only. Every message is a plain
  * structured-clone value.
  */
+import type { RunClock } from './run-clock.js';
 
 /** Where an exported value lives: a module URL and the property path from its namespace. */
 export interface ExportRef {
@@ -74,14 +75,20 @@ export interface TaskRequest {
   readonly op?: TaskOp;
   readonly callbacks?: readonly CallbackRef[];
   readonly stream?: StreamRef;
-  /** When set, the worker posts `['tothread:started', started]` as the call starts (a timeout counts from then). */
+  /**
+   * When set, the worker posts `['tothread:started', started]` as the call starts (a timeout counts
+   * from then). Only for a call sent alone: in a batch, its start time is noted in shared memory.
+   */
   readonly started?: number;
   /** For calls with a grace period: set to 1 by the main thread when the call is cancelled. */
   readonly cancelFlag?: Int32Array;
   /** Buffers among the arguments arrived transferred: one returned as the result moves back. */
   readonly moved?: true;
-  /** For `batch`: each call's id, and its slot state (pending, running, done, skipped) shared with the main thread. */
-  readonly batch?: { readonly ids: readonly number[]; readonly states: Int32Array };
+  /**
+   * For `batch`: each call's id, its slot state (pending, running, done, skipped) shared with the
+   * main thread, and when each started if one of them has a timeout that counts run time.
+   */
+  readonly batch?: { readonly ids: readonly number[]; readonly states: Int32Array; readonly starts?: RunClock };
 }
 
 /** Posted by a worker on `parentPort` when a call with a timeout starts running. */

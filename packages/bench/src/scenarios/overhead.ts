@@ -2,6 +2,7 @@
  * The cost of one trivial call (`x + 1`) through each pool: sequential round-trip latency
  * (tinybench, p50 and p99) and throughput with 1000 calls in flight. Every pool has one thread
  * per core; variants take turns within each round and the median of the rounds is kept.
+ * `tothread-timeout` makes the same calls with a timeout (never reached), which counts run time.
  */
 import { openRunner, type PoolVariant, type Runner } from '../pools.js';
 import { row, type Row, type Scenario } from '../scenario.js';
@@ -10,6 +11,8 @@ import { increment } from '../workers/tasks.js';
 
 const POOLED: readonly PoolVariant[] = ['tothread', 'piscina', 'tinypool', 'workerpool', 'poolifier', 'raw'];
 const IN_FLIGHT = 1000;
+/** A timeout no call reaches: what the bookkeeping of a timeout costs. */
+const TIMED = { timeout: 60_000 };
 
 /** The sync variant: the same function called directly, promise-wrapped for the throughput loop. */
 const syncRunner: Runner = { call: (x) => Promise.resolve(increment(x)), close: () => Promise.resolve() };
@@ -24,13 +27,14 @@ export const overhead: Scenario = {
     const rounds = quick ? 1 : 3;
     const timeMs = quick ? 150 : 600;
     const calls = quick ? 3_000 : 30_000;
-    const variants = [...POOLED, 'sync'] as const;
+    const variants = [...POOLED, 'tothread-timeout', 'sync'] as const;
     const samples = new Map(variants.map((v) => [v, { p50: [] as number[], p99: [] as number[], rate: [] as number[] }]));
     progress.begin(rounds * variants.length);
     for (let round = 1; round <= rounds; round++) {
       for (const variant of variants) {
         progress.step(`round ${round}/${rounds}: ${variant}`);
-        const runner = variant === 'sync' ? syncRunner : await openRunner(variant, cpus);
+        const runner =
+          variant === 'sync' ? syncRunner : variant === 'tothread-timeout' ? await openRunner('tothread', cpus, 'increment', TIMED) : await openRunner(variant, cpus);
         try {
           const fn = variant === 'sync' ? () => increment(1) : () => runner.call(1);
           const { p50, p99 } = await latencyMs(variant, fn, { timeMs });

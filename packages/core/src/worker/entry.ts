@@ -10,6 +10,7 @@ import { ExportError } from '../errors.js';
 import { findPath } from '../fn/find-path.js';
 import { DONE, PENDING, RUNNING } from '../batch-states.js';
 import type { CtorRef, ExportKind, ReplyMessage, StartedMessage, TaskRequest, TaskResponse } from '../protocol.js';
+import { markStart } from '../run-clock.js';
 import { reviveCallbacks } from './callbacks.js';
 import { checkCancelled, moveMarks, setContext, type TaskContext } from './context.js';
 import { callable, load, type Loaded } from './load.js';
@@ -222,9 +223,11 @@ function reply(request: TaskRequest, slot: number, call: TaskRequest, response: 
  * (cancelled, or taken back), each answering as soon as it settles.
  */
 function runBatch(request: TaskRequest, entry: Loaded | { error: unknown }, from = 0): TaskResponse | Promise<TaskResponse> {
-  const { states } = request.batch!;
+  const { states, starts } = request.batch!;
   const calls = request.args as unknown[][];
   for (let slot = from; slot < calls.length; slot++) {
+    // The start is noted before the slot is taken: a timer that finds the call running finds its start.
+    if (starts !== undefined) markStart(starts, slot);
     if (Atomics.compareExchange(states, slot, PENDING, RUNNING) !== PENDING) continue;
     const call: TaskRequest = { fn: request.fn, args: calls[slot]! };
     const since = performance.now();
