@@ -4,7 +4,9 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { autoCeiling } from './thread-limit.js';
 import * as check from './validate.js';
 
-const POOL_KEYS = ['minThreads', 'maxThreads', 'idleTimeout', 'maxQueue', 'queueFull', 'resourceLimits', 'env', 'execArgv'] as const;
+const POOL_KEYS = ['minThreads', 'maxThreads', 'idleTimeout', 'maxQueue', 'queueFull', 'resourceLimits', 'env', 'execArgv', 'niceIncrement'] as const;
+/** The lowest priority a Linux thread can have: nice 19, 19 steps below the default. */
+const MAX_NICE_INCREMENT = 19;
 
 /** Options of {@link createPool}. */
 export interface PoolOptions {
@@ -32,6 +34,15 @@ export interface PoolOptions {
   env?: Record<string, string | undefined> | symbol;
   /** Node flags of the workers. @default process.execArgv (so loaders such as tsx carry over) */
   execArgv?: string[];
+  /**
+   * How many nice steps (0-19) below the main thread the workers run, on Linux: the kernel then lets
+   * the main thread's event loop preempt a busy worker at once, so timers and I/O keep their pace
+   * while every core computes (on an otherwise idle machine the workers lose no speed; against
+   * other busy processes they get a smaller share). `0` runs them at the main thread's priority.
+   * Ignored on other systems. Piscina's option of the same name, without its native addon.
+   * @default 5
+   */
+  niceIncrement?: number;
 }
 
 /** Pool options once validated. */
@@ -43,6 +54,7 @@ export interface Resolved {
   readonly idleTimeout: number;
   readonly maxQueue: number;
   readonly queueFull: 'reject' | 'wait';
+  readonly niceIncrement: number;
   readonly rest: Pick<PoolOptions, 'resourceLimits' | 'env' | 'execArgv'>;
 }
 
@@ -69,6 +81,7 @@ export function resolveOptions(options: unknown): Resolved {
     idleTimeout: check.optionalDuration('idleTimeout', raw.idleTimeout, true) ?? 10_000,
     maxQueue: raw.maxQueue === Infinity ? Infinity : (check.optionalInteger('maxQueue', raw.maxQueue, 0) ?? Infinity),
     queueFull: queueFullMode(raw.queueFull, raw.maxQueue),
+    niceIncrement: check.optionalInteger('niceIncrement', raw.niceIncrement, 0, MAX_NICE_INCREMENT) ?? 5,
     rest: { resourceLimits: raw.resourceLimits, env: raw.env, execArgv: raw.execArgv } as Resolved['rest'],
   };
 }

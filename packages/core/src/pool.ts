@@ -160,6 +160,11 @@ export class Pool {
     return { ...(resourceLimits && { resourceLimits }), ...(env !== undefined && { env: env as NodeJS.ProcessEnv }), ...(execArgv && { execArgv }) };
   }
 
+  /** @internal Nice steps below the main thread of the workers this pool runs or lends (createInstance). */
+  get niceIncrement(): number {
+    return this.#options.niceIncrement;
+  }
+
   /** @internal Ties another worker's life to this pool: `stop` runs at close/destroy. Returns how to untie it. */
   adopt(stop: () => Promise<void>): () => void {
     if (this.#state !== 'open') throw new PoolClosedError();

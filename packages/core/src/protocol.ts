@@ -67,6 +67,12 @@ export type StreamMessage =
   | { readonly kind: 'done' }
   | { readonly kind: 'error'; readonly thrown: WireThrown };
 
+/** What every worker thread gets when it starts (its `workerData`, or part of it). */
+export interface WorkerSettings {
+  /** Nice steps below the main thread it runs at (see PoolOptions.niceIncrement). */
+  readonly niceIncrement: number;
+}
+
 /** One call. */
 export interface TaskRequest {
   readonly fn: FnRef;

@@ -22,11 +22,12 @@ export function rangeError(name: string, expected: string, value: unknown): Rang
   return codeError(new RangeError(`Expected \`${name}\` to be ${expected}, got ${describe(value)}`), 'ERR_OUT_OF_RANGE');
 }
 
-/** Checks an optional whole number >= `min`; returns it (or undefined). */
-export function optionalInteger(name: string, value: unknown, min: number): number | undefined {
+/** Checks an optional whole number from `min` to `max`; returns it (or undefined). */
+export function optionalInteger(name: string, value: unknown, min: number, max = Infinity): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number') throw typeError(name, `a number from ${min} and up`, value);
-  if (!Number.isInteger(value) || value < min) throw rangeError(name, `a whole number from ${min} and up`, value);
+  const range = max === Infinity ? `from ${min} and up` : `from ${min} to ${max}`;
+  if (typeof value !== 'number') throw typeError(name, `a number ${range}`, value);
+  if (!Number.isInteger(value) || value < min || value > max) throw rangeError(name, `a whole number ${range}`, value);
   return value;
 }
 

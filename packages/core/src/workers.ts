@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Piscina } from 'piscina';
 import type { Resolved } from './pool-options.js';
+import type { WorkerSettings } from './protocol.js';
 import { TIMER_MAX } from './validate.js';
 
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -37,7 +38,7 @@ export function startingWorkers(piscina: Piscina): number {
 
 /** Starts the workers of a pool with `options`; `onMessage` gets what workers post outside a task's result. */
 export function startWorkers(options: Resolved, onMessage: (message: unknown) => void): Piscina {
-  const { min, ceiling, idleTimeout, rest } = options;
+  const { min, ceiling, idleTimeout, niceIncrement, rest } = options;
   const { Piscina: PiscinaPool } = load('piscina') as typeof import('piscina');
   const piscina = new PiscinaPool({
     filename: WORKER_FILE,
@@ -45,6 +46,7 @@ export function startWorkers(options: Resolved, onMessage: (message: unknown) =>
     maxThreads: ceiling,
     idleTimeout: Math.min(idleTimeout, TIMER_MAX), // Infinity would make Node's timer fire at once
     recordTiming: false,
+    workerData: { niceIncrement } satisfies WorkerSettings,
     ...(rest.resourceLimits ? { resourceLimits: rest.resourceLimits } : {}),
     ...(rest.env !== undefined ? { env: rest.env as never } : {}),
     ...(rest.execArgv ? { execArgv: rest.execArgv } : {}),

@@ -3,20 +3,23 @@
  * once per task. It finds the task's function (compiled once, or imported once per worker), runs
  * it, and reports how it settled as a `TaskResponse`: never by throwing, so errors keep every field.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { findUncloneable } from '../clone-check.js';
 import { encodeThrown } from '../error-codec.js';
 import { ExportError } from '../errors.js';
 import { findPath } from '../fn/find-path.js';
 import { DONE, PENDING, RUNNING } from '../batch-states.js';
-import type { CtorRef, ExportKind, ReplyMessage, StartedMessage, TaskRequest, TaskResponse } from '../protocol.js';
+import type { CtorRef, ExportKind, ReplyMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
 import { markStart } from '../run-clock.js';
 import { reviveCallbacks } from './callbacks.js';
 import { checkCancelled, moveMarks, setContext, type TaskContext } from './context.js';
 import { callable, load, type Loaded } from './load.js';
+import { lowerPriority } from './priority.js';
 import { pump } from './stream.js';
 
 const CANCEL_POLL_MS = 10;
+
+lowerPriority((workerData as WorkerSettings | undefined)?.niceIncrement ?? 0);
 
 // Tools rewrite plain code into calls of module-local helpers: esbuild (tsx) keeps function names
 // with `__name`, vite (vitest) turns `import()` into `__vite_ssr_dynamic_import__()`. A function

@@ -8,11 +8,12 @@ import * as Comlink from 'comlink';
 import { endpoint } from '../comlink-port.js';
 import { encodeThrown } from '../error-codec.js';
 import { ExportError } from '../errors.js';
-import type { ExportRef } from '../protocol.js';
+import type { ExportRef, WorkerSettings } from '../protocol.js';
 import { loadExport } from './load.js';
+import { lowerPriority } from './priority.js';
 
 /** What the main thread sends when it starts the worker. */
-export interface InstanceData {
+export interface InstanceData extends WorkerSettings {
   readonly ref: ExportRef;
   readonly args: readonly unknown[];
 }
@@ -25,7 +26,8 @@ function isClass(value: unknown): value is new (...args: unknown[]) => object {
 }
 
 async function main(): Promise<void> {
-  const { ref, args } = workerData as InstanceData;
+  const { ref, args, niceIncrement } = workerData as InstanceData;
+  lowerPriority(niceIncrement);
   const port = parentPort!;
   try {
     const { value } = await loadExport(ref);
