@@ -74,7 +74,7 @@ export const TARGETS: readonly Target[] = [
   {
     goal: '1. overhead: tothread p50 <= 1.10x piscina p50',
     judge: (r) => ratio(r, 'overhead', 'p50_us', 'tothread', 'piscina', 1.1, true),
-    why: "At the margin, and noisy: sequential round trips of ~65-110 µs swing by tens of µs between runs on this shared 2-core machine. Full runs in one session gave 0.98x, 1.19x and 1.23x (Piscina's own p50 moving from 82 to 65 µs while tothread's stayed at ~80), and the scenario alone 1.24x-1.30x; the code the session started from gave 1.08x and 1.25x beside them. Measured apart from tinybench (60,000 sequential calls, /usr/bin/time): tothread 82-85 µs a call, Piscina 68-78 µs, tothread using 5-15 µs more user CPU a call, spread thin over its layers (the call and its promise, the request and response objects Piscina clones, a few more promise hops; the larger messages alone cost ~1-2 µs, measured with v8.serialize). With 1000 in flight, ~6.5 µs of main-thread CPU per call, since a call finds its call site only if it fails.",
+    why: "At the margin, and noisy: a sequential round trip here is ~65-115 µs, of which ~60 µs is two thread wake-ups (Piscina's Atomics.notify alone costs the main thread 12-13 µs a call), and it swings by tens of µs between runs of this shared 2-core machine. In the same run, tothread-timeout, the same calls on the same path plus a 'started' message, measured 103 µs against plain calls' 116 µs. Full runs: 0.98x, 1.19x, 1.23x last session, 1.03x and 1.14x this one. 30 paired rounds of 2000 calls in one process, each part timed (a probe that wraps Piscina's postTask and response handler): tothread adds ~11 µs to ~87, spread thin: +1.5-3 µs before Piscina's postTask (the call, its promise, its request), +1 µs serializing the larger request, +2-3 µs from the answer to the caller (two promise hops more than Piscina's one), the rest on the worker's side and in GC. This session took out one promise hop and a defineProperty per call; what remains is the call's own bookkeeping (cancellation, stats, batching), which every call pays.",
   },
   {
     goal: '2. overhead: tothread calls/s with 1000 in flight >= 2x piscina and >= the best peer',
@@ -107,7 +107,7 @@ export const TARGETS: readonly Target[] = [
   {
     goal: '5. event-loop: tothread lag p99 <= piscina and <= 2 ms',
     judge: lagAtMost('event-loop', 'lag_p99_ms', 'tothread', 'piscina', 3, 2),
-    why: 'Both stay under 1 ms, well inside the 2 ms bound, and which of the two is lower flips between runs on this shared machine (0.807 vs 0.828 ms in an earlier full run): a difference of a few hundredths of a ms is noise here.',
+    why: "Both stay well inside the 2 ms bound. tothread's workers run 5 nice steps below the main thread (niceIncrement), which lets the kernel hand the main thread a core at once: 8 paired rounds of 400 x 10 ms tasks gave a lag p99 of 0.78 ms at +5 against 0.93 ms at the same priority, and the event-loop scenario alone, twice, 0.840 and 0.786 ms against Piscina's 0.848 and 1.01 ms. What is left is this shared machine's scheduling noise, a tenth or two of a ms either way from run to run.",
   },
   {
     goal: '6. transfer: a transferred 64 MiB round trip <= 0.2 ms',
