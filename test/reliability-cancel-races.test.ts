@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createPool } from '@tothread/core';
+import { createPool, TimeoutError } from '@tothread/core';
+import { step } from './fixtures/batching.mjs';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { workersOf } from './helpers.js';
 
@@ -57,6 +58,30 @@ describe('cancellation races settle each call exactly once and leak nothing', ()
     expect(pool.stats()).toMatchObject({ running: 0, queued: 0 });
     expect(await pool.toThread(() => 'recovered')).toBe('recovered');
     expect(workersOf(pool).length).toBeLessThanOrEqual(2);
+  });
+
+  it('timed calls in batches, among calls that hang and aborts: each settles once, only the hung ones time out', async () => {
+    await using pool = createPool({ minThreads: 2, maxThreads: 2 });
+    const counts = new Int32Array(new SharedArrayBuffer(1500 * 4));
+    for (let i = 0; i < 3; i++) await pool.toThread(step, new Int32Array(new SharedArrayBuffer(4)), 0); // measured: quick
+    const hangs = (i: number): boolean => i % 250 === 125;
+    const outcomes: Array<Outcome & { i: number }> = [];
+    const watched: Array<Promise<void>> = [];
+    for (let i = 0; i < 1500; i++) {
+      const controller = new AbortController();
+      const call = pool.toThread.with({ timeout: 300, signal: controller.signal })(step, counts, i, hangs(i) ? 60_000 : 0);
+      watched.push(call.then((value) => void outcomes.push({ i, ok: true, value }), (error: unknown) => void outcomes.push({ i, ok: false, error })));
+      if (i % 97 === 3) setImmediate(() => controller.abort(new Error(`abort ${i}`)));
+    }
+    await Promise.all(watched);
+    expect(outcomes).toHaveLength(1500); // each call settled exactly once
+    for (const outcome of outcomes) {
+      if (hangs(outcome.i)) expect((outcome as { error: unknown }).error).toBeInstanceOf(TimeoutError);
+      else if (!outcome.ok) expect((outcome.error as Error).message).toBe(`abort ${outcome.i}`); // never a timeout: a wait in a batch does not count
+      else expect(Atomics.load(counts, outcome.i)).toBe(1);
+    }
+    expect(counts.every((n) => n <= 1)).toBe(true); // nothing ran twice
+    expect(pool.stats()).toMatchObject({ running: 0, queued: 0 });
   });
 
   it('timeouts firing while calls are still queued remove only those calls', async () => {
