@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createInstance, createPool } from '@tothread/core';
 import { threadNice, type PriorityProbe } from './fixtures/priority.mjs';
@@ -21,6 +24,17 @@ describe.runIf(linux)('workers run below the main thread, so its event loop pree
     await using pool = createPool({ maxThreads: 1, niceIncrement: 3 });
     await using probe = await createInstance.with({ pool })<typeof PriorityProbe>('./fixtures/priority.mjs', 'PriorityProbe');
     expect(await probe.nice()).toBe(Math.min(19, threadNice() + 3));
+  });
+
+  it("libuv's shared thread pool keeps the main thread's priority, even when a worker uses it first", async () => {
+    // A fresh process, which has not started libuv's thread pool yet (this one has).
+    const fixture = fileURLToPath(new URL('./fixtures/priority-libuv.cjs', import.meta.url));
+    for (const mode of ['pool', 'instance']) {
+      const { stdout } = await promisify(execFile)(process.execPath, [fixture, mode]);
+      const { main, threads } = JSON.parse(stdout) as { main: number; threads: number[] };
+      // Only the workers themselves run lower: the pool's one, and the instance's.
+      expect(threads.filter((nice) => nice !== main)).toEqual(mode === 'pool' ? [main + 5] : [main + 5, main + 5]);
+    }
   });
 });
 

@@ -30,8 +30,8 @@ export function withoutSignal<T>(fn: () => T): T {
 
 /** Makes `target` cancellable through {@link cancelAwaitable}. */
 export function onCancel(target: object, cancel: (reason: unknown) => void): void {
-  // A plain store, not defineProperty: V8 caches it per shape (~0.01 µs against ~0.3 µs).
-  (target as Cancellable)[CANCEL] = cancel;
+  // Not enumerable: it stays out of console.log and of spreads (a copy of a Task must not cancel it).
+  Object.defineProperty(target, CANCEL, { value: cancel, configurable: true });
 }
 
 /** Makes `to` cancel as `from` does (a promise derived from a call's own); returns `to`. */

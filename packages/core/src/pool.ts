@@ -334,7 +334,13 @@ export class Pool {
       this.#release();
     };
     const answered = (response: TaskResponse): Promise<void> | undefined => {
-      const again = response.ok ? undefined : this.#again(response, call.request, call.target, call.taskSignal, transferList, () => call.state === 'running');
+      let again: Promise<TaskResponse> | undefined;
+      try {
+        again = response.ok ? undefined : this.#again(response, call.request, call.target, call.taskSignal, transferList, () => call.state === 'running');
+      } catch (error) {
+        failed(error); // the task could not be sent again (the pool closed meanwhile): the call ends here
+        return undefined;
+      }
       if (again !== undefined) return void again.then(answered, failed);
       clearTimeout(call.graceTimer);
       try {

@@ -3,6 +3,7 @@
  * one, reaping idle ones, resource limits. It is loaded at the first call, not at import, so that
  * importing tothread starts nothing and loads little.
  */
+import { access } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Piscina } from 'piscina';
@@ -36,9 +37,20 @@ export function startingWorkers(piscina: Piscina): number {
   return ready === undefined ? 0 : piscina.threads.filter((thread) => !ready.has(thread)).length;
 }
 
+/**
+ * Makes sure libuv's thread pool (async fs, crypto, zlib, `dns.lookup`) runs at the main thread's
+ * priority before a worker lowers its own: there is one per process, started by the first thread
+ * that uses it, and Linux threads inherit the nice value of the thread that starts them. Any
+ * request to it from here starts it; one cheap `access()` does.
+ */
+export function startLibuvThreads(): void {
+  access(WORKER_FILE, () => {});
+}
+
 /** Starts the workers of a pool with `options`; `onMessage` gets what workers post outside a task's result. */
 export function startWorkers(options: Resolved, onMessage: (message: unknown) => void): Piscina {
   const { min, ceiling, idleTimeout, niceIncrement, rest } = options;
+  if (niceIncrement > 0) startLibuvThreads();
   const { Piscina: PiscinaPool } = load('piscina') as typeof import('piscina');
   const piscina = new PiscinaPool({
     filename: WORKER_FILE,

@@ -13,6 +13,7 @@ import { endpoint } from '../comlink-port.js';
 import { defaultPool } from '../default-pool.js';
 import { CloneError, InstanceError, PoolClosedError } from '../errors.js';
 import { Pool } from '../pool.js';
+import { startLibuvThreads } from '../workers.js';
 import type { InstanceData, InstanceReady } from '../worker/instance-entry.js';
 import * as check from '../validate.js';
 import { callerUrl, resolveSpecifier } from './specifier.js';
@@ -106,6 +107,7 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
   const pool = (raw.pool as Pool | undefined) ?? defaultPool();
   if (pool.state !== 'open') throw new PoolClosedError('The pool is closed: createInstance() needs an open pool');
   const data: InstanceData = { ref: { url, path: exportName.split('.'), format: 'esm' }, args, niceIncrement: pool.niceIncrement };
+  if (data.niceIncrement > 0) startLibuvThreads();
   const worker = new Worker(INSTANCE_FILE, { ...pool.workerOptions(), workerData: data });
   const label = `the \`${exportName}\` instance of ${url}`;
   const exited = new Promise<never>((_, reject) => {
