@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPool, TimeoutError, WorkerExitError, type Pool } from '@tothread/core';
 import { lengthOf, slowStep, step, ticket } from './fixtures/batching.mjs';
+import { workersOf } from './helpers.js';
 
 const counter = (n: number): Int32Array => new Int32Array(new SharedArrayBuffer(n * 4));
 
@@ -199,5 +200,27 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     expect(ran).toBeGreaterThan(0);
     expect(settled.filter((o) => o.status === 'fulfilled')).toHaveLength(ran);
     expect(counts.every((n) => n <= 1)).toBe(true);
+  });
+});
+
+describe('calls sent alone', () => {
+  it('a brief call wakes the main thread as it starts, a slow one does not: one early message each, none', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    const counts = counter(1);
+    // Measured: brief (the first call's cost includes loading the module, and the estimate is a moving average).
+    for (let i = 0; i < 30; i++) await pool.toThread(step, counts, 0, 0);
+    for (let i = 0; i < 3; i++) await pool.toThread(slowStep, counts, 0, 5); // measured: 5 ms
+    let early = 0;
+    for (const worker of workersOf(pool)) worker.on('message', (message: unknown) => void (Array.isArray(message) && message[0] === 'tothread:started' && early++));
+    for (let i = 0; i < 20; i++) await pool.toThread(step, counts, 0, 0);
+    // It travels apart from the answer, which may overtake it: let the last ones arrive.
+    const settled = (): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, 50));
+    await settled();
+    // All 20 on a quiet machine; a call the kernel pauses on a loaded one looks slow for a few calls.
+    expect(early).toBeGreaterThan(10);
+    const afterBrief = early;
+    for (let i = 0; i < 5; i++) await pool.toThread(slowStep, counts, 0, 5);
+    await settled();
+    expect(early).toBe(afterBrief);
   });
 });

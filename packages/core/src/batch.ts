@@ -29,6 +29,11 @@ const QUICK_MS = 10;
  */
 const OVERDUE_MS = 20;
 const OVERDUE_TIMES = 4;
+/**
+ * A call that costs less than this is over before the main thread, asleep while it waits, could
+ * wake for its answer (tens of µs here): see CostTable#brief.
+ */
+const BRIEF_MS = 0.2;
 /** Cost estimates kept at most, by target id; forgetting one only costs unbatched calls until it is measured again. */
 const COST_LIMIT = 4096;
 
@@ -152,6 +157,12 @@ export class CostTable {
     const last = this.#costs.get(target);
     if (last === undefined && this.#costs.size >= COST_LIMIT) this.#costs.clear();
     this.#costs.set(target, last === undefined ? ms : last * 0.75 + ms * 0.25);
+  }
+
+  /** True for a target measured to cost less than BRIEF_MS a call. */
+  brief(target: number): boolean {
+    const cost = this.#costs.get(target);
+    return cost !== undefined && cost < BRIEF_MS;
   }
 
   /** What a call of `target` is expected to cost (ms), 0 if it has not been measured. */

@@ -135,6 +135,11 @@ export class Batcher {
     return call.state === 'running' ? call.answer(response) : undefined;
   }
 
+  /** True for a target measured to be over in less time than the main thread takes to wake up. */
+  brief(target: FnRef): boolean {
+    return this.#costs.brief(target.id);
+  }
+
   /** A call settled or goes back to the queue: it is no longer the batch's to answer. */
   forget(call: Call): void {
     call.batch?.leave(call);

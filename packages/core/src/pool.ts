@@ -38,6 +38,8 @@ const PLAIN: TaskExtra = {};
 
 const STARTED = 'tothread:started';
 const REPLY = 'tothread:reply';
+/** The `started` id of a call that has no timer: its worker's message only wakes the main thread. */
+const WAKE_ONLY = 0;
 const NOTHING_MOVED: readonly TransferListItem[] = [];
 const NO_SIGNALS: readonly AbortSignal[] = [];
 
@@ -224,7 +226,7 @@ export class Pool {
     for (const signal of signals) if (signal.aborted) throw signal.reason;
     const free = this.#dispatched < this.#limit.value;
     const { timeout, timeoutFrom, grace } = settings;
-    const started = timeout !== undefined && timeoutFrom !== 'call' ? ++this.#nextCallId : undefined;
+    const started = timeout !== undefined && timeoutFrom !== 'call' ? ++this.#nextCallId : undefined; // from 1: 0 is WAKE_ONLY
     const cancelFlag = grace ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
     // Most calls move nothing: they share one empty list instead of building one.
     const moved =
@@ -236,6 +238,10 @@ export class Pool {
     const request: Mutable<TaskRequest> = { fn: moved.length === 0 ? this.#known.shorten(fn, this.#limit.value) : fn, args: prepared.args };
     // Only what a call uses travels (plain calls are the hot path: no spread, no empty fields).
     if (started !== undefined) request.started = started;
+    // A brief call has its worker post 'started' as it starts (a timed call does anyway): if it goes
+    // alone, the main thread, asleep, starts waking then, not once the answer is posted, and is up
+    // when it comes (in a batch, the message is never sent). Sequential trivial calls: p50 -6-13%.
+    else if (moved.length === 0 && cancelFlag === undefined && task.op === undefined && this.#batcher.brief(fn)) request.started = WAKE_ONLY;
     if (cancelFlag !== undefined) request.cancelFlag = cancelFlag;
     if (task.op !== undefined) request.op = task.op;
     if (prepared.callbacks !== undefined) request.callbacks = prepared.callbacks;
@@ -317,11 +323,12 @@ export class Pool {
 
   #dispatch(call: Call): void {
     this.#occupy([call]);
-    if (call.request.started !== undefined) this.#awaitingStart.set(call.request.started, call);
+    if (call.request.started) this.#awaitingStart.set(call.request.started, call); // not WAKE_ONLY
     const transferList = call.transfer.length > 0 ? (call.transfer as TransferListItem[]) : undefined;
+    const { request } = call;
     let task: Promise<TaskResponse>;
     try {
-      task = this.#post(call.request, call.taskSignal, transferList);
+      task = this.#post(request, call.taskSignal, transferList);
     } catch (error) {
       this.#unsent();
       call.settle(false, error);
@@ -336,7 +343,7 @@ export class Pool {
     const answered = (response: TaskResponse): Promise<void> | undefined => {
       let again: Promise<TaskResponse> | undefined;
       try {
-        again = response.ok ? undefined : this.#again(response, call.request, call.target, call.taskSignal, transferList, () => call.state === 'running');
+        again = response.ok ? undefined : this.#again(response, request, call.target, call.taskSignal, transferList, () => call.state === 'running');
       } catch (error) {
         failed(error); // the task could not be sent again (the pool closed meanwhile): the call ends here
         return undefined;
@@ -418,7 +425,7 @@ export class Pool {
     }
     this.#running.delete(call);
     this.#batcher.forget(call);
-    if (call.request.started !== undefined) this.#awaitingStart.delete(call.request.started);
+    if (call.request.started) this.#awaitingStart.delete(call.request.started);
     if (call.outcome === 'completed') this.#completed++;
     else if (call.outcome === 'cancelled') this.#cancelled++;
     else this.#failed++;

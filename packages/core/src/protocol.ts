@@ -84,6 +84,7 @@ export interface TaskRequest {
   /**
    * When set, the worker posts `['tothread:started', started]` as the call starts (a timeout counts
    * from then). Only for a call sent alone: in a batch, its start time is noted in shared memory.
+   * 0 asks for the message only to wake the main thread ahead of a brief call's answer.
    */
   readonly started?: number;
   /** For calls with a grace period: set to 1 by the main thread when the call is cancelled. */
