@@ -37,20 +37,25 @@ export function startingWorkers(piscina: Piscina): number {
   return ready === undefined ? 0 : piscina.threads.filter((thread) => !ready.has(thread)).length;
 }
 
+let libuvStarted = false;
+
 /**
  * Makes sure libuv's thread pool (async fs, crypto, zlib, `dns.lookup`) runs at the main thread's
- * priority before a worker lowers its own: there is one per process, started by the first thread
- * that uses it, and Linux threads inherit the nice value of the thread that starts them. Any
- * request to it from here starts it; one cheap `access()` does.
+ * priority before a worker lowers its own by `niceIncrement` (see worker/priority.ts): there is one
+ * per process, started by the first thread that uses it, and Linux threads inherit the nice value
+ * of the thread that starts them. Any request to it from here starts it: one cheap `access()`, once
+ * per process.
  */
-export function startLibuvThreads(): void {
+export function startLibuvThreads(niceIncrement: number): void {
+  if (niceIncrement <= 0 || process.platform !== 'linux' || libuvStarted) return;
+  libuvStarted = true;
   access(WORKER_FILE, () => {});
 }
 
 /** Starts the workers of a pool with `options`; `onMessage` gets what workers post outside a task's result. */
 export function startWorkers(options: Resolved, onMessage: (message: unknown) => void): Piscina {
   const { min, ceiling, idleTimeout, niceIncrement, rest } = options;
-  if (niceIncrement > 0) startLibuvThreads();
+  startLibuvThreads(niceIncrement);
   const { Piscina: PiscinaPool } = load('piscina') as typeof import('piscina');
   const piscina = new PiscinaPool({
     filename: WORKER_FILE,

@@ -107,7 +107,7 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
   const pool = (raw.pool as Pool | undefined) ?? defaultPool();
   if (pool.state !== 'open') throw new PoolClosedError('The pool is closed: createInstance() needs an open pool');
   const data: InstanceData = { ref: { url, path: exportName.split('.'), format: 'esm' }, args, niceIncrement: pool.niceIncrement };
-  if (data.niceIncrement > 0) startLibuvThreads();
+  startLibuvThreads(data.niceIncrement);
   const worker = new Worker(INSTANCE_FILE, { ...pool.workerOptions(), workerData: data });
   const label = `the \`${exportName}\` instance of ${url}`;
   const exited = new Promise<never>((_, reject) => {
