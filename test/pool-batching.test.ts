@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPool, TimeoutError, WorkerExitError, type Pool } from '@tothread/core';
 import { lengthOf, slowStep, step, ticket } from './fixtures/batching.mjs';
+import { busy, quick } from './fixtures/slow-load.mjs';
 import { workersOf } from './helpers.js';
 
 const counter = (n: number): Int32Array => new Int32Array(new SharedArrayBuffer(n * 4));
@@ -187,6 +188,17 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     expect(await Promise.race([Promise.all(calls), stuck])).toEqual(Array.from({ length: 200 }, () => 1 << 20));
   });
 
+  it("a function's first call, which loads its module, does not make it look slow: its very next calls batch", async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    await pool.toThread(quick, 0); // loads the module: 150 ms of its own, before quick runs
+    const blocker = pool.toThread(busy, 200);
+    const calls = Array.from({ length: 10 }, (_, i) => pool.toThread(quick, i));
+    await blocker;
+    // The worker was freed and the 10 calls were sent before this line: in one batch, not one by one.
+    expect(pool.stats()).toMatchObject({ running: 10, queued: 0 });
+    expect(await Promise.all(calls)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+  });
+
   it('close() waits for the answers of a batch still on their way', async () => {
     const pool = createPool({ minThreads: 1, maxThreads: 1 });
     await warm(pool);
@@ -207,7 +219,7 @@ describe('calls sent alone', () => {
   it('a brief call wakes the main thread as it starts, a slow one does not: one early message each, none', async () => {
     await using pool = createPool({ minThreads: 1, maxThreads: 1 });
     const counts = counter(1);
-    // Measured: brief (the first call's cost includes loading the module, and the estimate is a moving average).
+    // Measured: brief (the estimate is a moving average: a call the kernel paused on a loaded machine weighs for a few calls).
     for (let i = 0; i < 30; i++) await pool.toThread(step, counts, 0, 0);
     for (let i = 0; i < 3; i++) await pool.toThread(slowStep, counts, 0, 5); // measured: 5 ms
     let early = 0;

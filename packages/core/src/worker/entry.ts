@@ -144,7 +144,18 @@ function readValue(request: TaskRequest, entry: Loaded): TaskResponse {
   return succeeded(entry.value, entry);
 }
 
-function start(request: TaskRequest): TaskResponse | Promise<TaskResponse> {
+/** When a plain call's function started to run (undefined: it never did, its module failed to load). */
+interface RunStart {
+  since: number | undefined;
+}
+
+/** Runs a call whose module is loaded: a plain call's clock starts only now, the load left out. */
+function begin(request: TaskRequest, entry: Loaded, run: RunStart | undefined): TaskResponse | Promise<TaskResponse> {
+  if (run !== undefined) run.since = performance.now();
+  return perform(request, entry);
+}
+
+function start(request: TaskRequest, run?: RunStart): TaskResponse | Promise<TaskResponse> {
   const args = request.args as unknown[];
   const callbacks = request.callbacks?.length ? reviveCallbacks(args, request.callbacks) : undefined;
   let result: TaskResponse | Promise<TaskResponse>;
@@ -154,7 +165,7 @@ function start(request: TaskRequest): TaskResponse | Promise<TaskResponse> {
       callbacks?.release();
       return { ok: false, missing: request.fn.id };
     }
-    result = entry instanceof Promise ? entry.then((e) => perform(request, e), (error: unknown) => failed(error, undefined)) : perform(request, entry);
+    result = entry instanceof Promise ? entry.then((e) => begin(request, e, run), (error: unknown) => failed(error, undefined)) : begin(request, entry, run);
   } catch (error) {
     result = failed(error, undefined);
   }
@@ -203,9 +214,9 @@ function moveBack(request: TaskRequest, response: TaskResponse): TaskResponse | 
   });
 }
 
-/** Notes what a plain call cost here: the pool batches the calls of quick functions. */
-function timed(response: TaskResponse, since: number): TaskResponse {
-  response.ms = performance.now() - since;
+/** Notes what a plain call cost here, if it ran: the pool batches the calls of quick functions. */
+function timed(response: TaskResponse, since: number | undefined): TaskResponse {
+  if (since !== undefined) response.ms = performance.now() - since;
   return response;
 }
 
@@ -265,16 +276,17 @@ export default function runTask(request: TaskRequest): TaskResponse | Promise<un
   if (request.started !== undefined) parentPort?.postMessage(['tothread:started', request.started] satisfies StartedMessage);
   setContext(undefined);
   if (request.op === 'batch') return startBatch(request);
-  const since = performance.now();
-  const plain = request.op === undefined;
-  const settle = (response: TaskResponse): TaskResponse | Promise<unknown> => moveBack(request, plain ? timed(response, since) : response);
+  // A plain call notes what it cost, from when its function started (a first call loads the module:
+  // counted, the function would look slow for its next calls and travel alone).
+  const run: RunStart | undefined = request.op === undefined ? { since: undefined } : undefined;
+  const settle = (response: TaskResponse): TaskResponse | Promise<unknown> => moveBack(request, run ? timed(response, run.since) : response);
   if (request.cancelFlag === undefined) {
-    const result = start(request);
+    const result = start(request, run);
     return result instanceof Promise ? result.then(settle) : settle(result);
   }
   const context: TaskContext = { flag: request.cancelFlag, controller: undefined };
   setContext(context);
-  const result = start(request);
+  const result = start(request, run);
   if (!(result instanceof Promise)) return settle(result);
   const poll = setInterval(() => checkCancelled(context), CANCEL_POLL_MS);
   return result.finally(() => clearInterval(poll)).then(settle);
