@@ -18,6 +18,7 @@ export type Metric =
   | 'cpu_ms'
   | 's'
   | 'rss_mb'
+  | 'heap_mb'
   | 'threads';
 
 /** The unit printed and saved beside each metric. */
@@ -34,6 +35,7 @@ export const UNITS: Readonly<Record<Metric, string>> = {
   cpu_ms: 'ms',
   s: 's',
   rss_mb: 'MB',
+  heap_mb: 'MB',
   threads: 'threads',
 };
 

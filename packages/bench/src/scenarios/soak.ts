@@ -2,8 +2,12 @@
  * A long run on one pool: many trivial calls (1000 in flight), then many cancellations (aborts of
  * queued calls and of running ones, whose workers are terminated), then an idle wait. RSS and the
  * live worker count are sampled after the first tenth of the calls (the baseline), after all of
- * them, after the cancellations and after the idle wait.
+ * them, after the cancellations and after the idle wait. Each reading follows a full GC of the main
+ * thread, so that it counts what is kept, not garbage a collection has not reached yet (unforced,
+ * readings of the same pool moved by ±10 MB from one moment to the next, on a ~130 MB process).
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createPool, type Pool } from '@tothread/core';
 import { warmUp } from '../pools.js';
 import { row, type Row, type Scenario } from '../scenario.js';
@@ -15,10 +19,18 @@ const IDLE_TIMEOUT_MS = 1_000;
 /** Long enough that a running call never ends by itself: only its cancellation stops it. */
 const NEVER_ENDS_MS = 60_000;
 
-/** RSS (after a short pause) and live threads, as rows of `variant`. */
-async function sample(variant: string, pool: Pool): Promise<Row[]> {
+/** V8's full GC, without starting Node with --expose-gc. */
+function fullGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+/** RSS (after a short pause and a full GC: what is kept, see above), the heap in use, and live threads, as rows of `variant`. */
+async function sample(variant: string, pool: Pool, gc: () => void): Promise<Row[]> {
   await sleep(100);
-  return [row(variant, 'rss_mb', rssMb()), row(variant, 'threads', pool.stats().threads)];
+  gc();
+  await sleep(50);
+  return [row(variant, 'rss_mb', rssMb()), row(variant, 'heap_mb', process.memoryUsage().heapUsed / 2 ** 20), row(variant, 'threads', pool.stats().threads)];
 }
 
 /**
@@ -42,7 +54,7 @@ async function cancelBatch(pool: Pool, batch: number): Promise<number> {
 /** `pnpm bench soak`: RSS and live threads over many calls and cancellations. */
 export const soak: Scenario = {
   name: 'soak',
-  about: `1M trivial calls (${IN_FLIGHT} in flight) then 10k cancellations of queued and running calls on one pool (minThreads 1, maxThreads = cpus, idleTimeout ${IDLE_TIMEOUT_MS} ms); RSS and live threads after the first 100k calls (baseline), all calls, the cancellations, and an idle wait`,
+  about: `1M trivial calls (${IN_FLIGHT} in flight) then 10k cancellations of queued and running calls on one pool (minThreads 1, maxThreads = cpus, idleTimeout ${IDLE_TIMEOUT_MS} ms); RSS (after a full GC) and live threads after the first 100k calls (baseline), all calls, the cancellations, and an idle wait`,
   baseline: 'first-tenth',
   headline: 'rss_mb',
   async run({ quick, cpus, progress, note }) {
@@ -51,6 +63,7 @@ export const soak: Scenario = {
     const batch = quick ? 250 : 500;
     const chunk = calls / 10;
     if (quick) note(`--quick: ${calls.toLocaleString('en-US')} calls and ${cancels} cancellations`);
+    const gc = fullGc();
     const pool = createPool({ minThreads: 1, maxThreads: cpus, idleTimeout: IDLE_TIMEOUT_MS });
     const rows: Row[] = [];
     progress.begin(10 + cancels / batch + 1);
@@ -61,9 +74,9 @@ export const soak: Scenario = {
         progress.step(`calls ${((part - 1) * chunk).toLocaleString('en-US')}..${(part * chunk).toLocaleString('en-US')}`);
         const rate = await throughput((i) => pool.toThread(increment, i), chunk, IN_FLIGHT);
         callsMs += (chunk / rate) * 1000;
-        if (part === 1) rows.push(...(await sample('first-tenth', pool)));
+        if (part === 1) rows.push(...(await sample('first-tenth', pool, gc)));
       }
-      rows.push(...(await sample('all-calls', pool)), row('all-calls', 'calls_per_s', calls / (callsMs / 1000)));
+      rows.push(...(await sample('all-calls', pool, gc)), row('all-calls', 'calls_per_s', calls / (callsMs / 1000)));
       let cancelMs = 0;
       let running = 0;
       for (let done = 0; done < cancels; done += batch) {
@@ -71,10 +84,10 @@ export const soak: Scenario = {
         cancelMs += await timeMs(async () => (running += await cancelBatch(pool, batch)));
       }
       note(`${running} of the ${cancels.toLocaleString('en-US')} cancelled calls were running (their workers were terminated), the rest queued`);
-      rows.push(...(await sample('cancellations', pool)), row('cancellations', 'ms', cancelMs));
+      rows.push(...(await sample('cancellations', pool, gc)), row('cancellations', 'ms', cancelMs));
       progress.step(`idle ${IDLE_TIMEOUT_MS * 2} ms`);
       await sleep(IDLE_TIMEOUT_MS * 2);
-      rows.push(...(await sample('idle', pool)));
+      rows.push(...(await sample('idle', pool, gc)));
       note(`pool.stats() at the end: ${JSON.stringify(pool.stats())}`);
       return rows;
     } finally {
