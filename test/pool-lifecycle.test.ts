@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPool, PoolClosedError, QueueFullError, WorkerExitError } from '@tothread/core';
 import { busyWaitSync, spinForever } from './fixtures/legacy-esm.mjs';
-import { settle, thrown } from './helpers.js';
+import { settle, thrown, workersOf } from './helpers.js';
 
 
 describe('options', () => {
@@ -75,6 +75,23 @@ describe('close and destroy', () => {
     expect(await running).toBeInstanceOf(PoolClosedError);
     expect(await queued).toBeInstanceOf(PoolClosedError);
     expect(pool.state).toBe('closed');
+  });
+
+  it('a second destroy(), or destroy() during close(), resolves only once the workers have exited', async () => {
+    for (const first of ['destroy', 'close'] as const) {
+      const pool = createPool({ minThreads: 2, maxThreads: 2 });
+      const running = [settle(pool.toThread(spinForever)), settle(pool.toThread(spinForever))];
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const workers = workersOf(pool);
+      let exited = 0;
+      for (const worker of workers) worker.once('exit', () => exited++);
+      const ending = first === 'destroy' ? pool.destroy() : pool.close({ timeout: 60_000 });
+      await pool.destroy();
+      expect(exited).toBe(2);
+      expect(pool.state).toBe('closed');
+      await ending;
+      for (const call of running) expect(await call).toBeInstanceOf(PoolClosedError);
+    }
   });
 
   it('closes at the end of an `await using` block', async () => {

@@ -109,6 +109,8 @@ export class Pool {
   /** Calls waiting for room in a full queue (`queueFull: 'wait'`). */
   readonly #room = new RoomQueue();
   #closing: Promise<void> | undefined;
+  /** The one ending of the workers, however many close()/destroy() calls ask for it. */
+  #terminating: Promise<void> | undefined;
 
   /**
    * @throws {TypeError | RangeError} when an option has the wrong type or range.
@@ -559,7 +561,12 @@ export class Pool {
     return done;
   }
 
-  async #terminate(message: string): Promise<void> {
+  /** Ends the workers, once: a second destroy(), or one during close(), waits for the same exit. */
+  #terminate(message: string): Promise<void> {
+    return (this.#terminating ??= this.#end(message));
+  }
+
+  async #end(message: string): Promise<void> {
     this.#limit.waiting(false);
     // A call whose answer has arrived keeps it (settle() ignores anything else then).
     for (const call of [...this.#running]) call.settle(false, call.locate(new PoolClosedError(message)));
