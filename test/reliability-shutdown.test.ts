@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { createPool, PoolClosedError, QueueFullError } from '@tothread/core';
+import { createPool, gather, PoolClosedError, QueueFullError, TimeoutError } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { fixture, runNode, settle } from './helpers.js';
 
@@ -70,6 +70,34 @@ describe("backpressure: a full queue rejects, or waits when asked (queueFull: 'w
     expect(await running).toBe(200);
     expect(await queued).toBeInstanceOf(PoolClosedError);
     await closing;
+  });
+
+  it('a call waiting for room is cancelled through its promise, as gather() does: it never runs, and the next one takes its place', async () => {
+    await using pool = createPool({ maxThreads: 1, maxQueue: 1, queueFull: 'wait' });
+    const running = pool.toThread(busyWaitSync, 300);
+    const queued = pool.toThread(busyWaitSync, 1);
+    const group = gather(pool.toThread(busyWaitSync, 2), pool.toThread(busyWaitSync, 3));
+    const next = pool.toThread(busyWaitSync, 4);
+    expect(group.cancel('stop')).toBe(true);
+    expect(await settle(group)).toBe('stop');
+    expect([await running, await queued, await next]).toEqual([300, 1, 4]);
+    expect(pool.stats()).toMatchObject({ completed: 3, queued: 0, running: 0 });
+  });
+
+  it("a timeout from 'call' counts the time a call waits for room in the queue", async () => {
+    await using pool = createPool({ maxThreads: 1, maxQueue: 1, queueFull: 'wait' });
+    const settledFirst: string[] = [];
+    const running = pool.toThread(busyWaitSync, 800).then(() => settledFirst.push('running'));
+    const queued = pool.toThread(busyWaitSync, 1);
+    const timed = settle(pool.toThread.with({ timeout: 100, timeoutFrom: 'call' })(busyWaitSync, 2)).then((error) => {
+      settledFirst.push('timed');
+      return error;
+    });
+    const error = (await timed) as TimeoutError;
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ timeout: 100, message: '`busyWaitSync` timed out after 100 ms' });
+    await Promise.all([running, queued]);
+    expect(settledFirst).toEqual(['timed', 'running']); // it did not wait for a place to time out
   });
 
   it("rejects with QueueFullError by default, naming the 'wait' option", async () => {

@@ -90,9 +90,7 @@ export class Call {
   }
 
   get name(): string {
-    const fn = this.target;
-    if (fn.kind === 'known') return `function #${fn.id}`;
-    return fn.kind === 'source' ? fn.name || 'anonymous function' : fn.path.join('.') || 'module.exports';
+    return nameOf(this.target);
   }
 
   /** Cancels the call with the reason of whichever signal aborts first. */
@@ -181,6 +179,12 @@ export class Call {
  * Rebuilds a thrown value from the wire, with the user's error classes loaded from modules the main
  * thread already has. Never rejects: a failure to rebuild is returned as what was thrown.
  */
+/** How errors name the function a call runs. */
+export function nameOf(fn: FnRef): string {
+  if (fn.kind === 'known') return `function #${fn.id}`;
+  return fn.kind === 'source' ? fn.name || 'anonymous function' : fn.path.join('.') || 'module.exports';
+}
+
 export async function rebuildThrown(wire: WireThrown): Promise<unknown> {
   try {
     const ctors = new Map<CtorRef, Function | undefined>();

@@ -7,12 +7,12 @@
 import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { Batcher } from './batcher.js';
-import type { Site } from './call-site.js';
-import { Call, type CallState } from './call.js';
+import { locate, type Site } from './call-site.js';
+import { Call, nameOf, type CallState } from './call.js';
 import { CallQueue } from './call-queue.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { prepareArgs } from './args.js';
-import { currentSignal, onCancel, thenCancellable, type TaskSignal } from './cancel.js';
+import { cancelAwaitable, currentSignal, onCancel, thenCancellable, type TaskSignal } from './cancel.js';
 import { CallbackError, PoolClosedError, QueueFullError, TimeoutError } from './errors.js';
 import { resolveFunction } from './fn/resolve.js';
 import { KnownTargets } from './known-targets.js';
@@ -207,8 +207,9 @@ export class Pool {
     scope: AbortSignal | undefined,
     site: Site,
     task: TaskExtra,
-    reserved = false,
+    roomWaited?: number,
   ): Promise<unknown> {
+    const reserved = roomWaited !== undefined;
     if (reserved) this.#room.take();
     if (this.#state !== 'open') throw new PoolClosedError();
     const full = this.#dispatched >= this.#limit.value && (this.#queue.size + this.#room.reserved >= this.#options.maxQueue || this.#room.waiting > 0);
@@ -220,7 +221,7 @@ export class Pool {
           `The pool's queue is full (maxQueue: ${limit}): wait for calls to settle, raise maxQueue, pass queueFull: 'wait', or limit concurrency with a Semaphore`,
         );
       }
-      return this.#room.wait(settings.signal, scope).then(() => this.#enqueue(fn, args, settings, scope, site, task, true));
+      return this.#waitForRoom(fn, args, settings, scope, site, task);
     }
     let cancel = (_reason: unknown): void => {};
     const prepared = prepareArgs(args, (path, error) => cancel(new CallbackError(path, { cause: error })));
@@ -256,13 +257,52 @@ export class Pool {
     cancel = (reason: unknown): void => this.#cancel(call, reason);
     onCancel(call.promise, cancel);
     call.listen(cancel);
-    if (timeout !== undefined && timeoutFrom === 'call') this.#startTimer(call, timeout);
+    if (timeout !== undefined && timeoutFrom === 'call') this.#startTimer(call, timeout, roomWaited);
     if (free && this.#queue.size === 0) this.#dispatch(call);
     else {
       this.#queue.push(call);
       this.#limit.waiting(true);
     }
     return call.promise;
+  }
+
+  /**
+   * A call that waits for room in a full queue (`queueFull: 'wait'`) before it exists as a call. It
+   * is cancelled as any call is (its promise, as gather and map do; its signal; its scope), and a
+   * timeout from 'call' counts the wait. A place granted to a call that no longer wants it goes to
+   * the next one in line.
+   */
+  #waitForRoom(fn: FnRef, args: readonly unknown[], settings: CallSettings, scope: AbortSignal | undefined, site: Site, task: TaskExtra): Promise<unknown> {
+    const own = new AbortController();
+    const since = performance.now();
+    const { timeout } = settings;
+    let timer: NodeJS.Timeout | undefined;
+    if (timeout !== undefined && settings.timeoutFrom === 'call') {
+      timer = setTimeout(() => own.abort(locate(new TimeoutError(`\`${nameOf(fn)}\``, timeout), site)), timeout);
+      timer.unref();
+    }
+    let inner: Promise<unknown> | undefined;
+    const waited = this.#room.wait(settings.signal, scope, own.signal).then(
+      () => {
+        clearTimeout(timer);
+        try {
+          if (own.signal.aborted) {
+            this.#room.take();
+            throw own.signal.reason;
+          }
+          return (inner = this.#enqueue(fn, args, settings, scope, site, task, performance.now() - since));
+        } catch (error) {
+          this.#grantRoom(); // the place it was given is free again
+          throw error;
+        }
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        throw error;
+      },
+    );
+    onCancel(waited, (reason) => (inner === undefined ? own.abort(reason) : cancelAwaitable(inner, reason)));
+    return waited;
   }
 
   /** Takes a worker slot for `calls` (one, or a batch). */
@@ -460,9 +500,10 @@ export class Pool {
     call.graceTimer.unref();
   }
 
-  #startTimer(call: Call, ms: number): void {
+  /** Arms a call's timeout of `ms`, `spent` of which have passed already (waiting for room in the queue). */
+  #startTimer(call: Call, ms: number, spent = 0): void {
     if (call.timer !== undefined) return; // a call sent again in full starts once
-    call.timer = setTimeout(() => this.#timedOut(call, ms), ms);
+    call.timer = setTimeout(() => this.#timedOut(call, ms), Math.max(0, ms - spent));
     call.timer.unref();
   }
 
