@@ -1,8 +1,10 @@
+import { rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createPool, TimeoutError, WorkerExitError, type Pool } from '@tothread/core';
 import { lengthOf, slowStep, step, ticket } from './fixtures/batching.mjs';
 import { busy, quick } from './fixtures/slow-load.mjs';
-import { workersOf } from './helpers.js';
+import { hangFlag, next } from './fixtures/hangs-on-load.mjs';
+import { settle, workersOf } from './helpers.js';
 
 const counter = (n: number): Int32Array => new Int32Array(new SharedArrayBuffer(n * 4));
 
@@ -197,6 +199,22 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     // The worker was freed and the 10 calls were sent before this line: in one batch, not one by one.
     expect(pool.stats()).toMatchObject({ running: 10, queued: 0 });
     expect(await Promise.all(calls)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+  });
+
+  it("a timed call in a batch is stopped even while its worker hangs loading the function's module", async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    for (let i = 0; i < 3; i++) await pool.toThread(next, i); // measured: quick, so its calls batch
+    writeFileSync(hangFlag, '');
+    try {
+      // A new worker from here on hangs as it loads the module.
+      expect(await settle(pool.toThread(() => process.exit(3)))).toBeInstanceOf(WorkerExitError);
+      const calls = Array.from({ length: 5 }, (_, i) => settle(pool.toThread.with({ timeout: 150 })(next, i)));
+      // The first goes alone, the others in batches (each stopped in turn, its later calls sent again).
+      for (const outcome of await Promise.all(calls)) expect(outcome).toBeInstanceOf(TimeoutError);
+    } finally {
+      rmSync(hangFlag, { force: true });
+    }
+    expect(await pool.toThread(next, 1)).toBe(2);
   });
 
   it('close() waits for the answers of a batch still on their way', async () => {

@@ -234,15 +234,18 @@ function reply(request: TaskRequest, slot: number, call: TaskRequest, response: 
 
 /**
  * Runs the calls of a batch one after another, each only if the main thread has not skipped it
- * (cancelled, or taken back), each answering as soon as it settles.
+ * (cancelled, or taken back), each answering as soon as it settles. `claimed` is a slot already
+ * taken (see claimFirst).
  */
-function runBatch(request: TaskRequest, entry: Loaded | { error: unknown }, from = 0): TaskResponse | Promise<TaskResponse> {
+function runBatch(request: TaskRequest, entry: Loaded | { error: unknown }, from = 0, claimed = -1): TaskResponse | Promise<TaskResponse> {
   const { states, starts } = request.batch!;
   const calls = request.args as unknown[][];
   for (let slot = from; slot < calls.length; slot++) {
     // The start is noted before the slot is taken: a timer that finds the call running finds its start.
-    if (starts !== undefined) markStart(starts, slot);
-    if (Atomics.compareExchange(states, slot, PENDING, RUNNING) !== PENDING) continue;
+    if (slot !== claimed) {
+      if (starts !== undefined) markStart(starts, slot);
+      if (Atomics.compareExchange(states, slot, PENDING, RUNNING) !== PENDING) continue;
+    }
     const call: TaskRequest = { fn: request.fn, args: calls[slot]! };
     const since = performance.now();
     const response = 'error' in entry ? failed(entry.error, undefined) : perform(call, entry);
@@ -257,15 +260,38 @@ function runBatch(request: TaskRequest, entry: Loaded | { error: unknown }, from
   return { ok: true, value: undefined };
 }
 
+/**
+ * Takes the batch's first call not skipped before the module loads: loading is then part of its
+ * run, as for a call sent alone, so its timeout counts it and cancelling it stops the worker, even
+ * one whose module hangs as it loads (with the slot still pending, the main thread would only skip
+ * it, and wait for the worker forever). -1 when every call was skipped.
+ */
+function claimFirst({ states, starts }: NonNullable<TaskRequest['batch']>): number {
+  for (let slot = 0; slot < states.length; slot++) {
+    if (starts !== undefined) markStart(starts, slot);
+    if (Atomics.compareExchange(states, slot, PENDING, RUNNING) === PENDING) return slot;
+  }
+  return -1;
+}
+
 function startBatch(request: TaskRequest): TaskResponse | Promise<TaskResponse> {
+  const batch = request.batch!;
+  const first = claimFirst(batch);
+  if (first === -1) return { ok: true, value: undefined };
   let entry: ReturnType<typeof load>;
   try {
     entry = load(request.fn);
   } catch (error) {
-    return runBatch(request, { error });
+    return runBatch(request, { error }, first, first);
   }
-  if (entry === undefined) return { ok: false, missing: request.fn.id };
-  return entry instanceof Promise ? entry.then((e) => runBatch(request, e), (error: unknown) => runBatch(request, { error })) : runBatch(request, entry);
+  if (entry === undefined) {
+    // The batch comes back with its target in full, to run from the start: the call was not run.
+    if (batch.starts !== undefined) Atomics.store(batch.starts, first, 0n);
+    Atomics.store(batch.states, first, PENDING);
+    return { ok: false, missing: request.fn.id };
+  }
+  const run = (loaded: Loaded | { error: unknown }): TaskResponse | Promise<TaskResponse> => runBatch(request, loaded, first, first);
+  return entry instanceof Promise ? entry.then(run, (error: unknown) => run({ error })) : run(entry);
 }
 
 /**
