@@ -247,7 +247,8 @@ function runBatch(request: TaskRequest, entry: Loaded | { error: unknown }, from
       if (Atomics.compareExchange(states, slot, PENDING, RUNNING) !== PENDING) continue;
     }
     const call: TaskRequest = { fn: request.fn, args: calls[slot]! };
-    const since = performance.now();
+    // A call whose module failed to load never ran: it reports no cost (as a call sent alone).
+    const since = 'error' in entry ? undefined : performance.now();
     const response = 'error' in entry ? failed(entry.error, undefined) : perform(call, entry);
     if (response instanceof Promise) {
       return response.then((settled) => {
