@@ -140,6 +140,21 @@ describe('Queue', () => {
     expect(seen).toEqual([1, 2, 3, 4]);
   });
 
+  it('ends every waiting consumer once the last item put before shutdown() is taken', async () => {
+    const queue = new Queue<string>();
+    const consume = async (): Promise<string[]> => {
+      const got: string[] = [];
+      for await (const item of queue) got.push(item);
+      return got;
+    };
+    const consumers = [consume(), consume()];
+    await sleep(10); // both wait on the empty queue
+    queue.putNowait('last');
+    queue.shutdown();
+    const ended = await Promise.all(consumers);
+    expect(ended.flat()).toEqual(['last']);
+  });
+
   it('rejects a negative maxsize with a RangeError', () => {
     expect(() => new Queue({ maxsize: -1 })).toThrow('Expected `maxsize` to be a whole number from 0 and up, got `-1` (number)');
   });

@@ -100,7 +100,13 @@ export class Queue<T> implements AsyncIterable<T> {
       this.#head = 0;
     }
     this.#putters.grantNext();
+    // Shut down, and this was the last item: nobody still waiting will get one.
+    if (this.#shutdown && this.empty()) this.#refuseGetters();
     return item;
+  }
+
+  #refuseGetters(): void {
+    this.#getters.refuseAll(() => new QueueShutDownError('The queue was shut down and is empty'));
   }
 
   /** Marks one item taken with `get()` as processed. @throws {RangeError} when called more times than items were put. */
@@ -129,7 +135,7 @@ export class Queue<T> implements AsyncIterable<T> {
       for (let i = 0; i < dropped; i++) this.taskDone();
     }
     this.#putters.refuseAll(() => new QueueShutDownError('The queue was shut down'));
-    if (this.empty()) this.#getters.refuseAll(() => new QueueShutDownError('The queue was shut down and is empty'));
+    if (this.empty()) this.#refuseGetters();
   }
 
   /** Yields items as they arrive until the queue is shut down and empty. */
