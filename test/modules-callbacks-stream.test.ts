@@ -68,6 +68,17 @@ describe('callbacks across threads', () => {
     expect(bytes.byteLength).toBe(0); // detached here: it moved
     expect(() => transfer({} as object)).toThrow(TypeError);
   });
+
+  it('moves a buffer reached twice (one view marked twice, two marked halves, a mark and options.transfer) once', async () => {
+    const bytes = transfer(new Uint8Array(4).fill(1));
+    const halves = new Uint8Array(8).fill(1);
+    const listed = new Uint8Array(4).fill(1);
+    const both = (a: Uint8Array, b: Uint8Array): number => a.length + b.length;
+    expect(await pool.toThread(both, bytes, bytes)).toBe(8);
+    expect(await pool.toThread(both, transfer(halves.subarray(0, 4)), transfer(halves.subarray(4)))).toBe(8);
+    expect(await pool.toThread.with({ transfer: [listed.buffer] })(both, transfer(listed), new Uint8Array(0))).toBe(4);
+    expect([bytes.byteLength, halves.byteLength, listed.byteLength]).toEqual([0, 0, 0]); // each moved
+  });
 });
 
 describe('streaming generators', () => {

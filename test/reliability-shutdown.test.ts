@@ -35,6 +35,13 @@ describe('shutdown, checked with child processes and their exit times', () => {
     expect(run.ms).toBeLessThan(10_000);
   });
 
+  it('calls refused before they reach a worker leave no port open: a callback argument, a stream never iterated', async () => {
+    const run = await runNode([fixture('refused-before-start.mjs')]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe('not needed');
+    expect(run.ms).toBeLessThan(10_000);
+  });
+
   it('SIGTERM during work ends the process, with or without a handler, and nothing keeps it alive', async () => {
     const handled = await terminateWhileBusy([fixture('signal-during-work.mjs'), 'handle']);
     expect(handled.stdout).toMatch(/destroyed/);

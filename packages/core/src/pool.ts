@@ -223,10 +223,11 @@ export class Pool {
       }
       return this.#waitForRoom(fn, args, settings, scope, site, task);
     }
-    let cancel = (_reason: unknown): void => {};
-    const prepared = prepareArgs(args, (path, error) => cancel(new CallbackError(path, { cause: error })));
     const signals = settings.signal === undefined ? (scope === undefined ? NO_SIGNALS : [scope]) : scope === undefined ? [settings.signal] : [settings.signal, scope];
     for (const signal of signals) if (signal.aborted) throw signal.reason;
+    // From here the call exists: the ports its callbacks get are closed when it settles.
+    let cancel = (_reason: unknown): void => {};
+    const prepared = prepareArgs(args, (path, error) => cancel(new CallbackError(path, { cause: error })));
     const free = this.#dispatched < this.#limit.value;
     const { timeout, timeoutFrom, grace } = settings;
     const started = timeout !== undefined && timeoutFrom !== 'call' ? ++this.#nextCallId : undefined; // from 1: 0 is WAKE_ONLY
@@ -235,7 +236,7 @@ export class Pool {
     const moved =
       settings.transfer === undefined && prepared.transfer.length === 0 && task.stream === undefined
         ? NOTHING_MOVED
-        : [...(settings.transfer ?? []), ...prepared.transfer, ...(task.stream ? [task.stream.port] : [])];
+        : [...new Set([...(settings.transfer ?? []), ...prepared.transfer, ...(task.stream ? [task.stream.port] : [])])]; // a buffer reached twice moves once
     // A call that moves something (buffers, callback or stream ports) always travels in full: what
     // it moves cannot be moved a second time if a worker asked for the full form.
     const request: Mutable<TaskRequest> = { fn: moved.length === 0 ? this.#known.shorten(fn, this.#limit.value) : fn, args: prepared.args };
