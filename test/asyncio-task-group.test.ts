@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPool, TaskGroup, TaskGroupClosedError, TaskGroupError, taskGroup } from '@tothread/core';
+import { createPool, TaskGroup, TaskGroupClosedError, TaskGroupError, taskGroup, timeout, TimeoutError } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { settle, sleep } from './helpers.js';
 
@@ -77,6 +77,17 @@ describe('task groups', () => {
       escaped = group;
     });
     expect(() => escaped!.create(() => 1)).toThrow(TaskGroupClosedError);
+  });
+
+  it('reject with the reason of an enclosing scope cancelled from outside, after stopping their tasks', async () => {
+    let after: unknown = 'not reached';
+    const grouped = timeout(200, async () => {
+      const total = await taskGroup(async (group) => (await group.create(() => pool.toThread(busyWaitSync, 5_000))) + 1);
+      after = total; // never: the group rejected
+    });
+    expect(await settle(grouped)).toBeInstanceOf(TimeoutError);
+    expect(after).toBe('not reached');
+    expect(pool.stats().running).toBe(0); // its task was stopped, not left running
   });
 
   it('wait at the end of an `await using` block', async () => {

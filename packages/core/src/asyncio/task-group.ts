@@ -85,12 +85,17 @@ export class TaskGroup implements AsyncDisposable {
   async run<T>(fn: (group: TaskGroup) => T | PromiseLike<T>): Promise<T> {
     if (typeof fn !== 'function') throw check.typeError('fn', 'a function', fn);
     let result: T | undefined;
+    let thrown: { error: unknown } | undefined;
     try {
       result = await withSignal(this.#scope.signal, () => fn(this));
     } catch (error) {
+      thrown = { error };
       this.#fail(error);
     }
-    await this.wait();
+    await this.wait(); // throws TaskGroupError when the body or a task failed
+    // The body ended by the cancellation of an enclosing scope (not a failure of the group): it
+    // has no result, so the cancellation goes on up.
+    if (thrown !== undefined) throw thrown.error;
     return result as T;
   }
 }
