@@ -39,6 +39,24 @@ describe('gather', () => {
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).message).toBe('Expected `awaitable` to be a promise, a task or a function, got `42` (number)');
   });
+
+  it('with its signal already aborted, stops the calls it was given: none is left running', async () => {
+    const child = pool.toThread(busyWaitSync, 5_000);
+    const all = gather.with({ signal: AbortSignal.abort(new Error('too late')) })(child);
+    expect(((await settle(all)) as Error).message).toBe('too late');
+    expect(((await settle(child)) as Error).message).toBe('too late');
+    expect(pool.stats().running).toBe(0);
+  });
+
+  it('with something that is not awaitable, starts none of its functions and stops the calls it was given', async () => {
+    let started = 0;
+    const child = pool.toThread(busyWaitSync, 5_000);
+    const all = gather(() => ++started, child, 42 as never);
+    expect(await settle(all)).toBeInstanceOf(TypeError);
+    expect(await settle(child)).toBeInstanceOf(TypeError);
+    expect(started).toBe(0);
+    expect(pool.stats().running).toBe(0);
+  });
 });
 
 describe('tasks', () => {

@@ -4,7 +4,7 @@
  * rejects the gather and the other children go on; use a TaskGroup to stop them instead.
  */
 import * as check from '../validate.js';
-import { start, stop, Task, type Awaitable, type AwaitedOf } from './task.js';
+import { checkAwaitable, start, stop, Task, type Awaitable, type AwaitedOf } from './task.js';
 
 /** Options of `gather.with()`. */
 export interface GatherOptions {
@@ -45,9 +45,18 @@ function make(options: GatherOptions): Gather {
   check.knownKeys('options', raw, ['returnExceptions', 'signal']);
   const returnExceptions = raw.returnExceptions === true;
   const signal = check.optionalSignal('options.signal', raw.signal);
-  const gather = ((...items: Awaitable<unknown>[]) =>
-    new Task(
+  const gather = ((...items: Awaitable<unknown>[]) => {
+    let began = false;
+    let refused: { reason: unknown } | undefined;
+    const task = new Task(
       async (taskSignal) => {
+        try {
+          items.forEach(checkAwaitable); // a bad item fails the gather before any child starts
+        } catch (error) {
+          refused = { reason: error };
+          throw error;
+        }
+        began = true;
         // Functions start inside the gather's scope; promises made outside are stopped explicitly.
         const children = items.map((item) => start(item));
         const cancelChildren = (): void => children.forEach((child) => stop(child, taskSignal.reason));
@@ -60,9 +69,27 @@ function make(options: GatherOptions): Gather {
         }
       },
       { name: 'gather', ...(signal ? { signal } : {}) },
-    )) as Gather;
+    );
+    // Refused before its children ran (its signal or scope already aborted, or a bad item): the
+    // promises it was given, running already, are stopped as a cancelled gather's are, and
+    // watched (their rejection is the gather's to report).
+    if (!began) {
+      const reason = refused !== undefined ? refused.reason : task.signal.reason;
+      for (const item of items) if (isThenable(item)) stopAndWatch(item, reason);
+    }
+    return task;
+  }) as Gather;
   gather.with = ((next: GatherOptions) => make({ ...options, ...next })) as Gather['with'];
   return gather;
+}
+
+function isThenable(item: unknown): item is PromiseLike<unknown> {
+  return typeof item === 'object' && item !== null && typeof (item as PromiseLike<unknown>).then === 'function';
+}
+
+function stopAndWatch(item: PromiseLike<unknown>, reason: unknown): void {
+  stop(item, reason);
+  Promise.resolve(item).catch(() => {});
 }
 
 /** Runs awaitables together; see {@link Gather}. */

@@ -133,10 +133,16 @@ export function createTask<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, o
  */
 export function start<T>(item: Awaitable<T>, signal?: AbortSignal): PromiseLike<T> {
   if (typeof item === 'function') return new Task(item, signal ? { signal } : undefined);
+  checkAwaitable(item);
+  return item;
+}
+
+/** @throws {TypeError} unless `item` is a promise, a task or a function: what {@link start} takes. */
+export function checkAwaitable(item: unknown): void {
+  if (typeof item === 'function') return;
   if (item === null || typeof (item as { then?: unknown })?.then !== 'function') {
     throw check.typeError('awaitable', 'a promise, a task or a function', item);
   }
-  return item;
 }
 
 /** Cancels what {@link start} returned, where that is possible. */
