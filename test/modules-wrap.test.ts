@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
 import semver from 'semver';
 import { createPool, ExportError, ModuleLoadError, ModuleNotFoundError, TimeoutError, wrapModule } from '@tothread/core';
+import type * as batching from './fixtures/batching.mjs';
 import * as esm from './fixtures/legacy-esm.mjs';
 import cjs from './fixtures/legacy-cjs.cjs';
 import { fixture, runNode, settle } from './helpers.js';
@@ -83,6 +84,17 @@ describe('wrapModule bad input names the module, the export and the fix', () => 
     const read = (await settle(legacy.hashSync)) as ExportError;
     expect(read.problem).toBe('not-a-value');
     expect(read.message).toMatch(/is a function: call it/);
+  });
+
+  it('refuses to iterate a function export, saying to await it, and does not run it', async () => {
+    const legacy = wrapModule<typeof batching>('./fixtures/batching.mjs', { pool });
+    const counts = new Int32Array(new SharedArrayBuffer(4));
+    const iterate = async (): Promise<void> => {
+      for await (const _ of legacy.step(counts, 0) as unknown as AsyncIterable<unknown>);
+    };
+    expect(((await settle(iterate())) as Error).message).toMatch(/is not a generator function: await it instead of iterating it/);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(Atomics.load(counts, 0)).toBe(0); // step() counts each run
   });
 
   it('rejects with ModuleLoadError, carrying the cause, when the module throws at its top level', async () => {

@@ -5,7 +5,8 @@
  */
 import { awaitedAt, captureSite, LAZY, type Site } from '../call-site.js';
 import { callSettings } from '../call-options.js';
-import { relayCancel, thenCancellable, withoutSignal } from '../cancel.js';
+import { cancelAwaitable, relayCancel, thenCancellable, withoutSignal } from '../cancel.js';
+import { CancelledError } from '../errors.js';
 import { defaultPool } from '../default-pool.js';
 import { newTargetId } from '../fn/resolve.js';
 import { Pool } from '../pool.js';
@@ -110,7 +111,11 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     let stream: AsyncIterableIterator<unknown> | undefined;
     return Object.defineProperty(awaited, Symbol.asyncIterator, {
       value: function iterate() {
-        awaited.catch(() => {}); // iterated, not awaited: the stream reports its own errors
+        // Iterated, not awaited: the call made for awaiting is cancelled (iterated at once, as by
+        // for await, it has not reached the pool yet, so it never runs), and the stream reports
+        // its own errors.
+        cancelAwaitable(call, new CancelledError(`\`${name}\` was iterated, not awaited`));
+        awaited.catch(() => {});
         if (stream === undefined) {
           const where = captureSite(iterate); // the for await, once for all the values
           stream = lazyStream(kind, name, url, where, (task) => pool.submit(undefined, args, settings, where, { ...task, ref }));
