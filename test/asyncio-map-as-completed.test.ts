@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { asCompleted, createPool, map } from '@tothread/core';
+import { asCompleted, createPool, map, Queue } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { throwValue } from './fixtures/errors.mjs';
 import { settle } from './helpers.js';
@@ -104,6 +104,38 @@ describe('map', () => {
   it('throws the first error from the loop', async () => {
     const error = await settle(collect(map(throwValue, [new SyntaxError('bad row')], { pool })));
     expect(error).toBeInstanceOf(SyntaxError);
+  });
+
+  it('yields each result of an async input as it is ready, so a queue fed by the loop itself works', async () => {
+    const queue = new Queue<number>();
+    queue.putNowait(1);
+    const seen: number[] = [];
+    for await (const value of map(busyWaitSync, queue, { pool })) {
+      seen.push(value);
+      if (value < 3) queue.putNowait(value + 1); // the next item depends on this result
+      else queue.shutdown();
+    }
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it('hears its signal while an async input is slow to produce its next item', async () => {
+    const controller = new AbortController();
+    let release = (): void => {};
+    async function* slowInput(): AsyncGenerator<number> {
+      yield 1;
+      await new Promise<void>((resolve) => (release = resolve)); // held until the test ends
+      yield 2;
+    }
+    const seen: number[] = [];
+    const loop = (async () => {
+      for await (const value of map(busyWaitSync, slowInput(), { pool, signal: controller.signal })) {
+        seen.push(value);
+        controller.abort(new Error('enough'));
+      }
+    })();
+    expect(((await settle(loop)) as Error).message).toBe('enough');
+    expect(seen).toEqual([1]);
+    release();
   });
 
   it('rejects invalid options with the standard messages', async () => {

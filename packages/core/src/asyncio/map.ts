@@ -83,44 +83,77 @@ export async function* map<F extends (item: never) => unknown>(
     chunkSize = Math.max(1, Math.min(maxChunk, chunkSize * GROWTH, Math.round(TARGET_CHUNK_MS / perItem)));
   };
 
-  const fill = async (): Promise<void> => {
+  /** Sends `items` to a worker as one chunk. */
+  const submit = (items: unknown[]): void => {
+    const started = performance.now();
+    const promise = pool.submit(fn, items, settings, site, { op: 'map' }) as Promise<MapChunkResult>;
+    const slot: Slot = { promise, settled: undefined };
+    inFlight++;
+    promise
+      .then(
+        (result) => {
+          slot.settled = { ok: true, result };
+          adapt(items.length, performance.now() - started);
+        },
+        (error: unknown) => (slot.settled = { ok: false, error }),
+      )
+      .then(() => {
+        inFlight--;
+        wake?.();
+      });
+    window.push(slot);
+  };
+
+  // An async input is pulled one item at a time, and never waited on by the loop itself: results
+  // that are ready are yielded meanwhile, and the signal is heard, however slow the input is.
+  let pulling: Promise<void> | undefined;
+  let pulled: IteratorResult<unknown> | undefined;
+  let pullFailed: { error: unknown } | undefined;
+
+  /** Starts as many chunks as there is room for, from what the input has ready. */
+  const fill = (): void => {
     while (!exhausted && inFlight < concurrency && window.length < windowLimit) {
+      if (isAsync) {
+        if (pulled === undefined) {
+          pulling ??= (source.next() as Promise<IteratorResult<unknown>>)
+            .then(
+              (result) => void (pulled = result),
+              (error: unknown) => void (pullFailed = { error }),
+            )
+            .finally(() => {
+              pulling = undefined;
+              wake?.();
+            });
+          return;
+        }
+        const next = pulled;
+        pulled = undefined;
+        if (next.done) exhausted = true;
+        else submit([next.value]);
+        continue;
+      }
       const items: unknown[] = [];
       while (items.length < chunkSize) {
-        const next = await source.next();
+        const next = source.next() as IteratorResult<unknown>;
         if (next.done) {
           exhausted = true;
           break;
         }
         items.push(next.value);
       }
-      if (items.length === 0) break;
-      const started = performance.now();
-      const promise = pool.submit(fn, items, settings, site, { op: 'map' }) as Promise<MapChunkResult>;
-      const slot: Slot = { promise, settled: undefined };
-      inFlight++;
-      promise
-        .then(
-          (result) => {
-            slot.settled = { ok: true, result };
-            adapt(items.length, performance.now() - started);
-          },
-          (error: unknown) => (slot.settled = { ok: false, error }),
-        )
-        .then(() => {
-          inFlight--;
-          wake?.();
-        });
-      window.push(slot);
+      if (items.length > 0) submit(items);
     }
   };
 
+  const onAbort = (): void => wake?.();
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     for (;;) {
       signal?.throwIfAborted();
-      await fill();
-      if (window.length === 0) return;
-      const index = ordered ? (window[0]!.settled ? 0 : -1) : window.findIndex((s) => s.settled !== undefined);
+      if (pullFailed !== undefined) throw pullFailed.error;
+      fill();
+      if (window.length === 0 && exhausted) return;
+      const index = ordered ? (window[0]?.settled ? 0 : -1) : window.findIndex((s) => s.settled !== undefined);
       if (index === -1) {
         await new Promise<void>((resolve) => (wake = resolve));
         continue;
@@ -132,8 +165,12 @@ export async function* map<F extends (item: never) => unknown>(
       if (settled.result.failed) throw await rebuildThrown(settled.result.failed);
     }
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     const reason = new CancelledError('map() was left before its input was done');
     for (const slot of window) if (slot.settled === undefined) cancelAwaitable(slot.promise, reason);
-    await (source as Partial<AsyncIterator<unknown>>).return?.();
+    const closing = (source as Partial<AsyncIterator<unknown>>).return?.();
+    // An async input still producing its next item closes after it: the loop does not wait for that.
+    if (pulling === undefined) await closing;
+    else void Promise.resolve(closing).catch(() => {});
   }
 }
