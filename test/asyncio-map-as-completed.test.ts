@@ -155,4 +155,13 @@ describe('asCompleted', () => {
     expect((error as Error).message).toBe('fast failure');
     expect((await settle(slow)) as Error).toMatchObject({ name: 'CancelledError' });
   });
+
+  it('with something that is not awaitable, starts none of its functions and stops the calls it was given', async () => {
+    let started = 0;
+    const slow = pool.toThread(busyWaitSync, 5_000);
+    const error = await settle(collect(asCompleted([() => ++started, slow, 42 as never])));
+    expect(error).toBeInstanceOf(TypeError);
+    expect(await settle(slow)).toBeInstanceOf(TypeError);
+    expect(started).toBe(0);
+  });
 });

@@ -4,7 +4,7 @@
  * rejects the gather and the other children go on; use a TaskGroup to stop them instead.
  */
 import * as check from '../validate.js';
-import { checkAwaitable, start, stop, Task, type Awaitable, type AwaitedOf } from './task.js';
+import { checkAwaitable, start, stop, stopAndWatch, Task, type Awaitable, type AwaitedOf } from './task.js';
 
 /** Options of `gather.with()`. */
 export interface GatherOptions {
@@ -75,21 +75,12 @@ function make(options: GatherOptions): Gather {
     // watched (their rejection is the gather's to report).
     if (!began) {
       const reason = refused !== undefined ? refused.reason : task.signal.reason;
-      for (const item of items) if (isThenable(item)) stopAndWatch(item, reason);
+      for (const item of items) stopAndWatch(item, reason);
     }
     return task;
   }) as Gather;
   gather.with = ((next: GatherOptions) => make({ ...options, ...next })) as Gather['with'];
   return gather;
-}
-
-function isThenable(item: unknown): item is PromiseLike<unknown> {
-  return typeof item === 'object' && item !== null && typeof (item as PromiseLike<unknown>).then === 'function';
-}
-
-function stopAndWatch(item: PromiseLike<unknown>, reason: unknown): void {
-  stop(item, reason);
-  Promise.resolve(item).catch(() => {});
 }
 
 /** Runs awaitables together; see {@link Gather}. */

@@ -145,6 +145,17 @@ export function checkAwaitable(item: unknown): void {
   }
 }
 
+/**
+ * Stops an awaitable a caller handed over and will not see again (its gather or loop ended before
+ * using it), and watches it: its rejection must not surface as unhandled. Anything that is not a
+ * promise or a task is left alone.
+ */
+export function stopAndWatch(item: unknown, reason: unknown): void {
+  if (typeof (item as { then?: unknown } | null)?.then !== 'function') return;
+  stop(item as PromiseLike<unknown>, reason);
+  Promise.resolve(item as PromiseLike<unknown>).catch(() => {});
+}
+
 /** Cancels what {@link start} returned, where that is possible. */
 export function stop(item: PromiseLike<unknown>, reason: unknown): void {
   cancelAwaitable(item, reason);
