@@ -37,6 +37,14 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     expect(uncloneable).toBeInstanceOf(CloneError);
   });
 
+  it('rejects a method argument that cannot be sent with CloneError naming it, and keeps serving', async () => {
+    await using inventory = await createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'shop');
+    const refused = (await settle(inventory.addSync('a', (() => 1) as unknown as number))) as CloneError;
+    expect(refused).toBeInstanceOf(CloneError);
+    expect(refused.message).toMatch(/^args\[1\] cannot be sent to a worker thread: it is a function/);
+    expect(await inventory.addSync('a', 2)).toBe(2);
+  });
+
   it('rejects every pending call with InstanceError when its worker crashes', async () => {
     const inventory = await createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'doomed');
     const slow = settle(inventory.slowSync(200));

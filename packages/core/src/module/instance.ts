@@ -94,16 +94,26 @@ export function releaseInstance(remote: object): Promise<void> {
   return guard.release();
 }
 
+/**
+ * @throws {CloneError} naming the first argument a worker could not receive, with its path.
+ * `proxied` lets Comlink proxies through (Comlink.proxy(): they travel as ports).
+ */
+function refuseUncloneable(args: readonly unknown[], name: 'args', proxied = false): void {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (proxied && (typeof arg === 'object' || typeof arg === 'function') && arg !== null && Comlink.proxyMarker in arg) continue;
+    const bad = findUncloneable(arg, `${name}[${i}]`);
+    if (bad !== undefined) throw new CloneError(bad.path, bad.detail);
+  }
+}
+
 async function start<C>(options: InstanceOptions, specifier: string, exportName: string, args: unknown[], from: string | undefined): Promise<Instance<InstanceOf<C>>> {
   const raw = check.optionsObject('options', options);
   check.knownKeys('options', raw, ['pool']);
   if (raw.pool !== undefined && !(raw.pool instanceof Pool)) throw check.typeError('options.pool', 'a Pool from createPool()', raw.pool);
   if (typeof exportName !== 'string' || exportName === '') throw check.typeError('exportName', 'the name of an export (use "default" for a default export)', exportName);
   const url = resolveSpecifier(specifier, from);
-  for (let i = 0; i < args.length; i++) {
-    const bad = findUncloneable(args[i], `args[${i}]`);
-    if (bad !== undefined) throw new CloneError(bad.path, bad.detail);
-  }
+  refuseUncloneable(args, 'args');
   const pool = (raw.pool as Pool | undefined) ?? defaultPool();
   if (pool.state !== 'open') throw new PoolClosedError('The pool is closed: createInstance() needs an open pool');
   const data: InstanceData = { ref: { url, path: exportName.split('.'), format: 'esm' }, args, niceIncrement: pool.niceIncrement };
@@ -160,6 +170,11 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
         return guard(released ? undefined : (node as Record<string, unknown>)[key], false);
       },
       apply(_target, _this, callArgs: unknown[]) {
+        try {
+          refuseUncloneable(callArgs, 'args', true);
+        } catch (error) {
+          return Promise.reject(error);
+        }
         return race(() => Promise.resolve((node as (...a: unknown[]) => unknown)(...callArgs)));
       },
     });
