@@ -1,9 +1,10 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createPool, TimeoutError, WorkerExitError, type Pool } from '@tothread/core';
 import { lengthOf, slowStep, step, ticket } from './fixtures/batching.mjs';
 import { busy, quick } from './fixtures/slow-load.mjs';
 import { hangFlag, next } from './fixtures/hangs-on-load.mjs';
+import { dieFlag, plusOne } from './fixtures/dies-on-load.mjs';
 import { settle, workersOf } from './helpers.js';
 
 const counter = (n: number): Int32Array => new Int32Array(new SharedArrayBuffer(n * 4));
@@ -215,6 +216,23 @@ describe('quick calls that queue up travel to a worker in batches', () => {
       rmSync(hangFlag, { force: true });
     }
     expect(await pool.toThread(next, 1)).toBe(2);
+  });
+
+  it("a worker that dies loading a batch's module fails none of its calls: they run elsewhere", async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    for (let i = 0; i < 3; i++) await pool.toThread(plusOne, i); // measured: quick, so its calls batch
+    writeFileSync(dieFlag, '');
+    // The next worker loads the module anew, and dies of it once.
+    expect(await settle(pool.toThread(() => process.exit(3)))).toBeInstanceOf(WorkerExitError);
+    const blocker = pool.toThread((ms: number) => {
+      const until = Date.now() + ms;
+      while (Date.now() < until);
+      return ms;
+    }, 100);
+    const calls = Array.from({ length: 5 }, (_, i) => pool.toThread(plusOne, i)); // one batch, behind the blocker
+    expect(await blocker).toBe(100);
+    expect(await Promise.all(calls)).toEqual([1, 2, 3, 4, 5]);
+    expect(existsSync(dieFlag)).toBe(false); // the batch's worker did die loading the module
   });
 
   it('close() waits for the answers of a batch still on their way', async () => {

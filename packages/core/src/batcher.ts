@@ -5,7 +5,7 @@
  * it reaches them through {@link BatchHost}.
  */
 import { Batch, CostTable } from './batch.js';
-import { DONE, RUNNING } from './batch-states.js';
+import { DONE, LOADING, RUNNING } from './batch-states.js';
 import type { Call } from './call.js';
 import type { CallQueue } from './call-queue.js';
 import type { TaskSignal } from './cancel.js';
@@ -97,7 +97,8 @@ export class Batcher {
         const alone = batch.untouched();
         for (const call of batch.open()) {
           if (alone) call.batchable = false;
-          if (batch.skip(call.slot)) unstarted.push(call);
+          // A call whose module was still loading had not started either.
+          if (batch.skip(call.slot) || batch.state(call.slot) === LOADING) unstarted.push(call);
           else if (batch.state(call.slot) === RUNNING) call.crashed(error);
         }
         this.#end(batch, unstarted);
@@ -181,7 +182,8 @@ export class Batcher {
   cancel(batch: Batch, slot: number, reason: unknown): Call[] {
     if (batch.skip(slot) || batch.state(slot) === DONE) return [];
     const later = batch.open().filter((other) => other.slot > slot && batch.skip(other.slot));
-    if (batch.state(slot) === RUNNING) batch.taskSignal.abort(reason);
+    const state = batch.state(slot);
+    if (state === RUNNING || state === LOADING) batch.taskSignal.abort(reason);
     return later;
   }
 }

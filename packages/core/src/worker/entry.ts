@@ -8,7 +8,7 @@ import { findUncloneable } from '../clone-check.js';
 import { encodeThrown } from '../error-codec.js';
 import { ExportError } from '../errors.js';
 import { findPath } from '../fn/find-path.js';
-import { DONE, PENDING, RUNNING } from '../batch-states.js';
+import { DONE, LOADING, PENDING, RUNNING } from '../batch-states.js';
 import type { CtorRef, ExportKind, ReplyMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
 import { markStart } from '../run-clock.js';
 import { reviveCallbacks } from './callbacks.js';
@@ -242,7 +242,8 @@ function runBatch(request: TaskRequest, entry: Loaded | { error: unknown }, from
   const calls = request.args as unknown[][];
   for (let slot = from; slot < calls.length; slot++) {
     // The start is noted before the slot is taken: a timer that finds the call running finds its start.
-    if (slot !== claimed) {
+    if (slot === claimed) Atomics.store(states, slot, RUNNING); // loaded: LOADING -> RUNNING
+    else {
       if (starts !== undefined) markStart(starts, slot);
       if (Atomics.compareExchange(states, slot, PENDING, RUNNING) !== PENDING) continue;
     }
@@ -262,15 +263,15 @@ function runBatch(request: TaskRequest, entry: Loaded | { error: unknown }, from
 }
 
 /**
- * Takes the batch's first call not skipped before the module loads: loading is then part of its
- * run, as for a call sent alone, so its timeout counts it and cancelling it stops the worker, even
- * one whose module hangs as it loads (with the slot still pending, the main thread would only skip
- * it, and wait for the worker forever). -1 when every call was skipped.
+ * Takes the batch's first call not skipped before the module loads (LOADING): loading is then part
+ * of its run, as for a call sent alone, so its timeout counts it and cancelling it stops the
+ * worker, even one whose module hangs as it loads (with the slot still pending, the main thread
+ * would only skip it, and wait for the worker forever). -1 when every call was skipped.
  */
 function claimFirst({ states, starts }: NonNullable<TaskRequest['batch']>): number {
   for (let slot = 0; slot < states.length; slot++) {
     if (starts !== undefined) markStart(starts, slot);
-    if (Atomics.compareExchange(states, slot, PENDING, RUNNING) === PENDING) return slot;
+    if (Atomics.compareExchange(states, slot, PENDING, LOADING) === PENDING) return slot;
   }
   return -1;
 }
