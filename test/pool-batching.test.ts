@@ -9,10 +9,21 @@ import { settle, workersOf } from './helpers.js';
 
 const counter = (n: number): Int32Array => new Int32Array(new SharedArrayBuffer(n * 4));
 
-/** Runs `step` alone a few times, so the pool knows it is quick and batches its calls from then on. */
-async function warm(pool: Pool): Promise<void> {
-  const scratch = counter(1);
-  for (let i = 0; i < 3; i++) await pool.toThread(step, scratch, 0);
+/** Runs `call` (by default, `step`) alone a few times, so the pool knows it is quick and batches its calls from then on. */
+async function warm(pool: Pool, call: () => Promise<unknown> = () => pool.toThread(step, counter(1), 0)): Promise<void> {
+  for (let i = 0; i < 3; i++) await call();
+}
+
+/**
+ * A one-thread pool that knows `fn` is quick, whose worker is then replaced with `flag` raised:
+ * the next worker loads `fn`'s module anew, and the flag makes the load hang or fail.
+ */
+async function reloadWithFlag(fn: (x: number) => number, flag: string): Promise<Pool> {
+  const pool = createPool({ minThreads: 1, maxThreads: 1 });
+  await warm(pool, () => pool.toThread(fn, 0));
+  writeFileSync(flag, '');
+  expect(await settle(pool.toThread(() => process.exit(3)))).toBeInstanceOf(WorkerExitError);
+  return pool;
 }
 
 /** Resolves once call `i` has started on a worker. */
@@ -203,12 +214,8 @@ describe('quick calls that queue up travel to a worker in batches', () => {
   });
 
   it("a timed call in a batch is stopped even while its worker hangs loading the function's module", async () => {
-    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
-    for (let i = 0; i < 3; i++) await pool.toThread(next, i); // measured: quick, so its calls batch
-    writeFileSync(hangFlag, '');
+    await using pool = await reloadWithFlag(next, hangFlag); // every new worker hangs as it loads the module
     try {
-      // A new worker from here on hangs as it loads the module.
-      expect(await settle(pool.toThread(() => process.exit(3)))).toBeInstanceOf(WorkerExitError);
       const calls = Array.from({ length: 5 }, (_, i) => settle(pool.toThread.with({ timeout: 150 })(next, i)));
       // The first goes alone, the others in batches (each stopped in turn, its later calls sent again).
       for (const outcome of await Promise.all(calls)) expect(outcome).toBeInstanceOf(TimeoutError);
@@ -219,18 +226,12 @@ describe('quick calls that queue up travel to a worker in batches', () => {
   });
 
   it("a worker that dies loading a batch's module fails none of its calls: they run elsewhere", async () => {
-    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
-    for (let i = 0; i < 3; i++) await pool.toThread(plusOne, i); // measured: quick, so its calls batch
-    writeFileSync(dieFlag, '');
-    // The next worker loads the module anew, and dies of it once.
-    expect(await settle(pool.toThread(() => process.exit(3)))).toBeInstanceOf(WorkerExitError);
-    const blocker = pool.toThread((ms: number) => {
-      const until = Date.now() + ms;
-      while (Date.now() < until);
-      return ms;
-    }, 100);
+    await using pool = await reloadWithFlag(plusOne, dieFlag); // the next worker dies once as it loads the module
+    const ran = counter(1);
+    const blocker = pool.toThread(step, ran, 0, 100); // another module: the worker runs it first
     const calls = Array.from({ length: 5 }, (_, i) => pool.toThread(plusOne, i)); // one batch, behind the blocker
-    expect(await blocker).toBe(100);
+    await blocker;
+    expect(Atomics.load(ran, 0)).toBe(1);
     expect(await Promise.all(calls)).toEqual([1, 2, 3, 4, 5]);
     expect(existsSync(dieFlag)).toBe(false); // the batch's worker did die loading the module
   });

@@ -7,7 +7,7 @@ import { locate, stitch, type Site } from './call-site.js';
 import { decodeThrown } from './error-codec.js';
 import { TaskSignal } from './cancel.js';
 import { watchSignal } from './signal-watch.js';
-import { CloneError, WorkerExitError } from './errors.js';
+import { CloneError, TimeoutError, WorkerExitError } from './errors.js';
 import { loadedExport } from './fn/locate.js';
 import type { CallSettings } from './call-options.js';
 import type { Batch } from './batch.js';
@@ -175,16 +175,21 @@ export class Call {
   }
 }
 
-/**
- * Rebuilds a thrown value from the wire, with the user's error classes loaded from modules the main
- * thread already has. Never rejects: a failure to rebuild is returned as what was thrown.
- */
 /** How errors name the function a call runs. */
 export function nameOf(fn: FnRef): string {
   if (fn.kind === 'known') return `function #${fn.id}`;
   return fn.kind === 'source' ? fn.name || 'anonymous function' : fn.path.join('.') || 'module.exports';
 }
 
+/** The error of a call of `fn` that its timeout of `limit` ms stopped (before it started, or while it ran). */
+export function timeoutError(fn: FnRef, limit: number): TimeoutError {
+  return new TimeoutError(`\`${nameOf(fn)}\``, limit);
+}
+
+/**
+ * Rebuilds a thrown value from the wire, with the user's error classes loaded from modules the main
+ * thread already has. Never rejects: a failure to rebuild is returned as what was thrown.
+ */
 export async function rebuildThrown(wire: WireThrown): Promise<unknown> {
   try {
     const ctors = new Map<CtorRef, Function | undefined>();

@@ -8,12 +8,12 @@ import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threa
 import type { Piscina } from 'piscina';
 import { Batcher } from './batcher.js';
 import { locate, type Site } from './call-site.js';
-import { Call, nameOf, type CallState } from './call.js';
+import { Call, timeoutError, type CallState } from './call.js';
 import { CallQueue } from './call-queue.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { prepareArgs } from './args.js';
 import { cancelAwaitable, currentSignal, onCancel, thenCancellable, type TaskSignal } from './cancel.js';
-import { CallbackError, PoolClosedError, QueueFullError, TimeoutError } from './errors.js';
+import { CallbackError, PoolClosedError, QueueFullError } from './errors.js';
 import { resolveFunction } from './fn/resolve.js';
 import { KnownTargets } from './known-targets.js';
 import { DONE } from './batch-states.js';
@@ -279,7 +279,7 @@ export class Pool {
     const { timeout } = settings;
     let timer: NodeJS.Timeout | undefined;
     if (timeout !== undefined && settings.timeoutFrom === 'call') {
-      timer = setTimeout(() => own.abort(locate(new TimeoutError(`\`${nameOf(fn)}\``, timeout), site)), timeout);
+      timer = setTimeout(() => own.abort(locate(timeoutError(fn, timeout), site)), timeout);
       timer.unref();
     }
     let inner: Promise<unknown> | undefined;
@@ -528,7 +528,7 @@ export class Pool {
   }
 
   #timedOut(call: Call, limit: number): void {
-    this.#cancel(call, call.locate(new TimeoutError(`\`${call.name}\``, limit)));
+    this.#cancel(call, call.locate(timeoutError(call.target, limit)));
   }
 
   #onMessage(message: unknown): void {

@@ -39,9 +39,8 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
     notify();
   });
   // The call itself fails when the worker never got to stream (a module that does not load) or
-  // was stopped (a cancel scope, a timeout).
-  // Its port then no longer keeps the process alive: a stream nobody iterates must not (a worker
-  // still streaming does, through its call).
+  // was stopped (a cancel scope, a timeout). Its port then no longer keeps the process alive: a
+  // stream nobody iterates must not (a worker still streaming does, through its call).
   start({ op: 'stream', stream }).catch((error: unknown) => {
     failure = { error };
     port1.unref();

@@ -1,7 +1,7 @@
 /** asyncio's `as_completed`, as an async iterator of results in the order they settle. */
 import { captureSite, placeLeftover } from '../call-site.js';
 import { CancelledError } from '../errors.js';
-import { checkAwaitable, start, stop, stopAndWatch, type Awaitable, type AwaitedOf } from './task.js';
+import { checkAwaitables, start, stop, type Awaitable, type AwaitedOf } from './task.js';
 
 type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
@@ -15,13 +15,7 @@ type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: fals
 export async function* asCompleted<A extends Awaitable<unknown>>(items: Iterable<A>): AsyncGenerator<AwaitedOf<A>, void, undefined> {
   const site = captureSite(asCompleted); // the loop that reads it: where a failed toThread() call surfaces
   const all = Array.from(items);
-  try {
-    all.forEach(checkAwaitable); // a bad item throws before any function starts...
-  } catch (error) {
-    // ...and the calls it was given, running already, are stopped and watched, as on leaving the loop.
-    for (const item of all) stopAndWatch(item, error);
-    throw error;
-  }
+  checkAwaitables(all);
   const started = all.map((item) => start(item as Awaitable<AwaitedOf<A>>));
   const settled: Array<Settled<AwaitedOf<A>>> = [];
   let wake: (() => void) | undefined;

@@ -4,7 +4,7 @@
  * rejects the gather and the other children go on; use a TaskGroup to stop them instead.
  */
 import * as check from '../validate.js';
-import { checkAwaitable, start, stop, stopAndWatch, Task, type Awaitable, type AwaitedOf } from './task.js';
+import { checkAwaitables, start, stop, stopAndWatch, Task, type Awaitable, type AwaitedOf } from './task.js';
 
 /** Options of `gather.with()`. */
 export interface GatherOptions {
@@ -46,17 +46,11 @@ function make(options: GatherOptions): Gather {
   const returnExceptions = raw.returnExceptions === true;
   const signal = check.optionalSignal('options.signal', raw.signal);
   const gather = ((...items: Awaitable<unknown>[]) => {
-    let began = false;
-    let refused: { reason: unknown } | undefined;
+    let ran = false;
     const task = new Task(
       async (taskSignal) => {
-        try {
-          items.forEach(checkAwaitable); // a bad item fails the gather before any child starts
-        } catch (error) {
-          refused = { reason: error };
-          throw error;
-        }
-        began = true;
+        ran = true;
+        checkAwaitables(items); // a bad item fails the gather before any child starts
         // Functions start inside the gather's scope; promises made outside are stopped explicitly.
         const children = items.map((item) => start(item));
         const cancelChildren = (): void => children.forEach((child) => stop(child, taskSignal.reason));
@@ -70,13 +64,10 @@ function make(options: GatherOptions): Gather {
       },
       { name: 'gather', ...(signal ? { signal } : {}) },
     );
-    // Refused before its children ran (its signal or scope already aborted, or a bad item): the
-    // promises it was given, running already, are stopped as a cancelled gather's are, and
-    // watched (their rejection is the gather's to report).
-    if (!began) {
-      const reason = refused !== undefined ? refused.reason : task.signal.reason;
-      for (const item of items) stopAndWatch(item, reason);
-    }
+    // Refused at once (its signal or scope already aborted): the promises it was given, running
+    // already, are stopped as a cancelled gather's are, and watched (their rejection is the
+    // gather's to report).
+    if (!ran) for (const item of items) stopAndWatch(item, task.signal.reason);
     return task;
   }) as Gather;
   gather.with = ((next: GatherOptions) => make({ ...options, ...next })) as Gather['with'];

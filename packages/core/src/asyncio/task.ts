@@ -137,8 +137,24 @@ export function start<T>(item: Awaitable<T>, signal?: AbortSignal): PromiseLike<
   return item;
 }
 
+/**
+ * Checks every item before any of them starts. On one that is not awaitable, the promises and
+ * tasks handed over with it (running already) are stopped with the error and watched, and it
+ * throws: nothing is left running unseen.
+ *
+ * @throws {TypeError} naming the item that is not a promise, a task or a function.
+ */
+export function checkAwaitables(items: readonly unknown[]): void {
+  try {
+    items.forEach(checkAwaitable);
+  } catch (error) {
+    for (const item of items) stopAndWatch(item, error);
+    throw error;
+  }
+}
+
 /** @throws {TypeError} unless `item` is a promise, a task or a function: what {@link start} takes. */
-export function checkAwaitable(item: unknown): void {
+function checkAwaitable(item: unknown): void {
   if (typeof item === 'function') return;
   if (item === null || typeof (item as { then?: unknown })?.then !== 'function') {
     throw check.typeError('awaitable', 'a promise, a task or a function', item);

@@ -98,11 +98,11 @@ export function releaseInstance(remote: object): Promise<void> {
  * @throws {CloneError} naming the first argument a worker could not receive, with its path.
  * `proxied` lets Comlink proxies through (Comlink.proxy(): they travel as ports).
  */
-function refuseUncloneable(args: readonly unknown[], name: 'args', proxied = false): void {
+function refuseUncloneable(args: readonly unknown[], proxied = false): void {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (proxied && (typeof arg === 'object' || typeof arg === 'function') && arg !== null && Comlink.proxyMarker in arg) continue;
-    const bad = findUncloneable(arg, `${name}[${i}]`);
+    const bad = findUncloneable(arg, `args[${i}]`);
     if (bad !== undefined) throw new CloneError(bad.path, bad.detail);
   }
 }
@@ -113,7 +113,7 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
   if (raw.pool !== undefined && !(raw.pool instanceof Pool)) throw check.typeError('options.pool', 'a Pool from createPool()', raw.pool);
   if (typeof exportName !== 'string' || exportName === '') throw check.typeError('exportName', 'the name of an export (use "default" for a default export)', exportName);
   const url = resolveSpecifier(specifier, from);
-  refuseUncloneable(args, 'args');
+  refuseUncloneable(args);
   const pool = (raw.pool as Pool | undefined) ?? defaultPool();
   if (pool.state !== 'open') throw new PoolClosedError('The pool is closed: createInstance() needs an open pool');
   const data: InstanceData = { ref: { url, path: exportName.split('.'), format: 'esm' }, args, niceIncrement: pool.niceIncrement };
@@ -171,7 +171,7 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
       },
       apply(_target, _this, callArgs: unknown[]) {
         try {
-          refuseUncloneable(callArgs, 'args', true);
+          refuseUncloneable(callArgs, true);
         } catch (error) {
           return Promise.reject(error);
         }

@@ -238,15 +238,11 @@ function reply(request: TaskRequest, slot: number, call: TaskRequest, response: 
  * taken (see claimFirst).
  */
 function runBatch(request: TaskRequest, entry: Loaded | { error: unknown }, from = 0, claimed = -1): TaskResponse | Promise<TaskResponse> {
-  const { states, starts } = request.batch!;
+  const batch = request.batch!;
   const calls = request.args as unknown[][];
   for (let slot = from; slot < calls.length; slot++) {
-    // The start is noted before the slot is taken: a timer that finds the call running finds its start.
-    if (slot === claimed) Atomics.store(states, slot, RUNNING); // loaded: LOADING -> RUNNING
-    else {
-      if (starts !== undefined) markStart(starts, slot);
-      if (Atomics.compareExchange(states, slot, PENDING, RUNNING) !== PENDING) continue;
-    }
+    if (slot === claimed) Atomics.store(batch.states, slot, RUNNING); // loaded: LOADING -> RUNNING
+    else if (!take(batch, slot, RUNNING)) continue;
     const call: TaskRequest = { fn: request.fn, args: calls[slot]! };
     // A call whose module failed to load never ran: it reports no cost (as a call sent alone).
     const since = 'error' in entry ? undefined : performance.now();
@@ -262,18 +258,26 @@ function runBatch(request: TaskRequest, entry: Loaded | { error: unknown }, from
   return { ok: true, value: undefined };
 }
 
+type BatchRef = NonNullable<TaskRequest['batch']>;
+
 /**
  * Takes the batch's first call not skipped before the module loads (LOADING): loading is then part
  * of its run, as for a call sent alone, so its timeout counts it and cancelling it stops the
  * worker, even one whose module hangs as it loads (with the slot still pending, the main thread
  * would only skip it, and wait for the worker forever). -1 when every call was skipped.
  */
-function claimFirst({ states, starts }: NonNullable<TaskRequest['batch']>): number {
-  for (let slot = 0; slot < states.length; slot++) {
-    if (starts !== undefined) markStart(starts, slot);
-    if (Atomics.compareExchange(states, slot, PENDING, LOADING) === PENDING) return slot;
-  }
+function claimFirst(batch: BatchRef): number {
+  for (let slot = 0; slot < batch.states.length; slot++) if (take(batch, slot, LOADING)) return slot;
   return -1;
+}
+
+/**
+ * Takes the call in `slot` (PENDING -> `state`) unless the main thread skipped it. Its start is
+ * noted first: a timer that finds the call running finds its start.
+ */
+function take({ states, starts }: BatchRef, slot: number, state: typeof RUNNING | typeof LOADING): boolean {
+  if (starts !== undefined) markStart(starts, slot);
+  return Atomics.compareExchange(states, slot, PENDING, state) === PENDING;
 }
 
 function startBatch(request: TaskRequest): TaskResponse | Promise<TaskResponse> {
