@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPool, TimeoutError, type Pool } from '@tothread/core';
-import { callsOnThisWorker, loopUntilCancelled, spinIgnoringCancel, waitUntilCancelled } from './fixtures/cooperative.mjs';
+import { awaitReportWhenCancelled, callsOnThisWorker, loopUntilCancelled, reportWhenCancelled, spinIgnoringCancel, waitUntilCancelled } from './fixtures/cooperative.mjs';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { settle } from './helpers.js';
 
@@ -53,6 +53,23 @@ describe('grace period', () => {
     expect(await call).toBe('stop');
     await eventually(() => Atomics.load(new Int32Array(cleanedUp), 0) === 1);
     expect(await pool.toThread(callsOnThisWorker)).toBe(2);
+  });
+
+  it.each([
+    ['a sync', reportWhenCancelled],
+    ['an async', awaitReportWhenCancelled],
+  ] as const)('delivers %s function\'s callbacks during the grace period, and keeps its worker', async (_kind, fn) => {
+    expect(await pool.toThread(callsOnThisWorker)).toBe(1);
+    const reports: string[] = [];
+    const controller = new AbortController();
+    const call = settle(pool.toThread.with({ signal: controller.signal, grace: 20_000 })(fn, (message: string) => reports.push(message)));
+    setTimeout(() => controller.abort('stop'), 100);
+    expect(await call).toBe('stop');
+    await eventually(() => reports.length === 1);
+    expect(reports).toEqual(['cleaned up']);
+    const started = Date.now();
+    expect(await pool.toThread(callsOnThisWorker)).toBe(2); // same worker, free once the function returned
+    expect(Date.now() - started).toBeLessThan(10_000); // not held until the grace period ends
   });
 
   it('terminates a worker that ignores the cancellation once the grace period ends', async () => {

@@ -39,7 +39,9 @@ export class Call {
   readonly taskSignal = new TaskSignal();
   timer: NodeJS.Timeout | undefined;
   /** After a cancel with a grace period: terminates the worker if it is still busy when it fires. */
-  graceTimer: NodeJS.Timeout | undefined;
+  #graceTimer: NodeJS.Timeout | undefined;
+  /** Cancelled while running, with a grace period: the function may still call back until its worker is done. */
+  #lingering = false;
   /** A plain call that moves nothing and needs no message of its own: it may travel in a batch. */
   batchable = false;
   /** The batch it runs in, its slot there and the id its answer comes back with. */
@@ -109,11 +111,37 @@ export class Call {
     this.outcome = outcome;
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.#unwatch.length > 0) for (const unwatch of this.#unwatch.splice(0)) unwatch();
-    for (const port of this.#ports) port.close();
+    if (!this.#lingering) this.#closePorts();
     if (ok) this.#resolve(value);
     else this.#reject(value);
     this.#onSettle(this, prior);
     return true;
+  }
+
+  /**
+   * Cancels a running call whose worker gets `grace` ms to finish (it sees the cancel through its
+   * `cancelFlag`): the promise rejects at once with `reason`, but the call's callbacks keep
+   * answering the worker until it is done, and `stop` runs if it is still busy when the period ends.
+   * Returns false if the call had settled already.
+   */
+  cancelWithGrace(reason: unknown, grace: number, stop: () => void): boolean {
+    if (this.state === 'settled' || this.answered) return false;
+    this.#lingering = true;
+    this.settle(false, reason, 'cancelled');
+    this.#graceTimer = setTimeout(stop, grace);
+    this.#graceTimer.unref();
+    return true;
+  }
+
+  /** The call's worker answered or was stopped: ends a grace period (its timer, its callbacks' ports). */
+  workerDone(): void {
+    if (!this.#lingering) return;
+    clearTimeout(this.#graceTimer);
+    this.#closePorts();
+  }
+
+  #closePorts(): void {
+    for (const port of this.#ports) port.close();
   }
 
   /**

@@ -381,7 +381,7 @@ export class Pool {
     }
     // Handled here rather than through #run: one promise hop fewer on the path of every single call.
     const failed = (error: unknown): void => {
-      clearTimeout(call.graceTimer);
+      call.workerDone();
       if (call.state !== 'settled') call.crashed(error);
       this.#release();
     };
@@ -394,7 +394,7 @@ export class Pool {
         return undefined;
       }
       if (again !== undefined) return void again.then(answered, failed);
-      clearTimeout(call.graceTimer);
+      call.workerDone();
       try {
         return this.#batcher.report(call, response);
       } finally {
@@ -482,6 +482,13 @@ export class Pool {
    * at once or, with a grace period, only if it is still busy when the period ends.
    */
   #cancel(call: Call, reason: unknown): void {
+    const { cancelFlag } = call.request;
+    const { grace } = call.settings;
+    if (call.state === 'running' && cancelFlag !== undefined && grace) {
+      // Calls with a grace period travel alone: its worker sees the flag, and is stopped only if still busy.
+      if (call.cancelWithGrace(reason, grace, () => call.taskSignal.abort(reason))) Atomics.store(cancelFlag, 0, 1);
+      return;
+    }
     const wasRunning = call.state === 'running';
     const batch = call.batch;
     if (!call.settle(false, reason, 'cancelled') || !wasRunning) return;
@@ -490,15 +497,7 @@ export class Pool {
       this.#pump();
       return;
     }
-    const { cancelFlag } = call.request;
-    const { grace } = call.settings;
-    if (cancelFlag === undefined || !grace) {
-      call.taskSignal.abort(reason);
-      return;
-    }
-    Atomics.store(cancelFlag, 0, 1);
-    call.graceTimer = setTimeout(() => call.taskSignal.abort(reason), grace);
-    call.graceTimer.unref();
+    call.taskSignal.abort(reason);
   }
 
   /** Arms a call's timeout of `ms`, `spent` of which have passed already (waiting for room in the queue). */
