@@ -40,6 +40,13 @@ describe('wrapModule facades return what direct calls return', () => {
     expect(await wrapped.valid('v2.0.0-rc.1')).toBe(semver.valid('v2.0.0-rc.1'));
   });
 
+  it("wraps a dual package's ES build, as the calling file's own import would", async () => {
+    const { importOwnPackage, wrapOwnPackage } = await import('./fixtures/dual-package/inside.mjs');
+    const wrapped = wrapOwnPackage({ pool }) as { build: () => Promise<string> };
+    expect(await wrapped.build()).toBe((await importOwnPackage()).build()); // 'esm', not the require build
+    expect(await wrapped.build()).toBe('esm');
+  });
+
   it('wraps a .ts module when the app runs under tsx', async () => {
     const run = await runNode(['--import', 'tsx', fixture('ts-consumer.ts')]);
     expect(run.code, run.stderr).toBe(0);

@@ -16,6 +16,15 @@ export default defineConfig([
     noExternal: ['periscopic', 'zimmerframe', 'is-reference', /^comlink/],
   },
   {
+    // Node's ES module resolver, loaded on first use (see src/module/import-resolve.ts): one
+    // CommonJS file, so that both builds and the workers can require it without waiting.
+    entry: { 'import-resolve': 'src/module/import-resolve.ts' },
+    format: ['cjs'],
+    outExtension: () => ({ js: '.cjs' }),
+    noExternal: ['import-meta-resolve'],
+    target: 'node20',
+  },
+  {
     entry: { worker: 'src/worker/entry.ts', 'instance-worker': 'src/worker/instance-entry.ts' },
     format: ['esm'],
     noExternal: [/^comlink/],

@@ -3,10 +3,10 @@
  * file, a `file:` URL, an absolute path, a bare package name (from the caller's node_modules), or
  * a Node built-in. The module itself is not loaded here: only found.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
-import { dirname, isAbsolute, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isAbsolute, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ModuleNotFoundError } from '../errors.js';
 import * as check from '../validate.js';
 
@@ -40,23 +40,18 @@ function existingFile(url: URL): URL | undefined {
   return undefined;
 }
 
+let resolveEsm: ((specifier: string, parent: string) => string) | undefined;
+
 /**
- * Where a package's `import` entry for `subpath` is (its `exports` map, `import` condition), found
- * from the file at `from`: for what `require.resolve` would resolve to a CommonJS build, or refuse.
+ * What an `import` of the package name `specifier` in the file at `from` would load (Node's ES
+ * module resolution: an `exports` map's `import` and `node` conditions, a dual package's ES build),
+ * or undefined when nothing is there. Throws what the resolver throws for a package that refuses it.
  */
-export function importEntry(name: string, subpath: string, from: string): string | undefined {
-  for (let dir = dirname(fileURLToPath(from)); ; dir = dirname(dir)) {
-    const manifest = join(dir, 'node_modules', name, 'package.json');
-    if (existsSync(manifest)) {
-      const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { exports?: unknown };
-      const exportsMap = pkg.exports as Record<string, unknown> | string | undefined;
-      const entry = typeof exportsMap === 'object' && exportsMap !== null && subpath in exportsMap ? exportsMap[subpath] : subpath === '.' ? exportsMap : undefined;
-      const target = typeof entry === 'string' ? entry : (entry as { import?: unknown } | undefined)?.import;
-      const file = typeof target === 'string' ? target : (target as { default?: unknown } | undefined)?.default;
-      return typeof file === 'string' ? join(dir, 'node_modules', name, file) : undefined;
-    }
-    if (dirname(dir) === dir) return undefined;
-  }
+export function importEntry(specifier: string, from: string): string | undefined {
+  // From dist/ (where every build of this file lives): the resolver, bundled on its own.
+  resolveEsm ??= (createRequire(import.meta.url)('./import-resolve.cjs') as { resolve: typeof resolveEsm }).resolve!;
+  const url = resolveEsm(specifier, from); // like import.meta.resolve: a missing file's URL comes back
+  return url.startsWith('file:') && existsSync(new URL(url)) ? url : undefined;
 }
 
 /**
@@ -78,12 +73,17 @@ export function resolveSpecifier(specifier: unknown, from: string | undefined): 
     if (found === undefined) throw new ModuleNotFoundError(specifier, where);
     return found.href;
   }
+  let refused: unknown;
+  try {
+    const entry = importEntry(specifier, base);
+    if (entry !== undefined) return entry;
+  } catch (error) {
+    refused = error;
+  }
+  // What only `require` finds (a subpath without its extension, say) is still found.
   try {
     return pathToFileURL(createRequire(base).resolve(specifier)).href;
   } catch (error) {
-    const bare = /^(@[^/]+\/[^/]+|[^/]+)$/.exec(specifier)?.[1]; // subpaths of such packages are not guessed
-    const entry = (error as { code?: unknown }).code === 'ERR_PACKAGE_PATH_NOT_EXPORTED' && bare ? importEntry(bare, '.', base) : undefined;
-    if (entry !== undefined && existsSync(entry)) return pathToFileURL(entry).href;
-    throw new ModuleNotFoundError(specifier, where, { cause: error });
+    throw new ModuleNotFoundError(specifier, where, { cause: refused ?? error });
   }
 }

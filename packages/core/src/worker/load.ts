@@ -3,7 +3,7 @@
  * once per worker. Failures are tothread's typed errors, naming the module and the export.
  */
 import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { ExportError, ModuleLoadError } from '../errors.js';
 import { importEntry } from '../module/specifier.js';
 import type { ExportRef, FnRef } from '../protocol.js';
@@ -42,8 +42,8 @@ async function importModule(url: string): Promise<unknown> {
     if ((error as { code?: unknown }).code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !/\.[cm]?tsx?$/.test(url)) throw error;
     let tsImport: ((specifier: string, parent: string) => Promise<unknown>) | undefined;
     try {
-      const entry = importEntry('tsx', './esm/api', url);
-      if (entry !== undefined) tsImport = ((await import(pathToFileURL(entry).href)) as { tsImport?: typeof tsImport }).tsImport;
+      const entry = importEntry('tsx/esm/api', url);
+      if (entry !== undefined) tsImport = ((await import(entry)) as { tsImport?: typeof tsImport }).tsImport;
     } catch {
       throw error; // no tsx where the module is: Node's own error says what is wrong
     }
