@@ -19,7 +19,8 @@ export type Metric =
   | 's'
   | 'rss_mb'
   | 'heap_mb'
-  | 'threads';
+  | 'threads'
+  | 'cores';
 
 /** The unit printed and saved beside each metric. */
 export const UNITS: Readonly<Record<Metric, string>> = {
@@ -37,6 +38,7 @@ export const UNITS: Readonly<Record<Metric, string>> = {
   rss_mb: 'MB',
   heap_mb: 'MB',
   threads: 'threads',
+  cores: 'cores',
 };
 
 /** Metrics where a bigger number is the better one (the rest are costs). */

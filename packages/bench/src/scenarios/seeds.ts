@@ -10,6 +10,7 @@ import { sendRequestSync } from '../legacy/http-client.js';
 import { row, type Row, type Scenario } from '../scenario.js';
 import { breakfast, coldThreads, counter, freshThreadCpuMs, cpuBatch, requests, semaphore, warmThreadsCpu, type CaseResult, type SeedSizes } from '../seeds/node-cases.js';
 import { coldBurstFloorMs } from '../seeds/cold-bound.js';
+import { cpuBatchApart } from '../seeds/cpu-apart.js';
 import { runPythonSeeds } from '../seeds/python.js';
 import { startSlowServer } from '../seeds/slow-server.js';
 import { hashChain, sleepSync } from '../workers/tasks.js';
@@ -57,7 +58,7 @@ async function warmUp(url: string, cpus: number): Promise<void> {
 export const seeds: Scenario = {
   name: 'seeds',
   about:
-    'the seeds: breakfast (3 + 2 units of blocking sleep, gathered), a 100 ms counter while a 1 s blocking request runs, 20 blocking 100 ms requests gathered, 50 through a Semaphore(10), 8 x 50 ms of hashing; tothread = module-level toThread, default pool (maxThreads "auto": one thread per core, more while calls wait on idle CPUs); python = asyncio.to_thread',
+    'the seeds: breakfast (3 + 2 units of blocking sleep, gathered), a 100 ms counter while a 1 s blocking request runs, 20 blocking 100 ms requests gathered, 50 through a Semaphore(10), 8 x 50 ms of hashing; tothread = module-level toThread, default pool (maxThreads "auto": one thread per core, more while calls wait on idle CPUs); python = asyncio.to_thread; *-single-gc: the hashing batch again in a Node process of its own started with V8 --single-threaded-gc; cores: process CPU over wall time during the sequential run',
   baseline: 'sync',
   headline: 'speedup',
   async run({ quick, cpus, progress, note }) {
@@ -68,7 +69,7 @@ export const seeds: Scenario = {
     if (quick) note('--quick: smaller seeds (unit 20 ms, 8 requests, 12 through a Semaphore(4), 4 x 20 ms of hashing, 300 ms blocking call)');
     const server = await startSlowServer();
     const rows: Row[] = [];
-    progress.begin(CASES.length + 4);
+    progress.begin(CASES.length + 5);
     try {
       progress.step('warm-up');
       await warmUp(server.url, cpus);
@@ -90,6 +91,8 @@ export const seeds: Scenario = {
       const warmCpu = await warmThreadsCpu(sizes, cpus);
       note(`tothread's default pool: maxThreads 'auto', starting at ${defaultPool().maxThreads} (one per core)`);
       await defaultPool().close();
+      progress.step('node: the CPU batch again, V8 GC on the JS threads only (--single-threaded-gc)');
+      const singleGc = await cpuBatchApart(sizes, cpus, ['--single-threaded-gc']);
       progress.step('python: every case');
       const python = await runPythonSeeds(server.url, sizes, cpuTaskMs);
       if ('skipped' in python) note(`python skipped: ${python.skipped}`);
@@ -100,6 +103,9 @@ export const seeds: Scenario = {
         if (name === 'cpu') {
           rows.push(row('tothread/cpu-busiest', 'threads', node.get(name)!.busiest ?? 0));
           rows.push(row('raw-warm/cpu', 's', warmCpu.offloaded), row('raw-warm/cpu', 'speedup', warmCpu.sequential / warmCpu.offloaded));
+          rows.push(row('sync/cpu', 'cores', node.get(name)!.sequentialCores ?? 0));
+          rows.push(...caseRows(name, singleGc, 'sync-single-gc', 'tothread-single-gc', false));
+          rows.push(row('sync-single-gc/cpu', 'cores', singleGc.sequentialCores ?? 0));
         }
         const py = 'skipped' in python ? undefined : python.cases[name];
         if (py !== undefined) rows.push(...caseRows(name, py, 'python-sync', 'python', false));

@@ -17,6 +17,8 @@ export interface CaseResult {
   readonly busiest?: number;
   /** Threads the default pool had started when the offloaded run began. */
   readonly warm?: number;
+  /** CPU time of the whole process over wall time during the sequential run: above 1, V8's helper threads worked beside it. */
+  readonly sequentialCores?: number;
 }
 
 /** The sizes of the cases (python/seeds.py takes the same as flags). */
@@ -166,10 +168,13 @@ export async function cpuBatch({ cpuTasks, hashRounds }: SeedSizes): Promise<Cas
   let busiest = 0;
   const watch = setInterval(() => (busiest = Math.max(busiest, defaultPool().stats().running)), 2);
   try {
-    const pair = await medianPair(async () => ({
-      sequential: await seconds(() => tasks.map((rounds) => hashChain(rounds))),
-      offloaded: await seconds(() => gather(...tasks.map((rounds) => toThread(hashChain, rounds)))),
-    }));
+    const pair = await medianPair(async () => {
+      const before = process.cpuUsage();
+      const sequential = await seconds(() => tasks.map((rounds) => hashChain(rounds)));
+      const { user, system } = process.cpuUsage(before);
+      const sequentialCores = (user + system) / 1e6 / sequential;
+      return { sequential, sequentialCores, offloaded: await seconds(() => gather(...tasks.map((rounds) => toThread(hashChain, rounds)))) };
+    });
     return { ...pair, busiest };
   } finally {
     clearInterval(watch);
