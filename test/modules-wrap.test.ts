@@ -1,4 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import semver from 'semver';
 import { createPool, ExportError, ModuleLoadError, ModuleNotFoundError, TimeoutError, wrapModule } from '@tothread/core';
@@ -45,6 +49,34 @@ describe('wrapModule facades return what direct calls return', () => {
     const wrapped = wrapOwnPackage({ pool }) as { build: () => Promise<string> };
     expect(await wrapped.build()).toBe((await importOwnPackage()).build()); // 'esm', not the require build
     expect(await wrapped.build()).toBe('esm');
+  });
+
+  it('honours the conditions Node was started with, as import does', async () => {
+    for (const flags of [['--conditions=tothread-test'], ['-C', 'tothread-test']]) {
+      const run = await runNode([...flags, fixture('dual-package/print-builds.mjs')]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout)).toEqual({ wrapped: 'conditioned', imported: 'conditioned' });
+    }
+    const viaEnv = await runNode([fixture('dual-package/print-builds.mjs')], { env: { NODE_OPTIONS: '--conditions=tothread-test' } });
+    expect(JSON.parse(viaEnv.stdout)).toEqual({ wrapped: 'conditioned', imported: 'conditioned' });
+  });
+
+  it('still finds what only require finds: a package directory, a subpath without its extension', async () => {
+    const app = mkdtempSync(join(tmpdir(), 'tothread-legacy-pkg-'));
+    try {
+      const pkg = join(app, 'node_modules', 'old-layout');
+      mkdirSync(join(pkg, 'dir'), { recursive: true });
+      writeFileSync(join(pkg, 'package.json'), '{ "name": "old-layout" }'); // no exports, no main
+      writeFileSync(join(pkg, 'dir', 'index.js'), "exports.where = () => 'dir/index.js';");
+      writeFileSync(join(pkg, 'sub.js'), "exports.where = () => 'sub.js';");
+      const core = import.meta.resolve('@tothread/core');
+      writeFileSync(join(app, 'caller.mjs'), `import { wrapModule } from '${core}';\nexport const wrap = (specifier, options) => wrapModule(specifier, options);\n`);
+      const { wrap } = (await import(pathToFileURL(join(app, 'caller.mjs')).href)) as { wrap: (s: string, o: object) => { where: () => Promise<string> } };
+      expect(await wrap('old-layout/dir', { pool }).where()).toBe('dir/index.js');
+      expect(await wrap('old-layout/sub', { pool }).where()).toBe('sub.js');
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
   });
 
   it('wraps a .ts module when the app runs under tsx', async () => {

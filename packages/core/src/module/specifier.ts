@@ -40,18 +40,40 @@ function existingFile(url: URL): URL | undefined {
   return undefined;
 }
 
-let resolveEsm: ((specifier: string, parent: string) => string) | undefined;
+type ModuleResolve = (specifier: string, parent: URL, conditions: Set<string>, preserveSymlinks: boolean) => URL;
+let resolver: { resolve: ModuleResolve; conditions: Set<string>; preserveSymlinks: boolean } | undefined;
+
+/** Node's ES resolver, with what the process's flags (its own, and NODE_OPTIONS') change about it. */
+function esmResolver(): NonNullable<typeof resolver> {
+  if (resolver !== undefined) return resolver;
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  const conditions = new Set(['node', 'import']);
+  flags.forEach((flag, i) => {
+    const named = /^(?:--conditions|-C)(?:=(.*))?$/.exec(flag);
+    if (named) conditions.add(named[1] ?? flags[i + 1] ?? '');
+  });
+  conditions.delete('');
+  // From dist/ (where every build of this file lives): the resolver, bundled on its own.
+  const { moduleResolve } = createRequire(import.meta.url)('./import-resolve.cjs') as { moduleResolve: ModuleResolve };
+  const preserveSymlinks = flags.includes('--preserve-symlinks') || process.env.NODE_PRESERVE_SYMLINKS === '1';
+  return (resolver = { resolve: moduleResolve, conditions, preserveSymlinks });
+}
 
 /**
  * What an `import` of the package name `specifier` in the file at `from` would load (Node's ES
- * module resolution: an `exports` map's `import` and `node` conditions, a dual package's ES build),
- * or undefined when nothing is there. Throws what the resolver throws for a package that refuses it.
+ * module resolution: an `exports` map's conditions, `node` and `import` and any `--conditions`, so
+ * a dual package's ES build), or undefined when that finds no file (a directory, a subpath without
+ * its extension). Throws what the resolver throws for a package that refuses it.
  */
 export function importEntry(specifier: string, from: string): string | undefined {
-  // From dist/ (where every build of this file lives): the resolver, bundled on its own.
-  resolveEsm ??= (createRequire(import.meta.url)('./import-resolve.cjs') as { resolve: typeof resolveEsm }).resolve!;
-  const url = resolveEsm(specifier, from); // like import.meta.resolve: a missing file's URL comes back
-  return url.startsWith('file:') && existsSync(new URL(url)) ? url : undefined;
+  const { resolve, conditions, preserveSymlinks } = esmResolver();
+  try {
+    const url = resolve(specifier, new URL(from), conditions, preserveSymlinks);
+    return url.protocol === 'file:' ? url.href : undefined;
+  } catch (error) {
+    if (typeof (error as { url?: unknown }).url === 'string') return undefined; // there, but not a file an import loads
+    throw error;
+  }
 }
 
 /**
