@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CallbackError, createPool, timeout, TimeoutError, transfer, wrapModule } from '@tothread/core';
 import { askTheMainThread, crunchSync, reportJustBeforeReturning, reportThenThrow, spinWhileReporting, sumBytes } from './fixtures/progress.mjs';
 import type * as streams from './fixtures/streams.mjs';
-import { asyncRows, failAfter, produce } from './fixtures/streams.mjs';
+import { asyncRows, failAfter, produce, rowsUntilCancelled } from './fixtures/streams.mjs';
 import { echoBytes, keptLength, makeBytes } from './fixtures/buffers.mjs';
 import { settle, sleep } from './helpers.js';
 
@@ -148,5 +148,21 @@ describe('streaming generators', () => {
     );
     expect(error).toBeInstanceOf(TimeoutError);
     expect(await pool.toThread(() => 'serving')).toBe('serving');
+  });
+
+  it('ends with the cancel reason, not as complete, when a generator given a grace period stops by itself', async () => {
+    const controller = new AbortController();
+    const values: number[] = [];
+    const error = await settle(
+      (async () => {
+        for await (const value of pool.toThread.with({ signal: controller.signal, grace: 5_000 })(rowsUntilCancelled)) {
+          values.push(value);
+          if (values.length === 5) controller.abort('stop');
+          await sleep(20); // a slow consumer: the generator's own end arrives before the values run out
+        }
+      })(),
+    );
+    expect(error).toBe('stop');
+    expect(values.slice(0, 5)).toEqual([0, 1, 2, 3, 4]);
   });
 });

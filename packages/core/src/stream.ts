@@ -65,6 +65,8 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
         }
         if (message?.kind === 'done') {
           close();
+          // A call cancelled with a grace period may end its generator itself: it was still cancelled.
+          if (failure !== undefined) throw failure.error;
           return { value: undefined, done: true };
         }
         if (message?.kind === 'error') {
