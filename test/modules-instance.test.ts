@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { CloneError, createInstance, createPool, ExportError, InstanceError, releaseInstance } from '@tothread/core';
-import type stateful from './fixtures/stateful.cjs';
+import stateful from './fixtures/stateful.cjs';
 import { settle } from './helpers.js';
 
 type Fixture = typeof stateful & {
-  Inventory: new (owner: string) => { owner: string; addSync(sku: string, n: number): number; countSync(): number; slowSync(ms: number): number; crashSync(): never };
+  Inventory: new (owner: string) => { owner: string; addSync(sku: string, n: number): number; countSync(): number; slowSync(ms: number): number; crashSync(): never; removeSync(sku: string): void };
   openCounter: (start: number) => { next(): number };
 };
 
@@ -35,6 +35,17 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     expect(notBuildable.problem).toBe('not-constructible');
     const uncloneable = await settle(createInstance('./fixtures/stateful.cjs', 'Inventory', new WeakMap()));
     expect(uncloneable).toBeInstanceOf(CloneError);
+  });
+
+  it("rejects with a method's own error whole: its class, code, own properties, cause and frames", async () => {
+    await using inventory = await createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'shop');
+    const error = (await settle(inventory.removeSync('lamp'))) as Error & { code?: string; sku?: string };
+    expect(error).toBeInstanceOf((stateful as { StockError: new () => Error }).StockError);
+    expect(error).toMatchObject({ name: 'StockError', message: 'cannot remove lamp', code: 'E_STOCK', sku: 'lamp' });
+    expect(error.cause).toBeInstanceOf(RangeError);
+    expect((error.cause as Error).message).toBe('no lamp in stock');
+    expect(error.stack).toMatch(/at Inventory\.removeSync .*stateful\.cjs/);
+    expect(await inventory.addSync('lamp', 1)).toBe(1); // still serving
   });
 
   it('rejects a method argument that cannot be sent with CloneError naming it, and keeps serving', async () => {

@@ -62,6 +62,12 @@ function safe<T>(read: () => T, fallback: T): T {
 }
 
 /**
+ * The property under which an error thrown by a `createInstance` method travels through Comlink,
+ * encoded whole by {@link encodeThrown} (Comlink alone sends an Error's name, message and stack).
+ */
+export const THROWN_KEY = 'tothread.thrown';
+
+/**
  * Encodes a thrown value for the wire. `locateCtor` names the user's error class when the worker
  * can find it among a module's exports.
  */

@@ -8,12 +8,15 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { rebuildThrown } from '../call.js';
+import { awaitedAt, LAZY, stitch } from '../call-site.js';
 import { findUncloneable } from '../clone-check.js';
 import { endpoint } from '../comlink-port.js';
 import { defaultPool } from '../default-pool.js';
+import { THROWN_KEY } from '../error-codec.js';
 import { CloneError, InstanceError, PoolClosedError } from '../errors.js';
 import { Pool } from '../pool.js';
 import { startLibuvThreads } from '../workers.js';
+import type { WireThrown } from '../protocol.js';
 import type { InstanceData, InstanceReady } from '../worker/instance-entry.js';
 import * as check from '../validate.js';
 import { callerUrl, resolveSpecifier } from './specifier.js';
@@ -95,6 +98,18 @@ export function releaseInstance(remote: object): Promise<void> {
 }
 
 /**
+ * Rethrows what a method threw as the worker's error whole (see instance-entry.ts), or as it came;
+ * its stack is the worker's frames, then those of the code awaiting the call (see awaitedAt).
+ */
+async function rebuild(error: unknown): Promise<never> {
+  const wire = typeof error === 'object' && error !== null ? (error as Record<string, unknown>)[THROWN_KEY] : undefined;
+  if (wire === undefined) throw error;
+  const thrown = await rebuildThrown(wire as WireThrown);
+  stitch(thrown, LAZY);
+  throw thrown;
+}
+
+/**
  * @throws {CloneError} naming the first argument a worker could not receive, with its path.
  * `proxied` lets Comlink proxies through (Comlink.proxy(): they travel as ports).
  */
@@ -156,9 +171,11 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
   const race = <T>(work: () => Promise<T>): Promise<T> => {
     if (released) return Promise.reject(new InstanceError(`${label} was released: create a new instance`));
     if (pending++ === 0) worker.ref();
-    return Promise.race([work(), exited]).finally(() => {
-      if (--pending === 0) worker.unref();
-    });
+    return awaitedAt(
+      Promise.race([work().catch(rebuild), exited]).finally(() => {
+        if (--pending === 0) worker.unref();
+      }),
+    );
   };
   const guard = (node: unknown, root: boolean): object =>
     new Proxy(function remoteMember() {}, {

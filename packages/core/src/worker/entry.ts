@@ -7,13 +7,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { findUncloneable } from '../clone-check.js';
 import { encodeThrown } from '../error-codec.js';
 import { ExportError } from '../errors.js';
-import { findPath } from '../fn/find-path.js';
 import { DONE, LOADING, PENDING, RUNNING } from '../batch-states.js';
-import type { CtorRef, ExportKind, ReplyMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
+import type { ExportKind, ReplyMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
 import { markStart } from '../run-clock.js';
 import { reviveCallbacks } from './callbacks.js';
 import { checkCancelled, moveMarks, setContext, type TaskContext } from './context.js';
-import { callable, load, type Loaded } from './load.js';
+import { callable, load, locateCtor, type Loaded } from './load.js';
 import { lowerPriority } from './priority.js';
 import { pump } from './stream.js';
 
@@ -27,14 +26,6 @@ lowerPriority((workerData as WorkerSettings | undefined)?.niceIncrement ?? 0);
 const g = globalThis as { __name?: unknown; __vite_ssr_dynamic_import__?: unknown };
 g.__name ??= (target: Function, value: string) => Object.defineProperty(target, 'name', { value, configurable: true });
 g.__vite_ssr_dynamic_import__ ??= (specifier: string) => import(specifier);
-
-function locateCtor(entry: Loaded | undefined): (ctor: Function) => CtorRef | undefined {
-  return (ctor) => {
-    if (entry?.module === undefined) return undefined;
-    const path = findPath(entry.module.root, ctor);
-    return path === undefined ? undefined : { kind: 'export', url: entry.module.ref.url, format: entry.module.ref.format, path };
-  };
-}
 
 /** Whatever goes wrong while reporting is itself reported: the worker never dies of a report. */
 function failed(thrown: unknown, entry: Loaded | undefined): TaskResponse {

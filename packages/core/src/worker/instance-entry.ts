@@ -6,10 +6,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { endpoint } from '../comlink-port.js';
-import { encodeThrown } from '../error-codec.js';
+import { encodeThrown, THROWN_KEY } from '../error-codec.js';
 import { ExportError } from '../errors.js';
 import type { ExportRef, WorkerSettings } from '../protocol.js';
-import { loadExport } from './load.js';
+import { loadExport, locateCtor, type Loaded } from './load.js';
 import { lowerPriority } from './priority.js';
 
 /** What the main thread sends when it starts the worker. */
@@ -25,12 +25,27 @@ function isClass(value: unknown): value is new (...args: unknown[]) => object {
   return typeof value === 'function' && /^class\b/.test(Function.prototype.toString.call(value));
 }
 
+/**
+ * Makes Comlink send what a method throws whole, through tothread's codec, for the main thread to
+ * rebuild (its class, `code`, own properties, `cause`): see module/instance.ts.
+ */
+function sendThrownWhole(entry: Loaded): void {
+  const comlinks = Comlink.transferHandlers.get('throw')!;
+  const locate = locateCtor(entry);
+  Comlink.transferHandlers.set('throw', {
+    canHandle: comlinks.canHandle,
+    serialize: (thrown) => [{ isError: false, value: { [THROWN_KEY]: encodeThrown((thrown as { value: unknown }).value, locate) } }, []],
+    deserialize: comlinks.deserialize,
+  });
+}
+
 async function main(): Promise<void> {
   const { ref, args, niceIncrement } = workerData as InstanceData;
   lowerPriority(niceIncrement);
   const port = parentPort!;
   try {
-    const { value } = await loadExport(ref);
+    const loaded = await loadExport(ref);
+    const { value } = loaded;
     const name = ref.path.join('.');
     let instance: unknown;
     if (isClass(value)) instance = new value(...args);
@@ -39,6 +54,7 @@ async function main(): Promise<void> {
     if ((typeof instance !== 'object' && typeof instance !== 'function') || instance === null) {
       throw new ExportError(ref.url, name, 'not-constructible', `\`${name}\` of ${ref.url} returned ${String(instance)}, not an object whose methods can be called`);
     }
+    sendThrownWhole(loaded);
     Comlink.expose(instance, endpoint(port));
     port.postMessage({ tothread: 'ready' } satisfies InstanceReady);
   } catch (error) {

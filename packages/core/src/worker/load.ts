@@ -6,7 +6,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { ExportError, ModuleLoadError } from '../errors.js';
 import { importEntry } from '../module/specifier.js';
-import type { ExportRef, FnRef } from '../protocol.js';
+import { findPath } from '../fn/find-path.js';
+import type { CtorRef, ExportRef, FnRef } from '../protocol.js';
 
 const require = createRequire(import.meta.url);
 const LOADED_LIMIT = 4096;
@@ -89,6 +90,18 @@ function walk(root: unknown, ref: ExportRef): unknown {
     value = (base as Record<string, unknown>)[key];
   });
   return value;
+}
+
+/**
+ * Names an error class by where `entry`'s module exports it, so that the main thread can rebuild
+ * an error of that class (see error-codec.ts); undefined when the module does not export it.
+ */
+export function locateCtor(entry: Loaded | undefined): (ctor: Function) => CtorRef | undefined {
+  return (ctor) => {
+    if (entry?.module === undefined) return undefined;
+    const path = findPath(entry.module.root, ctor);
+    return path === undefined ? undefined : { kind: 'export', url: entry.module.ref.url, format: entry.module.ref.format, path };
+  };
 }
 
 /** Imports a module (once per worker) and finds the export at `ref.path`. */
