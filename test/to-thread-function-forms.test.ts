@@ -52,6 +52,37 @@ describe('self-contained functions are shipped by source', () => {
     expect(await pool.toThread((s: string) => JSON.parse(s).n + Math.max(1, 2), '{"n":40}')).toBe(42);
   });
 
+  it('runs methods whatever their names (getUser, settle, class) and a class expression that names itself', async () => {
+    const api = {
+      getUser(id: number) {
+        return { id };
+      },
+      settle(x: number) {
+        return x * 2;
+      },
+      class(x: number) {
+        return x + 1;
+      },
+    };
+    expect(await pool.toThread(api.getUser, 7)).toEqual({ id: 7 });
+    expect(await pool.toThread(api.settle, 4)).toBe(8);
+    expect(await pool.toThread(api.class, 1)).toBe(2);
+    expect(await pool.toThread((settings: { n: number }) => settings.n * 2, { n: 3 })).toBe(6);
+    const depth = (levels: number) => {
+      const Tree = class Node {
+        child?: Node;
+        grow(n: number): Node {
+          if (n > 0) (this.child = new Node()).grow(n - 1);
+          return this;
+        }
+      };
+      let count = 0;
+      for (let node: { child?: unknown } | undefined = new Tree().grow(levels); node; node = node.child as typeof node) count++;
+      return count;
+    };
+    expect(await pool.toThread(depth, 3)).toBe(4);
+  });
+
   it('compiles a function once per worker and reuses it for later calls', async () => {
     const count = function count(): number {
       const self = count as typeof count & { calls?: number };
@@ -154,6 +185,19 @@ describe('names that look global but are not', () => {
     } finally {
       delete (globalThis as Record<string, unknown>).TOTHREAD_TEST_FACTOR;
     }
+  });
+
+  it("runs a function whose module rebinds a built-in's name (JSON) with the module's", async () => {
+    const { render } = (await import('./fixtures/shadowing.mjs')) as { render: (v: unknown) => string };
+    expect(await pool.toThread(render, { a: 1 })).toBe('custom:{"a":1}');
+  });
+
+  it('runs a method that uses `super` from its module, and refuses what needs the scope it was written in (super, direct eval)', async () => {
+    const { Derived } = (await import('./fixtures/shadowing.mjs')) as { Derived: { describe: () => string } };
+    expect(await pool.toThread(Derived.describe)).toBe('derived of base');
+    const local = { describe() { return `local ${super.toString === Object.prototype.toString}`; } };
+    expect((await rejection(pool.toThread(local.describe))).freeVariables).toEqual(['super']);
+    expect((await rejection(pool.toThread((code: string) => eval(code), '1'))).freeVariables).toEqual(['eval']);
   });
 
   it('refuses an arrow function that uses the `this` of its class', async () => {

@@ -15,11 +15,11 @@ export interface SelfContained {
   readonly expression: string;
   readonly method: boolean;
   /**
-   * Host globals it uses (`crypto`, `fetch`, `setTimeout`…). A module may import a different value
-   * under the same name (`import crypto from 'node:crypto'`), so the caller checks the function's
-   * scopes for them once.
+   * The globals it uses (`JSON`, `Map`, `crypto`, `fetch`…). A module may bind a different value to
+   * the same name (`import crypto from 'node:crypto'`, `const Promise = require('bluebird')`), so
+   * the caller checks the function's scopes for them once.
    */
-  readonly hostGlobals: readonly string[];
+  readonly globals: readonly string[];
 }
 
 /** A function that uses names from its surrounding scope. */
@@ -83,41 +83,71 @@ function tryParse(expression: string): Node | undefined {
 
 type AnyNode = { type: string; [key: string]: unknown };
 
+/** Where a node sits: inside a non-arrow function (its own `this`), inside a method nested in the source (its own `super`). */
+interface Context {
+  readonly inFunction: boolean;
+  readonly inMethod: boolean;
+}
+
 /**
- * `this`, `arguments`, `super` and `new.target` outside any non-arrow function belong to the
- * surrounding scope (an arrow function in a class field, say): the worker cannot have them.
+ * What the source takes from the place it was written, beyond names: `this`, `arguments` and
+ * `new.target` outside any non-arrow function (an arrow in a class field, say); `super` outside a
+ * method written inside the source (the source's own method has its home object here, not in the
+ * worker); a direct `eval`, which reads the surrounding scope. The worker cannot have them.
  */
-function lexicalBindings(node: AnyNode, inFunction: boolean, found: Set<string>): void {
+function lexicalBindings(node: AnyNode, at: Context, found: Set<string>, root: AnyNode | undefined): void {
   switch (node.type) {
     case 'ThisExpression':
-      if (!inFunction) found.add('this');
+      if (!at.inFunction) found.add('this');
       return;
     case 'Super':
-      if (!inFunction) found.add('super');
+      if (!at.inMethod) found.add('super');
       return;
     case 'MetaProperty':
-      if (!inFunction) found.add('new.target');
+      if (!at.inFunction) found.add('new.target');
       return;
     case 'Identifier':
-      if (!inFunction && node.name === 'arguments') found.add('arguments');
+      if (!at.inFunction && node.name === 'arguments') found.add('arguments');
       return;
+    case 'CallExpression':
+      if ((node.callee as AnyNode).type === 'Identifier' && (node.callee as AnyNode).name === 'eval') found.add('eval');
+      break;
   }
   const opens = node.type === 'FunctionExpression' || node.type === 'FunctionDeclaration';
+  const method = node !== root && (node.type === 'MethodDefinition' || (node.type === 'Property' && (node.method === true || node.kind !== 'init')));
+  const inner = opens || method ? { inFunction: at.inFunction || opens, inMethod: at.inMethod || method } : at;
   for (const key of Object.keys(node)) {
     const value = node[key];
     for (const child of Array.isArray(value) ? value : [value]) {
       if (child !== null && typeof child === 'object' && typeof (child as AnyNode).type === 'string') {
-        lexicalBindings(child as AnyNode, inFunction || opens, found);
+        lexicalBindings(child as AnyNode, inner, found, root);
       }
     }
   }
 }
 
+/** The expression a parsed `(…)` wraps. */
+function rootOf(ast: Node): AnyNode {
+  return ((ast as unknown as { body: Array<{ expression: AnyNode }> }).body[0]!).expression;
+}
+
+/**
+ * Names a class expression gives itself (`class Node { … new Node() }`): periscopic leaves them
+ * free, though they are the class's own.
+ */
+function classNames(node: AnyNode, into: Set<string>): void {
+  if (node.type === 'ClassExpression' && node.id) into.add((node.id as AnyNode).name as string);
+  for (const key of Object.keys(node)) {
+    const value = node[key];
+    for (const child of Array.isArray(value) ? value : [value]) {
+      if (child !== null && typeof child === 'object' && typeof (child as AnyNode).type === 'string') classNames(child as AnyNode, into);
+    }
+  }
+}
+
 function analyzeSource(source: string): Analysis {
-  if (/^class\b/.test(source)) return { kind: 'class' };
-  if (/^(?:get|set)\s*[[\w$'"]/.test(source) && !/^(?:get|set)\s*\(/.test(source)) return { kind: 'accessor' };
-  // Function and arrow sources are expressions; method shorthand (`parse(s) {…}`) is not, but it is
-  // an object literal member.
+  // Function and arrow sources are expressions; method shorthand (`parse(s) {…}`), a getter or a
+  // setter (`get size() {…}`) is not, but it is an object literal member.
   let method = false;
   let expression = `(${source}\n)`;
   let ast = tryParse(expression);
@@ -127,19 +157,25 @@ function analyzeSource(source: string): Analysis {
     ast = tryParse(expression);
   }
   if (ast === undefined) return { kind: 'unparsable' };
+  const root = rootOf(ast);
+  if (root.type === 'ClassExpression') return { kind: 'class' };
+  const member = method ? (root.properties as AnyNode[])[0] : undefined;
+  if (member !== undefined && member.kind !== 'init') return { kind: 'accessor' };
+  const own = new Set<string>();
+  classNames(root, own);
   const free: string[] = [];
-  const hostGlobals: string[] = [];
+  const globals: string[] = [];
   for (const name of analyze(ast).globals.keys()) {
-    if (name === 'arguments' || TOOL_HELPERS.has(name) || isLanguageGlobal(name)) continue;
-    if (HOST_GLOBALS.has(name)) hostGlobals.push(name);
+    if (name === 'arguments' || TOOL_HELPERS.has(name) || own.has(name)) continue;
+    if (isLanguageGlobal(name) || HOST_GLOBALS.has(name)) globals.push(name);
     else free.push(name);
   }
   // The root of `({ m() {} })` and `(function () {})` is a function, so their `this` is their own;
   // an arrow's is not.
   const lexical = new Set<string>();
-  lexicalBindings(ast as unknown as AnyNode, method, lexical);
+  lexicalBindings(root, { inFunction: method, inMethod: false }, lexical, member);
   free.push(...lexical);
-  return free.length > 0 ? { kind: 'closure', freeVariables: free } : { kind: 'self-contained', expression, method, hostGlobals };
+  return free.length > 0 ? { kind: 'closure', freeVariables: free } : { kind: 'self-contained', expression, method, globals };
 }
 
 /**

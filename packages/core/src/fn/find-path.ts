@@ -11,6 +11,14 @@ export function read(container: unknown, key: string): unknown {
   }
 }
 
+/** What every function has: never where an export is. */
+const FUNCTION_OWN = new Set(['prototype', 'length', 'name', 'caller', 'arguments']);
+
+/** The keys searched: an object's enumerable ones; a class's or function's own ones too (static methods are not enumerable). */
+function ownKeys(container: object): string[] {
+  return typeof container === 'function' ? Object.getOwnPropertyNames(container).filter((key) => !FUNCTION_OWN.has(key)) : Object.keys(container);
+}
+
 /** Breadth-first identity search through exports: `fn`, `default.fn`, `utils.parse`… */
 export function findPath(root: unknown, target: unknown): string[] | undefined {
   if (root === target) return [];
@@ -20,7 +28,7 @@ export function findPath(root: unknown, target: unknown): string[] | undefined {
     const next: Array<[unknown, string[]]> = [];
     for (const [container, path] of level) {
       if ((typeof container !== 'object' && typeof container !== 'function') || container === null) continue;
-      for (const key of Object.keys(container)) {
+      for (const key of ownKeys(container)) {
         const value = read(container, key);
         if (value === target) return [...path, key];
         if (value !== null && (typeof value === 'object' || typeof value === 'function') && !seen.has(value)) {

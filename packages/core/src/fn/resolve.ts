@@ -14,7 +14,7 @@ import { locateFunction, type Location } from './locate.js';
 const SOURCE_IDS_LIMIT = 4096;
 const resolved = new WeakMap<Function, FnRef>();
 const pending = new WeakMap<Function, Promise<FnRef>>();
-/** Per analysed source: host globals a scope around the function rebinds (checked once). */
+/** Per analysed source: globals a scope around the function rebinds (checked once). */
 const shadowed = new WeakMap<Analysis, readonly string[]>();
 /** Per analysed source: where a closure was found not to be importable (checked once). */
 const unreachable = new WeakMap<Analysis, Location>();
@@ -34,11 +34,23 @@ function list(names: readonly string[]): string {
   return names.map((n) => `\`${n}\``).join(', ');
 }
 
+/** What a function takes from where it was written but cannot be given as a parameter. */
+const SCOPE_WORDS = new Set(['arguments', 'this', 'super', 'eval']);
+
 function closureError(fn: Function, free: readonly string[], where: Location): UnsupportedFunctionError {
   const names = list(free);
   const site = where.url ? ` (defined in ${where.url})` : '';
-  const params = free.filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== 'arguments');
+  const params = free.filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && !SCOPE_WORDS.has(n));
   const asArgs = params.length > 0 ? `: toThread((${params.join(', ')}) => …, ${params.join(', ')})` : '';
+  if (params.length === 0) {
+    // `this`, `super`, a direct `eval`: nothing that could be passed instead.
+    return new UnsupportedFunctionError(
+      where.isEntry ? 'entry-script' : 'closure',
+      `${label(fn)}${site} uses ${names}, which only the place it was written in has: a worker rebuilding it from its source cannot. ` +
+        `Export a function that does the work from a module${where.isEntry ? ' other than the entry script' : ''} and pass the imported reference, or rewrite it without ${free.length > 1 ? 'them' : 'it'}`,
+      free,
+    );
+  }
   if (where.isEntry) {
     return new UnsupportedFunctionError(
       'entry-script',
@@ -104,7 +116,7 @@ export function resolveFunction(fn: unknown): FnRef | Promise<FnRef> {
     // `crypto` in `import crypto from 'node:crypto'` is not the worker's global `crypto`.
     let rebound = shadowed.get(analysis);
     if (rebound === undefined) {
-      rebound = analysis.hostGlobals.length === 0 ? [] : (boundInScopes(fn, analysis.hostGlobals) ?? []);
+      rebound = analysis.globals.length === 0 ? [] : (boundInScopes(fn, analysis.globals) ?? []);
       shadowed.set(analysis, rebound);
     }
     if (rebound.length === 0) {
