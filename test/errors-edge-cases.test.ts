@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPool } from '@tothread/core';
-import { Derived, throwNamed, throwSelfAggregate, throwShadowingProp, throwWithThrowingGetter } from './fixtures/odd-errors.mjs';
+import { Derived, throwManyAtOnce, throwNamed, throwResponseLike, throwSelfAggregate, throwShadowingProp, throwWithThrowingGetter } from './fixtures/odd-errors.mjs';
 import { parseSync, ParseError } from './fixtures/errors.mjs';
 import { settle } from './helpers.js';
 
@@ -37,6 +37,17 @@ describe('errors that are hard to carry still settle the call', () => {
 });
 
 describe('settling races', () => {
+  it('keeps what can be carried of a thrown value with methods, naming the methods it leaves', async () => {
+    expect(await settle(pool.toThread(throwResponseLike))).toEqual({ status: 404, body: 'not found', retry: '[function retry]' });
+  });
+
+  it('keeps every error of a large AggregateError, each with its class and properties', async () => {
+    const error = (await settle(pool.toThread(throwManyAtOnce, 100))) as AggregateError;
+    expect(error).toBeInstanceOf(AggregateError);
+    expect(error.errors).toHaveLength(100);
+    expect(error.errors.every((e: unknown, i: number) => e instanceof RangeError && (e as RangeError & { index: number }).index === i)).toBe(true);
+  });
+
   it('close() right after a call that throws a user error keeps that error', async () => {
     const own = createPool({ maxThreads: 1 });
     const call = settle(own.toThread(parseSync, '!'));

@@ -112,6 +112,17 @@ describe('functions exported by a module run from that module in the worker', ()
     expect(await pool.toThread(threadIdSync)).not.toBe(threadIdSync());
   });
 
+  it('runs a function that imports a path next to its own file, and sloppy-mode CommonJS, from their modules', async () => {
+    const { versionOfSibling } = (await import('./fixtures/relative-import.mjs')) as { versionOfSibling: () => Promise<string> };
+    expect(await pool.toThread(versionOfSibling)).toBe('1.4.0');
+    const { red } = (await import('./fixtures/sloppy.cjs')) as unknown as { red: (s: string) => string };
+    expect(await pool.toThread(red, 'x')).toBe(red('x'));
+    const inline = async () => ((await import('./fixtures/legacy-esm.mjs')) as { VERSION: string }).VERSION;
+    const [imported, ...others] = (await rejection(pool.toThread(inline))).freeVariables;
+    expect(imported).toMatch(/^import\('.*fixtures\/legacy-esm\.mjs'\)$/); // vitest rewrites the path from its root
+    expect(others).toEqual([]);
+  });
+
   it('works through threaded(), the async twin made once and called many times', async () => {
     const hashAsync = threaded(hashSync);
     expect(hashAsync.name).toBe('hashSyncAsync');

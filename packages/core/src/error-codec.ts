@@ -40,11 +40,26 @@ function isErrorLike(value: unknown): value is Error {
   return value instanceof Error || (typeof value === 'object' && value !== null && Object.prototype.toString.call(value) === '[object Error]');
 }
 
-function cloneable(value: unknown): unknown {
+/**
+ * `value` as structured clone will carry it. What it refuses is replaced, not the whole value: in an
+ * object or array, only the members it refuses (a method, a handle) become text, the rest is kept
+ * (`throw { status: 404, retry() {} }` keeps its status).
+ */
+function cloneable(value: unknown, seen: Set<unknown> = new Set()): unknown {
   try {
     structuredClone(value);
     return value;
   } catch {
+    if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
+    if (typeof value === 'object' && value !== null && !seen.has(value) && seen.size < MAX_DEPTH) {
+      seen.add(value);
+      const copy: Record<string, unknown> | unknown[] = Array.isArray(value) ? [] : {};
+      for (const key of safe(() => Object.keys(value), [] as string[])) {
+        (copy as Record<string, unknown>)[key] = cloneable(safe(() => (value as Record<string, unknown>)[key], '[a getter that threw]'), seen);
+      }
+      seen.delete(value);
+      return copy;
+    }
     try {
       return String(value);
     } catch {
@@ -75,9 +90,11 @@ export function encodeThrown(
   thrown: unknown,
   locateCtor: (ctor: Function) => CtorRef | undefined = () => undefined,
   seen: Set<unknown> = new Set(),
+  depth = 0,
 ): WireThrown {
-  // A cause chain or an AggregateError may contain itself; `seen` also bounds the depth.
-  if (!isErrorLike(thrown) || seen.has(thrown) || seen.size > MAX_DEPTH) {
+  // A cause chain or an AggregateError may contain itself; `depth` bounds how deep they go (not how
+  // many errors there are: an AggregateError of 100 keeps them all).
+  if (!isErrorLike(thrown) || seen.has(thrown) || depth > MAX_DEPTH) {
     return { kind: 'value', value: cloneable(thrown) };
   }
   seen.add(thrown);
@@ -107,9 +124,9 @@ export function encodeThrown(
     stack: typeof stack === 'string' ? stack : undefined,
     ctor: ctorRef,
     props,
-    ...('cause' in thrown ? { cause: encodeThrown(safe(() => thrown.cause, undefined), locateCtor, seen) } : {}),
+    ...('cause' in thrown ? { cause: encodeThrown(safe(() => thrown.cause, undefined), locateCtor, seen, depth + 1) } : {}),
     ...(thrown instanceof AggregateError
-      ? { errors: Array.from(safe(() => thrown.errors as unknown[], []), (e) => encodeThrown(e, locateCtor, seen)) }
+      ? { errors: Array.from(safe(() => thrown.errors as unknown[], []), (e) => encodeThrown(e, locateCtor, seen, depth + 1)) }
       : {}),
   };
   return { kind: 'error', error };

@@ -109,8 +109,15 @@ function lexicalBindings(node: AnyNode, at: Context, found: Set<string>, root: A
     case 'Identifier':
       if (!at.inFunction && node.name === 'arguments') found.add('arguments');
       return;
-    case 'CallExpression':
-      if ((node.callee as AnyNode).type === 'Identifier' && (node.callee as AnyNode).name === 'eval') found.add('eval');
+    case 'CallExpression': {
+      const callee = node.callee as AnyNode;
+      if (callee.type === 'Identifier' && callee.name === 'eval') found.add('eval');
+      // vite (vitest) writes `import()` as a call of its own helper.
+      if (callee.type === 'Identifier' && callee.name === '__vite_ssr_dynamic_import__') importedPath((node.arguments as AnyNode[])[0], found);
+      break;
+    }
+    case 'ImportExpression':
+      importedPath(node.source as AnyNode, found);
       break;
   }
   const opens = node.type === 'FunctionExpression' || node.type === 'FunctionDeclaration';
@@ -124,6 +131,17 @@ function lexicalBindings(node: AnyNode, at: Context, found: Set<string>, root: A
       }
     }
   }
+}
+
+/**
+ * An `import()` of a path is relative to the file the function was written in, which a worker
+ * rebuilding it from its source is not (nor is a computed one known): the worker must import that
+ * file and find the function there. Package names and built-ins resolve the same from anywhere.
+ */
+function importedPath(source: AnyNode | undefined, found: Set<string>): void {
+  const specifier = source?.type === 'Literal' ? source.value : undefined;
+  if (typeof specifier !== 'string') found.add('import(…)');
+  else if (/^(?:\.{1,2}\/|\/|file:)/.test(specifier)) found.add(`import('${specifier}')`);
 }
 
 /** The expression a parsed `(…)` wraps. */
@@ -157,6 +175,9 @@ function analyzeSource(source: string): Analysis {
     ast = tryParse(expression);
   }
   if (ast === undefined) return { kind: 'unparsable' };
+  // Workers compile in strict mode; sloppy-mode code (an octal escape, a `with`, a legacy CommonJS
+  // module's functions) is not rebuilt from its source but found in its module.
+  if (tryParse(`"use strict";${expression}`) === undefined) return { kind: 'unparsable' };
   const root = rootOf(ast);
   if (root.type === 'ClassExpression') return { kind: 'class' };
   const member = method ? (root.properties as AnyNode[])[0] : undefined;
