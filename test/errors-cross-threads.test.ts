@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { CloneError, createPool } from '@tothread/core';
 import { fixture, runNode } from './helpers.js';
-import { failAggregate, failStrict, ParseError, parseSync, StrictError, throwValue } from './fixtures/errors.mjs';
+import { failAggregate, failStrict, ParseError, parseSync, portResult, proxyResult, StrictError, throwValue } from './fixtures/errors.mjs';
 
 const pool = createPool({ maxThreads: 2 });
 afterAll(() => pool.close());
@@ -87,6 +87,21 @@ describe('values that cannot cross threads', () => {
     }
     // Functions in plain objects and arrays become callbacks; inside a class instance they cannot travel.
     expect(((await caught(pool.toThread((o: unknown) => o, [new Handler()]))) as CloneError).path).toBe('args[0][0].onDone');
+  });
+
+  it('rejects a Proxy, an error whose cause cannot travel, and a port not moved, each naming its path', async () => {
+    const reactive = new Proxy({ items: [1, 2] }, {});
+    expect(await caught(pool.toThread((o: unknown) => o, reactive))).toMatchObject({ name: 'CloneError', path: 'args[0]' });
+    const failure = new Error('failed', { cause: { retry: () => {} } });
+    expect(await caught(pool.toThread((o: unknown) => o, { failure }))).toMatchObject({ name: 'CloneError', path: 'args[0].failure.cause.retry' });
+    const { port1 } = new MessageChannel();
+    const error = await caught(pool.toThread((o: unknown) => o, { port: port1 }));
+    port1.close();
+    expect(error).toMatchObject({ name: 'CloneError', path: 'args' });
+    expect((error as Error).message).toMatch(/mark it with transfer\(\), or list it in options\.transfer/);
+    expect(await caught(pool.toThread(proxyResult))).toMatchObject({ name: 'CloneError', path: 'result' });
+    expect(await caught(pool.toThread(portResult))).toMatchObject({ name: 'CloneError', path: 'result' });
+    expect(await pool.toThread(() => 'alive')).toBe('alive');
   });
 
   it('rejects an uncloneable result with a CloneError naming its path, and the worker survives', async () => {

@@ -172,8 +172,11 @@ export class Call {
     const name = (error as { name?: unknown } | null)?.name;
     const detail = error instanceof Error ? error.message : String(error);
     let failure: Error;
-    if (name === 'DataCloneError') {
-      failure = new CloneError('options.transfer', `the transfer list was refused (${detail})`, { cause: error });
+    if (code === 'ERR_MISSING_TRANSFERABLE_IN_TRANSFER_LIST') {
+      failure = new CloneError('args', `a MessagePort (or another value that can only move) is not moved: mark it with transfer(), or list it in options.transfer (${detail})`, { cause: error });
+    } else if (name === 'DataCloneError') {
+      const where = this.transfer.length > 0 ? 'options.transfer' : 'args';
+      failure = new CloneError(where, `${where === 'args' ? 'an argument' : 'the transfer list'} was refused (${detail})`, { cause: error });
     } else {
       const exit = /exited with code: (-?\d+)/.exec(detail);
       const what =

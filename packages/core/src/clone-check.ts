@@ -4,6 +4,9 @@
  * the call (or not at all), and on the worker for results.
  */
 
+import { MessagePort } from 'node:worker_threads';
+import { types } from 'node:util';
+
 const UNCLONEABLE_TAGS = new Set(['WeakMap', 'WeakSet', 'WeakRef', 'Promise', 'FinalizationRegistry', 'Generator', 'AsyncGenerator']);
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
@@ -25,20 +28,33 @@ function describe(value: unknown): string {
 
 /**
  * Returns the first uncloneable value in `value` (depth-first, in clone order), or `undefined`.
- * Values structured clone handles natively (buffers, views, dates, regexps, errors) are not entered.
+ * Values structured clone handles natively (buffers, views, dates, regexps) are not entered.
+ * `canMove` says whether a MessagePort may be there (arguments: it may be moved with the call;
+ * results: nothing moves a port back).
  */
-export function findUncloneable(value: unknown, path: string, seen = new Set<object>()): Uncloneable | undefined {
+export function findUncloneable(value: unknown, path: string, canMove = true): Uncloneable | undefined {
+  return find(value, path, new Set(), canMove);
+}
+
+function find(value: unknown, path: string, seen: Set<object>, canMove: boolean): Uncloneable | undefined {
   if (typeof value === 'function' || typeof value === 'symbol') return { path, detail: `it is ${describe(value)}` };
   if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;
+  if (!canMove && value instanceof MessagePort) return { path, detail: 'it is a MessagePort, which can be moved to a worker but not sent back' };
+  if (types.isProxy(value)) return { path, detail: 'it is a Proxy (a reactive or wrapped object, say): pass a plain copy of its data' };
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return undefined;
-  if (value instanceof Error || (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer)) return undefined;
+  if (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer) return undefined;
+  if (value instanceof Error) {
+    // Cloned as its message, stack and cause: a cause it cannot clone fails the whole error.
+    seen.add(value);
+    return 'cause' in value ? find(value.cause, `${path}.cause`, seen, canMove) : undefined;
+  }
   const tag = Object.prototype.toString.call(value).slice(8, -1);
   if (UNCLONEABLE_TAGS.has(tag)) return { path, detail: `it is ${describe(value)}` };
   seen.add(value);
   if (value instanceof Map) {
     let i = 0;
     for (const [k, v] of value) {
-      const found = findUncloneable(k, `${path}.keys()[${i}]`, seen) ?? findUncloneable(v, `${path}.get(${i})`, seen);
+      const found = find(k, `${path}.keys()[${i}]`, seen, canMove) ?? find(v, `${path}.get(${i})`, seen, canMove);
       if (found) return found;
       i++;
     }
@@ -47,14 +63,14 @@ export function findUncloneable(value: unknown, path: string, seen = new Set<obj
   if (value instanceof Set) {
     let i = 0;
     for (const v of value) {
-      const found = findUncloneable(v, `${path}.values()[${i++}]`, seen);
+      const found = find(v, `${path}.values()[${i++}]`, seen, canMove);
       if (found) return found;
     }
     return undefined;
   }
   const isArray = Array.isArray(value);
   for (const key of Object.keys(value)) {
-    const found = findUncloneable((value as Record<string, unknown>)[key], isArray ? `${path}[${key}]` : member(path, key), seen);
+    const found = find((value as Record<string, unknown>)[key], isArray ? `${path}[${key}]` : member(path, key), seen, canMove);
     if (found) return found;
   }
   return undefined;

@@ -40,7 +40,7 @@ function failed(thrown: unknown, entry: Loaded | undefined): TaskResponse {
 function succeeded(value: unknown, entry: Loaded): TaskResponse {
   try {
     if ((typeof value === 'object' && value !== null) || typeof value === 'function' || typeof value === 'symbol') {
-      const bad = findUncloneable(value, 'result');
+      const bad = findUncloneable(value, 'result', false);
       if (bad !== undefined) return { ok: false, uncloneable: bad };
     }
     return { ok: true, value };

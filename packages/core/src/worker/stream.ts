@@ -39,7 +39,7 @@ export async function pump(
     while (takeCredit(control)) {
       const next = await iterator.next();
       if (next.done) break;
-      const bad = findUncloneable(next.value, 'value');
+      const bad = findUncloneable(next.value, 'value', false);
       if (bad !== undefined) throw new TypeError(`a streamed ${bad.path} cannot be sent back from the worker thread: ${bad.detail}`);
       post({ kind: 'value', value: next.value });
     }
