@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPool } from '@tothread/core';
-import { Derived, throwManyAtOnce, throwNamed, throwResponseLike, throwSelfAggregate, throwShadowingProp, throwWithThrowingGetter } from './fixtures/odd-errors.mjs';
+import { Derived, throwManyAtOnce, throwNamed, throwResponseLike, throwSharedGraph, throwSelfAggregate, throwShadowingProp, throwWithThrowingGetter } from './fixtures/odd-errors.mjs';
 import { parseSync, ParseError } from './fixtures/errors.mjs';
 import { settle } from './helpers.js';
 
@@ -39,6 +39,13 @@ describe('errors that are hard to carry still settle the call', () => {
 describe('settling races', () => {
   it('keeps what can be carried of a thrown value with methods, naming the methods it leaves', async () => {
     expect(await settle(pool.toThread(throwResponseLike))).toEqual({ status: 404, body: 'not found', retry: '[function retry]' });
+  });
+
+  it('reports a thrown value whose objects are shared many times over, copying each once', async () => {
+    const error = (await settle(pool.toThread(throwSharedGraph, 40))) as Error & { graph: { a: unknown; b: unknown } };
+    expect(error.message).toBe('graph');
+    expect(typeof error.graph.a).toBe('object'); // 2^40 paths: it settles because each object is copied once
+    expect(error.graph.b).toBe('[object Object]'); // met again: text
   });
 
   it('keeps every error of a large AggregateError, each with its class and properties', async () => {

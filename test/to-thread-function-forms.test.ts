@@ -212,6 +212,32 @@ describe('names that look global but are not', () => {
     expect((await rejection(pool.toThread((code: string) => eval(code), '1'))).freeVariables).toEqual(['eval']);
   });
 
+  it("searches a module's classes for a function without running their static getters", async () => {
+    const mod = (await import('./fixtures/shadowing.mjs')) as { readsOfRegistry: () => number; makeAdder: (n: number) => (x: number) => number };
+    await rejection(pool.toThread(mod.makeAdder(1), 1)); // not exported: every export of its module is searched
+    expect(mod.readsOfRegistry()).toBe(0);
+  });
+
+  it('ships by source what a class inside the function takes from itself, and an import() it computes', async () => {
+    const fields = (n: number) => {
+      class Base {
+        base = 1;
+      }
+      class Counter extends Base {
+        doubled = this.base * 2;
+        static zero = 0;
+        static {
+          Counter.zero = super.constructor === Function.prototype.constructor ? 0 : 0;
+        }
+        total = () => this.doubled + n + Counter.zero;
+      }
+      return new Counter().total();
+    };
+    expect(await pool.toThread(fields, 3)).toBe(5);
+    const kindOf = async (name: string) => typeof (await import(name)).join;
+    expect(await pool.toThread(kindOf, 'node:path')).toBe('function');
+  });
+
   it('refuses an arrow function that uses the `this` of its class', async () => {
     const { Counter } = (await import('./fixtures/shadowing.mjs')) as { Counter: new () => { next: () => number } };
     const error = await rejection(pool.toThread(new Counter().next));

@@ -39,8 +39,9 @@ export function findUncloneable(value: unknown, path: string, canMove = true): U
 function find(value: unknown, path: string, seen: Set<object>, canMove: boolean): Uncloneable | undefined {
   if (typeof value === 'function' || typeof value === 'symbol') return { path, detail: `it is ${describe(value)}` };
   if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;
-  if (!canMove && value instanceof MessagePort) return { path, detail: 'it is a MessagePort, which can be moved to a worker but not sent back' };
+  // First: a Proxy's traps run on anything else asked of it.
   if (types.isProxy(value)) return { path, detail: 'it is a Proxy (a reactive or wrapped object, say): pass a plain copy of its data' };
+  if (!canMove && value instanceof MessagePort) return { path, detail: 'it is a MessagePort, which can be moved to a worker but not sent back' };
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return undefined;
   if (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer) return undefined;
   if (value instanceof Error) {

@@ -35,6 +35,8 @@ function carriedApart(thrown: Error, key: string, value: unknown): boolean {
   return TEXT_FIELDS.has(key) && typeof value === 'string';
 }
 const MAX_DEPTH = 64;
+/** How many objects a thrown value that structured clone refuses may have copied (see cloneable). */
+const COPY_BUDGET = 1_000;
 
 function isErrorLike(value: unknown): value is Error {
   return value instanceof Error || (typeof value === 'object' && value !== null && Object.prototype.toString.call(value) === '[object Error]');
@@ -46,18 +48,23 @@ function isErrorLike(value: unknown): value is Error {
  * (`throw { status: 404, retry() {} }` keeps its status).
  */
 function cloneable(value: unknown, seen: Set<unknown> = new Set()): unknown {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) return value;
   try {
     structuredClone(value);
     return value;
   } catch {
     if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
-    if (typeof value === 'object' && value !== null && !seen.has(value) && seen.size < MAX_DEPTH) {
+    // Every object is copied once (one met again, a cycle or a shared one, becomes text), and at
+    // most COPY_BUDGET of them: a thrown value is reported, not serialized at any cost.
+    // A Map or Set would lose its entries as an object: it becomes text, as before.
+    const copyable = typeof value === 'object' && value !== null && !(value instanceof Map) && !(value instanceof Set);
+    if (copyable && !seen.has(value) && seen.size < COPY_BUDGET) {
       seen.add(value);
       const copy: Record<string, unknown> | unknown[] = Array.isArray(value) ? [] : {};
-      for (const key of safe(() => Object.keys(value), [] as string[])) {
+      for (const key of safe(() => Object.keys(value as object), [] as string[])) {
+        if (seen.size >= COPY_BUDGET) break;
         (copy as Record<string, unknown>)[key] = cloneable(safe(() => (value as Record<string, unknown>)[key], '[a getter that threw]'), seen);
       }
-      seen.delete(value);
       return copy;
     }
     try {

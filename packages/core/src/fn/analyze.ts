@@ -111,7 +111,8 @@ function lexicalBindings(node: AnyNode, at: Context, found: Set<string>, root: A
       return;
     case 'CallExpression': {
       const callee = node.callee as AnyNode;
-      if (callee.type === 'Identifier' && callee.name === 'eval') found.add('eval');
+      // `eval?.(…)` is an indirect eval: it reads globals only.
+      if (callee.type === 'Identifier' && callee.name === 'eval' && node.optional !== true) found.add('eval');
       // vite (vitest) writes `import()` as a call of its own helper.
       if (callee.type === 'Identifier' && callee.name === '__vite_ssr_dynamic_import__') importedPath((node.arguments as AnyNode[])[0], found);
       break;
@@ -121,8 +122,12 @@ function lexicalBindings(node: AnyNode, at: Context, found: Set<string>, root: A
       break;
   }
   const opens = node.type === 'FunctionExpression' || node.type === 'FunctionDeclaration';
-  const method = node !== root && (node.type === 'MethodDefinition' || (node.type === 'Property' && (node.method === true || node.kind !== 'init')));
-  const inner = opens || method ? { inFunction: at.inFunction || opens, inMethod: at.inMethod || method } : at;
+  // A class field's value and a static block of a class written inside the source have the class's
+  // own `this` and `super`, like its methods.
+  const method =
+    node !== root &&
+    (node.type === 'MethodDefinition' || node.type === 'PropertyDefinition' || node.type === 'StaticBlock' || (node.type === 'Property' && (node.method === true || node.kind !== 'init')));
+  const inner = opens || method ? { inFunction: at.inFunction || opens || (method && node.type !== 'MethodDefinition' && node.type !== 'Property'), inMethod: at.inMethod || method } : at;
   for (const key of Object.keys(node)) {
     const value = node[key];
     for (const child of Array.isArray(value) ? value : [value]) {
@@ -139,14 +144,16 @@ function lexicalBindings(node: AnyNode, at: Context, found: Set<string>, root: A
  * file and find the function there. Package names and built-ins resolve the same from anywhere.
  */
 function importedPath(source: AnyNode | undefined, found: Set<string>): void {
-  const specifier = source?.type === 'Literal' ? source.value : undefined;
-  if (typeof specifier !== 'string') found.add('import(…)');
-  else if (/^(?:\.{1,2}\/|\/|file:)/.test(specifier)) found.add(`import('${specifier}')`);
+  // A literal, or the fixed start of a template (`node:${name}`); a specifier computed from scratch
+  // is the caller's to get right, as before.
+  const quasis = source?.type === 'TemplateLiteral' ? (source.quasis as Array<{ value: { cooked: string } }>) : undefined;
+  const start = source?.type === 'Literal' ? source.value : quasis?.[0]?.value.cooked;
+  if (typeof start === 'string' && /^(?:\.{1,2}\/|\/|file:)/.test(start)) found.add(`import('${start}${quasis && quasis.length > 1 ? '…' : ''}')`);
 }
 
-/** The expression a parsed `(…)` wraps. */
+/** The expression a parsed `"use strict";(…)` wraps. */
 function rootOf(ast: Node): AnyNode {
-  return ((ast as unknown as { body: Array<{ expression: AnyNode }> }).body[0]!).expression;
+  return (ast as unknown as { body: Array<{ expression: AnyNode }> }).body.at(-1)!.expression;
 }
 
 /**
@@ -166,18 +173,17 @@ function classNames(node: AnyNode, into: Set<string>): void {
 function analyzeSource(source: string): Analysis {
   // Function and arrow sources are expressions; method shorthand (`parse(s) {…}`), a getter or a
   // setter (`get size() {…}`) is not, but it is an object literal member.
+  // Parsed as the worker compiles it, in strict mode: sloppy-mode code (an octal escape, a `with`,
+  // a legacy CommonJS module's functions) does not parse, and is found in its module instead.
   let method = false;
   let expression = `(${source}\n)`;
-  let ast = tryParse(expression);
+  let ast = tryParse(`"use strict";${expression}`);
   if (ast === undefined) {
     method = true;
     expression = `({${source}\n})`;
-    ast = tryParse(expression);
+    ast = tryParse(`"use strict";${expression}`);
   }
   if (ast === undefined) return { kind: 'unparsable' };
-  // Workers compile in strict mode; sloppy-mode code (an octal escape, a `with`, a legacy CommonJS
-  // module's functions) is not rebuilt from its source but found in its module.
-  if (tryParse(`"use strict";${expression}`) === undefined) return { kind: 'unparsable' };
   const root = rootOf(ast);
   if (root.type === 'ClassExpression') return { kind: 'class' };
   const member = method ? (root.properties as AnyNode[])[0] : undefined;

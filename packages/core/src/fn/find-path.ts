@@ -14,9 +14,13 @@ export function read(container: unknown, key: string): unknown {
 /** What every function has: never where an export is. */
 const FUNCTION_OWN = new Set(['prototype', 'length', 'name', 'caller', 'arguments']);
 
-/** The keys searched: an object's enumerable ones; a class's or function's own ones too (static methods are not enumerable). */
+/**
+ * The keys searched: an object's enumerable ones; a class's or function's own data properties too
+ * (static methods are not enumerable; a static getter is not run).
+ */
 function ownKeys(container: object): string[] {
-  return typeof container === 'function' ? Object.getOwnPropertyNames(container).filter((key) => !FUNCTION_OWN.has(key)) : Object.keys(container);
+  if (typeof container !== 'function') return Object.keys(container);
+  return Object.getOwnPropertyNames(container).filter((key) => !FUNCTION_OWN.has(key) && 'value' in Object.getOwnPropertyDescriptor(container, key)!);
 }
 
 /** Breadth-first identity search through exports: `fn`, `default.fn`, `utils.parse`… */

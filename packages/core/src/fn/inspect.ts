@@ -90,6 +90,18 @@ export function scriptUrlOf(fn: Function): string | undefined {
 }
 
 /**
+ * The names a script's outermost scope binds (its module scope, or its CommonJS wrapper's), by
+ * script id: the same for every function of the script, and the costly one to list (a bundle's
+ * thousands of functions), so it is listed once.
+ */
+const outermost = new Map<string, ReadonlySet<string>>();
+const OUTERMOST_LIMIT = 256;
+
+function variablesOf(objectId: string): Set<string> {
+  return new Set(post<PropertyList>('Runtime.getProperties', { objectId, ownProperties: true }).result.map((variable) => variable.name));
+}
+
+/**
  * Of `names`, those that a scope around `fn` (a closure, block, module or script scope: anything
  * but the global object) binds. `undefined` when V8 cannot say.
  */
@@ -97,13 +109,25 @@ export function boundInScopes(fn: Function, names: readonly string[]): string[] 
   return withInternals(fn, (internals) => {
     const scopes = internals.find((p) => p.name === '[[Scopes]]')?.value?.objectId;
     if (scopes === undefined) return [];
-    const bound = new Set<string>();
-    for (const scope of post<PropertyList>('Runtime.getProperties', { objectId: scopes, ownProperties: true }).result) {
-      if (!/^\d+$/.test(scope.name) || scope.value?.objectId === undefined || scope.value.description === 'Global') continue;
-      for (const variable of post<PropertyList>('Runtime.getProperties', { objectId: scope.value.objectId, ownProperties: true }).result) {
-        bound.add(variable.name);
+    const script = (internals.find((p) => p.name === '[[FunctionLocation]]')?.value?.value as { scriptId?: string } | undefined)?.scriptId;
+    const around = post<PropertyList>('Runtime.getProperties', { objectId: scopes, ownProperties: true }).result.filter(
+      (scope) => /^\d+$/.test(scope.name) && scope.value?.objectId !== undefined && scope.value.description !== 'Global',
+    );
+    const bound: Array<ReadonlySet<string>> = [];
+    around.forEach((scope, i) => {
+      const last = i === around.length - 1;
+      // A classic script's scope (REPL, -e) grows as later scripts run: it is listed each time.
+      const cacheable = last && script !== undefined && (scope.value!.description === 'Module' || scope.value!.description === 'Closure');
+      let variables = cacheable ? outermost.get(script) : undefined;
+      if (variables === undefined) {
+        variables = variablesOf(scope.value!.objectId!);
+        if (cacheable) {
+          if (outermost.size >= OUTERMOST_LIMIT) outermost.delete(outermost.keys().next().value as string);
+          outermost.set(script, variables);
+        }
       }
-    }
-    return names.filter((name) => bound.has(name));
+      bound.push(variables);
+    });
+    return names.filter((name) => bound.some((variables) => variables.has(name)));
   });
 }
