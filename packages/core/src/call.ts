@@ -172,7 +172,8 @@ export class Call {
     const name = (error as { name?: unknown } | null)?.name;
     const detail = error instanceof Error ? error.message : String(error);
     let failure: Error;
-    if (code === 'ERR_MISSING_TRANSFERABLE_IN_TRANSFER_LIST') {
+    // Node 20 gives this its own code; Node 22 and later, a DataCloneError saying so.
+    if (code === 'ERR_MISSING_TRANSFERABLE_IN_TRANSFER_LIST' || (name === 'DataCloneError' && /not listed in transferList/i.test(detail))) {
       failure = new CloneError('args', `a MessagePort (or another value that can only move) is not moved: mark it with transfer(), or list it in options.transfer (${detail})`, { cause: error });
     } else if (name === 'DataCloneError') {
       const where = this.transfer.length > 0 ? 'options.transfer' : 'args';
