@@ -116,8 +116,9 @@ describe('functions exported by a module run from that module in the worker', ()
     const { versionOfSibling } = (await import('./fixtures/relative-import.mjs')) as { versionOfSibling: () => Promise<string> };
     expect(await pool.toThread(versionOfSibling)).toBe('1.4.0');
     // Out of TypeScript's sight (test/tsconfig.json): TypeScript refuses its octal escape.
-    const { red } = (await import(new URL('./fixtures/sloppy.cjs', import.meta.url).href)) as { red: (s: string) => string };
+    const { red, receiverType } = (await import(new URL('./fixtures/sloppy.cjs', import.meta.url).href)) as { red: (s: string) => string; receiverType: () => string };
     expect(await pool.toThread(red, 'x')).toBe(red('x'));
+    expect(await pool.toThread(receiverType)).toBe('object'); // as sloppy mode has it, not strict mode's 'undefined'
     const inline = async () => ((await import('./fixtures/legacy-esm.mjs')) as { VERSION: string }).VERSION;
     const [imported, ...others] = (await rejection(pool.toThread(inline))).freeVariables;
     expect(imported).toMatch(/^import\('.*fixtures\/legacy-esm\.mjs'\)$/); // vitest rewrites the path from its root

@@ -20,6 +20,12 @@ export interface SelfContained {
    * the caller checks the function's scopes for them once.
    */
   readonly globals: readonly string[];
+  /**
+   * It uses its own `this` or `arguments`, which mean something else in sloppy mode (`this` the
+   * global object, `arguments` tied to the parameters) than in the strict mode a worker compiles it
+   * in: the caller sends a sloppy one to its module instead.
+   */
+  readonly ownThis: boolean;
 }
 
 /** A function that uses names from its surrounding scope. */
@@ -156,6 +162,19 @@ function rootOf(ast: Node): AnyNode {
   return (ast as unknown as { body: Array<{ expression: AnyNode }> }).body.at(-1)!.expression;
 }
 
+/** Whether a `function` uses its own `this` or `arguments` (not those of a function or class inside it). */
+function usesOwnThis(root: AnyNode): boolean {
+  if (root.type !== 'FunctionExpression') return false;
+  const visit = (node: AnyNode): boolean => {
+    if (node.type === 'ThisExpression' || (node.type === 'Identifier' && node.name === 'arguments')) return true;
+    if (node !== root && (node.type === 'FunctionExpression' || node.type === 'FunctionDeclaration' || node.type === 'ClassBody')) return false;
+    return Object.values(node).some((value) =>
+      (Array.isArray(value) ? value : [value]).some((child) => child !== null && typeof child === 'object' && typeof (child as AnyNode).type === 'string' && visit(child as AnyNode)),
+    );
+  };
+  return visit(root);
+}
+
 /**
  * Names a class expression gives itself (`class Node { … new Node() }`): periscopic leaves them
  * free, though they are the class's own.
@@ -202,7 +221,7 @@ function analyzeSource(source: string): Analysis {
   const lexical = new Set<string>();
   lexicalBindings(root, { inFunction: method, inMethod: false }, lexical, member);
   free.push(...lexical);
-  return free.length > 0 ? { kind: 'closure', freeVariables: free } : { kind: 'self-contained', expression, method, globals };
+  return free.length > 0 ? { kind: 'closure', freeVariables: free } : { kind: 'self-contained', expression, method, globals, ownThis: usesOwnThis(root) };
 }
 
 /**

@@ -119,6 +119,8 @@ export function resolveFunction(fn: unknown): FnRef | Promise<FnRef> {
       rebound = analysis.globals.length === 0 ? [] : (boundInScopes(fn, analysis.globals) ?? []);
       shadowed.set(analysis, rebound);
     }
+    // Only a sloppy-mode `function` has an own `caller`: its `this` and `arguments` differ in strict mode.
+    if (analysis.ownThis && Object.hasOwn(fn, 'caller')) rebound = [...rebound, 'sloppy-mode this or arguments'];
     if (rebound.length === 0) {
       const ref = sourceRef(fn, analysis.expression, analysis.method);
       resolved.set(fn, ref);
