@@ -134,14 +134,18 @@ function lexicalBindings(node: AnyNode, at: Context, found: Set<string>, root: A
     node !== root &&
     (node.type === 'MethodDefinition' || node.type === 'PropertyDefinition' || node.type === 'StaticBlock' || (node.type === 'Property' && (node.method === true || node.kind !== 'init')));
   const inner = opens || method ? { inFunction: at.inFunction || opens || (method && node.type !== 'MethodDefinition' && node.type !== 'Property'), inMethod: at.inMethod || method } : at;
-  for (const key of Object.keys(node)) {
-    const value = node[key];
+  for (const child of childNodes(node)) lexicalBindings(child, inner, found, root);
+}
+
+/** The nodes directly under `node`, in source order. */
+function childNodes(node: AnyNode): AnyNode[] {
+  const children: AnyNode[] = [];
+  for (const value of Object.values(node)) {
     for (const child of Array.isArray(value) ? value : [value]) {
-      if (child !== null && typeof child === 'object' && typeof (child as AnyNode).type === 'string') {
-        lexicalBindings(child as AnyNode, inner, found, root);
-      }
+      if (child !== null && typeof child === 'object' && typeof (child as AnyNode).type === 'string') children.push(child as AnyNode);
     }
   }
+  return children;
 }
 
 /**
@@ -168,9 +172,7 @@ function usesOwnThis(root: AnyNode): boolean {
   const visit = (node: AnyNode): boolean => {
     if (node.type === 'ThisExpression' || (node.type === 'Identifier' && node.name === 'arguments')) return true;
     if (node !== root && (node.type === 'FunctionExpression' || node.type === 'FunctionDeclaration' || node.type === 'ClassBody')) return false;
-    return Object.values(node).some((value) =>
-      (Array.isArray(value) ? value : [value]).some((child) => child !== null && typeof child === 'object' && typeof (child as AnyNode).type === 'string' && visit(child as AnyNode)),
-    );
+    return childNodes(node).some(visit);
   };
   return visit(root);
 }
@@ -181,12 +183,7 @@ function usesOwnThis(root: AnyNode): boolean {
  */
 function classNames(node: AnyNode, into: Set<string>): void {
   if (node.type === 'ClassExpression' && node.id) into.add((node.id as AnyNode).name as string);
-  for (const key of Object.keys(node)) {
-    const value = node[key];
-    for (const child of Array.isArray(value) ? value : [value]) {
-      if (child !== null && typeof child === 'object' && typeof (child as AnyNode).type === 'string') classNames(child as AnyNode, into);
-    }
-  }
+  for (const child of childNodes(node)) classNames(child, into);
 }
 
 function analyzeSource(source: string): Analysis {
