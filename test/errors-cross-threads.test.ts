@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { CloneError, createPool } from '@tothread/core';
 import { fixture, runNode } from './helpers.js';
-import { failAggregate, failStrict, ParseError, parseSync, portResult, proxyResult, StrictError, throwValue } from './fixtures/errors.mjs';
+import { failAggregate, failStrict, failWrapped, ParseError, parseSync, portResult, proxyResult, StrictError, throwValue } from './fixtures/errors.mjs';
 
 const pool = createPool({ maxThreads: 2 });
 afterAll(() => pool.close());
@@ -59,6 +59,13 @@ describe('errors thrown in a worker come back whole', () => {
     expect(error).toBeInstanceOf(AggregateError);
     expect(error.errors[0]).toBeInstanceOf(TypeError);
     expect(error.errors[1]).toBeInstanceOf(ParseError);
+  });
+
+  it('keeps the class and fields of an error kept in a field of the thrown error', async () => {
+    const error = (await caught(pool.toThread(failWrapped))) as Error & { originalError: ParseError & { code: string; line: number } };
+    expect(Object.keys(error)).toEqual(['originalError', 'retries']);
+    expect(error.originalError).toBeInstanceOf(ParseError);
+    expect(error.originalError).toMatchObject({ message: 'connection reset', code: 'E_PARSE', line: 7 });
   });
 
   it('keeps built-in classes thrown by self-contained functions, and names them in the stack', async () => {

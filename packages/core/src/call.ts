@@ -4,7 +4,7 @@
  */
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { locate, stitch, type Site } from './call-site.js';
-import { decodeThrown } from './error-codec.js';
+import { decodeThrown, innerThrown } from './error-codec.js';
 import { TaskSignal } from './cancel.js';
 import { watchSignal } from './signal-watch.js';
 import { CloneError, TimeoutError, WorkerExitError } from './errors.js';
@@ -235,11 +235,10 @@ export async function rebuildThrown(wire: WireThrown): Promise<unknown> {
 /** Loads, from modules the main thread already has, the user's error classes named by the worker. */
 async function collectCtors(thrown: WireThrown, into: Map<CtorRef, Function | undefined>): Promise<void> {
   if (thrown.kind !== 'error') return;
-  const { ctor, cause, errors } = thrown.error;
+  const { ctor } = thrown.error;
   if (ctor?.kind === 'export') {
     const value = await loadedExport(ctor);
     into.set(ctor, typeof value === 'function' ? value : undefined);
   }
-  if (cause) await collectCtors(cause, into);
-  for (const e of errors ?? []) await collectCtors(e, into);
+  for (const inner of innerThrown(thrown.error)) await collectCtors(inner, into);
 }

@@ -115,9 +115,15 @@ export function encodeThrown(
     else ctorRef = safe(() => locateCtor(ctor), undefined);
   }
   const props: Record<string, unknown> = {};
+  let errorProps: Record<string, WireThrown> | undefined;
   for (const key of safe(() => Object.keys(thrown), [] as string[])) {
     const value = safe(() => (thrown as unknown as Record<string, unknown>)[key], '[a getter that threw]');
-    if (!carriedApart(thrown, key, value)) props[key] = cloneable(value);
+    if (carriedApart(thrown, key, value)) continue;
+    // An error kept as a field (`originalError`, `inner`) keeps its class and fields, as `cause` does.
+    // `props` keeps its place in the key order.
+    const whole = isErrorLike(value) && !seen.has(value);
+    if (whole) (errorProps ??= Object.create(null) as Record<string, WireThrown>)[key] = encodeThrown(value, locateCtor, seen, depth + 1);
+    props[key] = whole ? undefined : cloneable(value);
   }
   // `message` and `stack` are own but not enumerable: a value that is not text travels as a prop.
   for (const key of ['message', 'stack']) {
@@ -131,12 +137,18 @@ export function encodeThrown(
     stack: typeof stack === 'string' ? stack : undefined,
     ctor: ctorRef,
     props,
+    ...(errorProps && { errorProps }),
     ...('cause' in thrown ? { cause: encodeThrown(safe(() => thrown.cause, undefined), locateCtor, seen, depth + 1) } : {}),
     ...(thrown instanceof AggregateError
       ? { errors: Array.from(safe(() => thrown.errors as unknown[], []), (e) => encodeThrown(e, locateCtor, seen, depth + 1)) }
       : {}),
   };
   return { kind: 'error', error };
+}
+
+/** The errors a wire error carries inside it: its cause, an AggregateError's errors, errors kept in fields. */
+export function innerThrown(error: WireError): WireThrown[] {
+  return [...(error.cause ? [error.cause] : []), ...(error.errors ?? []), ...Object.values(error.errorProps ?? {})];
 }
 
 function define(target: object, key: string, value: unknown): void {
@@ -169,8 +181,10 @@ export function decodeThrown(wire: WireThrown, resolveCtor: (ref: CtorRef) => Fu
   if (error.errors) define(rebuilt, 'errors', error.errors.map((e) => decodeThrown(e, resolveCtor)));
   // Own properties are defined, not assigned: a setter or getter-only accessor on the class's
   // prototype, or a key like `__proto__`, must not change what is rebuilt.
+  const errorProps = error.errorProps ?? {};
   for (const [key, value] of Object.entries(error.props)) {
-    Object.defineProperty(rebuilt, key, { value, writable: true, configurable: true, enumerable: true });
+    const field = Object.hasOwn(errorProps, key) ? decodeThrown(errorProps[key]!, resolveCtor) : value;
+    Object.defineProperty(rebuilt, key, { value: field, writable: true, configurable: true, enumerable: true });
   }
   return rebuilt;
 }

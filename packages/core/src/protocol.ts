@@ -137,6 +137,8 @@ export interface WireError {
   readonly ctor: CtorRef | undefined;
   /** Own enumerable properties (`code`, `errno`, your fields); values that cannot be cloned become strings. */
   readonly props: Readonly<Record<string, unknown>>;
+  /** Own enumerable properties holding an error (`originalError`, `inner`): encoded whole, like `cause`. */
+  readonly errorProps?: Readonly<Record<string, WireThrown>>;
   readonly cause?: WireThrown;
   /** `AggregateError#errors`. */
   readonly errors?: readonly WireThrown[];
