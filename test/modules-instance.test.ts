@@ -23,6 +23,15 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     expect(await counter.next()).toBe(43);
   });
 
+  it('builds the instance with new from a constructor function written before classes', async () => {
+    await using tally = await createInstance<new (start: number) => { total: number; addSync(n: number): number }>('./fixtures/legacy-constructor.cjs', 'Tally', 40);
+    expect(await tally.addSync(2)).toBe(42);
+    expect(await tally.total).toBe(42);
+    await using feed = await createInstance<new (name: string) => { name: string; postSync(text: string): number }>('./fixtures/legacy-constructor.cjs', 'Feed', 'news');
+    expect(await feed.postSync('hello')).toBe(1);
+    expect(await feed.name).toBe('news');
+  });
+
   it('rejects with the constructor error when the class refuses its arguments', async () => {
     const error = await settle(createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 42 as unknown as string));
     expect(error).toBeInstanceOf(RangeError);

@@ -3,6 +3,7 @@
  * exported class (or calls an init export) and serves its methods with Comlink, one message at a
  * time, in order.
  */
+import { types } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { endpoint } from '../comlink-port.js';
@@ -21,8 +22,19 @@ export interface InstanceData extends WorkerSettings {
 /** The first message the worker posts: ready, or why not. */
 export type InstanceReady = { readonly tothread: 'ready' } | { readonly tothread: 'failed'; readonly thrown: ReturnType<typeof encodeThrown> };
 
-function isClass(value: unknown): value is new (...args: unknown[]) => object {
-  return typeof value === 'function' && /^class\b/.test(Function.prototype.toString.call(value));
+/**
+ * Whether `value` is built with `new`: a class (its `prototype` is read-only), or a constructor
+ * function written before classes, with methods on its prototype or inheriting (`util.inherits`),
+ * as legacy CommonJS does. Anything else that is a function is an init function, called.
+ */
+function isConstructor(value: unknown): value is new (...args: unknown[]) => object {
+  if (typeof value !== 'function' || types.isGeneratorFunction(value)) return false;
+  const own = Object.getOwnPropertyDescriptor(value, 'prototype'); // none: an arrow, a method, an async function
+  if (own === undefined) return false;
+  if (!own.writable) return true;
+  const prototype: unknown = own.value;
+  if (typeof prototype !== 'object' || prototype === null) return false;
+  return Object.getPrototypeOf(prototype) !== Object.prototype || Reflect.ownKeys(prototype).some((key) => key !== 'constructor');
 }
 
 /**
@@ -48,7 +60,7 @@ async function main(): Promise<void> {
     const { value } = loaded;
     const name = ref.path.join('.');
     let instance: unknown;
-    if (isClass(value)) instance = new value(...args);
+    if (isConstructor(value)) instance = new value(...args);
     else if (typeof value === 'function') instance = await (value as (...a: unknown[]) => unknown)(...args);
     else throw new ExportError(ref.url, name, 'not-constructible', `\`${name}\` of ${ref.url} is neither a class nor a function: createInstance() needs one that builds the instance`);
     if ((typeof instance !== 'object' && typeof instance !== 'function') || instance === null) {
