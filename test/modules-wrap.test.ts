@@ -9,6 +9,7 @@ import { createPool, ExportError, ModuleLoadError, ModuleNotFoundError, TimeoutE
 import type * as batching from './fixtures/batching.mjs';
 import * as esm from './fixtures/legacy-esm.mjs';
 import cjs from './fixtures/legacy-cjs.cjs';
+import type stateful from './fixtures/stateful.cjs';
 import { fixture, runNode, settle } from './helpers.js';
 
 const pool = createPool({ maxThreads: 2 });
@@ -123,6 +124,14 @@ describe('wrapModule bad input names the module, the export and the fix', () => 
     const read = (await settle(legacy.hashSync)) as ExportError;
     expect(read.problem).toBe('not-a-value');
     expect(read.message).toMatch(/is a function: call it/);
+  });
+
+  it('rejects calling a class export, pointing to createInstance', async () => {
+    const legacy = wrapModule<typeof stateful>('./fixtures/stateful.cjs', { pool }) as unknown as { Inventory: (owner: string) => Promise<unknown> };
+    const error = (await settle(legacy.Inventory('shop'))) as ExportError;
+    expect(error).toBeInstanceOf(ExportError);
+    expect(error.problem).toBe('not-a-function');
+    expect(error.message).toMatch(/`Inventory` of .*stateful\.cjs is a class.*createInstance\(specifier, 'Inventory', \.\.\.args\)/);
   });
 
   it('refuses to iterate a function export, saying to await it, and does not run it', async () => {

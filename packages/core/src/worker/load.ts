@@ -136,8 +136,18 @@ function remember(id: number, entry: Loaded): Loaded {
 
 /** The function a task calls, or an ExportError saying what the export is instead. */
 export function callable(entry: Loaded, ref: FnRef): Function {
-  if (typeof entry.value === 'function') return entry.value;
   const where = ref.kind === 'module' ? ref : undefined;
+  if (typeof entry.value === 'function') {
+    // A class's `prototype` is read-only; calling it would fail with V8's words, not the fix.
+    if (Object.getOwnPropertyDescriptor(entry.value, 'prototype')?.writable !== false) return entry.value;
+    const name = where?.path.join('.');
+    throw new ExportError(
+      where?.url ?? 'the function',
+      name ?? '',
+      'not-a-function',
+      `\`${name}\` of ${where?.url} is a class, which a call cannot build across threads: keep an instance in a worker with createInstance(specifier, '${name}', ...args)`,
+    );
+  }
   throw new ExportError(
     where?.url ?? 'the function',
     where?.path.join('.') ?? '',
