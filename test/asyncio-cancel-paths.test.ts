@@ -5,7 +5,9 @@ import {
   createPool,
   createTask,
   gather,
+  limit,
   map,
+  Semaphore,
   TaskGroupError,
   taskGroup,
   timeout,
@@ -101,5 +103,25 @@ describe('every cancellation path stops a running sync loop in its worker, and t
     }
     expect(seen).toEqual([0]);
     await expectStoppedAndServing();
+  });
+
+  it('waitFor on a limit()-wrapped call, and a call still waiting for its permit never starts', async () => {
+    let started = 0;
+    const spinLimited = limit(1, () => (started++, pool.toThread(spinForever)));
+    const running = spinLimited();
+    const queued = spinLimited();
+    expect(await settle(waitFor(queued, 50))).toBeInstanceOf(TimeoutError);
+    expect(await settle(waitFor(running, 200))).toBeInstanceOf(TimeoutError);
+    await expectStoppedAndServing();
+    expect(started).toBe(1);
+  });
+
+  it('cancelling a gather of Semaphore.run() calls', async () => {
+    const slots = new Semaphore(1);
+    const group = gather(slots.run(() => pool.toThread(spinForever)), slots.run(() => pool.toThread(spinForever)));
+    later(100, () => group.cancel());
+    expect(await settle(group)).toBeInstanceOf(CancelledError);
+    await expectStoppedAndServing();
+    expect(slots.available).toBe(1);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { limit, Queue, QueueEmptyError, QueueFullError, QueueShutDownError, Semaphore } from '@tothread/core';
+import { CancelledError, gather, limit, Queue, QueueEmptyError, QueueFullError, QueueShutDownError, Semaphore, TimeoutError, waitFor } from '@tothread/core';
 import { settle, sleep } from './helpers.js';
 
 
@@ -36,6 +36,19 @@ describe('Semaphore', () => {
     held.release();
     held.release(); // a second release is harmless
     (await next).release();
+    expect(semaphore.available).toBe(1);
+  });
+
+  it('keeps no permit for an acquire() that waitFor gave up on, or that a cancelled gather got', async () => {
+    const semaphore = new Semaphore(1);
+    const held = await semaphore.acquire();
+    expect(await settle(waitFor(semaphore.acquire(), 20))).toBeInstanceOf(TimeoutError);
+    expect(semaphore.waiting).toBe(0);
+    held.release();
+    expect(semaphore.available).toBe(1);
+    const granted = gather(semaphore.acquire());
+    granted.cancel();
+    expect(await settle(granted)).toBeInstanceOf(CancelledError);
     expect(semaphore.available).toBe(1);
   });
 
@@ -106,6 +119,29 @@ describe('Queue', () => {
     expect(await settle(queue.put(2))).toBeInstanceOf(QueueShutDownError);
     expect(await queue.get()).toBe(1);
     expect(await settle(queue.get())).toBeInstanceOf(QueueShutDownError);
+  });
+
+  it('loses no item to a get() that waitFor gave up on, even one woken in the same tick', async () => {
+    const queue = new Queue<string>();
+    expect(await settle(waitFor(queue.get(), 20))).toBeInstanceOf(TimeoutError);
+    await queue.put('kept');
+    expect(queue.getNowait()).toBe('kept');
+    // Woken by a put, then cancelled before it ran: the item goes to the next getter.
+    const first = gather(queue.get());
+    const second = queue.get();
+    queue.putNowait('handed on');
+    first.cancel();
+    expect(await settle(first)).toBeInstanceOf(CancelledError);
+    expect(await second).toBe('handed on');
+  });
+
+  it('does not add the item of a put() that waitFor gave up on', async () => {
+    const queue = new Queue<string>({ maxsize: 1 });
+    queue.putNowait('a');
+    expect(await settle(waitFor(queue.put('b'), 20))).toBeInstanceOf(TimeoutError);
+    expect(queue.getNowait()).toBe('a');
+    await sleep(10);
+    expect(queue.size).toBe(0);
   });
 
   it('aborts a waiting get() with its signal', async () => {

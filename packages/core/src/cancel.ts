@@ -51,10 +51,10 @@ export function cancelAwaitable(target: unknown, reason: unknown): boolean {
 }
 
 /**
- * `first.then(next)`, cancellable from the start: a cancel that comes before `next` has run makes
- * the result reject with its reason (and `next` never runs); after, it goes to the promise `next`
- * returned. For calls that must wait for something (a module lookup, an export's kind) before they
- * exist as calls.
+ * `first.then(next)`, cancellable from the start: a cancel that comes before `next` has run goes
+ * to `first` (when it can be cancelled) and makes the result reject with its reason (`next` never
+ * runs); after, it goes to the promise `next` returned. For calls that must wait for something (a
+ * module lookup, an export's kind, a permit) before they exist as calls.
  */
 export function thenCancellable<A, B>(first: PromiseLike<A>, next: (value: A) => Promise<B>): Promise<B> {
   let early: { reason: unknown } | undefined;
@@ -64,8 +64,9 @@ export function thenCancellable<A, B>(first: PromiseLike<A>, next: (value: A) =>
     return (inner = next(value));
   });
   onCancel(chained, (reason) => {
-    if (inner === undefined) early ??= { reason };
-    else cancelAwaitable(inner, reason);
+    if (inner !== undefined) return void cancelAwaitable(inner, reason);
+    early ??= { reason };
+    cancelAwaitable(first, reason);
   });
   return chained;
 }

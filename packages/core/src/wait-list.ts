@@ -1,3 +1,4 @@
+import { onCancel } from './cancel.js';
 import { watchSignal } from './signal-watch.js';
 
 /**
@@ -20,17 +21,22 @@ export class WaitList<T = void> {
 
   /**
    * Waits for `grantNext()`; rejects with the reason of the first of `signals` that aborts (and
-   * leaves the line), or at once when one already has.
+   * leaves the line), or at once when one already has. The promise can be cancelled as a call can
+   * (waitFor, gather, asCompleted): waiting, it leaves the line and rejects; granted already, its
+   * value goes to `giveBack` (nobody will take it: a permit is released).
    */
-  wait(signals: ReadonlyArray<AbortSignal | undefined>): Promise<T> {
+  wait(signals: ReadonlyArray<AbortSignal | undefined>, giveBack?: (value: T) => void): Promise<T> {
     const active = signals.filter((s): s is AbortSignal => s !== undefined);
     for (const signal of active) if (signal.aborted) return Promise.reject(signal.reason);
-    return new Promise<T>((resolve, reject) => {
+    let granted: { value: T } | undefined;
+    let onAbort!: (reason: unknown) => void;
+    const waiting = new Promise<T>((resolve, reject) => {
       const unwatch: Array<() => void> = [];
       const done = (): void => unwatch.splice(0).forEach((stop) => stop());
       const waiter: Waiter<T> = {
         grant: (value) => {
           done();
+          granted = { value };
           resolve(value);
         },
         refuse: (reason) => {
@@ -38,14 +44,22 @@ export class WaitList<T = void> {
           reject(reason);
         },
       };
-      const onAbort = (reason: unknown): void => {
+      onAbort = (reason) => {
         const index = this.#waiters.indexOf(waiter);
-        if (index !== -1) this.#waiters.splice(index, 1);
+        if (index === -1) return; // granted or refused already
+        this.#waiters.splice(index, 1);
         waiter.refuse(reason);
       };
       for (const signal of active) unwatch.push(watchSignal(signal, onAbort));
       this.#waiters.push(waiter);
     });
+    onCancel(waiting, (reason) => {
+      if (granted === undefined) return onAbort(reason);
+      const { value } = granted;
+      granted = undefined; // given back once
+      giveBack?.(value);
+    });
+    return waiting;
   }
 
   /** Grants the oldest waiter `value`; false when nobody waits. */

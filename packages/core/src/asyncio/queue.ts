@@ -2,10 +2,13 @@
  * asyncio's `Queue` for producer/consumer pipelines: `maxsize` backpressure, `put`/`get` that wait,
  * `taskDone`/`join`, `shutdown` (Python 3.13), and `for await` over the items.
  */
-import { currentSignal } from '../cancel.js';
+import { cancelAwaitable, currentSignal, onCancel } from '../cancel.js';
 import { QueueEmptyError, QueueFullError, QueueShutDownError } from '../errors.js';
 import * as check from '../validate.js';
 import { WaitList } from '../wait-list.js';
+
+/** What a try of `put()`/`get()` returns when it must wait. */
+const NOT_YET: unique symbol = Symbol('not yet');
 
 /** Options of {@link Queue}. */
 export interface QueueOptions {
@@ -63,10 +66,17 @@ export class Queue<T> implements AsyncIterable<T> {
     return this.#shutdown;
   }
 
-  /** Adds an item, waiting while the queue is full. @throws {QueueShutDownError} after `shutdown()`. */
-  async put(item: T, options?: QueueWaitOptions): Promise<void> {
-    while (this.full() && !this.#shutdown) await this.#wait(this.#putters, options);
-    this.putNowait(item);
+  /**
+   * Adds an item, waiting while the queue is full. Cancelled while it waits (waitFor, gather,
+   * asCompleted), the item is not added.
+   *
+   * @throws {QueueShutDownError} after `shutdown()`.
+   */
+  put(item: T, options?: QueueWaitOptions): Promise<void> {
+    return this.#waitUntil(this.#putters, options, () => {
+      if (this.full() && !this.#shutdown) return NOT_YET;
+      this.putNowait(item);
+    });
   }
 
   /** Adds an item now. @throws {QueueFullError} when full; {@link QueueShutDownError} after `shutdown()`. */
@@ -78,13 +88,18 @@ export class Queue<T> implements AsyncIterable<T> {
     this.#getters.grantNext();
   }
 
-  /** Takes the oldest item, waiting while the queue is empty. @throws {QueueShutDownError} once shut down and empty. */
-  async get(options?: QueueWaitOptions): Promise<T> {
-    while (this.empty()) {
+  /**
+   * Takes the oldest item, waiting while the queue is empty. Cancelled while it waits (waitFor,
+   * gather, asCompleted), it takes none: the next item goes to the next getter.
+   *
+   * @throws {QueueShutDownError} once shut down and empty.
+   */
+  get(options?: QueueWaitOptions): Promise<T> {
+    return this.#waitUntil(this.#getters, options, () => {
+      if (!this.empty()) return this.getNowait();
       if (this.#shutdown) throw new QueueShutDownError('The queue was shut down and is empty');
-      await this.#wait(this.#getters, options);
-    }
-    return this.getNowait();
+      return NOT_YET;
+    });
   }
 
   /** Takes the oldest item now. @throws {QueueEmptyError} when empty; {@link QueueShutDownError} once shut down and empty. */
@@ -150,9 +165,37 @@ export class Queue<T> implements AsyncIterable<T> {
     }
   }
 
-  #wait(line: WaitList, options: QueueWaitOptions | undefined): Promise<void> {
-    const raw = check.optionsObject('options', options);
-    check.knownKeys('options', raw, ['signal']);
-    return line.wait([check.optionalSignal('options.signal', raw.signal), currentSignal()]);
+  /**
+   * Tries `attempt` until it gives a result, waiting in `line` between tries. Its promise can be
+   * cancelled: the wait in progress is left, and a wake-up granted in the meantime passes on to the
+   * next in line, so that no item (or room) is lost to a caller who is gone.
+   */
+  #waitUntil<R>(line: WaitList, options: QueueWaitOptions | undefined, attempt: () => R | typeof NOT_YET): Promise<R> {
+    let cancelled: { reason: unknown } | undefined;
+    let waiting: Promise<void> | undefined;
+    const run = async (): Promise<R> => {
+      const raw = check.optionsObject('options', options);
+      check.knownKeys('options', raw, ['signal']);
+      const signals = [check.optionalSignal('options.signal', raw.signal), currentSignal()];
+      for (;;) {
+        const result = attempt();
+        if (result !== NOT_YET) return result;
+        try {
+          await (waiting = line.wait(signals));
+        } finally {
+          waiting = undefined;
+        }
+        if (cancelled !== undefined) {
+          line.grantNext();
+          throw cancelled.reason;
+        }
+      }
+    };
+    const result = run();
+    onCancel(result, (reason) => {
+      cancelled ??= { reason };
+      if (waiting !== undefined) cancelAwaitable(waiting, reason);
+    });
+    return result;
   }
 }

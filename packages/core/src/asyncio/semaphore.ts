@@ -2,7 +2,7 @@
  * asyncio's `Semaphore`: at most `n` holders at once, waiters served first come, first served,
  * waits abortable. A permit is released by `release()` or by leaving a `using` block.
  */
-import { currentSignal } from '../cancel.js';
+import { currentSignal, onCancel, relayCancel, thenCancellable } from '../cancel.js';
 import * as check from '../validate.js';
 import { WaitList } from '../wait-list.js';
 import type { AnyFunction } from '../to-thread.js';
@@ -69,14 +69,35 @@ export class Semaphore {
     const signals = [check.optionalSignal('options.signal', raw.signal), currentSignal()];
     for (const signal of signals) if (signal?.aborted) return Promise.reject(signal.reason);
     const now = this.tryAcquire();
-    if (now !== undefined) return Promise.resolve(now);
-    return this.#waiters.wait(signals);
+    if (now === undefined) return this.#waiters.wait(signals, (permit) => permit.release());
+    const granted = Promise.resolve(now);
+    onCancel(granted, () => now.release()); // cancelled, nobody takes the permit
+    return granted;
   }
 
-  /** Runs `fn` holding a permit, and releases it however `fn` ends. */
-  async run<T>(fn: () => T | PromiseLike<T>, options?: AcquireOptions): Promise<Awaited<T>> {
-    using _permit = await this.acquire(options);
-    return await fn();
+  /**
+   * Runs `fn` holding a permit, and releases it however `fn` ends. Cancelled (waitFor, gather,
+   * asCompleted), it stops waiting for the permit, or cancels what `fn` returned (a running call's
+   * worker is stopped).
+   */
+  run<T>(fn: () => T | PromiseLike<T>, options?: AcquireOptions): Promise<Awaited<T>> {
+    let permit: Promise<Permit>;
+    try {
+      permit = this.acquire(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return thenCancellable(permit, (held) => {
+      let result: T | PromiseLike<T>;
+      try {
+        result = fn();
+      } catch (error) {
+        held.release();
+        return Promise.reject(error);
+      }
+      const released = Promise.resolve(result).finally(() => held.release());
+      return typeof result === 'object' && result !== null ? relayCancel(result, released) : released;
+    });
   }
 
   #permit(): Permit {
