@@ -126,6 +126,13 @@ describe('wrapModule bad input names the module, the export and the fix', () => 
     expect(read.message).toMatch(/is a function: call it/);
   });
 
+  it('never loads the module on the main thread, even to rebuild an error of its class', async () => {
+    const legacy = wrapModule<{ parseSync(text: string): number }>('./fixtures/worker-only-errors.mjs', { pool });
+    const error = (await settle(legacy.parseSync('a!'))) as Error & { code: string };
+    expect(error).toMatchObject({ name: 'ParseError', code: 'E_PARSE', message: 'unexpected "!" in a!' });
+    expect((globalThis as { workerOnlyErrorsLoads?: number }).workerOnlyErrorsLoads).toBeUndefined();
+  });
+
   it('rejects calling a class export, pointing to createInstance', async () => {
     const legacy = wrapModule<typeof stateful>('./fixtures/stateful.cjs', { pool }) as unknown as { Inventory: (owner: string) => Promise<unknown> };
     const error = (await settle(legacy.Inventory('shop'))) as ExportError;

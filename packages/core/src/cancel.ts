@@ -51,12 +51,13 @@ export function cancelAwaitable(target: unknown, reason: unknown): boolean {
 }
 
 /**
- * `first.then(next)`, cancellable from the start: a cancel that comes before `next` has run goes
- * to `first` (when it can be cancelled) and makes the result reject with its reason (`next` never
- * runs); after, it goes to the promise `next` returned. For calls that must wait for something (a
- * module lookup, an export's kind, a permit) before they exist as calls.
+ * `first.then(next)`, cancellable from the start: a cancel that comes before `next` has run makes
+ * the result reject with its reason (`next` never runs), and goes to `first` too when this chain
+ * `owns` it (a permit; not a lookup other calls share); after, it goes to the promise `next`
+ * returned. For calls that must wait for something (a module lookup, an export's kind, a permit)
+ * before they exist as calls.
  */
-export function thenCancellable<A, B>(first: PromiseLike<A>, next: (value: A) => Promise<B>): Promise<B> {
+export function thenCancellable<A, B>(first: PromiseLike<A>, next: (value: A) => Promise<B>, owns = false): Promise<B> {
   let early: { reason: unknown } | undefined;
   let inner: Promise<B> | undefined;
   const chained = Promise.resolve(first).then((value) => {
@@ -66,7 +67,7 @@ export function thenCancellable<A, B>(first: PromiseLike<A>, next: (value: A) =>
   onCancel(chained, (reason) => {
     if (inner !== undefined) return void cancelAwaitable(inner, reason);
     early ??= { reason };
-    cancelAwaitable(first, reason);
+    if (owns) cancelAwaitable(first, reason);
   });
   return chained;
 }

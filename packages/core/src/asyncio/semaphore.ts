@@ -97,7 +97,7 @@ export class Semaphore {
       }
       const released = Promise.resolve(result).finally(() => held.release());
       return typeof result === 'object' && result !== null ? relayCancel(result, released) : released;
-    });
+    }, true);
   }
 
   #permit(): Permit {

@@ -4,6 +4,7 @@
  * first need (importing tothread starts none), whose calls answer synchronously.
  */
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import type { Session } from 'node:inspector';
 
 const require = createRequire(import.meta.url);
@@ -74,11 +75,27 @@ export function scriptUrlOf(fn: Function): string | undefined {
     return location?.scriptId;
   });
   if (scriptId === undefined) return undefined;
-  // Enabling the debugger replays every parsed script, synchronously; we keep the one we need.
   let url: string | undefined;
-  const onScript = (message: { params: { scriptId: string; url: string } }): void => {
-    if (message.params.scriptId === scriptId) url = message.params.url;
-  };
+  eachScript((script) => {
+    if (script.scriptId === scriptId) url = script.url;
+  });
+  return url;
+}
+
+/** Whether this thread has loaded the script at `url` (a `file:` URL): false when V8 cannot say. */
+export function scriptLoaded(url: string): boolean {
+  if (open() === null) return false;
+  let loaded = false;
+  eachScript((script) => {
+    // CommonJS modules are listed by path, ES modules by URL.
+    if (script.url === url || (script.url.startsWith('/') && pathToFileURL(script.url).href === url)) loaded = true;
+  });
+  return loaded;
+}
+
+/** Visits every script V8 has parsed on this thread: enabling the debugger replays them, synchronously. */
+function eachScript(visit: (script: { scriptId: string; url: string }) => void): void {
+  const onScript = (message: { params: { scriptId: string; url: string } }): void => visit(message.params);
   session!.on('Debugger.scriptParsed', onScript);
   try {
     post('Debugger.enable');
@@ -86,7 +103,6 @@ export function scriptUrlOf(fn: Function): string | undefined {
     session!.off('Debugger.scriptParsed', onScript);
     post('Debugger.disable');
   }
-  return url;
 }
 
 /**

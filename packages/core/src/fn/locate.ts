@@ -9,7 +9,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import type { ExportRef } from '../protocol.js';
 import { findPath, read } from './find-path.js';
-import { scriptUrlOf } from './inspect.js';
+import { scriptLoaded, scriptUrlOf } from './inspect.js';
 
 const require = createRequire(import.meta.url);
 const IMPORT_GUARD_MS = 5000;
@@ -98,10 +98,38 @@ async function importLoaded(url: string): Promise<unknown> {
   }
 }
 
-/** The value at `ref` in a module already loaded on this thread, without loading anything new. */
+/** ES modules this thread is known to have loaded: importing them again loads nothing. */
+const loadedModules = new Set<string>();
+/**
+ * When each ES module was last found not loaded here. Listing the loaded scripts costs a few ms (a
+ * replay of every script V8 parsed): a module that fails often is looked for at most once a second.
+ */
+const notLoadedAt = new Map<string, number>();
+const NOT_LOADED_MS = 1_000;
+const NOT_LOADED_LIMIT = 256;
+
+function moduleLoaded(url: string): boolean {
+  if (loadedModules.has(url)) return true;
+  const checked = notLoadedAt.get(url);
+  if (checked !== undefined && performance.now() - checked < NOT_LOADED_MS) return false;
+  if (scriptLoaded(url)) {
+    notLoadedAt.delete(url);
+    loadedModules.add(url);
+    return true;
+  }
+  if (notLoadedAt.size >= NOT_LOADED_LIMIT) notLoadedAt.delete(notLoadedAt.keys().next().value as string);
+  notLoadedAt.set(url, performance.now());
+  return false;
+}
+
+/**
+ * The value at `ref` in a module already loaded on this thread, without loading anything new: a
+ * module only workers load (a facade's) is not loaded here to rebuild an error of its class.
+ */
 export async function loadedExport(ref: ExportRef): Promise<unknown> {
-  let value: unknown =
-    ref.format === 'cjs' ? require.cache[fileURLToPath(ref.url)]?.exports : await import(ref.url).catch(() => undefined);
+  let value: unknown;
+  if (ref.format === 'cjs') value = require.cache[fileURLToPath(ref.url)]?.exports;
+  else if (moduleLoaded(ref.url)) value = await import(ref.url).catch(() => undefined);
   for (const key of ref.path) value = value == null ? undefined : read(value, key);
   return value;
 }
