@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CloneError, createPool } from '@tothread/core';
 import { fixture, runNode } from './helpers.js';
@@ -116,6 +117,16 @@ describe('values that cannot cross threads', () => {
     expect(error).toBeInstanceOf(CloneError);
     expect(error.path).toBe('result.close');
     expect(error.message).toMatch(/cannot be sent back from the worker thread/);
+    const iterator = (await caught(pool.toThread(() => ({ rows: [1, 2].values() })))) as CloneError;
+    expect(iterator).toMatchObject({ name: 'CloneError', path: 'result.rows' });
+    expect(iterator.message).toMatch(/it is an iterator \(Array Iterator\): spread it into an array first/);
     expect(await pool.toThread(() => 'alive')).toBe('alive');
+  });
+
+  it('rebuilds real errors, which structured clone copies again whole (to another call, a port)', async () => {
+    const error = (await caught(pool.toThread(parseSync, 'a,!'))) as ParseError;
+    expect(types.isNativeError(error)).toBe(true);
+    expect(structuredClone(error)).toMatchObject({ message: 'unexpected "!" (parser v1)' });
+    expect(await pool.toThread((e: Error) => [e instanceof Error, e.message], error)).toEqual([true, 'unexpected "!" (parser v1)']);
   });
 });

@@ -36,6 +36,9 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     const error = await settle(createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 42 as unknown as string));
     expect(error).toBeInstanceOf(RangeError);
     expect((error as Error).message).toBe('Inventory needs an owner name');
+    const own = (await settle(createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'closed'))) as Error & { code: string };
+    expect(own).toBeInstanceOf((stateful as { StockError: new () => Error }).StockError);
+    expect(own).toMatchObject({ code: 'E_STOCK', sku: 'anything' });
   });
 
   it('rejects an export that builds nothing, and arguments that cannot be sent', async () => {

@@ -51,11 +51,14 @@ function find(value: unknown, path: string, seen: Set<object>, canMove: boolean)
   }
   const tag = Object.prototype.toString.call(value).slice(8, -1);
   if (UNCLONEABLE_TAGS.has(tag)) return { path, detail: `it is ${describe(value)}` };
+  // `arr.values()`, `map.keys()`, an iterator helper (Node 22+).
+  if (/Iterator(?: Helper)?$/.test(tag)) return { path, detail: `it is an iterator (${tag}): spread it into an array first ([...iterator])` };
   seen.add(value);
   if (value instanceof Map) {
     let i = 0;
     for (const [k, v] of value) {
-      const found = find(k, `${path}.keys()[${i}]`, seen, canMove) ?? find(v, `${path}.get(${i})`, seen, canMove);
+      const at = typeof k === 'string' || typeof k === 'number' ? JSON.stringify(k) : `/* entry ${i} */`;
+      const found = find(k, `${path}.keys()[${i}]`, seen, canMove) ?? find(v, `${path}.get(${at})`, seen, canMove);
       if (found) return found;
       i++;
     }

@@ -156,6 +156,22 @@ function define(target: object, key: string, value: unknown): void {
 }
 
 /**
+ * A real error (`util.types.isNativeError`, copied whole by structured clone) of class `ctor`,
+ * made without running `ctor`'s constructor, with no stack of its own (the wire's is set after).
+ */
+function errorOf(ctor: Function): Error {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return Reflect.construct(Error, [], ctor) as Error;
+  } catch {
+    return Object.create((ctor as { prototype: object }).prototype) as Error; // not a constructor
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/**
  * Rebuilds a thrown value. The error is made from the class's prototype without running its
  * constructor (a user constructor may have required arguments or side effects).
  */
@@ -173,7 +189,7 @@ export function decodeThrown(wire: WireThrown, resolveCtor: (ref: CtorRef) => Fu
   const builtin = builtinName !== undefined && Object.hasOwn(BUILTINS, builtinName) ? BUILTINS[builtinName] : undefined;
   const own = error.ctor?.kind === 'tothread' && Object.hasOwn(OWN, error.ctor.name) ? OWN[error.ctor.name] : undefined;
   const ctor = own ?? builtin ?? (error.ctor && resolveCtor(error.ctor)) ?? Error;
-  const rebuilt = Object.create((ctor as { prototype: object }).prototype) as Error;
+  const rebuilt = errorOf(ctor);
   define(rebuilt, 'message', error.message);
   define(rebuilt, 'stack', error.stack);
   if (rebuilt.name !== error.name) define(rebuilt, 'name', error.name);

@@ -55,8 +55,9 @@ async function main(): Promise<void> {
   const { ref, args, niceIncrement } = workerData as InstanceData;
   lowerPriority(niceIncrement);
   const port = parentPort!;
+  let loaded: Loaded | undefined;
   try {
-    const loaded = await loadExport(ref);
+    loaded = await loadExport(ref);
     const { value } = loaded;
     const name = ref.path.join('.');
     let instance: unknown;
@@ -70,7 +71,8 @@ async function main(): Promise<void> {
     Comlink.expose(instance, endpoint(port));
     port.postMessage({ tothread: 'ready' } satisfies InstanceReady);
   } catch (error) {
-    port.postMessage({ tothread: 'failed', thrown: encodeThrown(error) } satisfies InstanceReady);
+    // The module's own error classes are named, as for a method's errors.
+    port.postMessage({ tothread: 'failed', thrown: encodeThrown(error, locateCtor(loaded)) } satisfies InstanceReady);
   }
 }
 
