@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { CallbackError, createPool, timeout, TimeoutError, transfer, wrapModule } from '@tothread/core';
+import { CallbackError, CloneError, createPool, timeout, TimeoutError, transfer, wrapModule } from '@tothread/core';
 import { askTheMainThread, crunchSync, reportJustBeforeReturning, reportThenThrow, spinWhileReporting, sumBytes } from './fixtures/progress.mjs';
 import type * as streams from './fixtures/streams.mjs';
 import { asyncRows, failAfter, produce, rowsUntilCancelled } from './fixtures/streams.mjs';
@@ -46,6 +46,19 @@ describe('callbacks across threads', () => {
     expect(error.path).toBe('args[0]');
     expect((error.cause as Error).message).toBe('the progress bar is gone');
     expect(await pool.toThread(() => 'serving')).toBe('serving'); // the spinning worker was stopped
+  });
+
+  it('throws a CloneError in the worker when a callback is given what cannot reach the main thread', async () => {
+    const seen: unknown[] = [];
+    const report = (rows: number[], options: { onRow: (row: unknown) => void }): string => {
+      for (const row of rows) options.onRow({ row, meta: { retry() {} } });
+      return 'imported';
+    };
+    const error = (await settle(pool.toThread(report, [1, 2], { onRow: (row: unknown) => seen.push(row) }))) as CloneError;
+    expect(error).toBeInstanceOf(CloneError);
+    expect(error.path).toBe('callback args[1].onRow arguments[0].meta.retry');
+    expect(error.message).toMatch(/cannot be sent to the main thread: it is a function/);
+    expect(seen).toEqual([]);
   });
 
   it('moves a transferred buffer back when it is the result, and a result marked in the worker', async () => {

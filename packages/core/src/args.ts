@@ -6,7 +6,7 @@
  */
 import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { findUncloneable } from './clone-check.js';
+import { findUncloneable, pathLabel } from './clone-check.js';
 import { endpoint } from './comlink-port.js';
 import { CloneError } from './errors.js';
 import type { CallbackRef } from './protocol.js';
@@ -72,11 +72,6 @@ function cutOut(root: unknown[], path: Path): void {
     container = copy as Record<string | number, unknown>;
   }
   container[path[path.length - 1]!] = null;
-}
-
-/** How a path into the arguments reads in messages: `[1, 'onProgress']` → `args[1].onProgress`. */
-function pathLabel(path: readonly (string | number)[]): string {
-  return path.reduce<string>((label, key, i) => (i === 0 ? `args[${key}]` : typeof key === 'number' ? `${label}[${key}]` : `${label}.${key}`), '');
 }
 
 /** Arguments ready to post, and what must go with them. */

@@ -14,6 +14,11 @@ function member(path: string, key: string): string {
   return IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 }
 
+/** How a place in a call's arguments is named: `[1, 'onProgress']` is `args[1].onProgress`. */
+export function pathLabel(path: readonly (string | number)[]): string {
+  return path.reduce<string>((label, key, i) => (i === 0 ? `args[${key}]` : typeof key === 'number' ? `${label}[${key}]` : `${label}.${key}`), '');
+}
+
 /** What is wrong at `path`. */
 export interface Uncloneable {
   readonly path: string;

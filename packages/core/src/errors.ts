@@ -237,11 +237,15 @@ function summary(error: unknown): string {
  */
 export class CloneError extends ToThreadError {
   override name = 'CloneError';
-  /** Where the value sits, e.g. `args[1].handler`. */
+  /** Where the value sits, e.g. `args[1].handler`, `result.rows`, or `callback args[1] arguments[0].meta` (what worker code passed a callback). */
   readonly path: string;
 
   constructor(path: string, detail: string, options?: { cause?: unknown }) {
-    const where = path.startsWith('result') ? 'cannot be sent back from the worker thread' : 'cannot be sent to a worker thread';
+    const where = path.startsWith('result')
+      ? 'cannot be sent back from the worker thread'
+      : path.startsWith('callback')
+        ? 'cannot be sent to the main thread'
+        : 'cannot be sent to a worker thread';
     super(
       'ERR_TOTHREAD_UNCLONEABLE',
       `${path} ${where}: ${detail}. Use plain data (objects, arrays, strings, numbers, Map, Set, Date, typed arrays) instead`,

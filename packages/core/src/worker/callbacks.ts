@@ -4,7 +4,9 @@
  * answers, every callback invocation is waited for, so the main thread has seen them all first.
  */
 import * as Comlink from 'comlink';
+import { findUncloneable, pathLabel } from '../clone-check.js';
 import { endpoint } from '../comlink-port.js';
+import { CloneError } from '../errors.js';
 import type { CallbackRef } from '../protocol.js';
 
 /** The callbacks of one call: invocations still on their way, and how to let go of them. */
@@ -20,7 +22,13 @@ export function reviveCallbacks(args: unknown[], refs: readonly CallbackRef[]): 
   for (const { path, port } of refs) {
     const remote = Comlink.wrap<(...a: unknown[]) => unknown>(endpoint(port));
     remotes.push(remote);
+    const label = `callback ${pathLabel(path)}`;
     const proxy = (...callArgs: unknown[]): Promise<unknown> => {
+      // Refused here, it would fail on its way and never reach the main thread: say so at once.
+      for (let i = 0; i < callArgs.length; i++) {
+        const bad = findUncloneable(callArgs[i], `${label} arguments[${i}]`);
+        if (bad !== undefined) throw new CloneError(bad.path, bad.detail);
+      }
       const reply = Promise.resolve(remote(...callArgs));
       const tracked = reply.catch(() => undefined); // a throwing callback stops the call from the main thread
       inFlight.add(tracked);
