@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CancelledError, createPool, createTask, gather, Task, waitFor } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { throwValue } from './fixtures/errors.mjs';
-import { settle, sleep } from './helpers.js';
+import { runNode, settle, sleep } from './helpers.js';
 
 const pool = createPool({ maxThreads: 2 });
 afterAll(() => pool.close());
@@ -112,6 +112,15 @@ describe('waitFor', () => {
   it('resolves with the value when it comes in time, from a promise or a function', async () => {
     expect(await waitFor(pool.toThread(busyWaitSync, 10), 5_000)).toBe(10);
     expect(await waitFor(() => pool.toThread(busyWaitSync, 11), 5_000)).toBe(11);
+  });
+
+  it('ends with an enclosing scope that ends first, and its timer does not keep the process alive', async () => {
+    const script = `import { timeout, waitFor } from '@tothread/core';
+const started = performance.now();
+await timeout(50, () => waitFor(new Promise(() => {}), 60_000)).catch((e) => console.log(e.name));
+process.on('exit', () => console.log('exited after', Math.round(performance.now() - started) < 30_000 ? 'less than 30 s' : 'the 60 s timer'));`;
+    const run = await runNode(['--input-type=module', '-e', script], { timeoutMs: 45_000 });
+    expect(run.stdout.trim().split('\n')).toEqual(['TimeoutError', 'exited after less than 30 s']);
   });
 
   it('rejects a negative or non-finite deadline with a RangeError in the standard form', async () => {

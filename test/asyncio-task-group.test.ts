@@ -90,6 +90,41 @@ describe('task groups', () => {
     expect(pool.stats().running).toBe(0); // its task was stopped, not left running
   });
 
+  it('reject with the reason of an enclosing scope even when the body only started tasks', async () => {
+    let group: Promise<unknown> = Promise.resolve();
+    const scoped = timeout(200, async () => {
+      group = taskGroup((g) => void g.create(() => pool.toThread(busyWaitSync, 5_000)));
+      await group;
+    });
+    expect(await settle(scoped)).toBeInstanceOf(TimeoutError);
+    expect(await settle(group)).toBeInstanceOf(TimeoutError); // not resolved: its work was not done
+  });
+
+  it('wait for a cancelled task to finish cleaning up, and report an error its cleanup throws', async () => {
+    const events: string[] = [];
+    const failed = await settle(
+      taskGroup((group) => {
+        group.create(async () => {
+          try {
+            await pool.toThread(busyWaitSync, 5_000);
+          } catch (cancelled) {
+            await sleep(100);
+            events.push('cleaned up');
+            throw new Error('rollback failed', { cause: cancelled });
+          }
+        });
+        group.create(async () => {
+          await sleep(20);
+          throw new Error('boom');
+        });
+      }),
+    );
+    events.push('group settled');
+    expect(events).toEqual(['cleaned up', 'group settled']);
+    expect(failed).toBeInstanceOf(TaskGroupError);
+    expect((failed as TaskGroupError).errors.map((e) => (e as Error).message)).toEqual(['boom', 'rollback failed']);
+  });
+
   it('wait at the end of an `await using` block', async () => {
     const finished: string[] = [];
     {

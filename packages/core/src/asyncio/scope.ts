@@ -55,14 +55,28 @@ export class CancelScope {
    * give them `scope.signal`). A late outcome of `fn` is observed, never left unhandled.
    */
   run<T>(fn: (scope: CancelScope) => T | PromiseLike<T>): Promise<T> {
-    if (typeof fn !== 'function') return Promise.reject(check.typeError('fn', 'a function', fn));
+    return this.runBody(fn).result;
+  }
+
+  /**
+   * @internal `run()`, and the outcome of `fn` itself (`body`), which may come after a cancel has
+   * rejected `result`: what waits for cancelled work to end (a task group) waits for it.
+   */
+  runBody<T>(fn: (scope: CancelScope) => T | PromiseLike<T>): { result: Promise<T>; body: Promise<T> } {
+    if (typeof fn !== 'function') {
+      const result = Promise.reject(check.typeError('fn', 'a function', fn));
+      return { result, body: result };
+    }
     const { signal } = this;
-    if (signal.aborted) return Promise.reject(signal.reason);
-    return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) {
+      const result = Promise.reject(signal.reason);
+      return { result, body: result };
+    }
+    let body!: Promise<T>;
+    const result = new Promise<T>((resolve, reject) => {
       const onAbort = (): void => reject(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
       const done = (): void => signal.removeEventListener('abort', onAbort);
-      let body: Promise<T>;
       try {
         body = Promise.resolve(withSignal(signal, () => fn(this)));
       } catch (error) {
@@ -79,6 +93,7 @@ export class CancelScope {
         },
       );
     });
+    return { result, body };
   }
 }
 

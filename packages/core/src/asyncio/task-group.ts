@@ -9,6 +9,11 @@ import * as check from '../validate.js';
 import { CancelScope } from './scope.js';
 import { Task, type TaskOptions } from './task.js';
 
+/** Whether `error` is the cancellation `signal` carried, or a CancelledError. */
+function isCancellation(error: unknown, signal: AbortSignal): boolean {
+  return (signal.aborted && error === signal.reason) || error instanceof CancelledError;
+}
+
 /**
  * A group of tasks that live and die together.
  *
@@ -24,6 +29,8 @@ export class TaskGroup implements AsyncDisposable {
   readonly #errors: unknown[] = [];
   #closed = false;
   #wakers: Array<() => void> = [];
+  /** The reason the group cancelled its own tasks with (after a failure). */
+  #ownReason: CancelledError | undefined;
 
   /** Aborts when the group cancels its tasks. */
   get signal(): AbortSignal {
@@ -42,9 +49,17 @@ export class TaskGroup implements AsyncDisposable {
     task.then(
       () => this.#settled(task),
       (error: unknown) => {
-        // A cancelled task (by the group, or on its own) is not a failure, as in asyncio.
-        if (task.state !== 'cancelled') this.#fail(error);
-        this.#settled(task);
+        // A cancelled task (by the group, or on its own) is not a failure, as in asyncio; but it
+        // counts as done only once its function has ended (a finally block cleaning up), and an
+        // error it throws then, other than the cancellation, is a failure.
+        if (task.state !== 'cancelled') {
+          this.#fail(error);
+          return this.#settled(task);
+        }
+        void task.ended.then((end) => {
+          if (end !== undefined && end.error !== error && !isCancellation(end.error, task.signal)) this.#fail(end.error);
+          this.#settled(task);
+        });
       },
     );
     return task;
@@ -59,6 +74,9 @@ export class TaskGroup implements AsyncDisposable {
     while (this.#tasks.size > 0) await new Promise<void>((resolve) => this.#wakers.push(resolve));
     this.#closed = true;
     if (this.#errors.length > 0) throw new TaskGroupError(this.#errors);
+    // An enclosing scope cancelled the group: it has not done its work, and the cancel goes on up.
+    const { signal } = this.#scope;
+    if (signal.aborted && signal.reason !== this.#ownReason) throw signal.reason;
   }
 
   /** `await using group = new TaskGroup()` waits for the group at the end of the block. */
@@ -73,7 +91,8 @@ export class TaskGroup implements AsyncDisposable {
   #fail(error: unknown): void {
     if (this.#errors.includes(error) || (this.#scope.cancelled && error === this.#scope.signal.reason)) return;
     this.#errors.push(error);
-    this.#scope.cancel(new CancelledError('Cancelled because another task of its group failed'));
+    this.#ownReason ??= new CancelledError('Cancelled because another task of its group failed');
+    this.#scope.cancel(this.#ownReason);
   }
 
   #settled(task: Task<unknown>): void {

@@ -40,6 +40,8 @@ export class Task<T> implements PromiseLike<T> {
   readonly name: string;
   readonly #scope: CancelScope;
   readonly #promise: Promise<T>;
+  /** The body's own end, which may come after a cancel rejected the task: never rejects. */
+  readonly #ended: Promise<{ readonly error: unknown } | undefined>;
   #state: TaskState = 'pending';
   #observed = false;
 
@@ -50,7 +52,9 @@ export class Task<T> implements PromiseLike<T> {
     check.knownKeys('options', raw, ['signal', 'name']);
     this.name = typeof raw.name === 'string' ? raw.name : fn.name || 'task';
     this.#scope = new CancelScope({ signal: check.optionalSignal('options.signal', raw.signal) });
-    this.#promise = this.#scope.run((scope) => fn(scope.signal));
+    const { result, body } = this.#scope.runBody((scope) => fn(scope.signal));
+    this.#promise = result;
+    this.#ended = body.then(() => undefined, (error: unknown) => ({ error }));
     // Where the task was made: the call site of a failed toThread() call awaited only through it.
     const site = captureSite(Task);
     this.#promise.then(
@@ -78,6 +82,14 @@ export class Task<T> implements PromiseLike<T> {
   /** Whether the task has settled. */
   get done(): boolean {
     return this.#state !== 'pending';
+  }
+
+  /**
+   * @internal Settles when the task's function has ended, with what it threw (`undefined`: it
+   * returned): after a cancel, that may be later than the task, while it cleans up.
+   */
+  get ended(): Promise<{ readonly error: unknown } | undefined> {
+    return this.#ended;
   }
 
   /** Aborts when the task is cancelled: hand it to APIs that take a signal. */

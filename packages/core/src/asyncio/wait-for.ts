@@ -1,5 +1,7 @@
 /** asyncio's `wait_for`: a deadline on one awaitable, and the work behind it stopped when it passes. */
+import { currentSignal } from '../cancel.js';
 import { TimeoutError } from '../errors.js';
+import { watchSignal } from '../signal-watch.js';
 import * as check from '../validate.js';
 import { start, stop, type Awaitable, type AwaitedOf } from './task.js';
 
@@ -17,18 +19,25 @@ import { start, stop, type Awaitable, type AwaitedOf } from './task.js';
 export async function waitFor<A extends Awaitable<unknown>>(item: A, ms: number): Promise<AwaitedOf<A>> {
   const limit = check.optionalDuration('ms', ms);
   if (limit === undefined) throw check.typeError('ms', 'a number of milliseconds', ms);
+  const scope = currentSignal();
+  if (scope?.aborted) throw scope.reason;
   const started = start(item as Awaitable<AwaitedOf<A>>);
   let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new TimeoutError('waitFor()', limit);
+  let unwatch: (() => void) | undefined;
+  const ended = new Promise<never>((_, reject) => {
+    const end = (error: unknown): void => {
       stop(started, error);
       reject(error);
-    }, limit);
+    };
+    timer = setTimeout(() => end(new TimeoutError('waitFor()', limit)), limit);
+    // An enclosing scope that ends first ends the wait too (and its timer, which would keep the
+    // process alive), even for a promise tothread cannot stop.
+    if (scope !== undefined) unwatch = watchSignal(scope, end);
   });
   try {
-    return await Promise.race([started, expired]);
+    return await Promise.race([started, ended]);
   } finally {
     clearTimeout(timer);
+    unwatch?.();
   }
 }
