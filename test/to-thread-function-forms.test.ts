@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPool, threaded, toThread, UnsupportedFunctionError } from '@tothread/core';
 import defaultExport, { busyWaitSync, hashSync, utils } from './fixtures/legacy-esm.mjs';
@@ -123,6 +126,29 @@ describe('functions exported by a module run from that module in the worker', ()
     const [imported, ...others] = (await rejection(pool.toThread(inline))).freeVariables;
     expect(imported).toMatch(/^import\('.*fixtures\/legacy-esm\.mjs'\)$/); // vitest rewrites the path from its root
     expect(others).toEqual([]);
+  });
+
+  it("imports a package named in a self-contained function's import() as its own file would: the app's copy", async () => {
+    const app = mkdtempSync(join(tmpdir(), 'tothread-app-'));
+    try {
+      // acorn is also one of tothread's own dependencies: the worker must not take that copy.
+      for (const name of ['acorn', 'only-in-the-app']) {
+        mkdirSync(join(app, 'node_modules', name), { recursive: true });
+        writeFileSync(join(app, 'node_modules', name, 'package.json'), JSON.stringify({ name, type: 'module', exports: './index.js' }));
+        writeFileSync(join(app, 'node_modules', name, 'index.js'), `export const where = "the app's ${name}";`);
+      }
+      // Run by Node itself: under vitest, vite would rewrite the import() calls first.
+      const core = new URL('../packages/core/dist/index.js', import.meta.url).href;
+      const source = `import { toThread } from '${core}';
+console.log(JSON.stringify(await toThread(async () => [(await import('acorn')).where, (await import('only-in-the-app')).where])));
+`;
+      writeFileSync(join(app, 'main.mjs'), source);
+      const run = await runNode([join(app, 'main.mjs')]);
+      expect(run.stderr).toBe('');
+      expect(JSON.parse(run.stdout)).toEqual(["the app's acorn", "the app's only-in-the-app"]);
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
   });
 
   it('works through threaded(), the async twin made once and called many times', async () => {

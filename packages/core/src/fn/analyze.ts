@@ -3,7 +3,7 @@
  * shipped by source when every name it uses is its own or a standard global: otherwise it closes
  * over something only this thread has.
  */
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import type { Node } from 'estree';
 import { analyze } from 'periscopic';
 import { runInNewContext } from 'node:vm';
@@ -26,6 +26,19 @@ export interface SelfContained {
    * in: the caller sends a sloppy one to its module instead.
    */
   readonly ownThis: boolean;
+  /**
+   * Its `import('pkg')` calls of a package by name, where `expression` has them: the caller resolves
+   * them from the function's own file (a worker compiling the source would resolve them from
+   * tothread's, and find another copy of the package, or none).
+   */
+  readonly packageImports: readonly PackageImport[];
+}
+
+/** An `import('name')` in a function's source: the string literal's place in `expression`. */
+export interface PackageImport {
+  readonly start: number;
+  readonly end: number;
+  readonly specifier: string;
 }
 
 /** A function that uses names from its surrounding scope. */
@@ -119,12 +132,11 @@ function lexicalBindings(node: AnyNode, at: Context, found: Set<string>, root: A
       const callee = node.callee as AnyNode;
       // `eval?.(…)` is an indirect eval: it reads globals only.
       if (callee.type === 'Identifier' && callee.name === 'eval' && node.optional !== true) found.add('eval');
-      // vite (vitest) writes `import()` as a call of its own helper.
-      if (callee.type === 'Identifier' && callee.name === '__vite_ssr_dynamic_import__') importedPath((node.arguments as AnyNode[])[0], found);
+      importedPath(importSource(node), found);
       break;
     }
     case 'ImportExpression':
-      importedPath(node.source as AnyNode, found);
+      importedPath(importSource(node), found);
       break;
   }
   const opens = node.type === 'FunctionExpression' || node.type === 'FunctionDeclaration';
@@ -161,6 +173,26 @@ function importedPath(source: AnyNode | undefined, found: Set<string>): void {
   if (typeof start === 'string' && /^(?:\.{1,2}\/|\/|file:)/.test(start)) found.add(`import('${start}${quasis && quasis.length > 1 ? '…' : ''}')`);
 }
 
+const STRICT = '"use strict";';
+
+/** What a dynamic import at `node` imports: `import(source)`, or vite's (vitest's) rewrite of one. */
+function importSource(node: AnyNode): AnyNode | undefined {
+  if (node.type === 'ImportExpression') return node.source as AnyNode;
+  const callee = node.type === 'CallExpression' ? (node.callee as AnyNode) : undefined;
+  return callee?.type === 'Identifier' && callee.name === '__vite_ssr_dynamic_import__' ? (node.arguments as AnyNode[])[0] : undefined;
+}
+
+/** `import('pkg')` calls naming a package (not a path, URL or Node built-in), placed in `expression`. */
+function packageImports(node: AnyNode, into: PackageImport[]): PackageImport[] {
+  const source = importSource(node);
+  const specifier = source?.type === 'Literal' ? source.value : undefined;
+  if (typeof specifier === 'string' && !/^(?:\.{0,2}\/|[a-z][a-z\d+.-]*:)/i.test(specifier) && !isBuiltin(specifier)) {
+    into.push({ start: (source!.start as number) - STRICT.length, end: (source!.end as number) - STRICT.length, specifier });
+  }
+  for (const child of childNodes(node)) packageImports(child, into);
+  return into;
+}
+
 /** The expression a parsed `"use strict";(…)` wraps. */
 function rootOf(ast: Node): AnyNode {
   return (ast as unknown as { body: Array<{ expression: AnyNode }> }).body.at(-1)!.expression;
@@ -193,11 +225,11 @@ function analyzeSource(source: string): Analysis {
   // a legacy CommonJS module's functions) does not parse, and is found in its module instead.
   let method = false;
   let expression = `(${source}\n)`;
-  let ast = tryParse(`"use strict";${expression}`);
+  let ast = tryParse(`${STRICT}${expression}`);
   if (ast === undefined) {
     method = true;
     expression = `({${source}\n})`;
-    ast = tryParse(`"use strict";${expression}`);
+    ast = tryParse(`${STRICT}${expression}`);
   }
   if (ast === undefined) return { kind: 'unparsable' };
   const root = rootOf(ast);
@@ -218,7 +250,7 @@ function analyzeSource(source: string): Analysis {
   const lexical = new Set<string>();
   lexicalBindings(root, { inFunction: method, inMethod: false }, lexical, member);
   free.push(...lexical);
-  return free.length > 0 ? { kind: 'closure', freeVariables: free } : { kind: 'self-contained', expression, method, globals, ownThis: usesOwnThis(root) };
+  return free.length > 0 ? { kind: 'closure', freeVariables: free } : { kind: 'self-contained', expression, method, globals, ownThis: usesOwnThis(root), packageImports: packageImports(root, []) };
 }
 
 /**

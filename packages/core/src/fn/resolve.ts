@@ -7,8 +7,10 @@
 import { UnsupportedFunctionError } from '../errors.js';
 import { typeError } from '../validate.js';
 import type { FnRef } from '../protocol.js';
-import { analyzeFunction, type Analysis, type Opaque } from './analyze.js';
-import { boundInScopes } from './inspect.js';
+import { pathToFileURL } from 'node:url';
+import { resolveSpecifier } from '../module/specifier.js';
+import { analyzeFunction, type Analysis, type Opaque, type SelfContained } from './analyze.js';
+import { boundInScopes, scriptUrlOf } from './inspect.js';
 import { locateFunction, type Location } from './locate.js';
 
 const SOURCE_IDS_LIMIT = 4096;
@@ -90,6 +92,35 @@ function sourceRef(fn: Function, expression: string, method: boolean): FnRef {
   return { kind: 'source', id, source: expression, method, name: fn.name };
 }
 
+/** Sources whose `import('pkg')` calls were resolved from their function's file. */
+const resolvedImports = new WeakMap<SelfContained, string>();
+
+/**
+ * The source to send, its `import('pkg')` calls pointed at what the function's own file imports
+ * (its app's copy of the package, under its conditions): compiled in a worker, the source would
+ * resolve them from tothread's own folder. A package not found from there is left as written.
+ */
+function packagesResolved(fn: Function, analysis: SelfContained): string {
+  if (analysis.packageImports.length === 0) return analysis.expression;
+  let expression = resolvedImports.get(analysis);
+  if (expression === undefined) {
+    const script = scriptUrlOf(fn);
+    const from = script?.startsWith('/') ? pathToFileURL(script).href : script?.startsWith('file:') ? script : undefined;
+    expression = analysis.expression;
+    for (const { start, end, specifier } of [...analysis.packageImports].reverse()) {
+      let url: string | undefined;
+      try {
+        url = resolveSpecifier(specifier, from);
+      } catch {
+        continue; // the worker's import reports it, as it would have
+      }
+      expression = `${expression.slice(0, start)}${JSON.stringify(url)}${expression.slice(end)}`;
+    }
+    resolvedImports.set(analysis, expression);
+  }
+  return expression;
+}
+
 async function locate(fn: Function, analysis: Analysis, free: readonly string[]): Promise<FnRef> {
   const known = unreachable.get(analysis);
   const where = known ?? (await locateFunction(fn));
@@ -122,7 +153,7 @@ export function resolveFunction(fn: unknown): FnRef | Promise<FnRef> {
     // Only a sloppy-mode `function` has an own `caller`: its `this` and `arguments` differ in strict mode.
     if (analysis.ownThis && Object.hasOwn(fn, 'caller')) rebound = [...rebound, 'sloppy-mode this or arguments'];
     if (rebound.length === 0) {
-      const ref = sourceRef(fn, analysis.expression, analysis.method);
+      const ref = sourceRef(fn, packagesResolved(fn, analysis), analysis.method);
       resolved.set(fn, ref);
       return ref;
     }
