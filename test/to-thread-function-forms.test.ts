@@ -115,13 +115,14 @@ describe('functions exported by a module run from that module in the worker', ()
     expect(await pool.toThread(threadIdSync)).not.toBe(threadIdSync());
   });
 
-  it('runs a function that imports a path next to its own file, and sloppy-mode CommonJS, from their modules', async () => {
+  it('runs a function that imports a path next to its own file from its module, and sloppy-mode CommonJS as sloppy code', async () => {
     const { versionOfSibling } = (await import('./fixtures/relative-import.mjs')) as { versionOfSibling: () => Promise<string> };
     expect(await pool.toThread(versionOfSibling)).toBe('1.4.0');
     // Out of TypeScript's sight (test/tsconfig.json): TypeScript refuses its octal escape.
-    const { red, receiverType } = (await import(new URL('./fixtures/sloppy.cjs', import.meta.url).href)) as { red: (s: string) => string; receiverType: () => string };
-    expect(await pool.toThread(red, 'x')).toBe(red('x'));
-    expect(await pool.toThread(receiverType)).toBe('object'); // as sloppy mode has it, not strict mode's 'undefined'
+    const sloppy = (await import(new URL('./fixtures/sloppy.cjs', import.meta.url).href)) as { red: (s: string) => string; receiverType: () => string; frozenWrite: () => number };
+    expect(await pool.toThread(sloppy.red, 'x')).toBe(sloppy.red('x'));
+    expect(await pool.toThread(sloppy.receiverType)).toBe('object'); // as sloppy mode has it, not strict mode's 'undefined'
+    expect(await pool.toThread(sloppy.frozenWrite)).toBe(1); // strict mode would throw a TypeError
     const inline = async () => ((await import('./fixtures/legacy-esm.mjs')) as { VERSION: string }).VERSION;
     const [imported, ...others] = (await rejection(pool.toThread(inline))).freeVariables;
     expect(imported).toMatch(/^import\('.*fixtures\/legacy-esm\.mjs'\)$/); // vitest rewrites the path from its root

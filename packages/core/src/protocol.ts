@@ -24,6 +24,8 @@ export type FnRef =
       readonly source: string;
       readonly method: boolean;
       readonly name: string;
+      /** Written in sloppy mode (a `function` of a CommonJS file without 'use strict'): compiled so. */
+      readonly sloppy?: boolean;
     }
   /** A function exported by a module, imported once per worker. */
   | ({ readonly kind: 'module'; readonly id: number } & ExportRef)

@@ -21,12 +21,6 @@ export interface SelfContained {
    */
   readonly globals: readonly string[];
   /**
-   * It uses its own `this` or `arguments`, which mean something else in sloppy mode (`this` the
-   * global object, `arguments` tied to the parameters) than in the strict mode a worker compiles it
-   * in: the caller sends a sloppy one to its module instead.
-   */
-  readonly ownThis: boolean;
-  /**
    * Its `import('pkg')` calls of a package by name, where `expression` has them: the caller resolves
    * them from the function's own file (a worker compiling the source would resolve them from
    * tothread's, and find another copy of the package, or none).
@@ -198,17 +192,6 @@ function rootOf(ast: Node): AnyNode {
   return (ast as unknown as { body: Array<{ expression: AnyNode }> }).body.at(-1)!.expression;
 }
 
-/** Whether a `function` uses its own `this` or `arguments` (not those of a function or class inside it). */
-function usesOwnThis(root: AnyNode): boolean {
-  if (root.type !== 'FunctionExpression') return false;
-  const visit = (node: AnyNode): boolean => {
-    if (node.type === 'ThisExpression' || (node.type === 'Identifier' && node.name === 'arguments')) return true;
-    if (node !== root && (node.type === 'FunctionExpression' || node.type === 'FunctionDeclaration' || node.type === 'ClassBody')) return false;
-    return childNodes(node).some(visit);
-  };
-  return visit(root);
-}
-
 /**
  * Names a class expression gives itself (`class Node { … new Node() }`): periscopic leaves them
  * free, though they are the class's own.
@@ -250,7 +233,7 @@ function analyzeSource(source: string): Analysis {
   const lexical = new Set<string>();
   lexicalBindings(root, { inFunction: method, inMethod: false }, lexical, member);
   free.push(...lexical);
-  return free.length > 0 ? { kind: 'closure', freeVariables: free } : { kind: 'self-contained', expression, method, globals, ownThis: usesOwnThis(root), packageImports: packageImports(root, []) };
+  return free.length > 0 ? { kind: 'closure', freeVariables: free } : { kind: 'self-contained', expression, method, globals, packageImports: packageImports(root, []) };
 }
 
 /**

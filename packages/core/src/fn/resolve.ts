@@ -84,12 +84,16 @@ function opaqueError(fn: Function, kind: Opaque['kind']): UnsupportedFunctionErr
 }
 
 function sourceRef(fn: Function, expression: string, method: boolean): FnRef {
-  let id = sourceIds.get(expression);
+  // Only a sloppy-mode `function` has an own `caller`. It is compiled in sloppy mode too: its `this`,
+  // its `arguments` and its writes to read-only places mean something else in strict mode.
+  const sloppy = Object.hasOwn(fn, 'caller');
+  const key = sloppy ? `sloppy:${expression}` : expression;
+  let id = sourceIds.get(key);
   if (id === undefined) {
     if (sourceIds.size >= SOURCE_IDS_LIMIT) sourceIds.delete(sourceIds.keys().next().value as string);
-    sourceIds.set(expression, (id = ++nextId));
+    sourceIds.set(key, (id = ++nextId));
   }
-  return { kind: 'source', id, source: expression, method, name: fn.name };
+  return { kind: 'source', id, source: expression, method, name: fn.name, ...(sloppy && { sloppy }) };
 }
 
 /** Sources whose `import('pkg')` calls were resolved from their function's file. */
@@ -150,8 +154,6 @@ export function resolveFunction(fn: unknown): FnRef | Promise<FnRef> {
       rebound = analysis.globals.length === 0 ? [] : (boundInScopes(fn, analysis.globals) ?? []);
       shadowed.set(analysis, rebound);
     }
-    // Only a sloppy-mode `function` has an own `caller`: its `this` and `arguments` differ in strict mode.
-    if (analysis.ownThis && Object.hasOwn(fn, 'caller')) rebound = [...rebound, 'sloppy-mode this or arguments'];
     if (rebound.length === 0) {
       const ref = sourceRef(fn, packagesResolved(fn, analysis), analysis.method);
       resolved.set(fn, ref);

@@ -24,8 +24,9 @@ const roots = new Map<string, Promise<unknown>>();
 
 function compile(ref: Extract<FnRef, { kind: 'source' }>): Loaded {
   const label = (ref.name || 'anonymous').replace(/[^\w$.-]/g, '_');
-  // Indirect eval: global scope, strict like the ES modules and TypeScript output most functions come from.
-  const value: unknown = (0, eval)(`"use strict";${ref.source}\n//# sourceURL=tothread-fn:${label}`);
+  // Indirect eval: global scope, strict like the ES modules and TypeScript output most functions
+  // come from, or sloppy like the one it was written as.
+  const value: unknown = (0, eval)(`${ref.sloppy ? '' : '"use strict";'}${ref.source}\n//# sourceURL=tothread-fn:${label}`);
   // A method is read from its descriptor: reading the property could run a getter.
   const fn = ref.method ? Object.getOwnPropertyDescriptor(value as object, Reflect.ownKeys(value as object)[0]!)?.value : value;
   return { value: fn, module: undefined };
