@@ -60,6 +60,19 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     expect(await inventory.addSync('lamp', 1)).toBe(1); // still serving
   });
 
+  it('rejects calling a method the instance lacks, or a property that is a value, with an ExportError saying which', async () => {
+    await using inventory = await createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'shop');
+    const remote = inventory as unknown as { shipSnyc(): Promise<unknown>; owner(): Promise<unknown> };
+    const missing = (await settle(remote.shipSnyc())) as ExportError;
+    expect(missing).toBeInstanceOf(ExportError);
+    expect(missing.problem).toBe('missing');
+    expect(missing.message).toMatch(/The `Inventory` instance from .*stateful\.cjs has no method `shipSnyc` \(it has: .*addSync, countSync/);
+    const value = (await settle(remote.owner())) as ExportError;
+    expect(value.problem).toBe('not-a-function');
+    expect(value.message).toMatch(/read it with `await remote\.owner`/);
+    expect(await inventory.addSync('a', 1)).toBe(1); // still serving
+  });
+
   it('rejects a method argument that cannot be sent with CloneError naming it, and keeps serving', async () => {
     await using inventory = await createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'shop');
     const refused = (await settle(inventory.addSync('a', (() => 1) as unknown as number))) as CloneError;

@@ -51,6 +51,53 @@ function sendThrownWhole(entry: Loaded): void {
   });
 }
 
+/** The methods `instance` has, for messages: its own and its classes', not Object's. */
+function methodNames(instance: object): string[] {
+  const names = new Set<string>();
+  for (let at: object | null = instance; at !== null && at !== Object.prototype; at = Object.getPrototypeOf(at) as object | null) {
+    for (const key of Object.getOwnPropertyNames(at)) {
+      if (key !== 'constructor' && typeof Object.getOwnPropertyDescriptor(at, key)?.value === 'function') names.add(key);
+    }
+  }
+  return [...names].sort();
+}
+
+/**
+ * Answers the call of something the instance does not have as a method with an ExportError saying
+ * so, where Comlink would fail on its own `apply` ("Cannot read properties of undefined"). The reply
+ * has Comlink's wire form for a thrown value, carried by tothread's codec (see sendThrownWhole).
+ */
+function refuseNonMethods(ep: Comlink.Endpoint, instance: object, ref: ExportRef): Comlink.Endpoint {
+  const listen = ep.addEventListener.bind(ep);
+  const unlisten = ep.removeEventListener.bind(ep);
+  const checks = new WeakMap<object, (event: MessageEvent) => void>();
+  ep.removeEventListener = (type, listener, options) => unlisten(type, checks.get(listener) ?? listener, options);
+  ep.addEventListener = (type, listener, options) => {
+    const check = (event: MessageEvent): void => {
+      const { id, type: kind, path } = (event.data ?? {}) as { id?: unknown; type?: unknown; path?: unknown };
+      if (kind === 'APPLY' && Array.isArray(path) && path.length > 0) {
+        let target: unknown = instance;
+        for (const key of path) target = target == null ? undefined : (target as Record<string, unknown>)[key as string];
+        if (typeof target !== 'function') {
+          const called = path.join('.');
+          const name = ref.path.join('.');
+          const error =
+            target === undefined
+              ? new ExportError(ref.url, `${name}#${called}`, 'missing', `The \`${name}\` instance from ${ref.url} has no method \`${called}\` (it has: ${methodNames(instance).join(', ') || 'none'})`)
+              : new ExportError(ref.url, `${name}#${called}`, 'not-a-function', `\`${called}\` of the \`${name}\` instance from ${ref.url} is not a method (it is ${target === null ? 'null' : typeof target}): read it with \`await remote.${called}\` instead of calling it`);
+          ep.postMessage({ id, type: 'HANDLER', name: 'throw', value: { isError: false, value: { [THROWN_KEY]: encodeThrown(error) } } });
+          return;
+        }
+      }
+      if (typeof listener === 'function') listener(event);
+      else listener.handleEvent(event);
+    };
+    checks.set(listener, check);
+    listen(type, check, options);
+  };
+  return ep;
+}
+
 async function main(): Promise<void> {
   const { ref, args, niceIncrement } = workerData as InstanceData;
   lowerPriority(niceIncrement);
@@ -68,7 +115,7 @@ async function main(): Promise<void> {
       throw new ExportError(ref.url, name, 'not-constructible', `\`${name}\` of ${ref.url} returned ${String(instance)}, not an object whose methods can be called`);
     }
     sendThrownWhole(loaded);
-    Comlink.expose(instance, endpoint(port));
+    Comlink.expose(instance, refuseNonMethods(endpoint(port), instance, ref));
     port.postMessage({ tothread: 'ready' } satisfies InstanceReady);
   } catch (error) {
     // The module's own error classes are named, as for a method's errors.
