@@ -55,6 +55,10 @@ function find(value: unknown, path: string, seen: Set<object>, canMove: boolean)
     return 'cause' in value ? find(value.cause, `${path}.cause`, seen, canMove) : undefined;
   }
   const tag = Object.prototype.toString.call(value).slice(8, -1);
+  if (path === 'result' && (tag === 'Generator' || tag === 'AsyncGenerator')) {
+    // A function that returns a generator object: only a generator function streams.
+    return { path, detail: `it is a ${tag} object, and only a generator function's calls stream: write the function as one (function* (…) { yield* … })` };
+  }
   if (UNCLONEABLE_TAGS.has(tag)) return { path, detail: `it is ${describe(value)}` };
   // `arr.values()`, `map.keys()`, an iterator helper (Node 22+).
   if (/Iterator(?: Helper)?$/.test(tag)) return { path, detail: `it is an iterator (${tag}): spread it into an array first ([...iterator])` };
