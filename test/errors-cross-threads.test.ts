@@ -120,7 +120,7 @@ describe('values that cannot cross threads', () => {
     const iterator = (await caught(pool.toThread(() => ({ rows: [1, 2].values() })))) as CloneError;
     expect(iterator).toMatchObject({ name: 'CloneError', path: 'result.rows' });
     expect(iterator.message).toMatch(/it is an iterator \(Array Iterator\): spread it into an array first/);
-    const generator = (await caught(pool.toThread(() => (function* () { yield 1; })()))) as CloneError;
+    const generator = (await caught(pool.toThread(() => (function* () { yield 1; })()) as unknown as Promise<unknown>)) as CloneError; // typed as a stream
     expect(generator).toMatchObject({ name: 'CloneError', path: 'result' });
     expect(generator.message).toMatch(/only a generator function's calls stream: write the function as one/);
     expect(await pool.toThread(() => 'alive')).toBe('alive');
