@@ -53,6 +53,8 @@ describe('self-contained functions are shipped by source', () => {
     const workerThread = await pool.toThread(async () => (await import('node:worker_threads')).threadId);
     expect(workerThread).not.toBe(0);
     expect(await pool.toThread((s: string) => JSON.parse(s).n + Math.max(1, 2), '{"n":40}')).toBe(42);
+    // Node's less common globals too: a stream reader's class, a performance entry's.
+    expect(await pool.toThread(() => [typeof ReadableStreamDefaultReader, typeof PerformanceMark, typeof WritableStreamDefaultWriter])).toEqual(['function', 'function', 'function']);
   });
 
   it('runs methods whatever their names (getUser, settle, class) and a class expression that names itself', async () => {

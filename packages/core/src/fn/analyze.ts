@@ -69,6 +69,10 @@ const HOST_GLOBALS = new Set(
     'Blob', 'File', 'BroadcastChannel', 'MessageChannel', 'MessagePort', 'MessageEvent', 'DOMException',
     'ReadableStream', 'WritableStream', 'TransformStream', 'CompressionStream', 'DecompressionStream',
     'ByteLengthQueuingStrategy', 'CountQueuingStrategy', 'WebSocket', 'PerformanceObserver',
+    'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader', 'ReadableStreamBYOBRequest', 'ReadableByteStreamController',
+    'ReadableStreamDefaultController', 'WritableStreamDefaultWriter', 'WritableStreamDefaultController',
+    'TransformStreamDefaultController', 'Performance', 'PerformanceEntry', 'PerformanceMark', 'PerformanceMeasure',
+    'PerformanceObserverEntryList', 'PerformanceResourceTiming', 'Navigator', 'CloseEvent', 'URLPattern',
   ].filter((name) => name in globalThis),
 );
 
