@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { CancelledError, createPool, createTask, gather, Task, waitFor } from '@tothread/core';
+import { CancelledError, cancelScope, createPool, createTask, gather, Task, waitFor } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { throwValue } from './fixtures/errors.mjs';
 import { runNode, settle, sleep } from './helpers.js';
@@ -112,6 +112,18 @@ describe('waitFor', () => {
   it('resolves with the value when it comes in time, from a promise or a function', async () => {
     expect(await waitFor(pool.toThread(busyWaitSync, 10), 5_000)).toBe(10);
     expect(await waitFor(() => pool.toThread(busyWaitSync, 11), 5_000)).toBe(11);
+  });
+
+  it('in a scope already cancelled, rejects with its reason and stops the call it was given', async () => {
+    const failed = await settle(
+      cancelScope(async (scope) => {
+        scope.cancel();
+        await waitFor(pool.toThread(busyWaitSync, 5_000), 1_000);
+      }),
+    );
+    expect(failed).toBeInstanceOf(CancelledError);
+    await sleep(50);
+    expect(pool.stats().running).toBe(0);
   });
 
   it('ends with an enclosing scope that ends first, and its timer does not keep the process alive', async () => {

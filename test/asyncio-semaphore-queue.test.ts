@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CancelledError, gather, limit, Queue, QueueEmptyError, QueueFullError, QueueShutDownError, Semaphore, TimeoutError, waitFor } from '@tothread/core';
+import { asCompleted, CancelledError, gather, limit, Queue, QueueEmptyError, QueueFullError, QueueShutDownError, Semaphore, timeout, TimeoutError, waitFor } from '@tothread/core';
 import { settle, sleep } from './helpers.js';
 
 
@@ -49,6 +49,19 @@ describe('Semaphore', () => {
     const granted = gather(semaphore.acquire());
     granted.cancel();
     expect(await settle(granted)).toBeInstanceOf(CancelledError);
+    expect(semaphore.available).toBe(1);
+  });
+
+  it('keeps the permit an asCompleted() loop handed out before it was left', async () => {
+    const semaphore = new Semaphore(1);
+    let held: { release(): void } | undefined;
+    for await (const permit of asCompleted([semaphore.acquire(), new Promise<never>(() => {})])) {
+      held = permit as { release(): void };
+      break;
+    }
+    expect(semaphore.available).toBe(0);
+    expect(semaphore.tryAcquire()).toBeUndefined();
+    held!.release();
     expect(semaphore.available).toBe(1);
   });
 
@@ -142,6 +155,19 @@ describe('Queue', () => {
     expect(queue.getNowait()).toBe('a');
     await sleep(10);
     expect(queue.size).toBe(0);
+  });
+
+  it('ends a join() with its signal, or with the enclosing cancel scope', async () => {
+    const queue = new Queue<string>();
+    queue.putNowait('never done');
+    const controller = new AbortController();
+    const joined = settle(queue.join({ signal: controller.signal }));
+    controller.abort(new Error('gave up'));
+    expect(await joined).toMatchObject({ message: 'gave up' });
+    expect(await settle(timeout(20, () => queue.join()))).toBeInstanceOf(TimeoutError);
+    queue.getNowait();
+    queue.taskDone();
+    await queue.join(); // a join still waiting would now be released too
   });
 
   it('aborts a waiting get() with its signal', async () => {

@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPool, TaskGroup, TaskGroupClosedError, TaskGroupError, taskGroup, timeout, TimeoutError } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
@@ -123,6 +124,25 @@ describe('task groups', () => {
     expect(events).toEqual(['cleaned up', 'group settled']);
     expect(failed).toBeInstanceOf(TaskGroupError);
     expect((failed as TaskGroupError).errors.map((e) => (e as Error).message)).toEqual(['boom', 'rollback failed']);
+  });
+
+  it("do not count the AbortError of a Node API given a cancelled task's signal as a failure", async () => {
+    const failed = await settle(
+      taskGroup((group) => {
+        group.create((signal) => setTimeout(5_000, null, { signal }));
+        group.create(async () => {
+          await sleep(20);
+          throw new Error('boom');
+        });
+      }),
+    );
+    expect((failed as TaskGroupError).errors.map((e) => (e as Error).message)).toEqual(['boom']);
+    const alone = await taskGroup((group) => {
+      const task = group.create((signal) => setTimeout(5_000, null, { signal }));
+      task.cancel();
+      return 'done';
+    });
+    expect(alone).toBe('done'); // a task cancelled on its own is not a failure
   });
 
   it('wait at the end of an `await using` block', async () => {

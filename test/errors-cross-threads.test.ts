@@ -2,7 +2,7 @@ import { types } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CloneError, createPool } from '@tothread/core';
 import { fixture, runNode } from './helpers.js';
-import { failAggregate, failStrict, failWrapped, ParseError, parseSync, portResult, proxyResult, StrictError, throwValue } from './fixtures/errors.mjs';
+import { failAggregate, failShared, failStrict, failWrapped, ParseError, parseSync, portResult, proxyResult, StrictError, throwValue } from './fixtures/errors.mjs';
 
 const pool = createPool({ maxThreads: 2 });
 afterAll(() => pool.close());
@@ -67,6 +67,14 @@ describe('errors thrown in a worker come back whole', () => {
     expect(Object.keys(error)).toEqual(['originalError', 'retries']);
     expect(error.originalError).toBeInstanceOf(ParseError);
     expect(error.originalError).toMatchObject({ message: 'connection reset', code: 'E_PARSE', line: 7 });
+  });
+
+  it('keeps one error met twice (a cause, two fields) as one error, whole', async () => {
+    const error = (await caught(pool.toThread(failShared))) as Error & { parent: ParseError; original: ParseError };
+    expect(error.cause).toBeInstanceOf(ParseError);
+    expect(error.cause).toMatchObject({ message: 'duplicate key', code: 'E_PARSE', line: 9 });
+    expect(error.parent).toBe(error.cause);
+    expect(error.original).toBe(error.cause);
   });
 
   it('keeps built-in classes thrown by self-contained functions, and names them in the stack', async () => {

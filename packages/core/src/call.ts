@@ -233,12 +233,13 @@ export async function rebuildThrown(wire: WireThrown): Promise<unknown> {
 }
 
 /** Loads, from modules the main thread already has, the user's error classes named by the worker. */
-async function collectCtors(thrown: WireThrown, into: Map<CtorRef, Function | undefined>): Promise<void> {
-  if (thrown.kind !== 'error') return;
+async function collectCtors(thrown: WireThrown, into: Map<CtorRef, Function | undefined>, seen = new Set<WireThrown>()): Promise<void> {
+  if (thrown.kind !== 'error' || seen.has(thrown)) return; // an error met twice, or a cycle
+  seen.add(thrown);
   const { ctor } = thrown.error;
   if (ctor?.kind === 'export') {
     const value = await loadedExport(ctor);
     into.set(ctor, typeof value === 'function' ? value : undefined);
   }
-  for (const inner of innerThrown(thrown.error)) await collectCtors(inner, into);
+  for (const inner of innerThrown(thrown.error)) await collectCtors(inner, into, seen);
 }

@@ -61,13 +61,18 @@ function find(value: unknown, path: string, seen: Set<object>, canMove: boolean)
   }
   if (UNCLONEABLE_TAGS.has(tag)) return { path, detail: `it is ${describe(value)}` };
   // `arr.values()`, `map.keys()`, an iterator helper (Node 22+).
-  if (/Iterator(?: Helper)?$/.test(tag)) return { path, detail: `it is an iterator (${tag}): spread it into an array first ([...iterator])` };
+  if (tag !== 'Object' && tag !== 'Array' && (tag.endsWith('Iterator') || tag.endsWith('Iterator Helper'))) return { path, detail: `it is an iterator (${tag}): spread it into an array first ([...iterator])` };
   seen.add(value);
   if (value instanceof Map) {
     let i = 0;
     for (const [k, v] of value) {
-      const at = typeof k === 'string' || typeof k === 'number' ? JSON.stringify(k) : `/* entry ${i} */`;
-      const found = find(k, `${path}.keys()[${i}]`, seen, canMove) ?? find(v, `${path}.get(${at})`, seen, canMove);
+      const valuePath = `${path}.get(${i})`;
+      const found = find(k, `${path}.keys()[${i}]`, seen, canMove) ?? find(v, valuePath, seen, canMove);
+      // Named by its key once found (the walk itself names entries by index: it costs less).
+      if (found?.path.startsWith(valuePath)) {
+        const key = typeof k === 'string' || typeof k === 'number' ? JSON.stringify(k) : `/* entry ${i} */`;
+        return { ...found, path: `${path}.get(${key})${found.path.slice(valuePath.length)}` };
+      }
       if (found) return found;
       i++;
     }

@@ -25,6 +25,8 @@ const BUILTINS: Readonly<Record<string, new (message?: string) => Error>> = Obje
   URIError,
   AggregateError: AggregateError as unknown as new (message?: string) => Error,
 });
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** Fields the wire carries on their own, when they hold what it expects there. */
 const TEXT_FIELDS = new Set(['message', 'stack', 'name']);
 
@@ -91,20 +93,21 @@ export const THROWN_KEY = 'tothread.thrown';
 
 /**
  * Encodes a thrown value for the wire. `locateCtor` names the user's error class when the worker
- * can find it among a module's exports.
+ * can find it among a module's exports. An error met twice (the same one as a `cause` and in a
+ * field, or in a cycle) is encoded once: structured clone keeps the shared reference, and
+ * {@link decodeThrown} rebuilds it as one object.
  */
 export function encodeThrown(
   thrown: unknown,
   locateCtor: (ctor: Function) => CtorRef | undefined = () => undefined,
-  seen: Set<unknown> = new Set(),
+  encoded: Map<unknown, WireThrown> = new Map(),
   depth = 0,
 ): WireThrown {
-  // A cause chain or an AggregateError may contain itself; `depth` bounds how deep they go (not how
-  // many errors there are: an AggregateError of 100 keeps them all).
-  if (!isErrorLike(thrown) || seen.has(thrown) || depth > MAX_DEPTH) {
-    return { kind: 'value', value: cloneable(thrown) };
-  }
-  seen.add(thrown);
+  const known = encoded.get(thrown);
+  if (known !== undefined) return known;
+  // `depth` bounds how deep a chain of causes goes (not how many errors there are: an
+  // AggregateError of 100 keeps them all).
+  if (!isErrorLike(thrown) || depth > MAX_DEPTH) return { kind: 'value', value: cloneable(thrown) };
   // From the prototype: an own `constructor` property must not hide the class.
   const ctor = safe(() => (Object.getPrototypeOf(thrown) as { constructor?: unknown } | null)?.constructor, undefined);
   let ctorRef: CtorRef | undefined;
@@ -114,36 +117,34 @@ export function encodeThrown(
     else if (thrown instanceof ToThreadError && Object.hasOwn(OWN, ctor.name)) ctorRef = { kind: 'tothread', name: ctor.name };
     else ctorRef = safe(() => locateCtor(ctor), undefined);
   }
+  const stack = safe(() => thrown.stack, undefined);
   const props: Record<string, unknown> = {};
-  let errorProps: Record<string, WireThrown> | undefined;
+  const error: Mutable<WireError> = {
+    name: safe(() => String(thrown.name), 'Error'),
+    message: safe(() => String(thrown.message), ''),
+    stack: typeof stack === 'string' ? stack : undefined,
+    ctor: ctorRef,
+    props,
+  };
+  const wire: WireThrown = { kind: 'error', error };
+  encoded.set(thrown, wire); // before what it holds: a cycle comes back to it
+  const inner = (value: unknown): WireThrown => encodeThrown(value, locateCtor, encoded, depth + 1);
+  if ('cause' in thrown) error.cause = inner(safe(() => thrown.cause, undefined));
+  if (thrown instanceof AggregateError) error.errors = Array.from(safe(() => thrown.errors as unknown[], []), inner);
   for (const key of safe(() => Object.keys(thrown), [] as string[])) {
     const value = safe(() => (thrown as unknown as Record<string, unknown>)[key], '[a getter that threw]');
     if (carriedApart(thrown, key, value)) continue;
-    // An error kept as a field (`originalError`, `inner`) keeps its class and fields, as `cause` does.
-    // `props` keeps its place in the key order.
-    const whole = isErrorLike(value) && !seen.has(value);
-    if (whole) (errorProps ??= Object.create(null) as Record<string, WireThrown>)[key] = encodeThrown(value, locateCtor, seen, depth + 1);
-    props[key] = whole ? undefined : cloneable(value);
+    // An error kept as a field (`originalError`, `inner`) keeps its class and fields, as `cause`
+    // does; `props` keeps its place in the key order.
+    if (isErrorLike(value)) (error.errorProps ??= Object.create(null) as Record<string, WireThrown>)[key] = inner(value);
+    props[key] = isErrorLike(value) ? undefined : cloneable(value);
   }
   // `message` and `stack` are own but not enumerable: a value that is not text travels as a prop.
   for (const key of ['message', 'stack']) {
     const value = safe(() => (Object.hasOwn(thrown, key) ? (thrown as unknown as Record<string, unknown>)[key] : ''), '');
     if (typeof value !== 'string' && !(key in props)) props[key] = cloneable(value);
   }
-  const stack = safe(() => thrown.stack, undefined);
-  const error: WireError = {
-    name: safe(() => String(thrown.name), 'Error'),
-    message: safe(() => String(thrown.message), ''),
-    stack: typeof stack === 'string' ? stack : undefined,
-    ctor: ctorRef,
-    props,
-    ...(errorProps && { errorProps }),
-    ...('cause' in thrown ? { cause: encodeThrown(safe(() => thrown.cause, undefined), locateCtor, seen, depth + 1) } : {}),
-    ...(thrown instanceof AggregateError
-      ? { errors: Array.from(safe(() => thrown.errors as unknown[], []), (e) => encodeThrown(e, locateCtor, seen, depth + 1)) }
-      : {}),
-  };
-  return { kind: 'error', error };
+  return wire;
 }
 
 /** The errors a wire error carries inside it: its cause, an AggregateError's errors, errors kept in fields. */
@@ -175,13 +176,16 @@ function errorOf(ctor: Function): Error {
  * Rebuilds a thrown value. The error is made from the class's prototype without running its
  * constructor (a user constructor may have required arguments or side effects).
  */
-export function decodeThrown(wire: WireThrown, resolveCtor: (ref: CtorRef) => Function | undefined): unknown {
+export function decodeThrown(wire: WireThrown, resolveCtor: (ref: CtorRef) => Function | undefined, decoded: Map<WireThrown, unknown> = new Map()): unknown {
   if (wire.kind === 'value') return wire.value;
+  if (decoded.has(wire)) return decoded.get(wire); // an error met twice is one object, as it was
+  const inner = (value: WireThrown): unknown => decodeThrown(value, resolveCtor, decoded);
   const { error } = wire;
   if (error.ctor?.kind === 'builtin' && error.ctor.name === 'DOMException') {
     const dom = new DOMException(error.message, error.name);
+    decoded.set(wire, dom);
     define(dom, 'stack', error.stack);
-    if (error.cause) define(dom, 'cause', decodeThrown(error.cause, resolveCtor));
+    if (error.cause) define(dom, 'cause', inner(error.cause));
     return dom;
   }
   // The class comes from the constructor the worker named, never from `name` (which code can change).
@@ -190,16 +194,17 @@ export function decodeThrown(wire: WireThrown, resolveCtor: (ref: CtorRef) => Fu
   const own = error.ctor?.kind === 'tothread' && Object.hasOwn(OWN, error.ctor.name) ? OWN[error.ctor.name] : undefined;
   const ctor = own ?? builtin ?? (error.ctor && resolveCtor(error.ctor)) ?? Error;
   const rebuilt = errorOf(ctor);
+  decoded.set(wire, rebuilt);
   define(rebuilt, 'message', error.message);
   define(rebuilt, 'stack', error.stack);
   if (rebuilt.name !== error.name) define(rebuilt, 'name', error.name);
-  if (error.cause) define(rebuilt, 'cause', decodeThrown(error.cause, resolveCtor));
-  if (error.errors) define(rebuilt, 'errors', error.errors.map((e) => decodeThrown(e, resolveCtor)));
+  if (error.cause) define(rebuilt, 'cause', inner(error.cause));
+  if (error.errors) define(rebuilt, 'errors', error.errors.map(inner));
   // Own properties are defined, not assigned: a setter or getter-only accessor on the class's
   // prototype, or a key like `__proto__`, must not change what is rebuilt.
   const errorProps = error.errorProps ?? {};
   for (const [key, value] of Object.entries(error.props)) {
-    const field = Object.hasOwn(errorProps, key) ? decodeThrown(errorProps[key]!, resolveCtor) : value;
+    const field = Object.hasOwn(errorProps, key) ? inner(errorProps[key]!) : value;
     Object.defineProperty(rebuilt, key, { value: field, writable: true, configurable: true, enumerable: true });
   }
   return rebuilt;

@@ -3,7 +3,7 @@ import { captureSite, placeLeftover } from '../call-site.js';
 import { CancelledError } from '../errors.js';
 import { checkAwaitables, start, stop, type Awaitable, type AwaitedOf } from './task.js';
 
-type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+type Settled<T> = ({ readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown }) & { readonly from: PromiseLike<T> };
 
 /**
  * Yields each awaitable's value as soon as it settles, fastest first. A rejection is thrown from
@@ -21,26 +21,27 @@ export async function* asCompleted<A extends Awaitable<unknown>>(items: Iterable
   let wake: (() => void) | undefined;
   for (const promise of started) {
     promise.then(
-      (value) => settled.push({ ok: true, value }),
+      (value) => settled.push({ ok: true, value, from: promise }),
       (error: unknown) => {
         placeLeftover(error, site);
-        settled.push({ ok: false, error });
+        settled.push({ ok: false, error, from: promise });
       },
     ).then(() => wake?.());
   }
-  let yielded = 0;
+  // What the loop has been handed is the caller's (a permit it holds): never stopped after.
+  const handed = new Set<PromiseLike<unknown>>();
   try {
-    while (yielded < started.length) {
+    while (handed.size < started.length) {
       if (settled.length === 0) await new Promise<void>((resolve) => (wake = resolve));
       const next = settled.shift()!;
-      yielded++;
+      handed.add(next.from);
       if (!next.ok) throw next.error;
       yield next.value;
     }
   } finally {
-    if (yielded < started.length) {
+    if (handed.size < started.length) {
       const reason = new CancelledError('asCompleted() was left before every awaitable settled');
-      for (const promise of started) stop(promise, reason);
+      for (const promise of started) if (!handed.has(promise)) stop(promise, reason);
     }
   }
 }

@@ -5,6 +5,7 @@
 import { cancelAwaitable, currentSignal, onCancel } from '../cancel.js';
 import { QueueEmptyError, QueueFullError, QueueShutDownError } from '../errors.js';
 import * as check from '../validate.js';
+import { watchSignal } from '../signal-watch.js';
 import { WaitList } from '../wait-list.js';
 
 /** What a try of `put()`/`get()` returns when it must wait. */
@@ -16,7 +17,7 @@ export interface QueueOptions {
   maxsize?: number;
 }
 
-/** Options of `put()` and `get()`. */
+/** Options of `put()`, `get()` and `join()`. */
 export interface QueueWaitOptions {
   /** Stops waiting when it aborts, rejecting with `signal.reason`. The enclosing cancel scope's signal applies too. @default none */
   signal?: AbortSignal;
@@ -130,10 +131,29 @@ export class Queue<T> implements AsyncIterable<T> {
     if (--this.#unfinished === 0) for (const resolve of this.#joiners.splice(0)) resolve();
   }
 
-  /** Resolves when every item put has been marked done with `taskDone()`. */
-  join(): Promise<void> {
-    if (this.#unfinished === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#joiners.push(resolve));
+  /**
+   * Resolves when every item put has been marked done with `taskDone()`.
+   *
+   * @throws the signal's reason when `options.signal` or the enclosing cancel scope aborts first.
+   */
+  async join(options?: QueueWaitOptions): Promise<void> {
+    const signals = this.#signals(options).filter((signal): signal is AbortSignal => signal !== undefined);
+    if (this.#unfinished === 0) return;
+    for (const signal of signals) if (signal.aborted) throw signal.reason;
+    await new Promise<void>((resolve, reject) => {
+      const unwatch: Array<() => void> = [];
+      const joiner = (): void => {
+        unwatch.forEach((stop) => stop());
+        resolve();
+      };
+      const onAbort = (reason: unknown): void => {
+        this.#joiners = this.#joiners.filter((other) => other !== joiner);
+        unwatch.forEach((stop) => stop());
+        reject(reason);
+      };
+      for (const signal of signals) unwatch.push(watchSignal(signal, onAbort));
+      this.#joiners.push(joiner);
+    });
   }
 
   /**
@@ -165,6 +185,13 @@ export class Queue<T> implements AsyncIterable<T> {
     }
   }
 
+  /** The signals a wait ends with: its own, and the enclosing cancel scope's. */
+  #signals(options: QueueWaitOptions | undefined): Array<AbortSignal | undefined> {
+    const raw = check.optionsObject('options', options);
+    check.knownKeys('options', raw, ['signal']);
+    return [check.optionalSignal('options.signal', raw.signal), currentSignal()];
+  }
+
   /**
    * Tries `attempt` until it gives a result, waiting in `line` between tries. Its promise can be
    * cancelled: the wait in progress is left, and a wake-up granted in the meantime passes on to the
@@ -174,9 +201,7 @@ export class Queue<T> implements AsyncIterable<T> {
     let cancelled: { reason: unknown } | undefined;
     let waiting: Promise<void> | undefined;
     const run = async (): Promise<R> => {
-      const raw = check.optionsObject('options', options);
-      check.knownKeys('options', raw, ['signal']);
-      const signals = [check.optionalSignal('options.signal', raw.signal), currentSignal()];
+      const signals = this.#signals(options);
       for (;;) {
         const result = attempt();
         if (result !== NOT_YET) return result;

@@ -9,9 +9,15 @@ import * as check from '../validate.js';
 import { CancelScope } from './scope.js';
 import { Task, type TaskOptions } from './task.js';
 
-/** Whether `error` is the cancellation `signal` carried, or a CancelledError. */
+/**
+ * Whether `error` says the work was cancelled: the reason `signal` carried, a CancelledError, or the
+ * AbortError a Node API given the signal rejects with (`timers/promises`, `events.once`). An error
+ * of the task's own that merely wraps the reason (a failed rollback) is a failure.
+ */
 function isCancellation(error: unknown, signal: AbortSignal): boolean {
-  return (signal.aborted && error === signal.reason) || error instanceof CancelledError;
+  if (error instanceof CancelledError) return true;
+  if (!signal.aborted) return false;
+  return error === signal.reason || (error as { name?: unknown } | null)?.name === 'AbortError';
 }
 
 /**

@@ -3,7 +3,7 @@ import { currentSignal } from '../cancel.js';
 import { TimeoutError } from '../errors.js';
 import { watchSignal } from '../signal-watch.js';
 import * as check from '../validate.js';
-import { start, stop, type Awaitable, type AwaitedOf } from './task.js';
+import { start, stop, stopAndWatch, type Awaitable, type AwaitedOf } from './task.js';
 
 /**
  * Waits at most `ms` for `item`: a `toThread()` promise, a task, or a function (started as a task).
@@ -20,7 +20,10 @@ export async function waitFor<A extends Awaitable<unknown>>(item: A, ms: number)
   const limit = check.optionalDuration('ms', ms);
   if (limit === undefined) throw check.typeError('ms', 'a number of milliseconds', ms);
   const scope = currentSignal();
-  if (scope?.aborted) throw scope.reason;
+  if (scope?.aborted) {
+    stopAndWatch(item, scope.reason); // a call handed over is stopped, and its rejection observed
+    throw scope.reason;
+  }
   const started = start(item as Awaitable<AwaitedOf<A>>);
   let timer: NodeJS.Timeout | undefined;
   let unwatch: (() => void) | undefined;

@@ -51,6 +51,15 @@ function sendThrownWhole(entry: Loaded): void {
   });
 }
 
+/** The descriptor of `key` on `instance` or its prototypes. */
+function ownOrInherited(instance: object, key: string): PropertyDescriptor | undefined {
+  for (let at: object | null = instance; at !== null; at = Object.getPrototypeOf(at) as object | null) {
+    const descriptor = Object.getOwnPropertyDescriptor(at, key);
+    if (descriptor !== undefined) return descriptor;
+  }
+  return undefined;
+}
+
 /** The methods `instance` has, for messages: its own and its classes', not Object's. */
 function methodNames(instance: object): string[] {
   const names = new Set<string>();
@@ -75,16 +84,20 @@ function refuseNonMethods(ep: Comlink.Endpoint, instance: object, ref: ExportRef
   ep.addEventListener = (type, listener, options) => {
     const check = (event: MessageEvent): void => {
       const { id, type: kind, path } = (event.data ?? {}) as { id?: unknown; type?: unknown; path?: unknown };
-      if (kind === 'APPLY' && Array.isArray(path) && path.length > 0) {
-        let target: unknown = instance;
-        for (const key of path) target = target == null ? undefined : (target as Record<string, unknown>)[key as string];
-        if (typeof target !== 'function') {
+      // A method of the instance itself (`remote.parseSync()`), read from its descriptor: a getter
+      // is left to Comlink, which runs it once.
+      if (kind === 'APPLY' && Array.isArray(path) && path.length === 1) {
+        const key = String(path[0]);
+        const descriptor = ownOrInherited(instance, key);
+        // No descriptor: a missing property, or one a Proxy makes up (read, as Comlink would).
+        const target = descriptor === undefined ? { value: (instance as Record<string, unknown>)[key] } : descriptor;
+        if ('value' in target && typeof target.value !== 'function') {
           const called = path.join('.');
           const name = ref.path.join('.');
           const error =
-            target === undefined
+            target.value === undefined
               ? new ExportError(ref.url, `${name}#${called}`, 'missing', `The \`${name}\` instance from ${ref.url} has no method \`${called}\` (it has: ${methodNames(instance).join(', ') || 'none'})`)
-              : new ExportError(ref.url, `${name}#${called}`, 'not-a-function', `\`${called}\` of the \`${name}\` instance from ${ref.url} is not a method (it is ${target === null ? 'null' : typeof target}): read it with \`await remote.${called}\` instead of calling it`);
+              : new ExportError(ref.url, `${name}#${called}`, 'not-a-function', `\`${called}\` of the \`${name}\` instance from ${ref.url} is not a method (it is ${target.value === null ? 'null' : typeof target.value}): read it with \`await remote.${called}\` instead of calling it`);
           ep.postMessage({ id, type: 'HANDLER', name: 'throw', value: { isError: false, value: { [THROWN_KEY]: encodeThrown(error) } } });
           return;
         }

@@ -20,6 +20,8 @@ export interface Loaded {
 }
 
 const loaded = new Map<number, Loaded>();
+/** Targets checked to be callable: the check runs once, not at every call. */
+const callables = new WeakSet<Loaded>();
 const roots = new Map<string, Promise<unknown>>();
 
 function compile(ref: Extract<FnRef, { kind: 'source' }>): Loaded {
@@ -137,10 +139,14 @@ function remember(id: number, entry: Loaded): Loaded {
 
 /** The function a task calls, or an ExportError saying what the export is instead. */
 export function callable(entry: Loaded, ref: FnRef): Function {
+  if (callables.has(entry)) return entry.value as Function;
   const where = ref.kind === 'module' ? ref : undefined;
   if (typeof entry.value === 'function') {
     // A class's `prototype` is read-only; calling it would fail with V8's words, not the fix.
-    if (Object.getOwnPropertyDescriptor(entry.value, 'prototype')?.writable !== false) return entry.value;
+    if (Object.getOwnPropertyDescriptor(entry.value, 'prototype')?.writable !== false) {
+      callables.add(entry);
+      return entry.value;
+    }
     const name = where?.path.join('.');
     throw new ExportError(
       where?.url ?? 'the function',
