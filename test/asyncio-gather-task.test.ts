@@ -140,5 +140,9 @@ process.on('exit', () => console.log('exited after', Math.round(performance.now(
     expect(error).toBeInstanceOf(RangeError);
     expect((error as Error).message).toBe('Expected `ms` to be a number of milliseconds from 0 to 2147483647, got `-1` (number)');
     expect(await settle(waitFor(Promise.resolve(1), Number.NaN))).toBeInstanceOf(RangeError);
+    // A call handed over with a bad deadline is stopped, not left running unobserved.
+    expect(await settle(waitFor(pool.toThread(busyWaitSync, 5_000), -5))).toBeInstanceOf(RangeError);
+    await sleep(50);
+    expect(pool.stats().running).toBe(0);
   });
 });

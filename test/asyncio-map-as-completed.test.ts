@@ -149,6 +149,13 @@ describe('asCompleted', () => {
     expect(await collect(asCompleted([pool.toThread(busyWaitSync, 150), pool.toThread(busyWaitSync, 10)]))).toEqual([10, 150]);
   });
 
+  it('yields a promise given twice twice, and ends', async () => {
+    const once = Promise.resolve(1);
+    const seen: number[] = [];
+    for await (const value of asCompleted([once, once, Promise.resolve(2)])) seen.push(value);
+    expect(seen.sort()).toEqual([1, 1, 2]);
+  });
+
   it('throws a rejection from the loop and cancels the rest', async () => {
     const slow = pool.toThread(busyWaitSync, 5_000);
     const error = await settle(collect(asCompleted([slow, pool.toThread(throwValue, new Error('fast failure'))])));

@@ -143,6 +143,20 @@ describe('task groups', () => {
       return 'done';
     });
     expect(alone).toBe('done'); // a task cancelled on its own is not a failure
+    const own = await settle(
+      taskGroup((group) => {
+        group.create(async (signal) => {
+          await setTimeout(5_000, null, { signal }).catch(() => {
+            throw Object.assign(new Error('rollback failed'), { name: 'AbortError' }); // its own, not the signal's
+          });
+        });
+        group.create(async () => {
+          await sleep(20);
+          throw new Error('boom');
+        });
+      }),
+    );
+    expect((own as TaskGroupError).errors.map((e) => (e as Error).message)).toEqual(['boom', 'rollback failed']);
   });
 
   it('wait at the end of an `await using` block', async () => {

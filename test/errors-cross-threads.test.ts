@@ -47,6 +47,8 @@ describe('errors thrown in a worker come back whole', () => {
     expect(below('iterated')).toMatch(/^\s+at (async )?iterated \(.*call-sites\.mjs:\d+:\d+\)/);
     expect(stacks.streamed).toMatch(/^RangeError: row 2 is corrupt\n\s+at rows \(tothread-fn:rows:/);
     expect(below('streamed')).toMatch(/^\s+at (async )?streamed \(.*call-sites\.mjs:\d+:\d+\)/);
+    // An item of map() that failed: the loop that reads it.
+    expect(below('mapped')).toMatch(/^\s+at (async )?mapped \(.*call-sites\.mjs:\d+:\d+\)/);
   });
 
   it('rebuilds a user error without running its constructor', async () => {

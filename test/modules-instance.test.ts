@@ -73,6 +73,13 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     expect(await inventory.addSync('a', 1)).toBe(1); // still serving
   });
 
+  it("serves a Proxy's made-up methods, and a trap that throws fails that call alone", async () => {
+    await using client = await createInstance<() => Record<string, () => string>>('./fixtures/stateful.cjs', 'openProxy');
+    expect(await client.find!()).toBe('made up find');
+    expect(await settle(client.broken!())).toMatchObject({ message: 'the trap refused' });
+    expect(await client.save!()).toBe('made up save'); // the worker lives on
+  });
+
   it('rejects a method argument that cannot be sent with CloneError naming it, and keeps serving', async () => {
     await using inventory = await createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'shop');
     const refused = (await settle(inventory.addSync('a', (() => 1) as unknown as number))) as CloneError;

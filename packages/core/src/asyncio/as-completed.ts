@@ -30,16 +30,18 @@ export async function* asCompleted<A extends Awaitable<unknown>>(items: Iterable
   }
   // What the loop has been handed is the caller's (a permit it holds): never stopped after.
   const handed = new Set<PromiseLike<unknown>>();
+  let yielded = 0; // not handed.size: the same promise may be given twice
   try {
-    while (handed.size < started.length) {
+    while (yielded < started.length) {
       if (settled.length === 0) await new Promise<void>((resolve) => (wake = resolve));
       const next = settled.shift()!;
       handed.add(next.from);
+      yielded++;
       if (!next.ok) throw next.error;
       yield next.value;
     }
   } finally {
-    if (handed.size < started.length) {
+    if (yielded < started.length) {
       const reason = new CancelledError('asCompleted() was left before every awaitable settled');
       for (const promise of started) if (!handed.has(promise)) stop(promise, reason);
     }

@@ -4,7 +4,7 @@
  * would spend more on messaging than on tiny work); the input is pulled lazily (an infinite
  * generator works), and leaving the loop stops the chunks still running.
  */
-import { captureSite } from '../call-site.js';
+import { captureSite, stitch } from '../call-site.js';
 import { rebuildThrown } from '../call.js';
 import { callSettings } from '../call-options.js';
 import { cancelAwaitable } from '../cancel.js';
@@ -162,7 +162,12 @@ export async function* map<F extends (item: never) => unknown>(
       const settled = slot.settled!;
       if (!settled.ok) throw settled.error;
       for (const value of settled.result.values) yield value as R;
-      if (settled.result.failed) throw await rebuildThrown(settled.result.failed);
+      if (settled.result.failed) {
+        // An item's own failure: its worker frames, then the loop's site, as a stream's error has.
+        const error = await rebuildThrown(settled.result.failed);
+        stitch(error, site);
+        throw error;
+      }
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);

@@ -11,13 +11,14 @@ import { Task, type TaskOptions } from './task.js';
 
 /**
  * Whether `error` says the work was cancelled: the reason `signal` carried, a CancelledError, or the
- * AbortError a Node API given the signal rejects with (`timers/promises`, `events.once`). An error
- * of the task's own that merely wraps the reason (a failed rollback) is a failure.
+ * AbortError a Node API given the signal rejects with (`timers/promises`, `events.once`: its `cause`
+ * is the reason). An error of the task's own that wraps the reason (a failed rollback) is a failure.
  */
 function isCancellation(error: unknown, signal: AbortSignal): boolean {
   if (error instanceof CancelledError) return true;
   if (!signal.aborted) return false;
-  return error === signal.reason || (error as { name?: unknown } | null)?.name === 'AbortError';
+  const abort = error as { name?: unknown; cause?: unknown } | null;
+  return error === signal.reason || (abort?.name === 'AbortError' && abort.cause === signal.reason);
 }
 
 /**

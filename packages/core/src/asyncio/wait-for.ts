@@ -17,8 +17,14 @@ import { start, stop, stopAndWatch, type Awaitable, type AwaitedOf } from './tas
  * const sum = await waitFor(() => toThread(sumSync, big), 500)
  */
 export async function waitFor<A extends Awaitable<unknown>>(item: A, ms: number): Promise<AwaitedOf<A>> {
-  const limit = check.optionalDuration('ms', ms);
-  if (limit === undefined) throw check.typeError('ms', 'a number of milliseconds', ms);
+  let limit: number | undefined;
+  try {
+    limit = check.optionalDuration('ms', ms);
+    if (limit === undefined) throw check.typeError('ms', 'a number of milliseconds', ms);
+  } catch (error) {
+    stopAndWatch(item, error); // a call handed over is stopped, and its rejection observed
+    throw error;
+  }
   const scope = currentSignal();
   if (scope?.aborted) {
     stopAndWatch(item, scope.reason); // a call handed over is stopped, and its rejection observed

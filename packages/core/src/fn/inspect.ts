@@ -75,12 +75,22 @@ export function scriptUrlOf(fn: Function): string | undefined {
     return location?.scriptId;
   });
   if (scriptId === undefined) return undefined;
+  if (scriptUrls.has(scriptId)) return scriptUrls.get(scriptId);
   let url: string | undefined;
   eachScript((script) => {
     if (script.scriptId === scriptId) url = script.url;
   });
+  if (scriptUrls.size >= SCRIPT_URLS_LIMIT) scriptUrls.delete(scriptUrls.keys().next().value as string);
+  scriptUrls.set(scriptId, url);
   return url;
 }
+
+/**
+ * Script URLs by script id (ids are never reused): listing the scripts costs milliseconds, and
+ * every function of a script has the same answer.
+ */
+const scriptUrls = new Map<string, string | undefined>();
+const SCRIPT_URLS_LIMIT = 4096;
 
 /** Whether this thread has loaded the script at `url` (a `file:` URL): false when V8 cannot say. */
 export function scriptLoaded(url: string): boolean {

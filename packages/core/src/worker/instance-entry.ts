@@ -88,10 +88,15 @@ function refuseNonMethods(ep: Comlink.Endpoint, instance: object, ref: ExportRef
       // is left to Comlink, which runs it once.
       if (kind === 'APPLY' && Array.isArray(path) && path.length === 1) {
         const key = String(path[0]);
-        const descriptor = ownOrInherited(instance, key);
-        // No descriptor: a missing property, or one a Proxy makes up (read, as Comlink would).
-        const target = descriptor === undefined ? { value: (instance as Record<string, unknown>)[key] } : descriptor;
-        if ('value' in target && typeof target.value !== 'function') {
+        let target: PropertyDescriptor | undefined;
+        try {
+          // No descriptor: a missing property, or one a Proxy makes up (read, as Comlink would).
+          const descriptor = ownOrInherited(instance, key);
+          target = descriptor === undefined ? { value: (instance as Record<string, unknown>)[key] } : descriptor;
+        } catch {
+          target = undefined; // a Proxy trap threw: Comlink's own call reports it for this call alone
+        }
+        if (target !== undefined && 'value' in target && typeof target.value !== 'function') {
           const called = path.join('.');
           const name = ref.path.join('.');
           const error =
