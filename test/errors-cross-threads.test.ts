@@ -79,6 +79,14 @@ describe('errors thrown in a worker come back whole', () => {
     expect(error.original).toBe(error.cause);
   });
 
+  it('keeps a DOMException, its name and its own fields', async () => {
+    const error = await caught(pool.toThread(() => {
+      throw Object.assign(new DOMException('the upload was aborted', 'AbortError'), { bytesSent: 42 });
+    }));
+    expect(error).toBeInstanceOf(DOMException);
+    expect(error).toMatchObject({ name: 'AbortError', message: 'the upload was aborted', bytesSent: 42 });
+  });
+
   it('keeps built-in classes thrown by self-contained functions, and names them in the stack', async () => {
     const error = (await caught(pool.toThread(function decode(s: string) { return decodeURIComponent(s); }, '%'))) as Error;
     expect(error).toBeInstanceOf(URIError);

@@ -186,6 +186,7 @@ export function decodeThrown(wire: WireThrown, resolveCtor: (ref: CtorRef) => Fu
     decoded.set(wire, dom);
     define(dom, 'stack', error.stack);
     if (error.cause) define(dom, 'cause', inner(error.cause));
+    defineFields(dom, error, inner);
     return dom;
   }
   // The class comes from the constructor the worker named, never from `name` (which code can change).
@@ -200,12 +201,18 @@ export function decodeThrown(wire: WireThrown, resolveCtor: (ref: CtorRef) => Fu
   if (rebuilt.name !== error.name) define(rebuilt, 'name', error.name);
   if (error.cause) define(rebuilt, 'cause', inner(error.cause));
   if (error.errors) define(rebuilt, 'errors', error.errors.map(inner));
-  // Own properties are defined, not assigned: a setter or getter-only accessor on the class's
-  // prototype, or a key like `__proto__`, must not change what is rebuilt.
+  defineFields(rebuilt, error, inner);
+  return rebuilt;
+}
+
+/**
+ * Gives `target` the error's own fields. Defined, not assigned: a setter or getter-only accessor on
+ * the class's prototype, or a key like `__proto__`, must not change what is rebuilt.
+ */
+function defineFields(target: object, error: WireError, inner: (value: WireThrown) => unknown): void {
   const errorProps = error.errorProps ?? {};
   for (const [key, value] of Object.entries(error.props)) {
     const field = Object.hasOwn(errorProps, key) ? inner(errorProps[key]!) : value;
-    Object.defineProperty(rebuilt, key, { value: field, writable: true, configurable: true, enumerable: true });
+    Object.defineProperty(target, key, { value: field, writable: true, configurable: true, enumerable: true });
   }
-  return rebuilt;
 }
