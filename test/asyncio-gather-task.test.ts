@@ -115,14 +115,17 @@ describe('waitFor', () => {
   });
 
   it('in a scope already cancelled, rejects with its reason and stops the call it was given', async () => {
+    const running = pool.toThread(busyWaitSync, 5_000); // made outside the scope: it runs
+    await sleep(50);
+    expect(pool.stats().running).toBe(1);
     const failed = await settle(
       cancelScope(async (scope) => {
         scope.cancel();
-        await waitFor(pool.toThread(busyWaitSync, 5_000), 1_000);
+        await waitFor(running, 60_000);
       }),
     );
     expect(failed).toBeInstanceOf(CancelledError);
-    await sleep(50);
+    expect(await settle(running)).toBeInstanceOf(CancelledError); // stopped, and its rejection observed
     expect(pool.stats().running).toBe(0);
   });
 

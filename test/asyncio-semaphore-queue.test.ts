@@ -165,6 +165,10 @@ describe('Queue', () => {
     controller.abort(new Error('gave up'));
     expect(await joined).toMatchObject({ message: 'gave up' });
     expect(await settle(timeout(20, () => queue.join()))).toBeInstanceOf(TimeoutError);
+    const joining = queue.join();
+    const waiting = gather(joining);
+    waiting.cancel();
+    expect(await settle(joining)).toBeInstanceOf(CancelledError); // it left the line, not just the gather
     queue.getNowait();
     queue.taskDone();
     await queue.join(); // a join still waiting would now be released too

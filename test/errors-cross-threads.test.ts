@@ -79,6 +79,21 @@ describe('errors thrown in a worker come back whole', () => {
     expect(error.original).toBe(error.cause);
   });
 
+  it('cuts a chain of causes that loops, so the error can be sent on; refuses such an argument', async () => {
+    const error = (await caught(pool.toThread(() => {
+      const a = new Error('a');
+      const b = new Error('b', { cause: a });
+      a.cause = b;
+      throw a;
+    }))) as Error;
+    expect((error.cause as Error).message).toBe('b');
+    expect('cause' in (error.cause as Error)).toBe(false); // cut where it came back to a
+    expect(await pool.toThread((e: Error) => [e.message, (e.cause as Error).message], error)).toEqual(['a', 'b']);
+    const looped = new Error('self');
+    looped.cause = looped;
+    expect(await caught(pool.toThread((e: unknown) => e, looped))).toMatchObject({ name: 'CloneError', path: 'args[0].cause' });
+  });
+
   it('keeps a DOMException, its name and its own fields', async () => {
     const error = await caught(pool.toThread(() => {
       throw Object.assign(new DOMException('the upload was aborted', 'AbortError'), { bytesSent: 42 });

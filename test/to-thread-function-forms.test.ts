@@ -149,22 +149,6 @@ console.log(JSON.stringify(await toThread(async () => [(await import('acorn')).w
       const run = await runNode([join(app, 'main.mjs')]);
       expect(run.stderr).toBe('');
       expect(JSON.parse(run.stdout)).toEqual(["the app's acorn", "the app's only-in-the-app"]);
-      // The same source in two folders, each with its own copy: each gets its own.
-      for (const part of ['left', 'right']) {
-        mkdirSync(join(app, part, 'node_modules', 'copy'), { recursive: true });
-        writeFileSync(join(app, part, 'node_modules', 'copy', 'package.json'), JSON.stringify({ name: 'copy', type: 'module', exports: './index.js' }));
-        writeFileSync(join(app, part, 'node_modules', 'copy', 'index.js'), `export const where = '${part}';`);
-        writeFileSync(join(app, part, 'where.mjs'), `export const where = async () => (await import('copy')).where;\n`);
-      }
-      const both = `import { toThread } from '${core}';
-import { where as left } from './left/where.mjs';
-import { where as right } from './right/where.mjs';
-console.log(JSON.stringify([await toThread(left), await toThread(right)]));
-`;
-      writeFileSync(join(app, 'both.mjs'), both);
-      const twice = await runNode([join(app, 'both.mjs')]);
-      expect(twice.stderr).toBe('');
-      expect(JSON.parse(twice.stdout)).toEqual(['left', 'right']);
     } finally {
       rmSync(app, { recursive: true, force: true });
     }

@@ -50,7 +50,15 @@ function find(value: unknown, path: string, seen: Set<object>, canMove: boolean)
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return undefined;
   if (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer) return undefined;
   if (value instanceof Error) {
-    // Cloned as its message, stack and cause: a cause it cannot clone fails the whole error.
+    // Cloned as its message, stack and cause: a cause it cannot clone fails the whole error, and
+    // so does a chain of causes that comes back to an error on it (V8 cannot read that back).
+    const chain = new Set<unknown>();
+    let at: unknown = value;
+    for (let where = path; at instanceof Error && 'cause' in at; where += '.cause') {
+      chain.add(at);
+      at = at.cause;
+      if (chain.has(at)) return { path: `${where}.cause`, detail: 'it is an error whose cause chain comes back to itself, which structured clone cannot copy: end the chain' };
+    }
     seen.add(value);
     return 'cause' in value ? find(value.cause, `${path}.cause`, seen, canMove) : undefined;
   }

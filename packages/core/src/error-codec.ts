@@ -176,16 +176,25 @@ function errorOf(ctor: Function): Error {
  * Rebuilds a thrown value. The error is made from the class's prototype without running its
  * constructor (a user constructor may have required arguments or side effects).
  */
-export function decodeThrown(wire: WireThrown, resolveCtor: (ref: CtorRef) => Function | undefined, decoded: Map<WireThrown, unknown> = new Map()): unknown {
+export function decodeThrown(
+  wire: WireThrown,
+  resolveCtor: (ref: CtorRef) => Function | undefined,
+  decoded: Map<WireThrown, unknown> = new Map(),
+  causes: ReadonlySet<WireThrown> = new Set(),
+): unknown {
   if (wire.kind === 'value') return wire.value;
   if (decoded.has(wire)) return decoded.get(wire); // an error met twice is one object, as it was
   const inner = (value: WireThrown): unknown => decodeThrown(value, resolveCtor, decoded);
   const { error } = wire;
+  // A chain of causes that comes back to an error on it is cut there: structured clone (sending
+  // the error on to a worker or a port) cannot copy such a chain back.
+  const chain = new Set(causes).add(wire);
+  const cause = error.cause && !chain.has(error.cause) ? (): unknown => decodeThrown(error.cause!, resolveCtor, decoded, chain) : undefined;
   if (error.ctor?.kind === 'builtin' && error.ctor.name === 'DOMException') {
     const dom = new DOMException(error.message, error.name);
     decoded.set(wire, dom);
     define(dom, 'stack', error.stack);
-    if (error.cause) define(dom, 'cause', inner(error.cause));
+    if (cause) define(dom, 'cause', cause());
     defineFields(dom, error, inner);
     return dom;
   }
@@ -199,7 +208,7 @@ export function decodeThrown(wire: WireThrown, resolveCtor: (ref: CtorRef) => Fu
   define(rebuilt, 'message', error.message);
   define(rebuilt, 'stack', error.stack);
   if (rebuilt.name !== error.name) define(rebuilt, 'name', error.name);
-  if (error.cause) define(rebuilt, 'cause', inner(error.cause));
+  if (cause) define(rebuilt, 'cause', cause());
   if (error.errors) define(rebuilt, 'errors', error.errors.map(inner));
   defineFields(rebuilt, error, inner);
   return rebuilt;

@@ -136,24 +136,30 @@ export class Queue<T> implements AsyncIterable<T> {
    *
    * @throws the signal's reason when `options.signal` or the enclosing cancel scope aborts first.
    */
-  async join(options?: QueueWaitOptions): Promise<void> {
-    const signals = this.#signals(options).filter((signal): signal is AbortSignal => signal !== undefined);
-    if (this.#unfinished === 0) return;
-    for (const signal of signals) if (signal.aborted) throw signal.reason;
-    await new Promise<void>((resolve, reject) => {
-      const unwatch: Array<() => void> = [];
-      const joiner = (): void => {
-        unwatch.forEach((stop) => stop());
-        resolve();
-      };
-      const onAbort = (reason: unknown): void => {
-        this.#joiners = this.#joiners.filter((other) => other !== joiner);
-        unwatch.forEach((stop) => stop());
-        reject(reason);
-      };
-      for (const signal of signals) unwatch.push(watchSignal(signal, onAbort));
-      this.#joiners.push(joiner);
-    });
+  join(options?: QueueWaitOptions): Promise<void> {
+    let leave: ((reason: unknown) => void) | undefined;
+    const joined = (async (): Promise<void> => {
+      const signals = this.#signals(options).filter((signal): signal is AbortSignal => signal !== undefined);
+      if (this.#unfinished === 0) return;
+      for (const signal of signals) if (signal.aborted) throw signal.reason;
+      await new Promise<void>((resolve, reject) => {
+        const unwatch: Array<() => void> = [];
+        const joiner = (): void => {
+          unwatch.forEach((stop) => stop());
+          resolve();
+        };
+        leave = (reason) => {
+          this.#joiners = this.#joiners.filter((other) => other !== joiner);
+          unwatch.forEach((stop) => stop());
+          reject(reason);
+        };
+        for (const signal of signals) unwatch.push(watchSignal(signal, leave));
+        this.#joiners.push(joiner);
+      });
+    })();
+    // waitFor, gather and asCompleted can cancel it too: the wait leaves the line.
+    onCancel(joined, (reason) => leave?.(reason));
+    return joined;
   }
 
   /**

@@ -96,26 +96,22 @@ function sourceRef(fn: Function, expression: string, method: boolean): FnRef {
   return { kind: 'source', id, source: expression, method, name: fn.name, ...(sloppy && { sloppy }) };
 }
 
-/**
- * Sources whose `import('pkg')` calls were resolved, by the file of the function: the same source in
- * two folders may import two copies.
- */
-const resolvedImports = new WeakMap<SelfContained, Map<string | undefined, string>>();
+/** Sources whose `import('pkg')` calls were resolved from their function's file. */
+const resolvedImports = new WeakMap<SelfContained, string>();
 
 /**
  * The source to send, its `import('pkg')` calls pointed at what the function's own file imports
  * (its app's copy of the package, under its conditions): compiled in a worker, the source would
  * resolve them from tothread's own folder. A package not found from there is left as written.
- * Finding the file costs inspector calls per new function with such an import (~0.2 ms).
+ * Resolved once per source, like the rest of the analysis: finding a function's file costs
+ * inspector calls (~0.2 ms), too much for an arrow made anew at every call.
  */
 function packagesResolved(fn: Function, analysis: SelfContained): string {
   if (analysis.packageImports.length === 0) return analysis.expression;
-  const script = scriptUrlOf(fn);
-  const from = script?.startsWith('/') ? pathToFileURL(script).href : script?.startsWith('file:') ? script : undefined;
-  let byFile = resolvedImports.get(analysis);
-  if (byFile === undefined) resolvedImports.set(analysis, (byFile = new Map()));
-  let expression = byFile.get(from);
+  let expression = resolvedImports.get(analysis);
   if (expression === undefined) {
+    const script = scriptUrlOf(fn);
+    const from = script?.startsWith('/') ? pathToFileURL(script).href : script?.startsWith('file:') ? script : undefined;
     expression = analysis.expression;
     for (const { start, end, specifier } of [...analysis.packageImports].reverse()) {
       let url: string | undefined;
@@ -126,7 +122,7 @@ function packagesResolved(fn: Function, analysis: SelfContained): string {
       }
       expression = `${expression.slice(0, start)}${JSON.stringify(url)}${expression.slice(end)}`;
     }
-    byFile.set(from, expression);
+    resolvedImports.set(analysis, expression);
   }
   return expression;
 }
