@@ -5,7 +5,6 @@
 import { cancelAwaitable, currentSignal, onCancel } from '../cancel.js';
 import { QueueEmptyError, QueueFullError, QueueShutDownError } from '../errors.js';
 import * as check from '../validate.js';
-import { watchSignal } from '../signal-watch.js';
 import { WaitList } from '../wait-list.js';
 
 /** What a try of `put()`/`get()` returns when it must wait. */
@@ -38,7 +37,7 @@ export class Queue<T> implements AsyncIterable<T> {
   #shutdown = false;
   readonly #getters = new WaitList();
   readonly #putters = new WaitList();
-  #joiners: Array<() => void> = [];
+  readonly #joiners = new WaitList();
 
   /** @throws {TypeError | RangeError} when `maxsize` is not a whole number from 0 and up. */
   constructor(options?: QueueOptions) {
@@ -128,7 +127,7 @@ export class Queue<T> implements AsyncIterable<T> {
   /** Marks one item taken with `get()` as processed. @throws {RangeError} when called more times than items were put. */
   taskDone(): void {
     if (this.#unfinished === 0) throw check.rangeError('taskDone() calls', 'at most the number of items put', this.#unfinished + 1);
-    if (--this.#unfinished === 0) for (const resolve of this.#joiners.splice(0)) resolve();
+    if (--this.#unfinished === 0) while (this.#joiners.grantNext());
   }
 
   /**
@@ -137,29 +136,14 @@ export class Queue<T> implements AsyncIterable<T> {
    * @throws the signal's reason when `options.signal` or the enclosing cancel scope aborts first.
    */
   join(options?: QueueWaitOptions): Promise<void> {
-    let leave: ((reason: unknown) => void) | undefined;
-    const joined = (async (): Promise<void> => {
-      const signals = this.#signals(options).filter((signal): signal is AbortSignal => signal !== undefined);
-      if (this.#unfinished === 0) return;
-      for (const signal of signals) if (signal.aborted) throw signal.reason;
-      await new Promise<void>((resolve, reject) => {
-        const unwatch: Array<() => void> = [];
-        const joiner = (): void => {
-          unwatch.forEach((stop) => stop());
-          resolve();
-        };
-        leave = (reason) => {
-          this.#joiners = this.#joiners.filter((other) => other !== joiner);
-          unwatch.forEach((stop) => stop());
-          reject(reason);
-        };
-        for (const signal of signals) unwatch.push(watchSignal(signal, leave));
-        this.#joiners.push(joiner);
-      });
-    })();
-    // waitFor, gather and asCompleted can cancel it too: the wait leaves the line.
-    onCancel(joined, (reason) => leave?.(reason));
-    return joined;
+    let signals: Array<AbortSignal | undefined>;
+    try {
+      signals = this.#signals(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // A WaitList wait: its signals end it, and waitFor, gather and asCompleted can cancel it.
+    return this.#unfinished === 0 ? Promise.resolve() : this.#joiners.wait(signals);
   }
 
   /**
