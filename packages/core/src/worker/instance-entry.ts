@@ -10,7 +10,7 @@ import { endpoint } from '../comlink-port.js';
 import { encodeThrown, THROWN_KEY } from '../error-codec.js';
 import { ExportError } from '../errors.js';
 import type { ExportRef, WorkerSettings } from '../protocol.js';
-import { loadExport, locateCtor, type Loaded } from './load.js';
+import { isClass, loadExport, locateCtor, type Loaded } from './load.js';
 import { lowerPriority } from './priority.js';
 
 /** What the main thread sends when it starts the worker. */
@@ -29,10 +29,8 @@ export type InstanceReady = { readonly tothread: 'ready' } | { readonly tothread
  */
 function isConstructor(value: unknown): value is new (...args: unknown[]) => object {
   if (typeof value !== 'function' || types.isGeneratorFunction(value)) return false;
-  const own = Object.getOwnPropertyDescriptor(value, 'prototype'); // none: an arrow, a method, an async function
-  if (own === undefined) return false;
-  if (!own.writable) return true;
-  const prototype: unknown = own.value;
+  if (isClass(value)) return true;
+  const prototype: unknown = Object.getOwnPropertyDescriptor(value, 'prototype')?.value; // none: an arrow, a method, an async function
   if (typeof prototype !== 'object' || prototype === null) return false;
   return Object.getPrototypeOf(prototype) !== Object.prototype || Reflect.ownKeys(prototype).some((key) => key !== 'constructor');
 }
@@ -97,12 +95,11 @@ function refuseNonMethods(ep: Comlink.Endpoint, instance: object, ref: ExportRef
           target = undefined; // a Proxy trap threw: Comlink's own call reports it for this call alone
         }
         if (target !== undefined && 'value' in target && typeof target.value !== 'function') {
-          const called = path.join('.');
           const name = ref.path.join('.');
           const error =
             target.value === undefined
-              ? new ExportError(ref.url, `${name}#${called}`, 'missing', `The \`${name}\` instance from ${ref.url} has no method \`${called}\` (it has: ${methodNames(instance).join(', ') || 'none'})`)
-              : new ExportError(ref.url, `${name}#${called}`, 'not-a-function', `\`${called}\` of the \`${name}\` instance from ${ref.url} is not a method (it is ${target.value === null ? 'null' : typeof target.value}): read it with \`await remote.${called}\` instead of calling it`);
+              ? new ExportError(ref.url, `${name}#${key}`, 'missing', `The \`${name}\` instance from ${ref.url} has no method \`${key}\` (it has: ${methodNames(instance).join(', ') || 'none'})`)
+              : new ExportError(ref.url, `${name}#${key}`, 'not-a-function', `\`${key}\` of the \`${name}\` instance from ${ref.url} is not a method (it is ${target.value === null ? 'null' : typeof target.value}): read it with \`await remote.${key}\` instead of calling it`);
           ep.postMessage({ id, type: 'HANDLER', name: 'throw', value: { isError: false, value: { [THROWN_KEY]: encodeThrown(error) } } });
           return;
         }

@@ -8,6 +8,7 @@ import { ExportError, ModuleLoadError } from '../errors.js';
 import { importEntry } from '../module/specifier.js';
 import { findPath } from '../fn/find-path.js';
 import type { CtorRef, ExportRef, FnRef } from '../protocol.js';
+import { setBounded } from '../bounded.js';
 
 const require = createRequire(import.meta.url);
 const LOADED_LIMIT = 4096;
@@ -132,9 +133,13 @@ export function load(ref: FnRef): Loaded | Promise<Loaded> | undefined {
 
 /** Bounded, so a program that generates functions cannot grow a worker without end. */
 function remember(id: number, entry: Loaded): Loaded {
-  if (loaded.size >= LOADED_LIMIT) loaded.delete(loaded.keys().next().value as number);
-  loaded.set(id, entry);
+  setBounded(loaded, id, entry, LOADED_LIMIT);
   return entry;
+}
+
+/** Whether `fn` is a class (or a built-in constructor): its `prototype` is read-only. */
+export function isClass(fn: Function): boolean {
+  return Object.getOwnPropertyDescriptor(fn, 'prototype')?.writable === false;
 }
 
 /** The function a task calls, or an ExportError saying what the export is instead. */
@@ -142,8 +147,8 @@ export function callable(entry: Loaded, ref: FnRef): Function {
   if (callables.has(entry)) return entry.value as Function;
   const where = ref.kind === 'module' ? ref : undefined;
   if (typeof entry.value === 'function') {
-    // A class's `prototype` is read-only; calling it would fail with V8's words, not the fix.
-    if (Object.getOwnPropertyDescriptor(entry.value, 'prototype')?.writable !== false) {
+    // Calling a class would fail with V8's words, not the fix.
+    if (!isClass(entry.value)) {
       callables.add(entry);
       return entry.value;
     }
