@@ -7,6 +7,7 @@ import { createRequire, isBuiltin } from 'node:module';
 import type { Node } from 'estree';
 import { analyze } from 'periscopic';
 import { runInNewContext } from 'node:vm';
+import { setBounded } from '../bounded.js';
 
 /** A function that can be compiled from source in a worker. */
 export interface SelfContained {
@@ -251,8 +252,7 @@ export function analyzeFunction(fn: Function): Analysis {
   let analysis = bySource.get(source);
   if (analysis === undefined) {
     analysis = analyzeSource(source);
-    if (bySource.size >= CACHE_LIMIT) bySource.delete(bySource.keys().next().value as string);
-    bySource.set(source, analysis);
+    setBounded(bySource, source, analysis, CACHE_LIMIT);
   }
   return analysis;
 }

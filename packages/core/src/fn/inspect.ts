@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { Session } from 'node:inspector';
+import { setBounded } from '../bounded.js';
 
 const require = createRequire(import.meta.url);
 
@@ -68,7 +69,7 @@ function withInternals<T>(fn: Function, read: (internals: PropertyList['internal
   }
 }
 
-/** The URL of the script that defines `fn`, or `undefined` when V8 cannot say. */
+/** The URL of the script that defines `fn` (a `file:` URL for a file), or `undefined` when V8 cannot say. */
 export function scriptUrlOf(fn: Function): string | undefined {
   const scriptId = withInternals(fn, (internals) => {
     const location = internals.find((p) => p.name === '[[FunctionLocation]]')?.value?.value as { scriptId?: string } | undefined;
@@ -80,8 +81,7 @@ export function scriptUrlOf(fn: Function): string | undefined {
   eachScript((script) => {
     if (script.scriptId === scriptId) url = script.url;
   });
-  if (scriptUrls.size >= SCRIPT_URLS_LIMIT) scriptUrls.delete(scriptUrls.keys().next().value as string);
-  scriptUrls.set(scriptId, url);
+  setBounded(scriptUrls, scriptId, url, SCRIPT_URLS_LIMIT);
   return url;
 }
 
@@ -97,15 +97,18 @@ export function scriptLoaded(url: string): boolean {
   if (open() === null) return false;
   let loaded = false;
   eachScript((script) => {
-    // CommonJS modules are listed by path, ES modules by URL.
-    if (script.url === url || (script.url.startsWith('/') && pathToFileURL(script.url).href === url)) loaded = true;
+    if (script.url === url) loaded = true;
   });
   return loaded;
 }
 
-/** Visits every script V8 has parsed on this thread: enabling the debugger replays them, synchronously. */
+/**
+ * Visits every script V8 has parsed on this thread: enabling the debugger replays them,
+ * synchronously. V8 lists CommonJS modules by path, ES modules by URL: both come as URLs.
+ */
 function eachScript(visit: (script: { scriptId: string; url: string }) => void): void {
-  const onScript = (message: { params: { scriptId: string; url: string } }): void => visit(message.params);
+  const onScript = ({ params: { scriptId, url } }: { params: { scriptId: string; url: string } }): void =>
+    visit({ scriptId, url: url.startsWith('/') ? pathToFileURL(url).href : url });
   session!.on('Debugger.scriptParsed', onScript);
   try {
     post('Debugger.enable');
@@ -148,8 +151,7 @@ export function boundInScopes(fn: Function, names: readonly string[]): string[] 
       if (variables === undefined) {
         variables = variablesOf(scope.value!.objectId!);
         if (cacheable) {
-          if (outermost.size >= OUTERMOST_LIMIT) outermost.delete(outermost.keys().next().value as string);
-          outermost.set(script, variables);
+          setBounded(outermost, script, variables, OUTERMOST_LIMIT);
         }
       }
       bound.push(variables);

@@ -10,6 +10,7 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 import type { ExportRef } from '../protocol.js';
 import { findPath, read } from './find-path.js';
 import { scriptLoaded, scriptUrlOf } from './inspect.js';
+import { setBounded } from '../bounded.js';
 
 const require = createRequire(import.meta.url);
 const IMPORT_GUARD_MS = 5000;
@@ -65,9 +66,8 @@ function locateCommonJS(fn: Function): Location | undefined {
 export async function locateFunction(fn: Function): Promise<Location> {
   const commonjs = locateCommonJS(fn);
   if (commonjs !== undefined) return commonjs;
-  let url = scriptUrlOf(fn);
+  const url = scriptUrlOf(fn);
   if (url === undefined || url === '') return { url: undefined, ref: undefined, isEntry: false };
-  if (url.startsWith('/')) url = pathToFileURL(url).href;
   const isEntry = url.startsWith('file:') && isEntryFile(fileURLToPath(url));
   // The entry script is never imported: it may still be suspended in a top-level await, and would
   // wait for itself.
@@ -117,8 +117,7 @@ function moduleLoaded(url: string): boolean {
     loadedModules.add(url);
     return true;
   }
-  if (notLoadedAt.size >= NOT_LOADED_LIMIT) notLoadedAt.delete(notLoadedAt.keys().next().value as string);
-  notLoadedAt.set(url, performance.now());
+  setBounded(notLoadedAt, url, performance.now(), NOT_LOADED_LIMIT);
   return false;
 }
 

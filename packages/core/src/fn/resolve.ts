@@ -7,11 +7,11 @@
 import { UnsupportedFunctionError } from '../errors.js';
 import { typeError } from '../validate.js';
 import type { FnRef } from '../protocol.js';
-import { pathToFileURL } from 'node:url';
 import { resolveSpecifier } from '../module/specifier.js';
 import { analyzeFunction, type Analysis, type Opaque, type SelfContained } from './analyze.js';
 import { boundInScopes, scriptUrlOf } from './inspect.js';
 import { locateFunction, type Location } from './locate.js';
+import { setBounded } from '../bounded.js';
 
 const SOURCE_IDS_LIMIT = 4096;
 const resolved = new WeakMap<Function, FnRef>();
@@ -90,8 +90,7 @@ function sourceRef(fn: Function, expression: string, method: boolean): FnRef {
   const key = sloppy ? `sloppy:${expression}` : expression;
   let id = sourceIds.get(key);
   if (id === undefined) {
-    if (sourceIds.size >= SOURCE_IDS_LIMIT) sourceIds.delete(sourceIds.keys().next().value as string);
-    sourceIds.set(key, (id = ++nextId));
+    setBounded(sourceIds, key, (id = ++nextId), SOURCE_IDS_LIMIT);
   }
   return { kind: 'source', id, source: expression, method, name: fn.name, ...(sloppy && { sloppy }) };
 }
@@ -111,7 +110,7 @@ function packagesResolved(fn: Function, analysis: SelfContained): string {
   let expression = resolvedImports.get(analysis);
   if (expression === undefined) {
     const script = scriptUrlOf(fn);
-    const from = script?.startsWith('/') ? pathToFileURL(script).href : script?.startsWith('file:') ? script : undefined;
+    const from = script?.startsWith('file:') ? script : undefined;
     expression = analysis.expression;
     for (const { start, end, specifier } of [...analysis.packageImports].reverse()) {
       let url: string | undefined;
