@@ -4,7 +4,7 @@
  * own property, the `cause` chain and `AggregateError#errors`.
  */
 import { CallbackError, CloneError, ExportError, InstanceError, ModuleLoadError, ToThreadError } from './errors.js';
-import type { CtorRef, WireError, WireThrown } from './protocol.js';
+import type { CtorRef, Mutable, WireError, WireThrown } from './protocol.js';
 
 /** tothread's own errors that worker code throws: rebuilt with their class on the main thread. */
 const OWN: Readonly<Record<string, Function>> = Object.assign(Object.create(null) as object, {
@@ -25,8 +25,6 @@ const BUILTINS: Readonly<Record<string, new (message?: string) => Error>> = Obje
   URIError,
   AggregateError: AggregateError as unknown as new (message?: string) => Error,
 });
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
 /** Fields the wire carries on their own, when they hold what it expects there. */
 const TEXT_FIELDS = new Set(['message', 'stack', 'name']);
 

@@ -17,15 +17,13 @@ import { CallbackError, PoolClosedError, QueueFullError } from './errors.js';
 import { resolveFunction } from './fn/resolve.js';
 import { KnownTargets } from './known-targets.js';
 import { DONE } from './batch-states.js';
-import type { FnRef, ReplyMessage, StreamRef, TaskOp, TaskRequest, TaskResponse } from './protocol.js';
+import type { FnRef, Mutable, ReplyMessage, StreamRef, TaskOp, TaskRequest, TaskResponse } from './protocol.js';
 import { resolveOptions, type PoolOptions, type Resolved } from './pool-options.js';
 import { RoomQueue } from './room.js';
 import { ThreadLimit } from './thread-limit.js';
 import { makeThreaded, makeToThread, type AnyFunction, type Threaded, type ToThread } from './to-thread.js';
 import * as check from './validate.js';
 import { startingWorkers, startWorkers } from './workers.js';
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** What a call form adds to a plain call: an operation other than `call`, a stream, a known target. */
 export interface TaskExtra {

@@ -145,3 +145,6 @@ export interface WireError {
   /** `AggregateError#errors`. */
   readonly errors?: readonly WireThrown[];
 }
+
+/** A wire object while it is being built (its fields are readonly once sent). */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
