@@ -32,6 +32,16 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     expect(await feed.name).toBe('news');
   });
 
+  it('builds with new a pre-class constructor that sets its methods on this, and calls an init function that does not', async () => {
+    type Counter = { count: number; tickSync(): number };
+    await using counter = await createInstance<new (step: number) => Counter>('./fixtures/legacy-constructor.cjs', 'Counter', 5);
+    expect(await counter.tickSync()).toBe(5);
+    expect(await counter.tickSync()).toBe(10);
+    await using opened = await createInstance<(step: number) => Counter>('./fixtures/legacy-constructor.cjs', 'openCounter', 3);
+    expect(await opened.tickSync()).toBe(3);
+    expect(await opened.count).toBe(3);
+  });
+
   it('rejects with the constructor error when the class refuses its arguments', async () => {
     const error = await settle(createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 42 as unknown as string));
     expect(error).toBeInstanceOf(RangeError);

@@ -3,11 +3,12 @@
  * shipped by source when every name it uses is its own or a standard global: otherwise it closes
  * over something only this thread has.
  */
-import { createRequire, isBuiltin } from 'node:module';
+import { isBuiltin } from 'node:module';
 import type { Node } from 'estree';
 import { analyze } from 'periscopic';
 import { runInNewContext } from 'node:vm';
 import { setBounded } from '../bounded.js';
+import { childNodes, tryParse, type AnyNode } from './ast.js';
 
 /** A function that can be compiled from source in a worker. */
 export interface SelfContained {
@@ -87,19 +88,6 @@ const TOOL_HELPERS = new Set(['__name', '__vite_ssr_dynamic_import__']);
 const CACHE_LIMIT = 1024;
 const bySource = new Map<string, Analysis>();
 
-// acorn is loaded at the first analysis, not at import.
-let acorn: typeof import('acorn') | undefined;
-
-function tryParse(expression: string): Node | undefined {
-  acorn ??= createRequire(import.meta.url)('acorn') as typeof import('acorn');
-  try {
-    return acorn.parse(expression, { ecmaVersion: 'latest', sourceType: 'script' }) as unknown as Node;
-  } catch {
-    return undefined;
-  }
-}
-
-type AnyNode = { type: string; [key: string]: unknown };
 
 /** Where a node sits: inside a non-arrow function (its own `this`), inside a method nested in the source (its own `super`). */
 interface Context {
@@ -148,16 +136,6 @@ function lexicalBindings(node: AnyNode, at: Context, found: Set<string>, root: A
   for (const child of childNodes(node)) lexicalBindings(child, inner, found, root);
 }
 
-/** The nodes directly under `node`, in source order. */
-function childNodes(node: AnyNode): AnyNode[] {
-  const children: AnyNode[] = [];
-  for (const value of Object.values(node)) {
-    for (const child of Array.isArray(value) ? value : [value]) {
-      if (child !== null && typeof child === 'object' && typeof (child as AnyNode).type === 'string') children.push(child as AnyNode);
-    }
-  }
-  return children;
-}
 
 /**
  * An `import()` of a path is relative to the file the function was written in, which a worker

@@ -9,6 +9,7 @@ import * as Comlink from 'comlink';
 import { endpoint } from '../comlink-port.js';
 import { encodeThrown, THROWN_KEY } from '../error-codec.js';
 import { ExportError } from '../errors.js';
+import { usesOwnThis } from '../fn/ast.js';
 import type { ExportRef, WorkerSettings } from '../protocol.js';
 import { isClass, loadExport, locateCtor, type Loaded } from './load.js';
 import { lowerPriority } from './priority.js';
@@ -24,15 +25,17 @@ export type InstanceReady = { readonly tothread: 'ready' } | { readonly tothread
 
 /**
  * Whether `value` is built with `new`: a class (its `prototype` is read-only), or a constructor
- * function written before classes, with methods on its prototype or inheriting (`util.inherits`),
- * as legacy CommonJS does. Anything else that is a function is an init function, called.
+ * function written before classes, as legacy CommonJS has them: with methods on its prototype,
+ * inheriting (`util.inherits`), or setting its fields and methods on its own `this`. Anything else
+ * that is a function is an init function, called.
  */
 function isConstructor(value: unknown): value is new (...args: unknown[]) => object {
   if (typeof value !== 'function' || types.isGeneratorFunction(value)) return false;
   if (isClass(value)) return true;
   const prototype: unknown = Object.getOwnPropertyDescriptor(value, 'prototype')?.value; // none: an arrow, a method, an async function
   if (typeof prototype !== 'object' || prototype === null) return false;
-  return Object.getPrototypeOf(prototype) !== Object.prototype || Reflect.ownKeys(prototype).some((key) => key !== 'constructor');
+  if (Object.getPrototypeOf(prototype) !== Object.prototype || Reflect.ownKeys(prototype).some((key) => key !== 'constructor')) return true;
+  return usesOwnThis(Function.prototype.toString.call(value));
 }
 
 /**
