@@ -80,6 +80,14 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     const value = (await settle(remote.owner())) as ExportError;
     expect(value.problem).toBe('not-a-function');
     expect(value.message).toMatch(/read it with `await remote\.owner`/);
+    const nested = remote as unknown as { owner: { toUpperCase(): Promise<string>; shout(): Promise<unknown> }; stock: { count(): Promise<unknown> } };
+    expect(await nested.owner.toUpperCase()).toBe('SHOP'); // a method of a property is served
+    const deeper = (await settle(nested.owner.shout())) as ExportError;
+    expect(deeper).toMatchObject({ name: 'ExportError', problem: 'missing' });
+    expect(deeper.message).toMatch(/has no method `owner\.shout`/);
+    const absent = (await settle(nested.stock.count())) as ExportError;
+    expect(absent).toMatchObject({ name: 'ExportError', problem: 'missing' });
+    expect(absent.message).toMatch(/has no method `stock\.count`: `stock` is undefined/);
     expect(await inventory.addSync('a', 1)).toBe(1); // still serving
   });
 

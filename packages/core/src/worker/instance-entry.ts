@@ -73,9 +73,53 @@ function methodNames(instance: object): string[] {
 }
 
 /**
- * Answers the call of something the instance does not have as a method with an ExportError saying
- * so, where Comlink would fail on its own `apply` ("Cannot read properties of undefined"). The reply
- * has Comlink's wire form for a thrown value, carried by tothread's codec (see sendThrownWhole).
+ * What `path` leads to from `instance`, read as Comlink reads it, through data properties only:
+ * `depth` is how far it got (short of the path: the value there holds nothing further). Undefined
+ * where a getter or a Proxy trap that throws is in the way: Comlink runs those itself, once.
+ */
+function readPath(instance: object, path: readonly string[]): { readonly value: unknown; readonly depth: number } | undefined {
+  let value: unknown = instance;
+  for (let depth = 0; depth < path.length; depth++) {
+    if (value === undefined || value === null) return { value, depth };
+    const key = path[depth]!;
+    try {
+      // No descriptor: a missing property, or one a Proxy makes up (read, as Comlink would).
+      const descriptor = typeof value === 'object' || typeof value === 'function' ? ownOrInherited(value, key) : undefined;
+      if (descriptor !== undefined && !('value' in descriptor)) return undefined;
+      value = descriptor === undefined ? (value as Record<string, unknown>)[key] : descriptor.value;
+    } catch {
+      return undefined; // a Proxy trap threw: Comlink's own call reports it for this call alone
+    }
+  }
+  return { value, depth: path.length };
+}
+
+/** Why calling `path` on the instance cannot work, or undefined when it may. */
+function refusal(instance: object, path: readonly string[], ref: ExportRef): ExportError | undefined {
+  const found = readPath(instance, path);
+  if (found === undefined || typeof found.value === 'function') return undefined;
+  const name = ref.path.join('.');
+  const member = path.join('.');
+  const where = `${name}#${member}`;
+  if (found.depth < path.length) {
+    const holder = path.slice(0, found.depth).join('.');
+    return new ExportError(ref.url, where, 'missing', `The \`${name}\` instance from ${ref.url} has no method \`${member}\`: \`${holder}\` is ${String(found.value)}`);
+  }
+  if (found.value === undefined) {
+    const parent = path.length === 1 ? undefined : readPath(instance, path.slice(0, -1))?.value;
+    const holder = path.length === 1 ? instance : parent;
+    const names = typeof holder === 'object' && holder !== null ? methodNames(holder).join(', ') || 'none' : 'none';
+    const has = path.length === 1 ? 'it has' : `\`${path.slice(0, -1).join('.')}\` has`;
+    return new ExportError(ref.url, where, 'missing', `The \`${name}\` instance from ${ref.url} has no method \`${member}\` (${has}: ${names})`);
+  }
+  return new ExportError(ref.url, where, 'not-a-function', `\`${member}\` of the \`${name}\` instance from ${ref.url} is not a method (it is ${found.value === null ? 'null' : typeof found.value}): read it with \`await remote.${member}\` instead of calling it`);
+}
+
+/**
+ * Answers the call of something the instance does not have as a method (`remote.parseSnyc()`,
+ * `remote.db.missing()`) with an ExportError saying so, where Comlink would fail on its own `apply`
+ * ("Cannot read properties of undefined"). The reply has Comlink's wire form for a thrown value,
+ * carried by tothread's codec (see sendThrownWhole).
  */
 function refuseNonMethods(ep: Comlink.Endpoint, instance: object, ref: ExportRef): Comlink.Endpoint {
   const listen = ep.addEventListener.bind(ep);
@@ -85,27 +129,10 @@ function refuseNonMethods(ep: Comlink.Endpoint, instance: object, ref: ExportRef
   ep.addEventListener = (type, listener, options) => {
     const check = (event: MessageEvent): void => {
       const { id, type: kind, path } = (event.data ?? {}) as { id?: unknown; type?: unknown; path?: unknown };
-      // A method of the instance itself (`remote.parseSync()`), read from its descriptor: a getter
-      // is left to Comlink, which runs it once.
-      if (kind === 'APPLY' && Array.isArray(path) && path.length === 1) {
-        const key = String(path[0]);
-        let target: PropertyDescriptor | undefined;
-        try {
-          // No descriptor: a missing property, or one a Proxy makes up (read, as Comlink would).
-          const descriptor = ownOrInherited(instance, key);
-          target = descriptor === undefined ? { value: (instance as Record<string, unknown>)[key] } : descriptor;
-        } catch {
-          target = undefined; // a Proxy trap threw: Comlink's own call reports it for this call alone
-        }
-        if (target !== undefined && 'value' in target && typeof target.value !== 'function') {
-          const name = ref.path.join('.');
-          const error =
-            target.value === undefined
-              ? new ExportError(ref.url, `${name}#${key}`, 'missing', `The \`${name}\` instance from ${ref.url} has no method \`${key}\` (it has: ${methodNames(instance).join(', ') || 'none'})`)
-              : new ExportError(ref.url, `${name}#${key}`, 'not-a-function', `\`${key}\` of the \`${name}\` instance from ${ref.url} is not a method (it is ${target.value === null ? 'null' : typeof target.value}): read it with \`await remote.${key}\` instead of calling it`);
-          ep.postMessage({ id, type: 'HANDLER', name: 'throw', value: { isError: false, value: { [THROWN_KEY]: encodeThrown(error) } } });
-          return;
-        }
+      const error = kind === 'APPLY' && Array.isArray(path) && path.length > 0 ? refusal(instance, path.map(String), ref) : undefined;
+      if (error !== undefined) {
+        ep.postMessage({ id, type: 'HANDLER', name: 'throw', value: { isError: false, value: { [THROWN_KEY]: encodeThrown(error) } } });
+        return;
       }
       if (typeof listener === 'function') listener(event);
       else listener.handleEvent(event);
