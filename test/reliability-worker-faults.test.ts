@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createPool, ModuleLoadError, WorkerExitError, type Pool } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { configuredSync } from './fixtures/worker-only-throw.mjs';
-import { settle, workersOf } from './helpers.js';
+import { fixture, settle, workersOf } from './helpers.js';
 
 
 /** Runs `fault` next to an untouched call on the other worker; checks replacement and stats. */
@@ -87,5 +87,65 @@ describe('faults that do not kill the worker come back as errors', () => {
     expect(error).toBeInstanceOf(ModuleLoadError);
     expect((error.cause as Error).message).toMatch(/cannot load in a worker/);
     expect(await pool.toThread(() => 'serving')).toBe('serving');
+  });
+});
+
+/** What `promise` settled with, or 'pending' if it had not after `ms` (a loaded machine gets plenty). */
+function within(promise: Promise<unknown>, ms = 10_000): Promise<unknown> {
+  return Promise.race([settle(promise), new Promise((resolve) => setTimeout(() => resolve('pending'), ms).unref())]);
+}
+
+/** Resolves with the first process warning of `code` (undefined if none came within `ms`). */
+function nextWarning(code: string, ms = 10_000): Promise<(Error & { code?: string }) | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(undefined), ms);
+    const listener = (warning: Error & { code?: string }): void => {
+      if (warning.code === code) done(warning);
+    };
+    const done = (warning: (Error & { code?: string }) | undefined): void => {
+      clearTimeout(timer);
+      process.off('warning', listener);
+      resolve(warning);
+    };
+    process.on('warning', listener);
+  });
+}
+
+describe('faults around a call, not in it', () => {
+  it('a worker that fails while starting fails the calls waiting for it, and every later call tries afresh', async () => {
+    for (const minThreads of [0, 1]) {
+      await using pool = createPool({ minThreads, maxThreads: 2, execArgv: ['--require', fixture('throws-at-preload.cjs')] });
+      for (let call = 0; call < 3; call++) {
+        const error = (await within(pool.toThread((x: number) => x, call))) as WorkerExitError;
+        expect(error).toBeInstanceOf(WorkerExitError);
+        expect((error.cause as Error).message).toBe('preload failed');
+      }
+      expect(pool.stats()).toMatchObject({ running: 0, queued: 0, failed: 3 });
+    }
+  });
+
+  it('a rejection a finished call left behind is a warning, and the next call does not fail for it', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    const warned = nextWarning('TOTHREAD_UNHANDLED_REJECTION');
+    expect(
+      await pool.toThread(() => {
+        void Promise.reject(new Error('left behind'));
+        return 'answered';
+      }),
+    ).toBe('answered');
+    const next = pool.toThread(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return 'not blamed';
+    });
+    expect(await next).toBe('not blamed');
+    expect((await warned)?.message).toMatch(/after the call that made it had answered .*left behind/s);
+    expect(pool.stats()).toMatchObject({ completed: 2, failed: 0 });
+  });
+
+  it('a timer a finished call set fires while its worker is idle', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    await pool.toThread(() => void setTimeout(() => ((globalThis as { fired?: boolean }).fired = true), 0));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await pool.toThread(() => (globalThis as { fired?: boolean }).fired)).toBe(true);
   });
 });

@@ -166,8 +166,11 @@ export class Call {
     });
   }
 
-  /** Settles from a Piscina rejection: the worker died under the call, or the task never reached it. */
-  crashed(error: unknown): void {
+  /**
+   * Settles from a Piscina rejection: the worker died under the call, or the task never reached it
+   * (`starting`: no worker could start to run it).
+   */
+  crashed(error: unknown, starting = false): void {
     const code = (error as { code?: unknown } | null)?.code;
     const name = (error as { name?: unknown } | null)?.name;
     const detail = error instanceof Error ? error.message : String(error);
@@ -187,7 +190,9 @@ export class Call {
             ? `exited with code ${exit[1]}`
             : `crashed (${detail})`;
       failure = new WorkerExitError(
-        `The worker thread running \`${this.name}\` ${what} before the call settled. The pool replaces the worker.`,
+        starting
+          ? `No worker thread could start to run \`${this.name}\`: one ${what} while starting. Check the pool's execArgv, env and resourceLimits; the next call starts a worker again.`
+          : `The worker thread running \`${this.name}\` ${what} before the call settled. The pool replaces the worker.`,
         exit ? Number(exit[1]) : undefined,
         { cause: error },
       );

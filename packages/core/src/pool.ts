@@ -36,6 +36,7 @@ const PLAIN: TaskExtra = {};
 
 const STARTED = 'tothread:started';
 const REPLY = 'tothread:reply';
+const STRAY = 'tothread:stray';
 /** The `started` id of a call that has no timer: its worker's message only wakes the main thread. */
 const WAKE_ONLY = 0;
 const NOTHING_MOVED: readonly TransferListItem[] = [];
@@ -534,6 +535,12 @@ export class Pool {
       this.#batcher.reply(message as unknown as ReplyMessage);
       return;
     }
+    if (message[0] === STRAY) {
+      process.emitWarning(`A promise rejected with no handler on a worker thread after the call that made it had answered (the worker goes on): ${String(message[1])}`, {
+        code: 'TOTHREAD_UNHANDLED_REJECTION',
+      });
+      return;
+    }
     if (message[0] !== STARTED) return;
     const call = this.#awaitingStart.get(message[1] as number);
     if (call === undefined || call.state !== 'running' || call.answered || call.settings.timeout === undefined) return;
@@ -542,7 +549,25 @@ export class Pool {
   }
 
   #startWorkers(): Piscina {
-    return startWorkers(this.#options, (message) => this.#onMessage(message));
+    return startWorkers(
+      this.#options,
+      (message) => this.#onMessage(message),
+      (piscina, error) => this.#stranded(piscina, error),
+    );
+  }
+
+  /**
+   * A worker failed outside any call. With no worker left, it failed while starting (a preload in
+   * execArgv that throws, a heap too small to boot): Piscina then starts none in its place, and the
+   * calls it holds would wait for ever. They fail with what stopped it, and the next call starts
+   * the workers afresh. True when calls got the error.
+   */
+  #stranded(piscina: Piscina, error: unknown): boolean {
+    if (piscina !== this.#piscina || piscina.threads.length > 0 || this.#running.size === 0) return false;
+    this.#piscina = undefined;
+    for (const call of [...this.#running]) call.crashed(error, true);
+    void piscina.destroy();
+    return true;
   }
 
   #rejectQueued(message: string): void {

@@ -15,6 +15,7 @@ import { checkCancelled, moveMarks, setContext, type TaskContext } from './conte
 import { callable, load, locateCtor, type Loaded } from './load.js';
 import { lowerPriority } from './priority.js';
 import { pump } from './stream.js';
+import { counted } from './strays.js';
 
 const CANCEL_POLL_MS = 10;
 
@@ -296,6 +297,10 @@ function startBatch(request: TaskRequest): TaskResponse | Promise<TaskResponse> 
  * the main thread, and while an async call waits, a light poll turns the flag into an abort.
  */
 export default function runTask(request: TaskRequest): TaskResponse | Promise<unknown> {
+  return counted(() => runOne(request));
+}
+
+function runOne(request: TaskRequest): TaskResponse | Promise<unknown> {
   if (request.started !== undefined) parentPort?.postMessage(['tothread:started', request.started] satisfies StartedMessage);
   setContext(undefined);
   if (request.op === 'batch') return startBatch(request);

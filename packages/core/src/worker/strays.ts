@@ -1,0 +1,36 @@
+/**
+ * Promises that reject with no handler. One that rejects while a task runs ends the worker under
+ * it, as an uncaught exception does: that call gets a `WorkerExitError`. One that a call left
+ * behind, found only after the call answered (a `Promise.reject()` nobody awaited in sync code),
+ * is reported to the main thread as a warning, and the worker goes on: the next call, which did
+ * nothing wrong, must not fail for it.
+ */
+import { parentPort } from 'node:worker_threads';
+import type { StrayMessage } from '../protocol.js';
+
+/** Tasks running on this thread now. */
+let running = 0;
+
+process.on('unhandledRejection', (reason: unknown) => {
+  if (running > 0) throw reason;
+  // Its message and the frame that made it: the frames under it are tothread's own.
+  const what = reason instanceof Error ? (reason.stack ?? String(reason)).split('\n').slice(0, 2).join('\n') : String(reason);
+  parentPort?.postMessage(['tothread:stray', what] satisfies StrayMessage);
+});
+
+/** Runs a task, counted as running until what it returns has settled. */
+export function counted<T>(task: () => T | Promise<T>): T | Promise<T> {
+  running++;
+  let result: T | Promise<T>;
+  try {
+    result = task();
+  } catch (error) {
+    running--;
+    throw error;
+  }
+  if (!(result instanceof Promise)) {
+    running--;
+    return result;
+  }
+  return result.finally(() => running--);
+}
