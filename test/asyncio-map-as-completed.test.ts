@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { asCompleted, createPool, map, Queue } from '@tothread/core';
+import { asCompleted, CloneError, createPool, map, Queue, timeout, TimeoutError } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { throwValue } from './fixtures/errors.mjs';
-import { settle } from './helpers.js';
+import { settle, sleep } from './helpers.js';
 
 const pool = createPool({ maxThreads: 2 });
 afterAll(() => pool.close());
@@ -136,6 +136,73 @@ describe('map', () => {
     expect(((await settle(loop)) as Error).message).toBe('enough');
     expect(seen).toEqual([1]);
     release();
+  });
+
+  it('yields nothing more once its signal aborts or its cancel scope ends, not even values already back', async () => {
+    const controller = new AbortController();
+    let afterAbort = 0;
+    const stopped = await settle(
+      (async () => {
+        for await (const value of map((n: number) => n, Array.from({ length: 50_000 }, (_, i) => i), { pool, signal: controller.signal })) {
+          if (controller.signal.aborted) afterAbort++;
+          if (value === 1_000) controller.abort(new Error('enough'));
+        }
+      })(),
+    );
+    expect((stopped as Error).message).toBe('enough');
+    expect(afterAbort).toBe(0);
+    let bodies = 0;
+    let atDeadline = -1;
+    const expired = await settle(
+      timeout(100, async () => {
+        for await (const _ of map((n: number) => n, Array.from({ length: 50_000 }, (_, i) => i), { pool })) {
+          bodies++;
+          if (bodies > 100) await sleep(1); // slower than the input: values wait, already back
+        }
+      }).catch((error: unknown) => {
+        atDeadline = bodies;
+        throw error;
+      }),
+    );
+    expect(expired).toBeInstanceOf(TimeoutError);
+    await sleep(300);
+    expect(bodies).toBe(atDeadline);
+  });
+
+  it('yields the results of the items an input gave before it failed, then its error', async () => {
+    function* brokenAfter(n: number): Generator<number> {
+      for (let i = 0; i < n; i++) yield i;
+      throw new Error('input broke');
+    }
+    async function* asyncBrokenAfter(n: number): AsyncGenerator<number> {
+      yield* brokenAfter(n);
+    }
+    for (const input of [brokenAfter(10), asyncBrokenAfter(10)]) {
+      const seen: number[] = [];
+      const error = await settle((async () => {
+        for await (const value of map((n: number) => n * 2, input, { pool })) seen.push(value);
+      })());
+      expect((error as Error).message).toBe('input broke');
+      expect(seen).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
+    }
+  });
+
+  it('fails an item that cannot be sent, or whose value cannot be sent back, in its place, after every item before it', async () => {
+    const items = Array.from({ length: 5_000 }, (_, i) => (i === 3_000 ? { bad: new WeakMap() } : { i }));
+    const sent: unknown[] = [];
+    const refused = (await settle((async () => {
+      for await (const value of map((item: { i?: number }) => item.i, items, { pool })) sent.push(value);
+    })())) as CloneError;
+    expect(refused).toBeInstanceOf(CloneError);
+    expect(refused.path).toBe('input[3000].bad');
+    expect(sent).toEqual(Array.from({ length: 3_000 }, (_, i) => i));
+    const back: unknown[] = [];
+    const unsendable = (await settle((async () => {
+      for await (const value of map((i: number) => (i === 3_000 ? { bad: () => i } : i), Array.from({ length: 5_000 }, (_, i) => i), { pool })) back.push(value);
+    })())) as CloneError;
+    expect(unsendable).toBeInstanceOf(CloneError);
+    expect(unsendable.path).toBe('result.bad');
+    expect(back).toEqual(Array.from({ length: 3_000 }, (_, i) => i));
   });
 
   it('rejects invalid options with the standard messages', async () => {

@@ -163,6 +163,27 @@ describe('streaming generators', () => {
     expect(await pool.toThread(() => 'serving')).toBe('serving');
   });
 
+  it('yields nothing more once its signal aborts, not even values already on their way', async () => {
+    const controller = new AbortController();
+    let afterAbort = 0;
+    const error = await settle(
+      (async () => {
+        const count = function* (n: number): Generator<number> {
+          for (let i = 0; i < n; i++) yield i;
+        };
+        for await (const value of pool.toThread.with({ signal: controller.signal })(count, 1_000_000)) {
+          if (controller.signal.aborted) afterAbort++;
+          if (value === 100) {
+            controller.abort(new Error('enough'));
+            await sleep(50); // the values the worker had posted arrive meanwhile
+          }
+        }
+      })(),
+    );
+    expect((error as Error).message).toBe('enough');
+    expect(afterAbort).toBe(0);
+  });
+
   it('ends with the cancel reason, not as complete, when a generator given a grace period stops by itself', async () => {
     const controller = new AbortController();
     const values: number[] = [];

@@ -35,6 +35,13 @@ describe('shutdown, checked with child processes and their exit times', () => {
     expect(run.ms).toBeLessThan(10_000);
   });
 
+  it('a stream read in part, or not at all, does not keep the process alive once its worker is done', async () => {
+    const run = await runNode([fixture('stream-read-in-part.mjs')]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe('0 function');
+    expect(run.ms).toBeLessThan(10_000);
+  });
+
   it('calls refused before they reach a worker leave no port open: a callback argument, a stream never iterated', async () => {
     const run = await runNode([fixture('refused-before-start.mjs')]);
     expect(run.code, run.stderr).toBe(0);

@@ -252,7 +252,16 @@ export class CloneError extends ToThreadError {
       options,
     );
     this.path = path;
+    details.set(this, detail);
   }
+}
+
+/** What each CloneError found wrong, for {@link cloneErrorAt}. */
+const details = new WeakMap<CloneError, string>();
+
+/** The same refusal as `error`, of the value at `path` (map() names an item by its place in its input). */
+export function cloneErrorAt(error: CloneError, path: string): CloneError {
+  return new CloneError(path, details.get(error) ?? error.message, error.cause === undefined ? undefined : { cause: error.cause });
 }
 
 /**

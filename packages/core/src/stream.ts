@@ -7,6 +7,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import { rebuildThrown } from './call.js';
 import { stitch, type Site } from './call-site.js';
+import { WorkerExitError } from './errors.js';
 import type { StreamMessage, StreamRef } from './protocol.js';
 import type { TaskExtra } from './pool.js';
 
@@ -28,6 +29,8 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
   const inbox: StreamMessage[] = [];
   let failure: { error: unknown } | undefined;
   let finished = false;
+  /** The call was stopped: values still on their way are dropped. */
+  let stopped = false;
   let waiting: Array<() => void> = [];
   const notify = (): void => {
     const woken = waiting;
@@ -35,14 +38,24 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
     for (const wake of woken) wake();
   };
   port1.on('message', (message: StreamMessage) => {
+    if (stopped) return; // posted before the stop, delivered after it
     inbox.push(message);
+    // The last message: what is left to read is here, and a stream read only in part (or not at
+    // all) must not keep the process alive for it.
+    if (message.kind !== 'value') port1.unref();
     notify();
   });
-  // The call itself fails when the worker never got to stream (a module that does not load) or
-  // was stopped (a cancel scope, a timeout). Its port then no longer keeps the process alive: a
-  // stream nobody iterates must not (a worker still streaming does, through its call).
+  // The call itself fails when the worker never got to stream (a module that does not load), died,
+  // or was stopped (a cancel scope, a timeout, the signal). Its port then no longer keeps the
+  // process alive either (a worker still streaming does, through its call). A stopped stream
+  // yields nothing more, not even values already here: the caller asked it to stop. A dead
+  // worker's values before its death are still read, then its error.
   start({ op: 'stream', stream }).catch((error: unknown) => {
     failure = { error };
+    if (!(error instanceof WorkerExitError)) {
+      stopped = true;
+      inbox.length = 0;
+    }
     port1.unref();
     notify();
   });

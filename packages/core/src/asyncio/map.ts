@@ -7,10 +7,10 @@
 import { captureSite, stitch } from '../call-site.js';
 import { rebuildThrown } from '../call.js';
 import { callSettings } from '../call-options.js';
-import { cancelAwaitable } from '../cancel.js';
+import { cancelAwaitable, currentSignal, onCancel } from '../cancel.js';
 import { defaultPool } from '../default-pool.js';
-import { CancelledError } from '../errors.js';
-import type { Pool } from '../pool.js';
+import { CancelledError, CloneError, cloneErrorAt } from '../errors.js';
+import type { Pool, TaskExtra } from '../pool.js';
 import type { MapChunkResult } from '../protocol.js';
 import * as check from '../validate.js';
 
@@ -37,10 +37,17 @@ const MAX_CHUNK = 4096;
 /** A chunk grows at most this much from one to the next, so a misjudged cost cannot overshoot far. */
 const GROWTH = 4;
 
-interface Slot {
-  readonly promise: Promise<MapChunkResult>;
-  settled: { ok: true; result: MapChunkResult } | { ok: false; error: unknown } | undefined;
+/** A chunk's values, then what stopped it: an item's own error, or an item that could not be sent. */
+interface ChunkResult extends MapChunkResult {
+  readonly refused?: CloneError;
 }
+
+interface Slot {
+  readonly promise: Promise<ChunkResult>;
+  settled: { ok: true; result: ChunkResult } | { ok: false; error: unknown } | undefined;
+}
+
+const MAP: TaskExtra = { op: 'map' };
 
 /**
  * Runs `fn(item)` on worker threads for each item of `input` and yields the results.
@@ -73,6 +80,8 @@ export async function* map<F extends (item: never) => unknown>(
   const windowLimit = ordered ? concurrency * 2 : concurrency;
   const window: Slot[] = [];
   let chunkSize = 1;
+  /** Items sent so far: the input position of the next chunk's first. */
+  let submitted = 0;
   let inFlight = 0;
   let exhausted = false;
   let wake: (() => void) | undefined;
@@ -83,10 +92,30 @@ export async function* map<F extends (item: never) => unknown>(
     chunkSize = Math.max(1, Math.min(maxChunk, chunkSize * GROWTH, Math.round(TARGET_CHUNK_MS / perItem)));
   };
 
+  /**
+   * Runs `items` (from position `base` of the input) as one chunk. An item that cannot be sent
+   * fails in its place, named by its position, after the items before it have run.
+   */
+  const runChunk = (items: unknown[], base: number): Promise<ChunkResult> => {
+    let running = pool.submit(fn, items, settings, site, MAP) as Promise<ChunkResult>;
+    const result = running.catch((error: unknown) => {
+      const at = error instanceof CloneError ? /^args\[(\d+)\]/.exec(error.path) : null;
+      if (at === null) throw error;
+      const k = Number(at[1]);
+      const refused = cloneErrorAt(error as CloneError, `input[${base + k}]${(error as CloneError).path.slice(at[0].length)}`);
+      if (k === 0) return { values: [], refused };
+      running = runChunk(items.slice(0, k), base);
+      return running.then((before) => (before.failed !== undefined || before.refused !== undefined ? before : { values: before.values, refused }));
+    });
+    onCancel(result, (reason) => cancelAwaitable(running, reason));
+    return result;
+  };
+
   /** Sends `items` to a worker as one chunk. */
   const submit = (items: unknown[]): void => {
     const started = performance.now();
-    const promise = pool.submit(fn, items, settings, site, { op: 'map' }) as Promise<MapChunkResult>;
+    const promise = runChunk(items, submitted);
+    submitted += items.length;
     const slot: Slot = { promise, settled: undefined };
     inFlight++;
     promise
@@ -118,7 +147,10 @@ export async function* map<F extends (item: never) => unknown>(
           pulling ??= (source.next() as Promise<IteratorResult<unknown>>)
             .then(
               (result) => void (pulled = result),
-              (error: unknown) => void (pullFailed = { error }),
+              (error: unknown) => {
+                pullFailed = { error };
+                exhausted = true;
+              },
             )
             .finally(() => {
               pulling = undefined;
@@ -134,7 +166,13 @@ export async function* map<F extends (item: never) => unknown>(
       }
       const items: unknown[] = [];
       while (items.length < chunkSize) {
-        const next = source.next() as IteratorResult<unknown>;
+        let next: IteratorResult<unknown>;
+        try {
+          next = source.next() as IteratorResult<unknown>;
+        } catch (error) {
+          pullFailed = { error };
+          next = { done: true, value: undefined };
+        }
         if (next.done) {
           exhausted = true;
           break;
@@ -145,14 +183,22 @@ export async function* map<F extends (item: never) => unknown>(
     }
   };
 
+  // Stopping (the signal, or the cancel scope the loop runs in) stops the values too, even those
+  // of chunks already back: the loop's body does not run again once it is told to stop.
+  const scope = currentSignal();
+  const stop = (): AbortSignal | undefined => (signal?.aborted ? signal : scope?.aborted ? scope : undefined);
   const onAbort = (): void => wake?.();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     for (;;) {
-      signal?.throwIfAborted();
-      if (pullFailed !== undefined) throw pullFailed.error;
+      const stopped = stop();
+      if (stopped !== undefined) throw stopped.reason;
       fill();
-      if (window.length === 0 && exhausted) return;
+      if (window.length === 0 && exhausted) {
+        // An input that failed: the items it gave before have all been yielded.
+        if (pullFailed !== undefined) throw pullFailed.error;
+        return;
+      }
       const index = ordered ? (window[0]?.settled ? 0 : -1) : window.findIndex((s) => s.settled !== undefined);
       if (index === -1) {
         await new Promise<void>((resolve) => (wake = resolve));
@@ -161,7 +207,12 @@ export async function* map<F extends (item: never) => unknown>(
       const [slot] = window.splice(index, 1) as [Slot];
       const settled = slot.settled!;
       if (!settled.ok) throw settled.error;
-      for (const value of settled.result.values) yield value as R;
+      for (const value of settled.result.values) {
+        const stopped = stop();
+        if (stopped !== undefined) throw stopped.reason;
+        yield value as R;
+      }
+      if (settled.result.refused) throw settled.result.refused;
       if (settled.result.failed) {
         // An item's own failure: its worker frames, then the loop's site, as a stream's error has.
         const error = await rebuildThrown(settled.result.failed);

@@ -4,9 +4,9 @@
  * it, and reports how it settled as a `TaskResponse`: never by throwing, so errors keep every field.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { findUncloneable } from '../clone-check.js';
+import { findUncloneable, type Uncloneable } from '../clone-check.js';
 import { encodeThrown } from '../error-codec.js';
-import { ExportError } from '../errors.js';
+import { CloneError, ExportError } from '../errors.js';
 import { DONE, LOADING, PENDING, RUNNING } from '../batch-states.js';
 import type { ExportKind, ReplyMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
 import { markStart } from '../run-clock.js';
@@ -37,14 +37,17 @@ function failed(thrown: unknown, entry: Loaded | undefined): TaskResponse {
   }
 }
 
+/** What structured clone would refuse in a result (primitives cost one typeof). */
+function uncloneableResult(value: unknown): Uncloneable | undefined {
+  const checked = (typeof value === 'object' && value !== null) || typeof value === 'function' || typeof value === 'symbol';
+  return checked ? findUncloneable(value, 'result', false) : undefined;
+}
+
 /** A result that structured clone would refuse is reported as such, instead of killing the worker. */
 function succeeded(value: unknown, entry: Loaded): TaskResponse {
   try {
-    if ((typeof value === 'object' && value !== null) || typeof value === 'function' || typeof value === 'symbol') {
-      const bad = findUncloneable(value, 'result', false);
-      if (bad !== undefined) return { ok: false, uncloneable: bad };
-    }
-    return { ok: true, value };
+    const bad = uncloneableResult(value);
+    return bad === undefined ? { ok: true, value } : { ok: false, uncloneable: bad };
   } catch (error) {
     return failed(error, entry);
   }
@@ -89,14 +92,26 @@ function perform(request: TaskRequest, entry: Loaded): TaskResponse | Promise<Ta
 
 /**
  * A chunk of `map()`: `fn(item)` for each item, in order. A sync function runs the whole chunk in
- * one go; a result that is a promise is awaited before the next item. The first item that throws
- * ends the chunk, and the values before it are kept.
+ * one go; a result that is a promise is awaited before the next item. The first item that throws,
+ * or whose value cannot be sent back, ends the chunk, and the values before it are kept.
  */
 function mapChunk(request: TaskRequest, entry: Loaded): TaskResponse | Promise<TaskResponse> {
   const items = request.args;
   const values: unknown[] = [];
-  const done = (failure?: { error: unknown }): TaskResponse =>
-    succeeded(failure === undefined ? { values } : { values, failed: encodeThrown(failure.error, locateCtor(entry)) }, entry);
+  const done = (failure?: { error: unknown }): TaskResponse => {
+    try {
+      for (let i = 0; i < values.length; i++) {
+        const bad = uncloneableResult(values[i]);
+        if (bad === undefined) continue;
+        values.length = i;
+        failure = { error: new CloneError(bad.path, bad.detail) };
+      }
+      // What encodeThrown makes can always be sent.
+      return { ok: true, value: failure === undefined ? { values } : { values, failed: encodeThrown(failure.error, locateCtor(entry)) } };
+    } catch (error) {
+      return failed(error, entry);
+    }
+  };
   let fn: Function;
   try {
     fn = callable(entry, request.fn);

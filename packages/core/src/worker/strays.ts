@@ -19,18 +19,16 @@ process.on('unhandledRejection', (reason: unknown) => {
 });
 
 /** Runs a task, counted as running until what it returns has settled. */
-export function counted<T>(task: () => T | Promise<T>): T | Promise<T> {
+export function counted<T>(task: () => T): T {
   running++;
-  let result: T | Promise<T>;
+  let result: T;
   try {
     result = task();
   } catch (error) {
     running--;
     throw error;
   }
-  if (!(result instanceof Promise)) {
-    running--;
-    return result;
-  }
-  return result.finally(() => running--);
+  if (result instanceof Promise) return result.finally(() => running--) as T;
+  running--;
+  return result;
 }
