@@ -63,3 +63,19 @@ export const settle = (promise: PromiseLike<unknown>): Promise<unknown> => Promi
 
 /** Resolves after `ms`. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves with the first process warning of `code` (undefined if none came within `ms`). */
+export function nextWarning(code: string, ms = 10_000): Promise<(Error & { code?: string }) | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(undefined), ms);
+    const listener = (warning: Error & { code?: string }): void => {
+      if (warning.code === code) done(warning);
+    };
+    const done = (warning: (Error & { code?: string }) | undefined): void => {
+      clearTimeout(timer);
+      process.off('warning', listener);
+      resolve(warning);
+    };
+    process.on('warning', listener);
+  });
+}

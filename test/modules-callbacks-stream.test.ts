@@ -4,7 +4,7 @@ import { askTheMainThread, crunchSync, reportJustBeforeReturning, reportThenThro
 import type * as streams from './fixtures/streams.mjs';
 import { asyncRows, failAfter, produce, rowsUntilCancelled } from './fixtures/streams.mjs';
 import { echoBytes, keptLength, makeBytes } from './fixtures/buffers.mjs';
-import { settle, sleep } from './helpers.js';
+import { nextWarning, settle, sleep } from './helpers.js';
 
 const pool = createPool({ minThreads: 1, maxThreads: 2 });
 afterAll(() => pool.close());
@@ -91,6 +91,25 @@ describe('callbacks across threads', () => {
     expect(await pool.toThread(both, transfer(halves.subarray(0, 4)), transfer(halves.subarray(4)))).toBe(8);
     expect(await pool.toThread.with({ transfer: [listed.buffer] })(both, transfer(listed), new Uint8Array(0))).toBe(4);
     expect([bytes.byteLength, halves.byteLength, listed.byteLength]).toEqual([0, 0, 0]); // each moved
+  });
+});
+
+describe('callbacks called late', () => {
+  it('a callback called after its call settled does not run, warns, and fails no later call', async () => {
+    await using single = createPool({ minThreads: 1, maxThreads: 1 });
+    let ran = 0;
+    const warned = nextWarning('TOTHREAD_LATE_CALLBACK');
+    const early = await single.toThread(
+      (report: () => void) => {
+        setTimeout(() => report(), 50); // after the call has answered
+        return 'answered';
+      },
+      () => void ran++,
+    );
+    expect(early).toBe('answered');
+    expect(await single.toThread(async () => new Promise((resolve) => setTimeout(() => resolve('not blamed'), 300)))).toBe('not blamed');
+    expect((await warned)?.message).toMatch(/callback args\[0\] was called after its call had settled/);
+    expect(ran).toBe(0);
   });
 });
 

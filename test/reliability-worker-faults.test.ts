@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createPool, ModuleLoadError, WorkerExitError, type Pool } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { configuredSync } from './fixtures/worker-only-throw.mjs';
-import { fixture, settle, workersOf } from './helpers.js';
+import { fixture, nextWarning, settle, workersOf } from './helpers.js';
 
 
 /** Runs `fault` next to an untouched call on the other worker; checks replacement and stats. */
@@ -93,22 +93,6 @@ describe('faults that do not kill the worker come back as errors', () => {
 /** What `promise` settled with, or 'pending' if it had not after `ms` (a loaded machine gets plenty). */
 function within(promise: Promise<unknown>, ms = 10_000): Promise<unknown> {
   return Promise.race([settle(promise), new Promise((resolve) => setTimeout(() => resolve('pending'), ms).unref())]);
-}
-
-/** Resolves with the first process warning of `code` (undefined if none came within `ms`). */
-function nextWarning(code: string, ms = 10_000): Promise<(Error & { code?: string }) | undefined> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => done(undefined), ms);
-    const listener = (warning: Error & { code?: string }): void => {
-      if (warning.code === code) done(warning);
-    };
-    const done = (warning: (Error & { code?: string }) | undefined): void => {
-      clearTimeout(timer);
-      process.off('warning', listener);
-      resolve(warning);
-    };
-    process.on('warning', listener);
-  });
 }
 
 describe('faults around a call, not in it', () => {

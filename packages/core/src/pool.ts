@@ -536,9 +536,7 @@ export class Pool {
       return;
     }
     if (message[0] === STRAY) {
-      process.emitWarning(`A promise rejected with no handler on a worker thread after the call that made it had answered (the worker goes on): ${String(message[1])}`, {
-        code: 'TOTHREAD_UNHANDLED_REJECTION',
-      });
+      process.emitWarning(String(message[2]), { code: String(message[1]) });
       return;
     }
     if (message[0] !== STARTED) return;

@@ -100,8 +100,11 @@ export interface TaskRequest {
   readonly batch?: { readonly ids: readonly number[]; readonly states: Int32Array; readonly starts?: RunClock };
 }
 
-/** Posted by a worker on `parentPort` when a promise a finished call left behind rejected with no handler: its stack. */
-export type StrayMessage = readonly ['tothread:stray', string];
+/**
+ * Posted by a worker on `parentPort` about something a finished call left behind (a promise that
+ * rejected with no handler, a callback called late): a process warning's code and text.
+ */
+export type StrayMessage = readonly ['tothread:stray', string, string];
 
 /** Posted by a worker on `parentPort` when a call with a timeout starts running. */
 export type StartedMessage = readonly ['tothread:started', number];

@@ -8,6 +8,7 @@ import { findUncloneable, pathLabel } from '../clone-check.js';
 import { endpoint } from '../comlink-port.js';
 import { CloneError } from '../errors.js';
 import type { CallbackRef } from '../protocol.js';
+import { warnMainThread } from './strays.js';
 
 /** The callbacks of one call: invocations still on their way, and how to let go of them. */
 export interface Callbacks {
@@ -15,15 +16,31 @@ export interface Callbacks {
   release(): void;
 }
 
+/**
+ * A callback called after its call settled: a warning on the main thread, and a rejection for the
+ * worker code that awaits it (handled, so one that does not is not an unhandled rejection).
+ */
+function lateCall(label: string): Promise<never> {
+  const text = `${label} was called after its call had settled, and did not run: a callback runs only while its call does (await the work that calls it)`;
+  warnMainThread('TOTHREAD_LATE_CALLBACK', text);
+  const late = Promise.reject(new Error(text));
+  late.catch(() => {});
+  return late;
+}
+
 /** Puts a proxy at each callback's place in `args` (a fresh copy: this thread owns it). */
 export function reviveCallbacks(args: unknown[], refs: readonly CallbackRef[]): Callbacks {
   const inFlight = new Set<Promise<unknown>>();
   const remotes: Array<Comlink.Remote<(...a: unknown[]) => unknown>> = [];
+  let released = false;
   for (const { path, port } of refs) {
     const remote = Comlink.wrap<(...a: unknown[]) => unknown>(endpoint(port));
     remotes.push(remote);
     const label = `callback ${pathLabel(path)}`;
     const proxy = (...callArgs: unknown[]): Promise<unknown> => {
+      // Called after its call settled (from a timer the call left behind): the main thread has let
+      // the callback go. Throwing would end the worker under whatever call runs next.
+      if (released) return lateCall(label);
       // Refused here, it would fail on its way and never reach the main thread: say so at once.
       for (let i = 0; i < callArgs.length; i++) {
         const bad = findUncloneable(callArgs[i], `${label} arguments[${i}]`);
@@ -44,6 +61,7 @@ export function reviveCallbacks(args: unknown[], refs: readonly CallbackRef[]): 
       while (inFlight.size > 0) await Promise.all(inFlight);
     },
     release() {
+      released = true;
       for (const remote of remotes) remote[Comlink.releaseProxy]();
       for (const { port } of refs) port.close();
     },

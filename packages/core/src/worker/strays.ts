@@ -11,11 +11,16 @@ import type { StrayMessage } from '../protocol.js';
 /** Tasks running on this thread now. */
 let running = 0;
 
+/** Has the main thread emit a process warning about what a finished call left behind. */
+export function warnMainThread(code: string, text: string): void {
+  parentPort?.postMessage(['tothread:stray', code, text] satisfies StrayMessage);
+}
+
 process.on('unhandledRejection', (reason: unknown) => {
   if (running > 0) throw reason;
   // Its message and the frame that made it: the frames under it are tothread's own.
   const what = reason instanceof Error ? (reason.stack ?? String(reason)).split('\n').slice(0, 2).join('\n') : String(reason);
-  parentPort?.postMessage(['tothread:stray', what] satisfies StrayMessage);
+  warnMainThread('TOTHREAD_UNHANDLED_REJECTION', `A promise rejected with no handler on a worker thread after the call that made it had answered (the worker goes on): ${what}`);
 });
 
 /** Runs a task, counted as running until what it returns has settled. */
