@@ -3,7 +3,7 @@ import { CallbackError, CloneError, createPool, timeout, TimeoutError, transfer,
 import { askTheMainThread, crunchSync, reportJustBeforeReturning, reportThenThrow, spinWhileReporting, sumBytes } from './fixtures/progress.mjs';
 import type * as streams from './fixtures/streams.mjs';
 import { asyncRows, failAfter, produce, rowsUntilCancelled } from './fixtures/streams.mjs';
-import { echoBytes, keptLength, makeBytes } from './fixtures/buffers.mjs';
+import { echoBytes, keptLength, makeBytes, makeNested, streamBytes } from './fixtures/buffers.mjs';
 import { nextWarning, settle, sleep } from './helpers.js';
 
 const pool = createPool({ minThreads: 1, maxThreads: 2 });
@@ -73,6 +73,18 @@ describe('callbacks across threads', () => {
     await single.toThread(echoBytes, new Uint8Array(1024)); // not transferred: copied both ways
     expect(await single.toThread(keptLength)).toBe(1024);
     await single.close();
+  });
+
+  it('moves buffers marked in the worker inside a returned object, array or Map, and in streamed values', async () => {
+    await using single = createPool({ minThreads: 1, maxThreads: 1 });
+    const made = await single.toThread(makeNested, 1024);
+    expect(made.data).toEqual(new Uint8Array(1024).fill(5));
+    expect(made.parts[0]).toBe(made.byName.get('again')); // one buffer reached twice moves once
+    expect(await single.toThread(keptLength)).toBe(0); // detached in the worker: it moved
+    const chunks: number[] = [];
+    for await (const { chunk } of single.toThread(streamBytes, 512, 3)) chunks.push(chunk[0]!, chunk.length);
+    expect(chunks).toEqual([0, 512, 1, 512, 2, 512]);
+    expect(await single.toThread(keptLength)).toBe(0);
   });
 
   it('moves a buffer marked with transfer() instead of copying it', async () => {
@@ -180,6 +192,24 @@ describe('streaming generators', () => {
     );
     expect(error).toBeInstanceOf(TimeoutError);
     expect(await pool.toThread(() => 'serving')).toBe('serving');
+  });
+
+  it('ends with a CloneError naming the place when a streamed value cannot be sent back, after the values before it', async () => {
+    const values: unknown[] = [];
+    const error = await settle(
+      (async () => {
+        const mixed = function* (): Generator<unknown> {
+          yield 1;
+          yield { handle: new WeakMap() };
+          yield 3;
+        };
+        for await (const value of pool.toThread(mixed)) values.push(value);
+      })(),
+    );
+    expect(error).toBeInstanceOf(CloneError);
+    expect((error as CloneError).path).toBe('streamed value.handle');
+    expect((error as Error).message).toMatch(/cannot be sent back from the worker thread/);
+    expect(values).toEqual([1]);
   });
 
   it('yields nothing more once its signal aborts, not even values already on their way', async () => {

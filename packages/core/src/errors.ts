@@ -241,7 +241,7 @@ export class CloneError extends ToThreadError {
   readonly path: string;
 
   constructor(path: string, detail: string, options?: { cause?: unknown }) {
-    const where = path.startsWith('result')
+    const where = path.startsWith('result') || path.startsWith('streamed')
       ? 'cannot be sent back from the worker thread'
       : path.startsWith('callback')
         ? 'cannot be sent to the main thread'

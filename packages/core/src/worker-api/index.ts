@@ -13,7 +13,7 @@
  *   return { done: true }
  * }
  */
-import { checkCancelled, getContext, moveMarks } from '../worker/context.js';
+import { checkCancelled, getContext, markToMove } from '../worker/context.js';
 
 /**
  * Whether the call running on this thread has been cancelled (its timeout fired or its signal
@@ -61,6 +61,6 @@ export function cancelSignal(): AbortSignal {
  * export function renderSync(width, height) { return transfer(new Uint8Array(width * height * 4)) }
  */
 export function transfer<T extends ArrayBuffer | ArrayBufferView>(value: T): T {
-  moveMarks().add(value);
+  markToMove(value);
   return value;
 }

@@ -33,8 +33,19 @@ export function checkCancelled(context: TaskContext | undefined): boolean {
 
 const MOVE_KEY = Symbol.for('tothread.move-marks');
 
-/** Buffers worker code marked with `transfer()` to move back instead of being copied. */
-export function moveMarks(): WeakSet<object> {
-  const holder = globalThis as { [MOVE_KEY]?: WeakSet<object> };
+/**
+ * Buffers worker code marked with `transfer()` to move back instead of being copied, kept on the
+ * global object: `@tothread/core/worker` and the worker's own code may be two copies of this file.
+ * `used` says whether any was ever marked on this thread (results are searched for them only then).
+ */
+export function moveMarks(): WeakSet<object> & { used?: true } {
+  const holder = globalThis as { [MOVE_KEY]?: WeakSet<object> & { used?: true } };
   return (holder[MOVE_KEY] ??= new WeakSet());
+}
+
+/** Marks `value` (a buffer or a view of one) to move back instead of being copied. */
+export function markToMove(value: object): void {
+  const marks = moveMarks();
+  marks.add(value);
+  marks.used = true;
 }

@@ -11,7 +11,8 @@ import { DONE, LOADING, PENDING, RUNNING } from '../batch-states.js';
 import type { ExportKind, ReplyMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
 import { markStart } from '../run-clock.js';
 import { reviveCallbacks } from './callbacks.js';
-import { checkCancelled, moveMarks, setContext, type TaskContext } from './context.js';
+import { checkCancelled, setContext, type TaskContext } from './context.js';
+import { moveBack, movedBuffers } from './move-back.js';
 import { callable, load, locateCtor, type Loaded } from './load.js';
 import { lowerPriority } from './priority.js';
 import { pump } from './stream.js';
@@ -187,40 +188,6 @@ function start(request: TaskRequest, run?: RunStart): TaskResponse | Promise<Tas
     .finally(() => callbacks.release());
 }
 
-type Movable = { readonly [key: symbol]: unknown };
-let move: ((value: Movable) => TaskResponse) | undefined;
-
-function bufferOf(value: unknown): ArrayBuffer | undefined {
-  if (value instanceof ArrayBuffer) return value;
-  if (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer) return value.buffer;
-  return undefined;
-}
-
-/**
- * The buffer of a result that moves back instead of being copied: one that arrived transferred (the
- * caller gave it away) or that worker code marked with `transfer()`.
- */
-function movedBuffer(request: TaskRequest, response: TaskResponse): ArrayBuffer | undefined {
-  if (!response.ok) return undefined;
-  const buffer = bufferOf(response.value);
-  if (buffer === undefined || buffer.byteLength === 0) return undefined;
-  const marks = moveMarks();
-  const arrived = request.moved === true && request.args.some((arg) => bufferOf(arg) === buffer);
-  return arrived || marks.has(response.value as object) || marks.has(buffer) ? buffer : undefined;
-}
-
-/** A result buffer that should move is wrapped for Piscina, which moves what `Piscina.move()` wraps. */
-function moveBack(request: TaskRequest, response: TaskResponse): TaskResponse | Promise<unknown> {
-  const buffer = movedBuffer(request, response);
-  if (buffer === undefined) return response;
-  const wrapped: Movable = { [Symbol.for('Piscina.transferable')]: [buffer], [Symbol.for('Piscina.valueOf')]: response };
-  if (move !== undefined) return move(wrapped);
-  return import('piscina').then(({ Piscina }) => {
-    move = (value) => Piscina.move(value as never) as unknown as TaskResponse;
-    return move(wrapped);
-  });
-}
-
 /** Notes what a plain call cost here, if it ran: the pool batches the calls of quick functions. */
 function timed(response: TaskResponse, since: number | undefined): TaskResponse {
   if (since !== undefined) response.ms = performance.now() - since;
@@ -230,9 +197,8 @@ function timed(response: TaskResponse, since: number | undefined): TaskResponse 
 /** Answers one call of a batch on its own, then marks it done (in that order: done means answered). */
 function reply(request: TaskRequest, slot: number, call: TaskRequest, response: TaskResponse): void {
   const { ids, states } = request.batch!;
-  const buffer = movedBuffer(call, response);
   try {
-    parentPort!.postMessage(['tothread:reply', ids[slot]!, response] satisfies ReplyMessage, buffer ? [buffer] : undefined);
+    parentPort!.postMessage(['tothread:reply', ids[slot]!, response] satisfies ReplyMessage, movedBuffers(call, response));
   } catch (error) {
     parentPort!.postMessage(['tothread:reply', ids[slot]!, failed(error, undefined)] satisfies ReplyMessage);
   }

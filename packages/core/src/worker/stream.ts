@@ -6,6 +6,8 @@
  */
 import type { StreamMessage, StreamRef, WireThrown } from '../protocol.js';
 import { findUncloneable } from '../clone-check.js';
+import { CloneError } from '../errors.js';
+import { markedBuffers } from './move-back.js';
 
 const CREDITS = 0;
 const STOP = 1;
@@ -34,14 +36,14 @@ export async function pump(
   { port, control }: StreamRef,
   encode: (thrown: unknown) => WireThrown,
 ): Promise<void> {
-  const post = (message: StreamMessage): void => port.postMessage(message);
+  const post = (message: StreamMessage, moved?: ArrayBuffer[]): void => port.postMessage(message, moved);
   try {
     while (takeCredit(control)) {
       const next = await iterator.next();
       if (next.done) break;
-      const bad = findUncloneable(next.value, 'value', false);
-      if (bad !== undefined) throw new TypeError(`a streamed ${bad.path} cannot be sent back from the worker thread: ${bad.detail}`);
-      post({ kind: 'value', value: next.value });
+      const bad = findUncloneable(next.value, 'streamed value', false);
+      if (bad !== undefined) throw new CloneError(bad.path, bad.detail);
+      post({ kind: 'value', value: next.value }, markedBuffers(next.value));
     }
     if (stopped(control)) await iterator.return?.();
     post({ kind: 'done' });
