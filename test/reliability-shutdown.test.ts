@@ -84,6 +84,8 @@ describe("backpressure: a full queue rejects, or waits when asked (queueFull: 'w
     expect(await running).toBe(200);
     expect(await queued).toBeInstanceOf(PoolClosedError);
     await closing;
+    // Calls that ended while waiting for room count too: the aborted one as cancelled, the refused one as failed.
+    expect(pool.stats()).toMatchObject({ completed: 1, cancelled: 1, failed: 2 });
   });
 
   it('a call waiting for room is cancelled through its promise, as gather() does: it never runs, and the next one takes its place', async () => {
@@ -95,7 +97,7 @@ describe("backpressure: a full queue rejects, or waits when asked (queueFull: 'w
     expect(group.cancel('stop')).toBe(true);
     expect(await settle(group)).toBe('stop');
     expect([await running, await queued, await next]).toEqual([300, 1, 4]);
-    expect(pool.stats()).toMatchObject({ completed: 3, queued: 0, running: 0 });
+    expect(pool.stats()).toMatchObject({ completed: 3, cancelled: 2, queued: 0, running: 0 });
   });
 
   it("a timeout from 'call' counts the time a call waits for room in the queue", async () => {
@@ -112,6 +114,7 @@ describe("backpressure: a full queue rejects, or waits when asked (queueFull: 'w
     expect(error).toMatchObject({ timeout: 100, message: '`busyWaitSync` timed out after 100 ms' });
     await Promise.all([running, queued]);
     expect(settledFirst).toEqual(['timed', 'running']); // it did not wait for a place to time out
+    expect(pool.stats()).toMatchObject({ completed: 2, cancelled: 1, failed: 0 });
   });
 
   it("rejects with QueueFullError by default, naming the 'wait' option", async () => {

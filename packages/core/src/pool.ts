@@ -282,6 +282,13 @@ export class Pool {
       timer.unref();
     }
     let inner: Promise<unknown> | undefined;
+    // A call that ends before it could be queued is counted here: as cancelled when its signal,
+    // scope or timeout ended it, as failed otherwise (the pool closed, say).
+    const refused = (error: unknown): never => {
+      if ([settings.signal, scope, own.signal].some((signal) => signal?.aborted && signal.reason === error)) this.#cancelled++;
+      else this.#failed++;
+      throw error;
+    };
     const waited = this.#room.wait(settings.signal, scope, own.signal).then(
       () => {
         clearTimeout(timer);
@@ -293,12 +300,12 @@ export class Pool {
           return (inner = this.#enqueue(fn, args, settings, scope, site, task, performance.now() - since));
         } catch (error) {
           this.#grantRoom(); // the place it was given is free again
-          throw error;
+          return refused(error);
         }
       },
       (error: unknown) => {
         clearTimeout(timer);
-        throw error;
+        return refused(error);
       },
     );
     onCancel(waited, (reason) => (inner === undefined ? own.abort(reason) : cancelAwaitable(inner, reason)));
