@@ -40,6 +40,9 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     await using opened = await createInstance<(step: number) => Counter>('./fixtures/legacy-constructor.cjs', 'openCounter', 3);
     expect(await opened.tickSync()).toBe(3);
     expect(await opened.count).toBe(3);
+    type Store = { get(key: string): number; name(): string };
+    await using store = await createInstance<(name: string) => Promise<Store>>('./fixtures/legacy-constructor.cjs', 'openStore', 'north');
+    expect([await store.get('a'), await store.name()]).toEqual([1, 'north']); // an async init compiled down: called, awaited
   });
 
   it('rejects with the constructor error when the class refuses its arguments', async () => {

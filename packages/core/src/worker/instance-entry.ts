@@ -153,7 +153,12 @@ async function main(): Promise<void> {
     const { value } = loaded;
     const name = ref.path.join('.');
     let instance: unknown;
-    if (isConstructor(value)) instance = new value(...args);
+    if (isConstructor(value)) {
+      const built: unknown = new value(...args);
+      // A constructor function that returns a promise (an init written for it) is awaited; a
+      // thenable instance is kept as it is.
+      instance = built instanceof Promise ? await built : built;
+    }
     else if (typeof value === 'function') instance = await (value as (...a: unknown[]) => unknown)(...args);
     else throw new ExportError(ref.url, name, 'not-constructible', `\`${name}\` of ${ref.url} is neither a class nor a function: createInstance() needs one that builds the instance`);
     if ((typeof instance !== 'object' && typeof instance !== 'function') || instance === null) {
