@@ -568,9 +568,13 @@ export class Pool {
    * the workers afresh. True when calls got the error.
    */
   #stranded(piscina: Piscina, error: unknown): boolean {
-    if (piscina !== this.#piscina || piscina.threads.length > 0 || this.#running.size === 0) return false;
+    if (piscina !== this.#piscina || piscina.threads.length > 0) return false;
+    // A call of a batch that has run has its answer on the way (it travels apart from the task):
+    // only the calls whose task no worker took are stranded.
+    const stranded = [...this.#running].filter((call) => call.batch === undefined || call.batch.state(call.slot) !== DONE);
+    if (stranded.length === 0) return false;
     this.#piscina = undefined;
-    for (const call of [...this.#running]) call.crashed(error, true);
+    for (const call of stranded) call.crashed(error, true);
     void piscina.destroy();
     return true;
   }
