@@ -35,6 +35,15 @@ describe('shutdown, checked with child processes and their exit times', () => {
     expect(run.ms).toBeLessThan(10_000);
   });
 
+  it("writes a worker's console output before the result of the call that wrote it, alone or batched", async () => {
+    const run = await runNode([fixture('worker-logs.mjs')]);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines).toHaveLength(80);
+    const late = Array.from({ length: 40 }, (_, i) => i).filter((i) => lines.indexOf(`log ${i}`) > lines.indexOf(`result ${i}`));
+    expect(late).toEqual([]);
+  });
+
   it('a stream read in part, or not at all, does not keep the process alive once its worker is done', async () => {
     const run = await runNode([fixture('stream-read-in-part.mjs')]);
     expect(run.code, run.stderr).toBe(0);

@@ -188,9 +188,9 @@ function start(request: TaskRequest, run?: RunStart): TaskResponse | Promise<Tas
     .finally(() => callbacks.release());
 }
 
-/** Notes what a plain call cost here, if it ran: the pool batches the calls of quick functions. */
-function timed(response: TaskResponse, since: number | undefined): TaskResponse {
-  if (since !== undefined) response.ms = performance.now() - since;
+/** Notes what a plain call cost here, if it ran (up to `until`): the pool batches the calls of quick functions. */
+function timed(response: TaskResponse, since: number | undefined, until = performance.now()): TaskResponse {
+  if (since !== undefined) response.ms = until - since;
   return response;
 }
 
@@ -220,15 +220,32 @@ function runBatch(request: TaskRequest, entry: Loaded | { error: unknown }, from
     // A call whose module failed to load never ran: it reports no cost (as a call sent alone).
     const since = 'error' in entry ? undefined : performance.now();
     const response = 'error' in entry ? failed(entry.error, undefined) : perform(call, entry);
-    if (response instanceof Promise) {
-      return response.then((settled) => {
-        reply(request, slot, call, timed(settled, since));
+    const answer = (settled: TaskResponse): TaskResponse | Promise<TaskResponse> | undefined => {
+      const ms = performance.now();
+      const answered = (): void => reply(request, slot, call, timed(settled, since, ms));
+      const output = outputWritten();
+      if (output === undefined) return void answered();
+      return output.then(() => {
+        answered();
         return runBatch(request, entry, slot + 1);
       });
-    }
-    reply(request, slot, call, timed(response, since));
+    };
+    const waited = response instanceof Promise ? response.then((settled) => answer(settled) ?? runBatch(request, entry, slot + 1)) : answer(response);
+    if (waited !== undefined) return waited;
   }
   return { ok: true, value: undefined };
+}
+
+/**
+ * What the call wrote to stdout or stderr, until the main thread has written it out: an answer
+ * waits for it, so that a log line comes before the result it goes with (they travel on different
+ * ports). Undefined when nothing is pending, as for most calls.
+ */
+function outputWritten(): Promise<unknown> | undefined {
+  const { stdout, stderr } = process;
+  if (stdout.writableLength === 0 && stderr.writableLength === 0) return undefined;
+  const written = (stream: NodeJS.WriteStream): Promise<void> => new Promise((resolve) => stream.write('', () => resolve()));
+  return Promise.all([written(stdout), written(stderr)]);
 }
 
 type BatchRef = NonNullable<TaskRequest['batch']>;
@@ -288,7 +305,11 @@ function runOne(request: TaskRequest): TaskResponse | Promise<unknown> {
   // A plain call notes what it cost, from when its function started (a first call loads the module:
   // counted, the function would look slow for its next calls and travel alone).
   const run: RunStart | undefined = request.op === undefined ? { since: undefined } : undefined;
-  const settle = (response: TaskResponse): TaskResponse | Promise<unknown> => moveBack(request, run ? timed(response, run.since) : response);
+  const settle = (response: TaskResponse): TaskResponse | Promise<unknown> => {
+    const answered = run ? timed(response, run.since) : response;
+    const output = outputWritten();
+    return output === undefined ? moveBack(request, answered) : output.then(() => moveBack(request, answered));
+  };
   if (request.cancelFlag === undefined) {
     const result = start(request, run);
     return result instanceof Promise ? result.then(settle) : settle(result);
