@@ -37,6 +37,8 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     await using counter = await createInstance<new (step: number) => Counter>('./fixtures/legacy-constructor.cjs', 'Counter', 5);
     expect(await counter.tickSync()).toBe(5);
     expect(await counter.tickSync()).toBe(10);
+    await using audit = await createInstance<new (start: number) => { addSync(n: number): number }>('./fixtures/legacy-constructor.cjs', 'Audit', 40);
+    expect(await audit.addSync(2)).toBe(42); // set up by Tally.call(this) and Object.assign(this, …)
     await using opened = await createInstance<(step: number) => Counter>('./fixtures/legacy-constructor.cjs', 'openCounter', 3);
     expect(await opened.tickSync()).toBe(3);
     expect(await opened.count).toBe(3);

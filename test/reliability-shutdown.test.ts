@@ -35,13 +35,19 @@ describe('shutdown, checked with child processes and their exit times', () => {
     expect(run.ms).toBeLessThan(10_000);
   });
 
-  it("writes a worker's console output before the result of the call that wrote it, alone or batched", async () => {
+  it("writes a worker's console output before the result of the call that wrote it, alone, batched or streamed", async () => {
     const run = await runNode([fixture('worker-logs.mjs')]);
     expect(run.code, run.stderr).toBe(0);
     const lines = run.stdout.trim().split('\n');
-    expect(lines).toHaveLength(80);
-    const late = Array.from({ length: 40 }, (_, i) => i).filter((i) => lines.indexOf(`log ${i}`) > lines.indexOf(`result ${i}`));
+    expect(lines).toHaveLength(100);
+    const late = Array.from({ length: 50 }, (_, i) => i).filter((i) => lines.indexOf(`log ${i}`) > lines.indexOf(`result ${i}`));
     expect(late).toEqual([]);
+  });
+
+  it('calls that log still answer when the main thread no longer writes its stdout (closed, EPIPE)', async () => {
+    const run = await runNode([fixture('stdout-closed.mjs')]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/done 100/);
   });
 
   it('a stream read in part, or not at all, does not keep the process alive once its worker is done', async () => {

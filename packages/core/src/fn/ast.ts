@@ -30,18 +30,17 @@ export function childNodes(node: AnyNode): AnyNode[] {
 }
 
 /**
- * Whether the `function` whose source is `source` reads or sets members of its own `this`
- * (`this.total = start`; not the `this` of a function or class inside it): a constructor written
- * before classes that keeps its fields and methods on `this`, with nothing on its prototype. A
- * `this` only handed on (`__awaiter(this, …)`, as TypeScript compiles an async function down,
- * `fn.apply(this, arguments)`) does not count. False when the source is not a `function`.
+ * Whether the `function` whose source is `source` uses its own `this` (not that of a function or
+ * class inside it): a constructor written before classes that keeps its fields and methods on
+ * `this` (`this.total = start`, `var self = this`, `Base.call(this)`), with nothing on its
+ * prototype. False when the source is not a `function`.
  */
 export function usesOwnThis(source: string): boolean {
   const ast = tryParse(`(${source}\n)`) as unknown as { body: Array<{ expression: AnyNode }> } | undefined;
   const root = ast?.body[0]?.expression;
   if (root?.type !== 'FunctionExpression') return false;
   const visit = (node: AnyNode): boolean => {
-    if (node.type === 'MemberExpression' && (node.object as AnyNode).type === 'ThisExpression') return true;
+    if (node.type === 'ThisExpression') return true;
     if (node !== root && (node.type === 'FunctionExpression' || node.type === 'FunctionDeclaration' || node.type === 'ClassBody')) return false;
     return childNodes(node).some(visit);
   };

@@ -16,6 +16,7 @@ import { moveBack, movedBuffers } from './move-back.js';
 import { callable, load, locateCtor, type Loaded } from './load.js';
 import { lowerPriority } from './priority.js';
 import { pump } from './stream.js';
+import { afterOutput, outputWritten } from './output.js';
 import { counted } from './strays.js';
 
 const CANCEL_POLL_MS = 10;
@@ -236,17 +237,6 @@ function runBatch(request: TaskRequest, entry: Loaded | { error: unknown }, from
   return { ok: true, value: undefined };
 }
 
-/**
- * What the call wrote to stdout or stderr, until the main thread has written it out: an answer
- * waits for it, so that a log line comes before the result it goes with (they travel on different
- * ports). Undefined when nothing is pending, as for most calls.
- */
-function outputWritten(): Promise<unknown> | undefined {
-  const { stdout, stderr } = process;
-  if (stdout.writableLength === 0 && stderr.writableLength === 0) return undefined;
-  const written = (stream: NodeJS.WriteStream): Promise<void> => new Promise((resolve) => stream.write('', () => resolve()));
-  return Promise.all([written(stdout), written(stderr)]);
-}
 
 type BatchRef = NonNullable<TaskRequest['batch']>;
 
@@ -295,7 +285,9 @@ function startBatch(request: TaskRequest): TaskResponse | Promise<TaskResponse> 
  * the main thread, and while an async call waits, a light poll turns the flag into an abort.
  */
 export default function runTask(request: TaskRequest): TaskResponse | Promise<unknown> {
-  return counted(() => runOne(request));
+  // Output waits outside the count: a stray rejection found meanwhile is no longer this call's.
+  const result = counted(() => runOne(request));
+  return result instanceof Promise ? result.then(afterOutput) : afterOutput(result);
 }
 
 function runOne(request: TaskRequest): TaskResponse | Promise<unknown> {
@@ -305,11 +297,7 @@ function runOne(request: TaskRequest): TaskResponse | Promise<unknown> {
   // A plain call notes what it cost, from when its function started (a first call loads the module:
   // counted, the function would look slow for its next calls and travel alone).
   const run: RunStart | undefined = request.op === undefined ? { since: undefined } : undefined;
-  const settle = (response: TaskResponse): TaskResponse | Promise<unknown> => {
-    const answered = run ? timed(response, run.since) : response;
-    const output = outputWritten();
-    return output === undefined ? moveBack(request, answered) : output.then(() => moveBack(request, answered));
-  };
+  const settle = (response: TaskResponse): TaskResponse | Promise<unknown> => moveBack(request, run ? timed(response, run.since) : response);
   if (request.cancelFlag === undefined) {
     const result = start(request, run);
     return result instanceof Promise ? result.then(settle) : settle(result);

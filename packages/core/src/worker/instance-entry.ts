@@ -153,10 +153,11 @@ async function main(): Promise<void> {
     const { value } = loaded;
     const name = ref.path.join('.');
     let instance: unknown;
-    if (isConstructor(value)) {
+    if (typeof value === 'function' && isClass(value)) instance = new (value as new (...a: unknown[]) => unknown)(...args);
+    else if (isConstructor(value)) {
+      // A function written before classes that returns a promise is an async init (TypeScript
+      // compiles one down to `return __awaiter(this, …)`): what it resolves to is the instance.
       const built: unknown = new value(...args);
-      // A constructor function that returns a promise (an init written for it) is awaited; a
-      // thenable instance is kept as it is.
       instance = built instanceof Promise ? await built : built;
     }
     else if (typeof value === 'function') instance = await (value as (...a: unknown[]) => unknown)(...args);

@@ -8,6 +8,7 @@ import type { StreamMessage, StreamRef, WireThrown } from '../protocol.js';
 import { findUncloneable } from '../clone-check.js';
 import { CloneError } from '../errors.js';
 import { markedBuffers } from './move-back.js';
+import { outputWritten } from './output.js';
 
 const CREDITS = 0;
 const STOP = 1;
@@ -43,6 +44,7 @@ export async function pump(
       if (next.done) break;
       const bad = findUncloneable(next.value, 'streamed value', false);
       if (bad !== undefined) throw new CloneError(bad.path, bad.detail);
+      await outputWritten(); // what the generator logged before this value comes out first
       post({ kind: 'value', value: next.value }, markedBuffers(next.value));
     }
     if (stopped(control)) await iterator.return?.();
