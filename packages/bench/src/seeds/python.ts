@@ -14,8 +14,11 @@ export interface PythonResult {
 const run = promisify(execFile);
 
 /**
- * Runs the Python scenarios against `url` and resolves with their results, or with the reason
- * they could not run (no python3, or the script failed).
+ * Runs the Python scenarios against `url` and resolves with their results, or with why they did
+ * not run: python3 is not on the machine.
+ *
+ * @throws {Error} when python3 is there but the script fails or prints what cannot be read: a
+ *   broken comparison must fail the bench (and CI), not quietly read "not run".
  */
 export async function runPythonSeeds(url: string, sizes: SeedSizes, cpuTaskMs: number): Promise<PythonResult | { skipped: string }> {
   const flags = {
@@ -35,7 +38,7 @@ export async function runPythonSeeds(url: string, sizes: SeedSizes, cpuTaskMs: n
     const parsed = JSON.parse(stdout) as { python: string; executor_threads: number; cases: Record<string, CaseResult> };
     return { python: parsed.python, executorThreads: parsed.executor_threads, cases: parsed.cases };
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return { skipped: code === 'ENOENT' ? 'python3 is not on this machine' : `python3 failed: ${String(error)}` };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { skipped: 'python3 is not on this machine' };
+    throw new Error(`python/seeds.py failed: ${String(error)}`, { cause: error });
   }
 }
