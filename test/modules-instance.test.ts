@@ -45,6 +45,8 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     type Store = { get(key: string): number; name(): string };
     await using store = await createInstance<(name: string) => Promise<Store>>('./fixtures/legacy-constructor.cjs', 'openStore', 'north');
     expect([await store.get('a'), await store.name()]).toEqual([1, 'north']); // an async init compiled down: called, awaited
+    await using later = await createInstance<(n: number) => PromiseLike<{ get(): number }>>('./fixtures/legacy-constructor.cjs', 'openLater', 7);
+    expect(await later.get()).toBe(7); // a thenable it returns is awaited too
   });
 
   it('rejects with the constructor error when the class refuses its arguments', async () => {

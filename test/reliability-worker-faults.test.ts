@@ -146,8 +146,17 @@ describe('faults around a call, not in it', () => {
         return 'answered too';
       }),
     ).toBe('answered too');
+    // Nor one in a batch.
+    const leaveAndLog = (i: number): number => {
+      if (i === 5) void Promise.reject(new Error(`left behind by ${i}`));
+      console.log(`call ${i}`);
+      return i;
+    };
+    for (let i = 0; i < 10; i++) await pool.toThread(leaveAndLog, -1); // quick: its calls batch
+    const batched = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => pool.toThread(leaveAndLog, i)));
+    expect(batched.filter((outcome) => outcome.status === 'rejected')).toEqual([]);
     expect((await warned)?.message).toMatch(/after the call that made it had answered .*left behind/s);
-    expect(pool.stats()).toMatchObject({ completed: 3, failed: 0 });
+    expect(pool.stats()).toMatchObject({ completed: 33, failed: 0 });
   });
 
   it('a timer a finished call set fires while its worker is idle', async () => {

@@ -17,7 +17,7 @@ import { callable, load, locateCtor, type Loaded } from './load.js';
 import { lowerPriority } from './priority.js';
 import { pump } from './stream.js';
 import { afterOutput, outputWritten } from './output.js';
-import { counted } from './strays.js';
+import { counted, outsideTask } from './strays.js';
 
 const CANCEL_POLL_MS = 10;
 
@@ -226,7 +226,7 @@ function runBatch(request: TaskRequest, entry: Loaded | { error: unknown }, from
       const answered = (): void => reply(request, slot, call, timed(settled, since, ms));
       const output = outputWritten();
       if (output === undefined) return void answered();
-      return output.then(() => {
+      return outsideTask(output).then(() => {
         answered();
         return runBatch(request, entry, slot + 1);
       });

@@ -155,10 +155,12 @@ async function main(): Promise<void> {
     let instance: unknown;
     if (typeof value === 'function' && isClass(value)) instance = new (value as new (...a: unknown[]) => unknown)(...args);
     else if (isConstructor(value)) {
-      // A function written before classes that returns a promise is an async init (TypeScript
-      // compiles one down to `return __awaiter(this, …)`): what it resolves to is the instance.
+      // A function written before classes that returns a promise or another thenable is an async
+      // init (TypeScript compiles one down to `return __awaiter(this, …)`): what it resolves to is
+      // the instance. One of its own instances is kept as it is, thenable or not.
       const built: unknown = new value(...args);
-      instance = built instanceof Promise ? await built : built;
+      const own = typeof built === 'object' && built !== null && Object.getPrototypeOf(built) === value.prototype;
+      instance = !own && typeof (built as { then?: unknown } | null)?.then === 'function' ? await (built as PromiseLike<unknown>) : built;
     }
     else if (typeof value === 'function') instance = await (value as (...a: unknown[]) => unknown)(...args);
     else throw new ExportError(ref.url, name, 'not-constructible', `\`${name}\` of ${ref.url} is neither a class nor a function: createInstance() needs one that builds the instance`);

@@ -37,3 +37,9 @@ export function counted<T>(task: () => T): T {
   running--;
   return result;
 }
+
+/** Waits for `wait` as no task's: a rejection found meanwhile is one a finished call left behind. */
+export function outsideTask<T>(wait: Promise<T>): Promise<T> {
+  running--;
+  return wait.finally(() => running++);
+}
