@@ -102,6 +102,7 @@ describe('faults around a call, not in it', () => {
       for (let call = 0; call < 3; call++) {
         const error = (await within(pool.toThread((x: number) => x, call))) as WorkerExitError;
         expect(error).toBeInstanceOf(WorkerExitError);
+        expect(error.message).toMatch(/^No worker thread could start to run .*: one crashed \(preload failed\) while starting/);
         expect((error.cause as Error).message).toBe('preload failed');
       }
       expect(pool.stats()).toMatchObject({ running: 0, queued: 0, failed: 3 });

@@ -37,6 +37,7 @@ const PLAIN: TaskExtra = {};
 const STARTED = 'tothread:started';
 const REPLY = 'tothread:reply';
 const STRAY = 'tothread:stray';
+const BOOTED = 'tothread:booted';
 /** The `started` id of a call that has no timer: its worker's message only wakes the main thread. */
 const WAKE_ONLY = 0;
 const NOTHING_MOVED: readonly TransferListItem[] = [];
@@ -87,6 +88,8 @@ export class Pool {
   readonly #queue = new CallQueue();
   #dispatched = 0;
   readonly #running = new Set<Call>();
+  /** Whether a worker of this pool has ever started (see worker/entry.ts). */
+  #booted = false;
   /** Stops for the workers this pool lends to others (createInstance), run when it closes. */
   readonly #adopted = new Set<() => Promise<void>>();
   readonly #awaitingStart = new Map<number, Call>();
@@ -388,7 +391,8 @@ export class Pool {
     // Handled here rather than through #run: one promise hop fewer on the path of every single call.
     const failed = (error: unknown): void => {
       call.workerDone();
-      if (call.state !== 'settled') call.crashed(error);
+      // Until a worker of this pool has started, a worker that dies under a call failed to start.
+      if (call.state !== 'settled') call.crashed(error, !this.#booted);
       this.#release();
     };
     const answered = (response: TaskResponse): Promise<void> | undefined => {
@@ -540,6 +544,10 @@ export class Pool {
     if (!Array.isArray(message)) return;
     if (message[0] === REPLY) {
       this.#batcher.reply(message as unknown as ReplyMessage);
+      return;
+    }
+    if (message[0] === BOOTED) {
+      this.#booted = true;
       return;
     }
     if (message[0] === STRAY) {

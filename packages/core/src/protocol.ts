@@ -106,6 +106,9 @@ export interface TaskRequest {
  */
 export type StrayMessage = readonly ['tothread:stray', string, string];
 
+/** Posted by a worker on `parentPort` once it has started, before any call. */
+export type BootedMessage = readonly ['tothread:booted'];
+
 /** Posted by a worker on `parentPort` when a call with a timeout starts running. */
 export type StartedMessage = readonly ['tothread:started', number];
 

@@ -8,7 +8,7 @@ import { findUncloneable, type Uncloneable } from '../clone-check.js';
 import { encodeThrown } from '../error-codec.js';
 import { CloneError, ExportError } from '../errors.js';
 import { DONE, LOADING, PENDING, RUNNING } from '../batch-states.js';
-import type { ExportKind, ReplyMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
+import type { BootedMessage, ExportKind, ReplyMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
 import { markStart } from '../run-clock.js';
 import { reviveCallbacks } from './callbacks.js';
 import { checkCancelled, setContext, type TaskContext } from './context.js';
@@ -22,6 +22,9 @@ import { counted, outsideTask } from './strays.js';
 const CANCEL_POLL_MS = 10;
 
 lowerPriority((workerData as WorkerSettings | undefined)?.niceIncrement ?? 0);
+// This thread has started (a `--require` in execArgv that throws never gets here): a call that
+// fails with its worker after this failed in the call, not in the worker's start.
+parentPort?.postMessage(['tothread:booted'] satisfies BootedMessage);
 
 // Tools rewrite plain code into calls of module-local helpers: esbuild (tsx) keeps function names
 // with `__name`, vite (vitest) turns `import()` into `__vite_ssr_dynamic_import__()`. A function
