@@ -8,11 +8,11 @@ import { MessageChannel, type MessagePort, type TransferListItem } from 'node:wo
 import * as Comlink from 'comlink';
 import { findUncloneable, pathLabel } from './clone-check.js';
 import { endpoint } from './comlink-port.js';
+import { isPlainContainer, MARK_DEPTH } from './containers.js';
 import { CloneError } from './errors.js';
 import type { CallbackRef } from './protocol.js';
 
 const marks = new WeakMap<object, readonly TransferListItem[]>();
-const MAX_DEPTH = 8;
 
 /**
  * Marks `value` so that, passed as an argument, its buffers (or ports) move to the worker instead
@@ -38,12 +38,6 @@ function isPort(value: object): boolean {
   return typeof (value as { postMessage?: unknown }).postMessage === 'function' && typeof (value as { close?: unknown }).close === 'function';
 }
 
-function isPlainContainer(value: object): boolean {
-  if (Array.isArray(value)) return true;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
 type Path = Array<string | number>;
 
 /** Finds functions and transfer marks inside plain objects and arrays. */
@@ -55,7 +49,7 @@ function scan(value: unknown, path: Path, functions: Array<{ path: Path; fn: Fun
   if (typeof value !== 'object' || value === null) return;
   const mark = marks.get(value);
   if (mark !== undefined) moved.push(...mark);
-  if (depth >= MAX_DEPTH || !isPlainContainer(value)) return;
+  if (depth >= MARK_DEPTH || !isPlainContainer(value)) return;
   for (const key of Object.keys(value)) {
     scan((value as Record<string, unknown>)[key], [...path, Array.isArray(value) ? Number(key) : key], functions, moved, depth + 1);
   }

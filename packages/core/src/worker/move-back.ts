@@ -4,13 +4,11 @@
  * as the result or inside the plain objects, arrays, Maps and Sets it is made of.
  */
 import type { TaskRequest, TaskResponse } from '../protocol.js';
+import { isPlainContainer, MARK_DEPTH } from '../containers.js';
 import { moveMarks } from './context.js';
 
 type Movable = { readonly [key: symbol]: unknown };
 let move: ((value: Movable) => TaskResponse) | undefined;
-
-/** How deep into a result marked buffers are looked for. */
-const MAX_DEPTH = 8;
 
 function bufferOf(value: unknown): ArrayBuffer | undefined {
   if (value instanceof ArrayBuffer) return value;
@@ -20,15 +18,13 @@ function bufferOf(value: unknown): ArrayBuffer | undefined {
 
 /** The marked buffers in `value`, into `found` (each once). */
 function findMarked(value: unknown, marks: WeakSet<object>, found: Set<ArrayBuffer>, seen: Set<object>, depth: number): void {
-  if (typeof value !== 'object' || value === null || seen.has(value) || depth > MAX_DEPTH) return;
+  if (typeof value !== 'object' || value === null || seen.has(value) || depth > MARK_DEPTH) return;
   const buffer = bufferOf(value);
   if (buffer !== undefined) {
     if (buffer.byteLength > 0 && (marks.has(value) || marks.has(buffer))) found.add(buffer);
     return;
   }
-  const proto = Object.getPrototypeOf(value) as unknown;
-  const plain = Array.isArray(value) || proto === Object.prototype || proto === null;
-  if (!plain && !(value instanceof Map) && !(value instanceof Set)) return;
+  if (!isPlainContainer(value) && !(value instanceof Map) && !(value instanceof Set)) return;
   seen.add(value);
   const children = value instanceof Map || value instanceof Set ? value.values() : Object.values(value);
   for (const child of children) findMarked(child, marks, found, seen, depth + 1);
