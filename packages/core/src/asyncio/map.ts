@@ -186,13 +186,15 @@ export async function* map<F extends (item: never) => unknown>(
   // Stopping (the signal, or the cancel scope the loop runs in) stops the values too, even those
   // of chunks already back: the loop's body does not run again once it is told to stop.
   const scope = currentSignal();
-  const stop = (): AbortSignal | undefined => (signal?.aborted ? signal : scope?.aborted ? scope : undefined);
+  const throwIfStopped = (): void => {
+    if (signal?.aborted) throw signal.reason;
+    if (scope?.aborted) throw scope.reason;
+  };
   const onAbort = (): void => wake?.();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     for (;;) {
-      const stopped = stop();
-      if (stopped !== undefined) throw stopped.reason;
+      throwIfStopped();
       fill();
       if (window.length === 0 && exhausted) {
         // An input that failed: the items it gave before have all been yielded.
@@ -208,8 +210,7 @@ export async function* map<F extends (item: never) => unknown>(
       const settled = slot.settled!;
       if (!settled.ok) throw settled.error;
       for (const value of settled.result.values) {
-        const stopped = stop();
-        if (stopped !== undefined) throw stopped.reason;
+        throwIfStopped();
         yield value as R;
       }
       if (settled.result.refused) throw settled.result.refused;
