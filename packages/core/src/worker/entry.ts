@@ -224,22 +224,18 @@ function runBatch(request: TaskRequest, entry: Loaded | { error: unknown }, from
     // A call whose module failed to load never ran: it reports no cost (as a call sent alone).
     const since = 'error' in entry ? undefined : performance.now();
     const response = 'error' in entry ? failed(entry.error, undefined) : perform(call, entry);
-    const answer = (settled: TaskResponse): TaskResponse | Promise<TaskResponse> | undefined => {
+    // Answers the call, after what it wrote is out (undefined: at once, nothing was pending).
+    const answer = (settled: TaskResponse): Promise<void> | undefined => {
       const ms = performance.now();
-      const answered = (): void => reply(request, slot, call, timed(settled, since, ms));
       const output = outputWritten();
-      if (output === undefined) return void answered();
-      return outsideTask(output).then(() => {
-        answered();
-        return runBatch(request, entry, slot + 1);
-      });
+      if (output === undefined) return void reply(request, slot, call, timed(settled, since, ms));
+      return outsideTask(output).then(() => reply(request, slot, call, timed(settled, since, ms)));
     };
-    const waited = response instanceof Promise ? response.then((settled) => answer(settled) ?? runBatch(request, entry, slot + 1)) : answer(response);
-    if (waited !== undefined) return waited;
+    const waited = response instanceof Promise ? response.then(answer) : answer(response);
+    if (waited !== undefined) return waited.then(() => runBatch(request, entry, slot + 1));
   }
   return { ok: true, value: undefined };
 }
-
 
 type BatchRef = NonNullable<TaskRequest['batch']>;
 
