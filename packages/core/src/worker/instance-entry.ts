@@ -24,18 +24,17 @@ export interface InstanceData extends WorkerSettings {
 export type InstanceReady = { readonly tothread: 'ready' } | { readonly tothread: 'failed'; readonly thrown: ReturnType<typeof encodeThrown> };
 
 /**
- * Whether `value` is built with `new`: a class (its `prototype` is read-only), or a constructor
- * function written before classes, as legacy CommonJS has them: with methods on its prototype,
- * inheriting (`util.inherits`), or setting its fields and methods on its own `this`. Anything else
- * that is a function is an init function, called.
+ * Whether `fn`, not a class, is a constructor function written before classes, as legacy CommonJS
+ * has them: with methods on its prototype, inheriting (`util.inherits`), or setting its fields and
+ * methods on its own `this`. Built with `new`, as a class is; any other function is an init
+ * function, called.
  */
-function isConstructor(value: unknown): value is new (...args: unknown[]) => object {
-  if (typeof value !== 'function' || types.isGeneratorFunction(value)) return false;
-  if (isClass(value)) return true;
-  const prototype: unknown = Object.getOwnPropertyDescriptor(value, 'prototype')?.value; // none: an arrow, a method, an async function
+function isPreClassConstructor(fn: Function): fn is new (...args: unknown[]) => object {
+  if (types.isGeneratorFunction(fn)) return false;
+  const prototype: unknown = Object.getOwnPropertyDescriptor(fn, 'prototype')?.value; // none: an arrow, a method, an async function
   if (typeof prototype !== 'object' || prototype === null) return false;
   if (Object.getPrototypeOf(prototype) !== Object.prototype || Reflect.ownKeys(prototype).some((key) => key !== 'constructor')) return true;
-  return usesOwnThis(Function.prototype.toString.call(value));
+  return usesOwnThis(Function.prototype.toString.call(fn));
 }
 
 /**
@@ -153,17 +152,17 @@ async function main(): Promise<void> {
     const { value } = loaded;
     const name = ref.path.join('.');
     let instance: unknown;
-    if (typeof value === 'function' && isClass(value)) instance = new (value as new (...a: unknown[]) => unknown)(...args);
-    else if (isConstructor(value)) {
-      // A function written before classes that returns a promise or another thenable is an async
-      // init (TypeScript compiles one down to `return __awaiter(this, …)`): what it resolves to is
-      // the instance. One of its own instances is kept as it is, thenable or not.
+    if (typeof value !== 'function') {
+      throw new ExportError(ref.url, name, 'not-constructible', `\`${name}\` of ${ref.url} is neither a class nor a function: createInstance() needs one that builds the instance`);
+    } else if (isClass(value)) instance = new (value as new (...a: unknown[]) => unknown)(...args);
+    else if (isPreClassConstructor(value)) {
+      // One that returns a promise or another thenable is an async init (TypeScript compiles one
+      // down to `return __awaiter(this, …)`): what it resolves to is the instance. One of its own
+      // instances is kept as it is, thenable or not.
       const built: unknown = new value(...args);
       const own = typeof built === 'object' && built !== null && Object.getPrototypeOf(built) === value.prototype;
       instance = !own && typeof (built as { then?: unknown } | null)?.then === 'function' ? await (built as PromiseLike<unknown>) : built;
-    }
-    else if (typeof value === 'function') instance = await (value as (...a: unknown[]) => unknown)(...args);
-    else throw new ExportError(ref.url, name, 'not-constructible', `\`${name}\` of ${ref.url} is neither a class nor a function: createInstance() needs one that builds the instance`);
+    } else instance = await (value as (...a: unknown[]) => unknown)(...args);
     if ((typeof instance !== 'object' && typeof instance !== 'function') || instance === null) {
       throw new ExportError(ref.url, name, 'not-constructible', `\`${name}\` of ${ref.url} returned ${String(instance)}, not an object whose methods can be called`);
     }
