@@ -68,6 +68,11 @@ function cutOut(root: unknown[], path: Path): void {
   container[path[path.length - 1]!] = null;
 }
 
+/** Where a callback that throws is reported: set by the pool once the call exists. */
+export interface CallbackFailures {
+  report: (path: string, error: unknown) => void;
+}
+
 /** Arguments ready to post, and what must go with them. */
 export interface PreparedArgs {
   readonly args: readonly unknown[];
@@ -75,17 +80,19 @@ export interface PreparedArgs {
   readonly transfer: readonly TransferListItem[];
   /** This thread's ends of the callback ports: close them when the call settles. */
   readonly ports: readonly MessagePort[];
+  /** With callbacks: where one that throws is reported (the call should then stop). */
+  readonly failures: CallbackFailures | undefined;
 }
 
 const NOTHING: readonly TransferListItem[] = [];
 const NO_PORTS: readonly MessagePort[] = [];
 
 /**
- * Prepares `args`. `onCallbackError` is told when a callback throws (the call should then stop).
+ * Prepares `args`. A callback that throws is reported to `failures` of the result.
  *
  * @throws {CloneError} naming the first argument that cannot be sent.
  */
-export function prepareArgs(args: readonly unknown[], onCallbackError: (path: string, error: unknown) => void): PreparedArgs {
+export function prepareArgs(args: readonly unknown[]): PreparedArgs {
   let functions: Array<{ path: Path; fn: Function }> | undefined;
   let moved: TransferListItem[] | undefined;
   for (let i = 0; i < args.length; i++) {
@@ -99,10 +106,11 @@ export function prepareArgs(args: readonly unknown[], onCallbackError: (path: st
       throw new CloneError(`args[${i}]`, `it is a symbol (${String(arg)})`);
     }
   }
-  if (functions === undefined || moved === undefined) return { args, callbacks: undefined, transfer: NOTHING, ports: NO_PORTS };
+  if (functions === undefined || moved === undefined) return { args, callbacks: undefined, transfer: NOTHING, ports: NO_PORTS, failures: undefined };
   let sent = args as unknown[];
   const callbacks: CallbackRef[] = [];
   const ports: MessagePort[] = [];
+  const failures: CallbackFailures = { report: () => {} };
   if (functions.length > 0) {
     sent = [...args];
     for (const { path, fn } of functions) {
@@ -112,10 +120,10 @@ export function prepareArgs(args: readonly unknown[], onCallbackError: (path: st
       Comlink.expose((...callArgs: unknown[]) => {
         try {
           const value: unknown = fn(...callArgs);
-          if (value instanceof Promise) value.catch((error: unknown) => onCallbackError(label, error));
+          if (value instanceof Promise) value.catch((error: unknown) => failures.report(label, error));
           return value;
         } catch (error) {
-          onCallbackError(label, error);
+          failures.report(label, error);
           throw error;
         }
       }, endpoint(port1));
@@ -131,5 +139,5 @@ export function prepareArgs(args: readonly unknown[], onCallbackError: (path: st
       throw new CloneError(bad.path, bad.detail);
     }
   }
-  return { args: sent, callbacks: callbacks.length > 0 ? callbacks : undefined, transfer: moved, ports };
+  return { args: sent, callbacks: callbacks.length > 0 ? callbacks : undefined, transfer: moved, ports, failures: callbacks.length > 0 ? failures : undefined };
 }

@@ -21,6 +21,14 @@ export type CallOutcome = 'completed' | 'failed' | 'cancelled';
 
 let made = 0;
 
+/** What a call tells its pool: made once per pool, shared by all its calls. */
+export interface CallHooks {
+  /** The call settled; `prior` is where it was in its life. */
+  settled(call: Call, prior: CallState): void;
+  /** The call is to stop: its promise was cancelled, or a signal of its aborted. */
+  cancel(call: Call, reason: unknown): void;
+}
+
 /** One call on the main thread: its request, its settings, its promise, and how it settles. */
 export class Call {
   /** Its place in call order: calls taken back from a worker go back to the queue in this order. */
@@ -35,8 +43,7 @@ export class Call {
   readonly target: FnRef;
   readonly settings: CallSettings;
   readonly promise: Promise<unknown>;
-  /** Aborting it makes Piscina terminate and replace the worker running the call. */
-  readonly taskSignal = new TaskSignal();
+  #taskSignal: TaskSignal | undefined;
   timer: NodeJS.Timeout | undefined;
   /** After a cancel with a grace period: terminates the worker if it is still busy when it fires. */
   #graceTimer: NodeJS.Timeout | undefined;
@@ -50,12 +57,12 @@ export class Call {
   id = -1;
   /** The explicit signal and the ambient scope's: either one cancels the call. */
   readonly #signals: readonly AbortSignal[];
-  #unwatch: Array<() => void> = [];
+  #unwatch: Array<() => void> | undefined;
   /** Where the call was made: frames captured at the call, or found when it fails (see call-site.ts). */
   readonly #site: Site;
   #resolve!: (value: unknown) => void;
   #reject!: (reason: unknown) => void;
-  readonly #onSettle: (call: Call, prior: CallState) => void;
+  readonly #hooks: CallHooks;
 
   /** What moves with the request instead of being copied. */
   readonly transfer: readonly TransferListItem[];
@@ -67,7 +74,7 @@ export class Call {
     settings: CallSettings,
     signals: readonly AbortSignal[],
     site: Site,
-    onSettle: (call: Call, prior: CallState) => void,
+    hooks: CallHooks,
     transfer: readonly TransferListItem[] = [],
     ports: readonly MessagePort[] = [],
     target: FnRef = request.fn,
@@ -79,7 +86,7 @@ export class Call {
     this.settings = settings;
     this.#signals = signals;
     this.#site = site;
-    this.#onSettle = onSettle;
+    this.#hooks = hooks;
     this.promise = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -95,9 +102,19 @@ export class Call {
     return nameOf(this.target);
   }
 
-  /** Cancels the call with the reason of whichever signal aborts first. */
-  listen(cancel: (reason: unknown) => void): void {
-    for (const signal of this.#signals) this.#unwatch.push(watchSignal(signal, cancel));
+  /** Aborting it makes Piscina terminate and replace the worker running the call (made for a call sent alone). */
+  get taskSignal(): TaskSignal {
+    return (this.#taskSignal ??= new TaskSignal());
+  }
+
+  /** Stops the call (see Pool): what cancelling its promise does. */
+  cancel(reason: unknown): void {
+    this.#hooks.cancel(this, reason);
+  }
+
+  /** Cancels the call with the reason of whichever of its signals aborts first. */
+  listen(): void {
+    if (this.#signals.length > 0) this.#unwatch = watchAll(this.#signals, this);
   }
 
   /**
@@ -110,11 +127,11 @@ export class Call {
     this.state = 'settled';
     this.outcome = outcome;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.#unwatch.length > 0) for (const unwatch of this.#unwatch.splice(0)) unwatch();
+    if (this.#unwatch !== undefined) for (const unwatch of this.#unwatch.splice(0)) unwatch();
     if (!this.#lingering) this.#closePorts();
     if (ok) this.#resolve(value);
     else this.#reject(value);
-    this.#onSettle(this, prior);
+    this.#hooks.settled(this, prior);
     return true;
   }
 
@@ -210,6 +227,12 @@ export class Call {
   stitch(error: unknown): void {
     stitch(error, this.#site);
   }
+}
+
+/** Cancels `call` when one of `signals` aborts; returns how to stop watching each. */
+function watchAll(signals: readonly AbortSignal[], call: Call): Array<() => void> {
+  const cancel = (reason: unknown): void => call.cancel(reason);
+  return signals.map((signal) => watchSignal(signal, cancel));
 }
 
 /** How errors name the function a call runs. */

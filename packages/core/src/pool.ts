@@ -7,12 +7,12 @@
 import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { Batcher } from './batcher.js';
-import { locate, type Site } from './call-site.js';
-import { Call, timeoutError, type CallState } from './call.js';
+import { awaitedAt, LAZY, locate, type Site } from './call-site.js';
+import { Call, timeoutError, type CallHooks, type CallState } from './call.js';
 import { CallQueue } from './call-queue.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
-import { prepareArgs } from './args.js';
-import { cancelAwaitable, currentSignal, onCancel, thenCancellable, type TaskSignal } from './cancel.js';
+import { prepareArgs, type CallbackFailures } from './args.js';
+import { cancelAwaitable, currentSignal, onCancel, thenCancellable, type Cancels, type TaskSignal } from './cancel.js';
 import { CallbackError, PoolClosedError, QueueFullError } from './errors.js';
 import { resolveFunction } from './fn/resolve.js';
 import { KnownTargets } from './known-targets.js';
@@ -103,7 +103,10 @@ export class Pool {
   /** Which targets the workers have most likely loaded: those travel by id only. */
   readonly #known = new KnownTargets();
   #nextCallId = 0;
-  readonly #onSettled = (call: Call, prior: CallState): void => this.#settled(call, prior);
+  readonly #callHooks: CallHooks = {
+    settled: (call, prior) => this.#settled(call, prior),
+    cancel: (call, reason) => this.#cancel(call, reason),
+  };
   #completed = 0;
   #failed = 0;
   #cancelled = 0;
@@ -194,12 +197,19 @@ export class Pool {
       this.#piscina ??= this.#startWorkers();
       const ref = task.ref ?? resolveFunction(fn);
       if (!(ref instanceof Promise)) return this.#enqueue(ref, args, settings, scope, site, task);
-      // The first call of a module function waits for its module to be located; a cancel in the
-      // meantime is kept and applied as soon as the call exists.
-      return thenCancellable(ref, (resolved) => this.#enqueue(resolved, args, settings, scope, site, task));
+      return this.#enqueueResolved(ref, args, settings, scope, site, task);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * The first call of a module function waits for its module to be located; a cancel in the
+   * meantime is kept and applied as soon as the call exists. (Apart from submit(), whose every
+   * call would otherwise pay for this closure's context.)
+   */
+  #enqueueResolved(ref: Promise<FnRef>, args: readonly unknown[], settings: CallSettings, scope: AbortSignal | undefined, site: Site, task: TaskExtra): Promise<unknown> {
+    return thenCancellable(ref, (resolved) => this.#enqueue(resolved, args, settings, scope, site, task));
   }
 
   #enqueue(
@@ -228,8 +238,7 @@ export class Pool {
     const signals = settings.signal === undefined ? (scope === undefined ? NO_SIGNALS : [scope]) : scope === undefined ? [settings.signal] : [settings.signal, scope];
     for (const signal of signals) if (signal.aborted) throw signal.reason;
     // From here the call exists: the ports its callbacks get are closed when it settles.
-    let cancel = (_reason: unknown): void => {};
-    const prepared = prepareArgs(args, (path, error) => cancel(new CallbackError(path, { cause: error })));
+    const prepared = prepareArgs(args);
     const free = this.#dispatched < this.#limit.value;
     const { timeout, timeoutFrom, grace } = settings;
     const started = timeout !== undefined && timeoutFrom !== 'call' ? ++this.#nextCallId : undefined; // from 1: 0 is WAKE_ONLY
@@ -255,18 +264,22 @@ export class Pool {
     if (prepared.callbacks !== undefined) request.callbacks = prepared.callbacks;
     if (task.stream !== undefined) request.stream = task.stream;
     if (moved.length > 0 && moved.some((item) => item instanceof ArrayBuffer)) request.moved = true;
-    const call = new Call(request, settings, signals, site, this.#onSettled, moved, prepared.ports, fn);
+    const call = new Call(request, settings, signals, site, this.#callHooks, moved, prepared.ports, fn);
     call.batchable = plain;
-    cancel = (reason: unknown): void => this.#cancel(call, reason);
-    onCancel(call.promise, cancel);
-    call.listen(cancel);
+    if (prepared.failures !== undefined) this.#stopOnCallbackFailure(call, prepared.failures);
+    call.listen();
     if (timeout !== undefined && timeoutFrom === 'call') this.#startTimer(call, timeout, roomWaited);
     if (free && this.#queue.size === 0) this.#dispatch(call);
     else {
       this.#queue.push(call);
       this.#limit.waiting(true);
     }
-    return call.promise;
+    return cancellable(call.promise, site, call);
+  }
+
+  /** A callback of `call` that throws stops the call with a CallbackError. */
+  #stopOnCallbackFailure(call: Call, failures: CallbackFailures): void {
+    failures.report = (path, error) => this.#cancel(call, new CallbackError(path, { cause: error }));
   }
 
   /**
@@ -311,8 +324,7 @@ export class Pool {
         return refused(error);
       },
     );
-    onCancel(waited, (reason) => (inner === undefined ? own.abort(reason) : cancelAwaitable(inner, reason)));
-    return waited;
+    return cancellable(waited, site, (reason) => (inner === undefined ? own.abort(reason) : cancelAwaitable(inner, reason)));
   }
 
   /** Takes a worker slot for `calls` (one, or a batch). */
@@ -665,6 +677,17 @@ export class Pool {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/**
+ * What a call form gets back: the call's promise, cancellable through `cancel`. A call whose site
+ * is found only if it fails ({@link LAZY}) gets its promise as its awaiters see it (awaitedAt),
+ * made here so that it is the one promise a call form needs.
+ */
+function cancellable(promise: Promise<unknown>, site: Site, cancel: Cancels): Promise<unknown> {
+  const awaited = site === LAZY ? awaitedAt(promise) : promise;
+  onCancel(awaited, cancel);
+  return awaited;
 }
 
 /**

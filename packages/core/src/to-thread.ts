@@ -3,8 +3,7 @@
  * only shape the call; the pool behind them does the work.
  */
 import { callSettings, mergeSettings, type CallOptions, type CallSettings } from './call-options.js';
-import { awaitedAt, captureSite, LAZY, type Site } from './call-site.js';
-import { relayCancel } from './cancel.js';
+import { captureSite, LAZY, type Site } from './call-site.js';
 import { resolveFunction } from './fn/resolve.js';
 import type { TaskExtra } from './pool.js';
 import { openStream } from './stream.js';
@@ -58,16 +57,14 @@ export interface Threaded<F extends AnyFunction> {
 
 /**
  * Submits a call. A generator's stream captures its site now (once for all its values); a plain
- * call is awaited, and finds its site only if it fails (see call-site.ts). The promise returned
- * can be cancelled as the pool's own.
+ * call finds its site only if it fails, from the code awaiting it (see call-site.ts and Pool).
  */
 function offload(submit: Submit, from: Function, fn: unknown, args: readonly unknown[], settings: CallSettings, generator = isGeneratorFunction(fn)): unknown {
   if (generator) {
     const site = captureSite(from);
     return openStream((task) => submit(fn, args, settings, site, task), site);
   }
-  const submitted = submit(fn, args, settings, LAZY);
-  return relayCancel(submitted, awaitedAt(submitted));
+  return submit(fn, args, settings, LAZY);
 }
 
 /** Builds a `toThread` over `submit`, with `settings` as its defaults. */
