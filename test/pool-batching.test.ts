@@ -1,7 +1,7 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createPool, TimeoutError, WorkerExitError, type Pool } from '@tothread/core';
-import { lengthOf, slowStep, step, ticket } from './fixtures/batching.mjs';
+import { lengthOf, MIXED_VALUES, pick, slowStep, step, ticket } from './fixtures/batching.mjs';
 import { busy, quick } from './fixtures/slow-load.mjs';
 import { hangFlag, next } from './fixtures/hangs-on-load.mjs';
 import { dieFlag, plusOne } from './fixtures/dies-on-load.mjs';
@@ -64,6 +64,28 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     expect(Atomics.load(log, 0)).toBe(2000);
     expect(answers).toEqual(Array.from({ length: 2000 }, (_, i) => [i, i])); // ran in call order, each its own answer
     expect(pool.stats()).toMatchObject({ completed: 2003, running: 0, queued: 0 });
+  });
+
+  it('calls returning numbers, booleans, null or undefined answer in shared memory: exact values, in call order, a few rings for all of them', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    await warm(pool, () => pool.toThread(pick, 0));
+    const messages = { 'tothread:reply': 0, 'tothread:ring': 0 };
+    for (const worker of workersOf(pool)) {
+      worker.on('message', (message: unknown) => {
+        if (Array.isArray(message) && message[0] in messages) messages[message[0] as keyof typeof messages]++;
+      });
+    }
+    const n = MIXED_VALUES.length * 100;
+    const order: number[] = [];
+    const answers = await Promise.all(Array.from({ length: n }, (_, i) => pool.toThread(pick, i).then((value) => (order.push(i), value))));
+    expect(answers.filter((value, i) => !Object.is(value, MIXED_VALUES[i % MIXED_VALUES.length]) && typeof value !== 'object')).toEqual([]);
+    expect(answers.filter((value) => typeof value === 'object' && value !== null)).toEqual(Array(200).fill(null).flatMap(() => [[1], { a: 1 }]).slice(0, 200));
+    expect(order).toEqual(Array.from({ length: n }, (_, i) => i)); // one worker: answers settle in call order, whichever way they came
+    // A string, an array, an object and a bigint: 4 calls in 15 answer by message (in a batch; a
+    // call sent alone answers with its task), the other 11 share rings.
+    expect(messages['tothread:reply'], JSON.stringify(messages)).toBeLessThanOrEqual((n * 4) / 15);
+    expect(messages['tothread:ring'], JSON.stringify(messages)).toBeGreaterThan(0);
+    expect(messages['tothread:ring'], JSON.stringify(messages)).toBeLessThan((n * 11) / 15 / 2);
   });
 
   it('a cancelled call the worker has not reached is skipped without stopping the worker', async () => {

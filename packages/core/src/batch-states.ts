@@ -15,3 +15,8 @@ export const SKIPPED = 3;
  * had not started, and runs elsewhere.
  */
 export const LOADING = 4;
+/**
+ * The call ran and returned a value small enough to be its own state: its answer is in shared
+ * memory (see inline-answers.ts), not in a message. From INLINE up, the state says which value.
+ */
+export const INLINE = 5;

@@ -6,9 +6,10 @@
  * skipped (no worker is stopped), and if a worker dies, the calls it never started run elsewhere.
  */
 import { DONE, PENDING, RUNNING, SKIPPED } from './batch-states.js';
+import { boardAt, boardBytes, isInline, readAnswer, silence, type AnswerBoard } from './inline-answers.js';
 import { TaskSignal } from './cancel.js';
 import type { Call } from './call.js';
-import type { FnRef } from './protocol.js';
+import type { FnRef, TaskResponse } from './protocol.js';
 import { ranMs, type RunClock } from './run-clock.js';
 
 /**
@@ -18,7 +19,7 @@ import { ranMs, type RunClock } from './run-clock.js';
  * not held back by it: each answers as soon as it has run.
  */
 const BATCH_MS = 20;
-const MAX_BATCH = 64;
+const MAX_BATCH = 256;
 /** Calls that cost more than this travel alone: a slow call must not wait behind another. */
 const QUICK_MS = 10;
 /**
@@ -41,8 +42,10 @@ const COST_LIMIT = 4096;
 export class Batch {
   /** The function all its calls run. */
   readonly target: FnRef;
-  /** One slot per call: PENDING, RUNNING, DONE or SKIPPED. */
+  /** One slot per call: PENDING, RUNNING, LOADING, DONE, SKIPPED, or an answer in {@link board}. */
   readonly states: Int32Array;
+  /** Answers written to shared memory (see inline-answers.ts). */
+  readonly board: AnswerBoard;
   /** When each call started, if one of them has a timeout that counts run time. */
   readonly starts: RunClock | undefined;
   /** Aborting it makes Piscina terminate the worker running the batch. */
@@ -51,6 +54,8 @@ export class Batch {
   readonly #calls: Array<Call | undefined>;
   /** What one of its calls is expected to cost (ms), when it was sent. */
   readonly #costMs: number;
+  /** The first slot whose answer {@link readAnswers} has not given yet. */
+  #read = 0;
   /** How many slots the worker had reached (running or done) when last looked at, and since when. */
   #seen = 0;
   #seenAt = 0;
@@ -60,13 +65,15 @@ export class Batch {
     this.#costMs = costMs;
     this.#calls = [...calls];
     // One shared buffer (each one sent costs the main thread several µs): the slot states, then,
-    // 8-byte aligned, the start times if a call needs them.
+    // 8-byte aligned, the answer board, then the start times if a call needs them.
     const n = calls.length;
     const statesBytes = Math.ceil((n * Int32Array.BYTES_PER_ELEMENT) / 8) * 8;
     const timed = calls.some((call) => call.runTimeout !== undefined);
-    const buffer = new SharedArrayBuffer(statesBytes + (timed ? n * BigInt64Array.BYTES_PER_ELEMENT : 0));
+    const startsAt = statesBytes + boardBytes(n);
+    const buffer = new SharedArrayBuffer(startsAt + (timed ? n * BigInt64Array.BYTES_PER_ELEMENT : 0));
     this.states = new Int32Array(buffer, 0, n);
-    this.starts = timed ? new BigInt64Array(buffer, statesBytes, n) : undefined;
+    this.board = boardAt(buffer, statesBytes, n);
+    this.starts = timed ? new BigInt64Array(buffer, startsAt, n) : undefined;
     calls.forEach((call, slot) => {
       call.batch = this;
       call.slot = slot;
@@ -80,6 +87,29 @@ export class Batch {
 
   state(slot: number): number {
     return Atomics.load(this.states, slot);
+  }
+
+  /** True once the call in `slot` has answered: in shared memory, or by a message on its way. */
+  answered(slot: number): boolean {
+    const state = this.state(slot);
+    return state === DONE || isInline(state);
+  }
+
+  /**
+   * Gives `deliver` the calls still in this batch whose answers are in shared memory, with them,
+   * in call order: it stops at a call that has not answered, or whose answer comes by a message
+   * not yet arrived (the answers behind it are read once it has, see Batcher#reply). The bell is
+   * silenced first: an answer written after this rings again.
+   */
+  readAnswers(deliver: (call: Call, response: TaskResponse) => void): void {
+    silence(this.board);
+    for (; this.#read < this.#calls.length; this.#read++) {
+      const call = this.#calls[this.#read];
+      if (call === undefined || call.answered) continue; // settled, taken back, or settling from its answer
+      const state = this.state(this.#read);
+      if (!isInline(state)) return;
+      deliver(call, readAnswer(this.board, this.#read, state));
+    }
   }
 
   /** How long the call in `slot` has been running (ms); undefined while it has not started. */
@@ -97,7 +127,7 @@ export class Batch {
     let reached = 0;
     for (let slot = 0; slot < this.states.length; slot++) {
       const state = Atomics.load(this.states, slot);
-      if (state === RUNNING || state === DONE) reached++;
+      if (state === RUNNING || state === DONE || isInline(state)) reached++;
     }
     return reached;
   }

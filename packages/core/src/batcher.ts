@@ -5,7 +5,7 @@
  * it reaches them through {@link BatchHost}.
  */
 import { Batch, CostTable } from './batch.js';
-import { DONE, LOADING, RUNNING } from './batch-states.js';
+import { LOADING, RUNNING } from './batch-states.js';
 import type { Call } from './call.js';
 import type { CallQueue } from './call-queue.js';
 import type { TaskSignal } from './cancel.js';
@@ -30,8 +30,8 @@ export class Batcher {
   /** What a call of each target costs on a worker: decides which calls travel in batches. */
   readonly #costs = new CostTable();
   readonly #host: BatchHost;
-  /** Batches whose task has not ended. */
-  readonly #batches = new Set<Batch>();
+  /** Batches whose task has not ended, by the id of their first call. */
+  readonly #batches = new Map<number, Batch>();
   /** Calls sent in a batch whose answer has not arrived yet, by id. */
   readonly #awaiting = new Map<number, Call>();
   #nextId = 0;
@@ -40,6 +40,12 @@ export class Batcher {
    * their way (they travel apart from the task's own result).
    */
   #keepAlive: NodeJS.Timeout | undefined;
+
+  /** Settles a call of a batch with its answer (from a message, or from shared memory). */
+  readonly #deliver = (call: Call, response: TaskResponse): void => {
+    this.#answered(call.id);
+    void this.report(call, response);
+  };
 
   constructor(host: BatchHost) {
     this.#host = host;
@@ -66,31 +72,37 @@ export class Batcher {
   /** Sends calls (marked running by the pool) to one worker as one task. */
   send(calls: readonly Call[]): void {
     const batch = new Batch(calls, this.#costs.estimate(calls[0]!.target.id));
-    this.#batches.add(batch);
     for (const call of calls) {
       call.id = ++this.#nextId;
       this.#awaiting.set(call.id, call);
     }
+    const key = calls[0]!.id;
+    this.#batches.set(key, batch);
     const request: TaskRequest = {
       fn: calls[0]!.request.fn,
       op: 'batch',
       args: calls.map((call) => call.request.args),
-      batch: { ids: calls.map((call) => call.id), states: batch.states, ...(batch.starts && { starts: batch.starts }) },
+      batch: { ids: calls.map((call) => call.id), states: batch.states, board: batch.board, ...(batch.starts && { starts: batch.starts }) },
     };
     let task: Promise<TaskResponse>;
     try {
       task = this.#host.run(request, batch.target, batch.taskSignal, () => batch.open().length > 0);
     } catch (error) {
-      this.#batches.delete(batch);
+      this.#batches.delete(key);
       this.#host.unsent();
       for (const call of batch.open()) call.settle(false, error);
       return;
     }
     task.then(
-      () => this.#end(batch, []),
+      () => {
+        this.#harvest(batch);
+        this.#end(key, []);
+      },
       (error: unknown) => {
         // The worker died or was stopped. A call it never started runs elsewhere; the one it was
-        // running fails with it; one that it finished has its answer on the way already.
+        // running fails with it; one that it finished has its answer in shared memory, or on the
+        // way already.
+        this.#harvest(batch);
         const unstarted: Call[] = [];
         // A batch that ended its worker before any of its calls started (its message, say, too
         // big for the worker's memory) would only do it again: its calls go alone from now on.
@@ -101,13 +113,13 @@ export class Batcher {
           if (batch.skip(call.slot) || batch.state(call.slot) === LOADING) unstarted.push(call);
           else if (batch.state(call.slot) === RUNNING) call.crashed(error);
         }
-        this.#end(batch, unstarted);
+        this.#end(key, unstarted);
       },
     );
   }
 
-  #end(batch: Batch, unstarted: readonly Call[]): void {
-    this.#batches.delete(batch);
+  #end(key: number, unstarted: readonly Call[]): void {
+    this.#batches.delete(key);
     this.#host.requeue(unstarted);
     if (this.#awaiting.size > 0) this.#keepAlive ??= setInterval(() => {}, 1 << 30);
     this.#host.release();
@@ -119,13 +131,33 @@ export class Batcher {
     this.#keepAlive = undefined;
   }
 
-  /** A call of a batch answered (posted by its worker as soon as it had run). */
+  /**
+   * A call of a batch answered (posted by its worker as soon as it had run); the answers in shared
+   * memory of the calls behind it, which waited for it, follow.
+   */
   reply([, id, response]: ReplyMessage): void {
     const call = this.#awaiting.get(id);
     if (call === undefined) return;
-    this.#answered(id);
-    void this.report(call, response);
+    const { batch } = call;
+    this.#deliver(call, response);
+    if (batch !== undefined) this.#harvest(batch);
   }
+
+  /** A worker rang: calls of the batch whose first call has id `key` have answered in shared memory. */
+  ring(key: number): void {
+    const batch = this.#batches.get(key);
+    if (batch !== undefined) this.#harvest(batch);
+  }
+
+  /** Reads the answers in shared memory of every batch in flight: for calls stranded by a dead worker. */
+  harvestAll(): void {
+    for (const batch of this.#batches.values()) this.#harvest(batch);
+  }
+
+  #harvest(batch: Batch): void {
+    batch.readAnswers(this.#deliver);
+  }
+
 
   /**
    * A worker's answer for `call`, alone or in a batch: what the call cost is noted (it decides
@@ -152,7 +184,7 @@ export class Batcher {
    * batch first (the later half of them: the first ones are the busy worker's to keep).
    */
   steal(): Call[] {
-    const fullest = [...this.#batches].map((batch) => ({ batch, open: batch.open().length })).sort((a, b) => b.open - a.open);
+    const fullest = [...this.#batches.values()].map((batch) => ({ batch, open: batch.open().length })).sort((a, b) => b.open - a.open);
     for (const { batch } of fullest) {
       const stolen = batch.steal('half');
       if (stolen.length > 0) return stolen;
@@ -169,18 +201,18 @@ export class Batcher {
     if (this.#batches.size === 0) return [];
     const now = performance.now();
     const late: Call[] = [];
-    for (const batch of this.#batches) if (batch.overdue(now)) late.push(...batch.steal('all'));
+    for (const batch of this.#batches.values()) if (batch.overdue(now)) late.push(...batch.steal('all'));
     return late;
   }
 
   /**
    * A call of a batch was cancelled. One not started is skipped where it waits; for one running,
    * the calls after it are taken back first (so that stopping the worker loses nothing), then the
-   * worker is stopped. Returns the calls taken back. One already done has its answer on the way:
-   * nothing else changes.
+   * worker is stopped. Returns the calls taken back. One that has answered already (in shared
+   * memory, or by a message on its way): nothing else changes.
    */
   cancel(batch: Batch, slot: number, reason: unknown): Call[] {
-    if (batch.skip(slot) || batch.state(slot) === DONE) return [];
+    if (batch.skip(slot) || batch.answered(slot)) return [];
     const later = batch.open().filter((other) => other.slot > slot && batch.skip(other.slot));
     const state = batch.state(slot);
     if (state === RUNNING || state === LOADING) batch.taskSignal.abort(reason);

@@ -16,7 +16,6 @@ import { cancelAwaitable, currentSignal, onCancel, thenCancellable, type Cancels
 import { CallbackError, PoolClosedError, QueueFullError } from './errors.js';
 import { resolveFunction } from './fn/resolve.js';
 import { KnownTargets } from './known-targets.js';
-import { DONE } from './batch-states.js';
 import type { FnRef, Mutable, ReplyMessage, StreamRef, TaskOp, TaskRequest, TaskResponse } from './protocol.js';
 import { resolveOptions, type PoolOptions, type Resolved } from './pool-options.js';
 import { RoomQueue } from './room.js';
@@ -36,6 +35,7 @@ const PLAIN: TaskExtra = {};
 
 const STARTED = 'tothread:started';
 const REPLY = 'tothread:reply';
+const RING = 'tothread:ring';
 const STRAY = 'tothread:stray';
 const BOOTED = 'tothread:booted';
 /** The `started` id of a call that has no timer: its worker's message only wakes the main thread. */
@@ -539,7 +539,7 @@ export class Pool {
     call.timer = setTimeout(() => {
       const { batch } = call;
       // Settled, taken back, or done with its answer on the way: nothing to time.
-      if (call.state !== 'running' || call.answered || batch === undefined || batch.state(call.slot) === DONE) return;
+      if (call.state !== 'running' || call.answered || batch === undefined || batch.answered(call.slot)) return;
       const limit = call.runTimeout!;
       const ran = batch.ranMs(call.slot);
       if (ran !== undefined && ran >= limit) this.#timedOut(call, limit);
@@ -554,6 +554,10 @@ export class Pool {
 
   #onMessage(message: unknown): void {
     if (!Array.isArray(message)) return;
+    if (message[0] === RING) {
+      this.#batcher.ring(message[1] as number);
+      return;
+    }
     if (message[0] === REPLY) {
       this.#batcher.reply(message as unknown as ReplyMessage);
       return;
@@ -589,9 +593,10 @@ export class Pool {
    */
   #stranded(piscina: Piscina, error: unknown): boolean {
     if (piscina !== this.#piscina || piscina.threads.length > 0) return false;
-    // A call of a batch that has run has its answer on the way (it travels apart from the task):
-    // only the calls whose task no worker took are stranded.
-    const stranded = [...this.#running].filter((call) => call.batch === undefined || call.batch.state(call.slot) !== DONE);
+    // A call of a batch that has run has its answer in shared memory, or on the way (it travels
+    // apart from the task): only the calls whose task no worker took are stranded.
+    this.#batcher.harvestAll();
+    const stranded = [...this.#running].filter((call) => call.batch === undefined || !call.batch.answered(call.slot));
     if (stranded.length === 0) return false;
     this.#piscina = undefined;
     for (const call of stranded) call.crashed(error, true);

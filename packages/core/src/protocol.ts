@@ -2,6 +2,7 @@
  * The wire protocol between the main thread and a worker: types only. Every message is a plain
  * structured-clone value.
  */
+import type { AnswerBoard } from './inline-answers.js';
 import type { RunClock } from './run-clock.js';
 
 /** Where an exported value lives: a module URL and the property path from its namespace. */
@@ -95,9 +96,10 @@ export interface TaskRequest {
   readonly moved?: true;
   /**
    * For `batch`: each call's id, its slot state (pending, running, done, skipped) shared with the
-   * main thread, and when each started if one of them has a timeout that counts run time.
+   * main thread, the board where calls answer in shared memory, and when each started if one of
+   * them has a timeout that counts run time.
    */
-  readonly batch?: { readonly ids: readonly number[]; readonly states: Int32Array; readonly starts?: RunClock };
+  readonly batch?: { readonly ids: readonly number[]; readonly states: Int32Array; readonly board: AnswerBoard; readonly starts?: RunClock };
 }
 
 /**
@@ -117,6 +119,12 @@ export type StartedMessage = readonly ['tothread:started', number];
  * the call's id and its response.
  */
 export type ReplyMessage = readonly ['tothread:reply', number, TaskResponse];
+
+/**
+ * Posted by a worker on `parentPort` when a call of a batch answered in shared memory and no ring
+ * was on its way: the id of the batch's first call (see inline-answers.ts).
+ */
+export type RingMessage = readonly ['tothread:ring', number];
 
 /** How a call settled, as the worker reports it, with what it cost there (`ms`, for plain calls). */
 export type TaskResponse = (

@@ -8,7 +8,8 @@ import { findUncloneable, type Uncloneable } from '../clone-check.js';
 import { encodeThrown } from '../error-codec.js';
 import { CloneError, ExportError } from '../errors.js';
 import { DONE, LOADING, PENDING, RUNNING } from '../batch-states.js';
-import type { BootedMessage, ExportKind, ReplyMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
+import type { BootedMessage, ExportKind, ReplyMessage, RingMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
+import { ring, writeAnswer } from '../inline-answers.js';
 import { markStart } from '../run-clock.js';
 import { reviveCallbacks } from './callbacks.js';
 import { checkCancelled, setContext, type TaskContext } from './context.js';
@@ -198,9 +199,17 @@ function timed(response: TaskResponse, since: number | undefined, until = perfor
   return response;
 }
 
-/** Answers one call of a batch on its own, then marks it done (in that order: done means answered). */
+/**
+ * Answers one call of a batch on its own: a small value in shared memory (ringing the main thread
+ * if no ring is on its way), anything else by a message, and then marks it done (in that order:
+ * done means answered).
+ */
 function reply(request: TaskRequest, slot: number, call: TaskRequest, response: TaskResponse): void {
-  const { ids, states } = request.batch!;
+  const { ids, states, board } = request.batch!;
+  if (response.ok && writeAnswer(board, states, slot, response.value, response.ms)) {
+    if (ring(board)) parentPort!.postMessage(['tothread:ring', ids[0]!] satisfies RingMessage);
+    return;
+  }
   try {
     parentPort!.postMessage(['tothread:reply', ids[slot]!, response] satisfies ReplyMessage, movedBuffers(call, response));
   } catch (error) {
