@@ -1,11 +1,11 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createPool, TimeoutError, WorkerExitError, type Pool } from '@tothread/core';
-import { lengthOf, MIXED_VALUES, pick, slowStep, step, ticket } from './fixtures/batching.mjs';
+import { lengthOf, MIXED_VALUES, pick, slowStep, step, textAtOne, throwsAtOne, ticket } from './fixtures/batching.mjs';
 import { busy, quick } from './fixtures/slow-load.mjs';
 import { hangFlag, next } from './fixtures/hangs-on-load.mjs';
 import { dieFlag, plusOne } from './fixtures/dies-on-load.mjs';
-import { settle, workersOf } from './helpers.js';
+import { settle, sleep, workersOf } from './helpers.js';
 
 const counter = (n: number): Int32Array => new Int32Array(new SharedArrayBuffer(n * 4));
 
@@ -86,6 +86,36 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     expect(messages['tothread:reply'], JSON.stringify(messages)).toBeLessThanOrEqual((n * 4) / 15);
     expect(messages['tothread:ring'], JSON.stringify(messages)).toBeGreaterThan(0);
     expect(messages['tothread:ring'], JSON.stringify(messages)).toBeLessThan((n * 11) / 15 / 2);
+  });
+
+  it('a call of a batch that throws settles before the calls behind it, though its error is rebuilt after they answered', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    await warm(pool, () => pool.toThread(throwsAtOne, 0));
+    for (let round = 0; round < 5; round++) {
+      const busy = pool.toThread(step, counter(1), 0, 30); // holds the worker: the next calls go as one batch
+      const order: number[] = [];
+      const calls = Array.from({ length: 10 }, (_, i) => pool.toThread(throwsAtOne, i).finally(() => order.push(i)));
+      await busy;
+      await Promise.allSettled(calls);
+      expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    }
+  });
+
+  it('cancelling a call whose answer comes by message does not strand the answers in shared memory behind it', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    await warm(pool, () => pool.toThread(textAtOne, 0));
+    for (let round = 0; round < 30; round++) {
+      const busy = pool.toThread(step, counter(1), 0, 30);
+      const controller = new AbortController();
+      const calls = Array.from({ length: 10 }, (_, i) => pool.toThread.with(i === 1 ? { signal: controller.signal } : {})(textAtOne, i));
+      // Cancelled as call 0 settles: often after the batch ended, with its answer still on the way.
+      void calls[0]!.then(() => controller.abort(new Error('not needed')));
+      await busy;
+      const outcomes = await Promise.race([Promise.allSettled(calls), sleep(5_000).then(() => 'stranded' as const)]);
+      expect(outcomes, `round ${round}`).not.toBe('stranded');
+      const values = (outcomes as Array<PromiseSettledResult<unknown>>).map((o) => (o.status === 'fulfilled' ? o.value : 'cancelled'));
+      expect([values[0], ...values.slice(2)]).toEqual([0, 2, 3, 4, 5, 6, 7, 8, 9]);
+    }
   });
 
   it('a cancelled call the worker has not reached is skipped without stopping the worker', async () => {

@@ -56,6 +56,7 @@ export class Batch {
   readonly #costMs: number;
   /** The first slot whose answer {@link readAnswers} has not given yet. */
   #read = 0;
+  #reading = false;
   /** How many slots the worker had reached (running or done) when last looked at, and since when. */
   #seen = 0;
   #seenAt = 0;
@@ -97,18 +98,25 @@ export class Batch {
 
   /**
    * Gives `deliver` the calls still in this batch whose answers are in shared memory, with them,
-   * in call order: it stops at a call that has not answered, or whose answer comes by a message
-   * not yet arrived (the answers behind it are read once it has, see Batcher#reply). The bell is
-   * silenced first: an answer written after this rings again.
+   * in call order: it stops at a call that has not answered, or whose answer (by a message) has
+   * not settled it yet; reading goes on once that call leaves the batch (see Batcher#forget). The
+   * bell is silenced first: an answer written after this rings again. A call made while reading
+   * (a call settling as it is given) returns at once: the reading under way goes on.
    */
   readAnswers(deliver: (call: Call, response: TaskResponse) => void): void {
-    silence(this.board);
-    for (; this.#read < this.#calls.length; this.#read++) {
-      const call = this.#calls[this.#read];
-      if (call === undefined || call.answered) continue; // settled, taken back, or settling from its answer
-      const state = this.state(this.#read);
-      if (!isInline(state)) return;
-      deliver(call, readAnswer(this.board, this.#read, state));
+    if (this.#reading) return;
+    this.#reading = true;
+    try {
+      silence(this.board);
+      for (; this.#read < this.#calls.length; this.#read++) {
+        const call = this.#calls[this.#read];
+        if (call === undefined) continue; // settled, or taken back
+        const state = this.state(this.#read);
+        if (!isInline(state)) return;
+        deliver(call, readAnswer(this.board, this.#read, state));
+      }
+    } finally {
+      this.#reading = false;
     }
   }
 

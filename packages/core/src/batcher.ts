@@ -132,15 +132,12 @@ export class Batcher {
   }
 
   /**
-   * A call of a batch answered (posted by its worker as soon as it had run); the answers in shared
-   * memory of the calls behind it, which waited for it, follow.
+   * A call of a batch answered (posted by its worker as soon as it had run). Once it settles, the
+   * answers in shared memory behind it, which waited for it, follow (see forget).
    */
   reply([, id, response]: ReplyMessage): void {
     const call = this.#awaiting.get(id);
-    if (call === undefined) return;
-    const { batch } = call;
-    this.#deliver(call, response);
-    if (batch !== undefined) this.#harvest(batch);
+    if (call !== undefined) this.#deliver(call, response);
   }
 
   /** A worker rang: calls of the batch whose first call has id `key` have answered in shared memory. */
@@ -173,10 +170,15 @@ export class Batcher {
     return this.#costs.brief(target.id);
   }
 
-  /** A call settled or goes back to the queue: it is no longer the batch's to answer. */
+  /**
+   * A call settled or goes back to the queue: it is no longer the batch's to answer. Answers in
+   * shared memory behind it, which may have waited for it, are read now.
+   */
   forget(call: Call): void {
-    call.batch?.leave(call);
+    const { batch } = call;
+    batch?.leave(call);
     if (call.id >= 0) this.#answered(call.id);
+    if (batch !== undefined) this.#harvest(batch);
   }
 
   /**
