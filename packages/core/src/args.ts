@@ -84,15 +84,14 @@ export interface PreparedArgs {
   readonly failures: CallbackFailures | undefined;
 }
 
-const NOTHING: readonly TransferListItem[] = [];
-const NO_PORTS: readonly MessagePort[] = [];
 
 /**
- * Prepares `args`. A callback that throws is reported to `failures` of the result.
+ * Prepares `args`: undefined when they travel as they are (primitives only, the common case, which
+ * then costs no object). A callback that throws is reported to `failures` of the result.
  *
  * @throws {CloneError} naming the first argument that cannot be sent.
  */
-export function prepareArgs(args: readonly unknown[]): PreparedArgs {
+export function prepareArgs(args: readonly unknown[]): PreparedArgs | undefined {
   let functions: Array<{ path: Path; fn: Function }> | undefined;
   let moved: TransferListItem[] | undefined;
   for (let i = 0; i < args.length; i++) {
@@ -106,7 +105,7 @@ export function prepareArgs(args: readonly unknown[]): PreparedArgs {
       throw new CloneError(`args[${i}]`, `it is a symbol (${String(arg)})`);
     }
   }
-  if (functions === undefined || moved === undefined) return { args, callbacks: undefined, transfer: NOTHING, ports: NO_PORTS, failures: undefined };
+  if (functions === undefined || moved === undefined) return undefined;
   let sent = args as unknown[];
   const callbacks: CallbackRef[] = [];
   const ports: MessagePort[] = [];

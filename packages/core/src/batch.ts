@@ -6,10 +6,10 @@
  * skipped (no worker is stopped), and if a worker dies, the calls it never started run elsewhere.
  */
 import { DONE, PENDING, RUNNING, SKIPPED } from './batch-states.js';
-import { boardAt, boardBytes, isInline, readAnswer, silence, type AnswerBoard } from './inline-answers.js';
+import { boardAt, boardBytes, isInline, readAnswer, readCost, silence, type AnswerBoard } from './inline-answers.js';
 import { TaskSignal } from './cancel.js';
 import type { Call } from './call.js';
-import type { FnRef, TaskResponse } from './protocol.js';
+import type { FnRef } from './protocol.js';
 import { ranMs, type RunClock } from './run-clock.js';
 
 /**
@@ -97,13 +97,14 @@ export class Batch {
   }
 
   /**
-   * Gives `deliver` the calls still in this batch whose answers are in shared memory, with them,
+   * Gives `deliver` the calls still in this batch whose answers are in shared memory, with their
+   * values and costs (ms),
    * in call order: it stops at a call that has not answered, or whose answer (by a message) has
    * not settled it yet; reading goes on once that call leaves the batch (see Batcher#forget). The
    * bell is silenced first: an answer written after this rings again. A call made while reading
    * (a call settling as it is given) returns at once: the reading under way goes on.
    */
-  readAnswers(deliver: (call: Call, response: TaskResponse) => void): void {
+  readAnswers(deliver: (call: Call, value: unknown, ms: number | undefined) => void): void {
     if (this.#reading) return;
     this.#reading = true;
     try {
@@ -113,7 +114,7 @@ export class Batch {
         if (call === undefined) continue; // settled, or taken back
         const state = this.state(this.#read);
         if (!isInline(state)) return;
-        deliver(call, readAnswer(this.board, this.#read, state));
+        deliver(call, readAnswer(this.board, this.#read, state), readCost(this.board, this.#read));
       }
     } finally {
       this.#reading = false;

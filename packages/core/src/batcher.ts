@@ -41,10 +41,11 @@ export class Batcher {
    */
   #keepAlive: NodeJS.Timeout | undefined;
 
-  /** Settles a call of a batch with its answer (from a message, or from shared memory). */
-  readonly #deliver = (call: Call, response: TaskResponse): void => {
+  /** Settles a call of a batch with its answer in shared memory: no response object made for it. */
+  readonly #deliverValue = (call: Call, value: unknown, ms: number | undefined): void => {
     this.#answered(call.id);
-    void this.report(call, response);
+    if (ms !== undefined) this.#costs.record(call.target.id, ms);
+    if (call.state === 'running') call.resolveWith(value);
   };
 
   constructor(host: BatchHost) {
@@ -137,7 +138,9 @@ export class Batcher {
    */
   reply([, id, response]: ReplyMessage): void {
     const call = this.#awaiting.get(id);
-    if (call !== undefined) this.#deliver(call, response);
+    if (call === undefined) return;
+    this.#answered(id);
+    void this.report(call, response);
   }
 
   /** A worker rang: calls of the batch whose first call has id `key` have answered in shared memory. */
@@ -152,7 +155,7 @@ export class Batcher {
   }
 
   #harvest(batch: Batch): void {
-    batch.readAnswers(this.#deliver);
+    batch.readAnswers(this.#deliverValue);
   }
 
 

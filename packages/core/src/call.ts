@@ -20,6 +20,8 @@ export type CallState = 'queued' | 'running' | 'settled';
 export type CallOutcome = 'completed' | 'failed' | 'cancelled';
 
 let made = 0;
+/** What a call that moves nothing and has no callbacks shares: one empty list for all. */
+const NONE: readonly never[] = Object.freeze([]);
 
 /** What a call tells its pool: made once per pool, shared by all its calls. */
 export interface CallHooks {
@@ -75,8 +77,8 @@ export class Call {
     signals: readonly AbortSignal[],
     site: Site,
     hooks: CallHooks,
-    transfer: readonly TransferListItem[] = [],
-    ports: readonly MessagePort[] = [],
+    transfer: readonly TransferListItem[] = NONE,
+    ports: readonly MessagePort[] = NONE,
     target: FnRef = request.fn,
   ) {
     this.request = request;
@@ -158,7 +160,13 @@ export class Call {
   }
 
   #closePorts(): void {
-    for (const port of this.#ports) port.close();
+    for (let i = 0; i < this.#ports.length; i++) this.#ports[i]!.close();
+  }
+
+  /** Settles from the worker's answer that the call returned `value`. */
+  resolveWith(value: unknown): void {
+    this.answered = true;
+    this.settle(true, value);
   }
 
   /**
@@ -167,11 +175,11 @@ export class Call {
    * a failure to rebuild settles the call with that failure.
    */
   answer(response: TaskResponse): Promise<void> | undefined {
-    this.answered = true;
     if (response.ok) {
-      this.settle(true, response.value);
+      this.resolveWith(response.value);
       return undefined;
     }
+    this.answered = true;
     if ('missing' in response) return undefined; // the pool sends it again in full; see Pool#run
     if ('uncloneable' in response) {
       this.settle(false, this.locate(new CloneError(response.uncloneable.path, response.uncloneable.detail)), 'failed', true);

@@ -9,7 +9,6 @@
  * or is stopped after writing it.
  */
 import { INLINE } from './batch-states.js';
-import type { TaskResponse } from './protocol.js';
 
 /** The shared part of a batch that carries answers: per slot its value and what the call cost (ms), and the bell. */
 export interface AnswerBoard {
@@ -80,9 +79,13 @@ export function isInline(state: number): boolean {
   return state >= INLINE;
 }
 
-/** Main side: the response of the call in a slot in state `state` (see {@link isInline}). */
-export function readAnswer(board: AnswerBoard, slot: number, state: number): TaskResponse {
-  const value = state === NUMBER ? board.answers[slot * 2] : state === TRUE ? true : state === FALSE ? false : state === NULL ? null : undefined;
+/** Main side: the value the call in a slot in state `state` returned (see {@link isInline}). */
+export function readAnswer(board: AnswerBoard, slot: number, state: number): unknown {
+  return state === NUMBER ? board.answers[slot * 2] : state === TRUE ? true : state === FALSE ? false : state === NULL ? null : undefined;
+}
+
+/** Main side: what the call in an answered slot cost (ms), if it reported it. */
+export function readCost(board: AnswerBoard, slot: number): number | undefined {
   const ms = board.answers[slot * 2 + 1]!;
-  return Number.isNaN(ms) ? { ok: true, value } : { ok: true, value, ms };
+  return Number.isNaN(ms) ? undefined : ms;
 }

@@ -236,7 +236,7 @@ export class Pool {
       return this.#waitForRoom(fn, args, settings, scope, site, task);
     }
     const signals = settings.signal === undefined ? (scope === undefined ? NO_SIGNALS : [scope]) : scope === undefined ? [settings.signal] : [settings.signal, scope];
-    for (const signal of signals) if (signal.aborted) throw signal.reason;
+    for (let i = 0; i < signals.length; i++) if (signals[i]!.aborted) throw signals[i]!.reason;
     // From here the call exists: the ports its callbacks get are closed when it settles.
     const prepared = prepareArgs(args);
     const free = this.#dispatched < this.#limit.value;
@@ -245,12 +245,12 @@ export class Pool {
     const cancelFlag = grace ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
     // Most calls move nothing: they share one empty list instead of building one.
     const moved =
-      settings.transfer === undefined && prepared.transfer.length === 0 && task.stream === undefined
+      settings.transfer === undefined && (prepared === undefined || prepared.transfer.length === 0) && task.stream === undefined
         ? NOTHING_MOVED
-        : [...new Set([...(settings.transfer ?? []), ...prepared.transfer, ...(task.stream ? [task.stream.port] : [])])]; // a buffer reached twice moves once
+        : [...new Set([...(settings.transfer ?? []), ...(prepared?.transfer ?? []), ...(task.stream ? [task.stream.port] : [])])]; // a buffer reached twice moves once
     // A call that moves something (buffers, callback or stream ports) always travels in full: what
     // it moves cannot be moved a second time if a worker asked for the full form.
-    const request: Mutable<TaskRequest> = { fn: moved.length === 0 ? this.#known.shorten(fn, this.#limit.value) : fn, args: prepared.args };
+    const request: Mutable<TaskRequest> = { fn: moved.length === 0 ? this.#known.shorten(fn, this.#limit.value) : fn, args: prepared?.args ?? args };
     // A plain call: it moves nothing and needs no message of its own, so it may travel in a batch.
     const plain = moved.length === 0 && cancelFlag === undefined && task.op === undefined;
     // Only what a call uses travels (plain calls are the hot path: no spread, no empty fields).
@@ -261,12 +261,12 @@ export class Pool {
     else if (plain && this.#batcher.brief(fn)) request.started = WAKE_ONLY;
     if (cancelFlag !== undefined) request.cancelFlag = cancelFlag;
     if (task.op !== undefined) request.op = task.op;
-    if (prepared.callbacks !== undefined) request.callbacks = prepared.callbacks;
+    if (prepared?.callbacks !== undefined) request.callbacks = prepared.callbacks;
     if (task.stream !== undefined) request.stream = task.stream;
     if (moved.length > 0 && moved.some((item) => item instanceof ArrayBuffer)) request.moved = true;
-    const call = new Call(request, settings, signals, site, this.#callHooks, moved, prepared.ports, fn);
+    const call = new Call(request, settings, signals, site, this.#callHooks, moved, prepared?.ports, fn);
     call.batchable = plain;
-    if (prepared.failures !== undefined) this.#stopOnCallbackFailure(call, prepared.failures);
+    if (prepared?.failures !== undefined) this.#stopOnCallbackFailure(call, prepared.failures);
     call.listen();
     if (timeout !== undefined && timeoutFrom === 'call') this.#startTimer(call, timeout, roomWaited);
     if (free && this.#queue.size === 0) this.#dispatch(call);
