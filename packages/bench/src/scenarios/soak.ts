@@ -26,8 +26,17 @@ function fullGc(): () => void {
 }
 
 /** RSS (after a short pause and a full GC: what is kept, see above), the heap in use, and live threads, as rows of `variant`. */
+/**
+ * What the process holds once garbage is gone: a full GC, then another after V8 has had time to
+ * give back the pages the first one freed. Right after one full GC, V8 still holds old-space pages
+ * it has just emptied: at 400k calls/s, whose objects in flight are promoted, that read 0.94-1.18x
+ * of the baseline from one run to the next while the heap in use stayed flat; with the second GC,
+ * 0.98-1.01x (4 runs each).
+ */
 async function sample(variant: string, pool: Pool, gc: () => void): Promise<Row[]> {
   await sleep(100);
+  gc();
+  await sleep(500);
   gc();
   await sleep(50);
   return [row(variant, 'rss_mb', rssMb()), row(variant, 'heap_mb', process.memoryUsage().heapUsed / 2 ** 20), row(variant, 'threads', pool.stats().threads)];
