@@ -2,9 +2,10 @@
  * A long run on one pool: many trivial calls (1000 in flight), then many cancellations (aborts of
  * queued calls and of running ones, whose workers are terminated), then an idle wait. RSS and the
  * live worker count are sampled after the first tenth of the calls (the baseline), after all of
- * them, after the cancellations and after the idle wait. Each reading follows a full GC of the main
- * thread, so that it counts what is kept, not garbage a collection has not reached yet (unforced,
- * readings of the same pool moved by ±10 MB from one moment to the next, on a ~130 MB process).
+ * them, after the cancellations and after the idle wait. Each reading follows two full GCs of the
+ * main thread (see sample()), so that it counts what is kept, not garbage a collection has not
+ * reached yet (unforced, readings of the same pool moved by ±10 MB from one moment to the next, on
+ * a ~130 MB process).
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -25,13 +26,12 @@ function fullGc(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
-/** RSS (after a short pause and a full GC: what is kept, see above), the heap in use, and live threads, as rows of `variant`. */
 /**
- * What the process holds once garbage is gone: a full GC, then another after V8 has had time to
- * give back the pages the first one freed. Right after one full GC, V8 still holds old-space pages
- * it has just emptied: at 400k calls/s, whose objects in flight are promoted, that read 0.94-1.18x
- * of the baseline from one run to the next while the heap in use stayed flat; with the second GC,
- * 0.98-1.01x (4 runs each).
+ * RSS, the heap in use, and live threads, as rows of `variant`, read once garbage is gone: a full
+ * GC, then another after V8 has had time to give back the pages the first one freed. Right after
+ * one full GC, V8 still holds old-space pages it has just emptied: at 400k calls/s, whose objects
+ * in flight are promoted, that read 0.94-1.18x of the baseline from one run to the next while the
+ * heap in use stayed flat; with the second GC, 0.98-1.01x (4 runs each).
  */
 async function sample(variant: string, pool: Pool, gc: () => void): Promise<Row[]> {
   await sleep(100);
