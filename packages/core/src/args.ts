@@ -84,7 +84,6 @@ export interface PreparedArgs {
   readonly failures: CallbackFailures | undefined;
 }
 
-
 /**
  * Prepares `args`: undefined when they travel as they are (primitives only, the common case, which
  * then costs no object). A callback that throws is reported to `failures` of the result.
@@ -109,7 +108,7 @@ export function prepareArgs(args: readonly unknown[]): PreparedArgs | undefined 
   let sent = args as unknown[];
   const callbacks: CallbackRef[] = [];
   const ports: MessagePort[] = [];
-  const failures: CallbackFailures = { report: () => {} };
+  const failures: CallbackFailures = { report: () => {} }; // set by the pool once the call exists
   if (functions.length > 0) {
     sent = [...args];
     for (const { path, fn } of functions) {

@@ -98,11 +98,11 @@ export class Batch {
 
   /**
    * Gives `deliver` the calls still in this batch whose answers are in shared memory, with their
-   * values and costs (ms),
-   * in call order: it stops at a call that has not answered, or whose answer (by a message) has
-   * not settled it yet; reading goes on once that call leaves the batch (see Batcher#forget). The
-   * bell is silenced first: an answer written after this rings again. A call made while reading
-   * (a call settling as it is given) returns at once: the reading under way goes on.
+   * values and costs (ms), in call order: it stops at a call that has not answered, or whose
+   * answer (by a message) has not settled it yet; reading goes on once that call leaves the batch
+   * (see Batcher#forget). The bell is silenced first: an answer written after this rings again. A
+   * call made while reading (a call settling as it is given) returns at once: the reading under way
+   * goes on.
    */
   readAnswers(deliver: (call: Call, value: unknown, ms: number | undefined) => void): void {
     if (this.#reading) return;

@@ -158,7 +158,6 @@ export class Batcher {
     batch.readAnswers(this.#deliverValue);
   }
 
-
   /**
    * A worker's answer for `call`, alone or in a batch: what the call cost is noted (it decides
    * which calls batch), and the call settles with it unless it already has.
