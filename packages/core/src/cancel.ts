@@ -15,7 +15,7 @@ const Identity = function (target: object) {
  * Where a cancellable promise keeps its canceller: a private field stamped on it, which costs a
  * plain property store on the hot path (every call has one; a defineProperty cost ~6x more, a
  * WeakMap entry ~5x), stays out of console.log and of spreads (a copy of a Task must not cancel
- * it), and never changes the object's shape for other code.
+ * it), and changes nothing that other code can observe on the object.
  */
 class Canceller extends Identity {
   #cancel: Cancels;

@@ -52,8 +52,8 @@ function stateOf(value: unknown): number | undefined {
 
 /**
  * Worker side: writes the answer of the call in `slot` that returned `value` (its cost `ms`) and
- * marks the slot with it. Returns false, writing nothing, for a value that needs a message.
- * True means the main thread must be rung (see {@link ring}).
+ * marks the slot with it. Returns false, writing nothing, for a value that needs a message; after
+ * true, {@link ring} says whether a ring must be posted.
  */
 export function writeAnswer(board: AnswerBoard, states: Int32Array, slot: number, value: unknown, ms: number | undefined): boolean {
   const state = stateOf(value);

@@ -95,9 +95,9 @@ export interface TaskRequest {
   /** Buffers among the arguments arrived transferred: one returned as the result moves back. */
   readonly moved?: true;
   /**
-   * For `batch`: each call's id, its slot state (pending, running, done, skipped) shared with the
-   * main thread, the board where calls answer in shared memory, and when each started if one of
-   * them has a timeout that counts run time.
+   * For `batch`: each call's id, its slot state (see batch-states.ts) shared with the main thread,
+   * the board where calls answer in shared memory, and when each started if one of them has a
+   * timeout that counts run time.
    */
   readonly batch?: { readonly ids: readonly number[]; readonly states: Int32Array; readonly board: AnswerBoard; readonly starts?: RunClock };
 }

@@ -200,9 +200,9 @@ function timed(response: TaskResponse, since: number | undefined, until = perfor
 }
 
 /**
- * Answers one call of a batch on its own: a small value in shared memory (ringing the main thread
- * if no ring is on its way), anything else by a message, and then marks it done (in that order:
- * done means answered).
+ * Answers one call of a batch on its own: a small value in shared memory, its slot's state saying
+ * which (ringing the main thread if no ring is on its way); anything else by a message, after
+ * which the slot is marked done (in that order: done means answered).
  */
 function reply(request: TaskRequest, slot: number, call: TaskRequest, response: TaskResponse): void {
   const { ids, states, board } = request.batch!;
