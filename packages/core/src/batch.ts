@@ -38,6 +38,11 @@ const BRIEF_MS = 0.2;
 /** Cost estimates kept at most, by target id; forgetting one only costs unbatched calls until it is measured again. */
 const COST_LIMIT = 4096;
 
+/** True for the state of a slot whose call has answered: in shared memory, or by a message. */
+function hasAnswered(state: number): boolean {
+  return state === DONE || isInline(state);
+}
+
 /** Calls of one target sent together to one worker. */
 export class Batch {
   /** The function all its calls run. */
@@ -92,8 +97,7 @@ export class Batch {
 
   /** True once the call in `slot` has answered: in shared memory, or by a message on its way. */
   answered(slot: number): boolean {
-    const state = this.state(slot);
-    return state === DONE || isInline(state);
+    return hasAnswered(this.state(slot));
   }
 
   /**
@@ -136,7 +140,7 @@ export class Batch {
     let reached = 0;
     for (let slot = 0; slot < this.states.length; slot++) {
       const state = Atomics.load(this.states, slot);
-      if (state === RUNNING || state === DONE || isInline(state)) reached++;
+      if (state === RUNNING || hasAnswered(state)) reached++;
     }
     return reached;
   }

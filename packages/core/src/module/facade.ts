@@ -3,9 +3,9 @@
  * or touching its source. Each property path of the facade names an export; calling it runs the
  * export on a worker, awaiting it reads a value export, and a generator export streams.
  */
-import { awaitedAt, captureSite, LAZY, type Site } from '../call-site.js';
+import { captureSite, LAZY, type Site } from '../call-site.js';
 import { callSettings } from '../call-options.js';
-import { cancelAwaitable, relayCancel, thenCancellable, withoutSignal } from '../cancel.js';
+import { cancelAwaitable, thenCancellable, withoutSignal } from '../cancel.js';
 import { CancelledError } from '../errors.js';
 import { defaultPool } from '../default-pool.js';
 import { newTargetId } from '../fn/resolve.js';
@@ -98,24 +98,24 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     const kind = describe(path);
     const name = path.join('.');
     // waitFor, gather and asCompleted can stop it, even before it reaches the pool. Awaited, it
-    // finds its site only if it fails, as a toThread() call does.
+    // finds its site only if it fails, as a toThread() call does (the pool's promise for a LAZY
+    // site does that).
     const call = thenCancellable(kind, (k) => {
       if (k === 'generator') throw new TypeError(`\`${name}\` of ${url} is a generator function: iterate it with for await (const value of facade.${name}(...))`);
       return pool.submit(undefined, args, settings, LAZY, { ref });
     });
-    const awaited = relayCancel(call, awaitedAt(call));
     // A generator is iterated, not awaited: that call's rejection is for whoever awaits it.
-    kind.then((k) => k === 'generator' && awaited.catch(() => {}), () => {});
+    kind.then((k) => k === 'generator' && call.catch(() => {}), () => {});
     // A real promise (for a function export), iterable too (for a generator export): which one
     // the export is, only the worker knows.
     let stream: AsyncIterableIterator<unknown> | undefined;
-    return Object.defineProperty(awaited, Symbol.asyncIterator, {
+    return Object.defineProperty(call, Symbol.asyncIterator, {
       value: function iterate() {
         // Iterated, not awaited: the call made for awaiting is cancelled (iterated at once, as by
         // for await, it has not reached the pool yet, so it never runs), and the stream reports
         // its own errors.
         cancelAwaitable(call, new CancelledError(`\`${name}\` was iterated, not awaited`));
-        awaited.catch(() => {});
+        call.catch(() => {});
         if (stream === undefined) {
           const where = captureSite(iterate); // the for await, once for all the values
           stream = lazyStream(kind, name, url, where, (task) => pool.submit(undefined, args, settings, where, { ...task, ref }));
