@@ -1,7 +1,7 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createPool, TimeoutError, WorkerExitError, type Pool } from '@tothread/core';
-import { lengthOf, MIXED_VALUES, pick, slowStep, step, textAtOne, throwsAtOne, ticket } from './fixtures/batching.mjs';
+import { argsFor, gotArgs, lengthOf, MIXED_VALUES, pick, same, slowStep, step, textAtOne, throwsAtOne, ticket } from './fixtures/batching.mjs';
 import { busy, quick } from './fixtures/slow-load.mjs';
 import { hangFlag, next } from './fixtures/hangs-on-load.mjs';
 import { dieFlag, plusOne } from './fixtures/dies-on-load.mjs';
@@ -86,6 +86,25 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     expect(messages['tothread:reply'], JSON.stringify(messages)).toBeLessThanOrEqual((n * 4) / 15);
     expect(messages['tothread:ring'], JSON.stringify(messages)).toBeGreaterThan(0);
     expect(messages['tothread:ring'], JSON.stringify(messages)).toBeLessThan((n * 11) / 15 / 2);
+  });
+
+  it('each call of a batch gets exactly its own arguments, whether its calls take as many arguments as one another or not', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    await warm(pool, () => pool.toThread(gotArgs, 0, 2, ...argsFor(0, 2)));
+    let rings = 0;
+    for (const worker of workersOf(pool)) worker.on('message', (message: unknown) => void (Array.isArray(message) && message[0] === 'tothread:ring' && rings++));
+    const n = 1000;
+    // As many arguments each (three, or one): they travel one after another in one list.
+    const alike = await Promise.all(Array.from({ length: n }, (_, i) => pool.toThread(gotArgs, i, 1, ...argsFor(i, 1))));
+    await warm(pool, () => pool.toThread(same, 0));
+    const single = await Promise.all(Array.from({ length: n }, (_, i) => pool.toThread(same, i)));
+    // Two to five each: one list per call.
+    const mixed = await Promise.all(Array.from({ length: n }, (_, i) => pool.toThread(gotArgs, i, null, ...argsFor(i))));
+    const wrong = (answers: number[]): number[] => answers.flatMap((got, i) => (got === i ? [] : [i]));
+    expect(wrong(alike)).toEqual([]); // call i ran with call i's arguments, all of them, exactly
+    expect(wrong(single)).toEqual([]);
+    expect(wrong(mixed)).toEqual([]);
+    expect(rings).toBeGreaterThan(0); // the calls went in batches (a call sent alone answers with its task)
   });
 
   it('a call of a batch that throws settles before the calls behind it, though its error is rebuilt after they answered', async () => {

@@ -5,6 +5,7 @@
  * it reaches them through {@link BatchHost}.
  */
 import { Batch, CostTable } from './batch.js';
+import { packArgs } from './batch-args.js';
 import { LOADING, RUNNING } from './batch-states.js';
 import type { Call } from './call.js';
 import type { CallQueue } from './call-queue.js';
@@ -79,11 +80,12 @@ export class Batcher {
     }
     const key = calls[0]!.id;
     this.#batches.set(key, batch);
+    const { args, arity } = packArgs(calls.map((call) => call.request.args));
     const request: TaskRequest = {
       fn: calls[0]!.request.fn,
       op: 'batch',
-      args: calls.map((call) => call.request.args),
-      batch: { ids: calls.map((call) => call.id), states: batch.states, board: batch.board, ...(batch.starts && { starts: batch.starts }) },
+      args,
+      batch: { ids: calls.map((call) => call.id), states: batch.states, board: batch.board, ...(batch.starts && { starts: batch.starts }), ...(arity !== undefined && { arity }) },
     };
     let task: Promise<TaskResponse>;
     try {

@@ -97,9 +97,10 @@ export interface TaskRequest {
   /**
    * For `batch`: each call's id, its slot state (see batch-states.ts) shared with the main thread,
    * the board where calls answer in shared memory, and when each started if one of them has a
-   * timeout that counts run time.
+   * timeout that counts run time. With `arity`, `args` holds the calls' arguments one after
+   * another, `arity` each (see batch-args.ts); without, one list per call.
    */
-  readonly batch?: { readonly ids: readonly number[]; readonly states: Int32Array; readonly board: AnswerBoard; readonly starts?: RunClock };
+  readonly batch?: { readonly ids: readonly number[]; readonly states: Int32Array; readonly board: AnswerBoard; readonly starts?: RunClock; readonly arity?: number };
 }
 
 /**

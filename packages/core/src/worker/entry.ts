@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { findUncloneable, type Uncloneable } from '../clone-check.js';
 import { encodeThrown } from '../error-codec.js';
 import { CloneError, ExportError } from '../errors.js';
+import { argsAt } from '../batch-args.js';
 import { DONE, LOADING, PENDING, RUNNING } from '../batch-states.js';
 import type { BootedMessage, ExportKind, ReplyMessage, RingMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
 import { ring, writeAnswer } from '../inline-answers.js';
@@ -225,11 +226,11 @@ function reply(request: TaskRequest, slot: number, call: TaskRequest, response: 
  */
 function runBatch(request: TaskRequest, entry: Loaded | { error: unknown }, from = 0, claimed = -1): TaskResponse | Promise<TaskResponse> {
   const batch = request.batch!;
-  const calls = request.args as unknown[][];
-  for (let slot = from; slot < calls.length; slot++) {
+  const packed = { args: request.args, arity: batch.arity };
+  for (let slot = from; slot < batch.ids.length; slot++) {
     if (slot === claimed) Atomics.store(batch.states, slot, RUNNING); // loaded: LOADING -> RUNNING
     else if (!take(batch, slot, RUNNING)) continue;
-    const call: TaskRequest = { fn: request.fn, args: calls[slot]! };
+    const call: TaskRequest = { fn: request.fn, args: argsAt(packed, slot) };
     // A call whose module failed to load never ran: it reports no cost (as a call sent alone).
     const since = 'error' in entry ? undefined : performance.now();
     const response = 'error' in entry ? failed(entry.error, undefined) : perform(call, entry);
