@@ -37,7 +37,8 @@ export type FnRef =
  * What to do with the function: call it, read the export as a value (`read`), say what it is
  * (`describe`), call it and stream the values of the iterator it returns (`stream`), call it
  * once per item of `args` (`map`: a chunk of a `map()`), or run several calls (`batch`: `args`
- * holds each call's arguments, and each call answers with its own {@link ReplyMessage}).
+ * holds the calls' arguments, flat or one list per call, see `batch.arity`, and each call answers
+ * on its own, in shared memory or with a {@link ReplyMessage}).
  */
 export type TaskOp = 'call' | 'read' | 'describe' | 'stream' | 'map' | 'batch';
 
