@@ -1,7 +1,7 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createPool, TimeoutError, WorkerExitError, type Pool } from '@tothread/core';
-import { argsFor, countArgs, gotArgs, lengthOf, MIXED_VALUES, pick, same, slowStep, step, textAtOne, throwsAtOne, ticket } from './fixtures/batching.mjs';
+import { argsFor, countArgs, gotArgs, lengthOf, MIXED_VALUES, objectEvery, pick, same, slowStep, step, textAtOne, throwsAtOne, ticket } from './fixtures/batching.mjs';
 import { busy, quick } from './fixtures/slow-load.mjs';
 import { hangFlag, next } from './fixtures/hangs-on-load.mjs';
 import { dieFlag, plusOne } from './fixtures/dies-on-load.mjs';
@@ -108,6 +108,26 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     expect(await inBatches(() => pool.toThread(countArgs))).toEqual(Array(1000).fill(0));
     // Two to five each: one list per call.
     expect(wrong(await inBatches((i) => pool.toThread(gotArgs, i, null, ...argsFor(i))))).toEqual([]);
+  });
+
+  it("answers in shared memory never overtake an earlier batch's answer still on its way by message, though that batch's task ended first", async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    await warm(pool, () => pool.toThread(objectEvery, 1, 100));
+    // What the worker posts beside its tasks (answers by message, rings) comes in 20 ms late, in
+    // order, while its tasks' ends (on Piscina's own channel) come at once: the next batch runs and
+    // ends before the answers of the one before have all come in.
+    for (const worker of workersOf(pool)) {
+      const emit = worker.emit.bind(worker);
+      worker.emit = (event: string | symbol, ...args: unknown[]): boolean => {
+        if (event !== 'message') return emit(event, ...args);
+        setTimeout(() => emit(event, ...args), 20);
+        return true;
+      };
+    }
+    const order: number[] = [];
+    const n = 2000;
+    await Promise.all(Array.from({ length: n }, (_, i) => pool.toThread(objectEvery, i, 100).then(() => order.push(i))));
+    expect(order).toEqual(Array.from({ length: n }, (_, i) => i)); // one worker: answers settle in call order
   });
 
   it('a call of a batch that throws settles before the calls behind it, though its error is rebuilt after they answered', async () => {

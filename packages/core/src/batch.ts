@@ -66,7 +66,14 @@ export class Batch {
   #seen = 0;
   #seenAt = 0;
 
-  constructor(calls: readonly Call[], costMs: number) {
+  /** The id of its first call: how its worker's rings name it. */
+  readonly key: number;
+  /** How many of its calls are still in it (see {@link leave}). */
+  #remaining: number;
+
+  constructor(calls: readonly Call[], costMs: number, key: number) {
+    this.key = key;
+    this.#remaining = calls.length;
     this.target = calls[0]!.target;
     this.#costMs = costMs;
     this.#calls = [...calls];
@@ -189,6 +196,12 @@ export class Batch {
     if (call.batch !== this) return;
     call.batch = undefined;
     this.#calls[call.slot] = undefined;
+    this.#remaining--;
+  }
+
+  /** True once every call has left: settled, or taken back. */
+  get empty(): boolean {
+    return this.#remaining === 0;
   }
 }
 

@@ -33,6 +33,15 @@ export class Batcher {
   readonly #host: BatchHost;
   /** Batches whose task has not ended, by the id of their first call. */
   readonly #batches = new Map<number, Batch>();
+  /**
+   * Batches with calls still in them (not yet settled, nor taken back), by the id of their first
+   * call: their task may have ended, their answers may not have been read. A ring finds its batch
+   * here, so answers in shared memory are read when a ring says so, after the answers by message
+   * posted before it (one channel, in order), never when the task's end comes in: that travels on
+   * Piscina's own channel, and could let a later batch's answers overtake an earlier one's answer
+   * still on its way by message.
+   */
+  readonly #unread = new Map<number, Batch>();
   /** Calls sent in a batch whose answer has not arrived yet, by id. */
   readonly #awaiting = new Map<number, Call>();
   #nextId = 0;
@@ -73,13 +82,14 @@ export class Batcher {
 
   /** Sends calls (marked running by the pool) to one worker as one task. */
   send(calls: readonly Call[]): void {
-    const batch = new Batch(calls, this.#costs.estimate(calls[0]!.target.id));
     for (const call of calls) {
       call.id = ++this.#nextId;
       this.#awaiting.set(call.id, call);
     }
     const key = calls[0]!.id;
+    const batch = new Batch(calls, this.#costs.estimate(calls[0]!.target.id), key);
     this.#batches.set(key, batch);
+    this.#unread.set(key, batch);
     const { args, arity } = packArgs(calls.map((call) => call.request.args));
     const request: TaskRequest = {
       fn: calls[0]!.request.fn,
@@ -97,10 +107,7 @@ export class Batcher {
       return;
     }
     task.then(
-      () => {
-        this.#harvest(batch);
-        this.#end(key, []);
-      },
+      () => this.#end(key, []),
       (error: unknown) => {
         // The worker died or was stopped. A call it never started runs elsewhere; the one it was
         // running fails with it; one that it finished has its answer in shared memory, or on the
@@ -147,13 +154,13 @@ export class Batcher {
 
   /** A worker rang: calls of the batch whose first call has id `key` have answered in shared memory. */
   ring(key: number): void {
-    const batch = this.#batches.get(key);
+    const batch = this.#unread.get(key);
     if (batch !== undefined) this.#harvest(batch);
   }
 
-  /** Reads the answers in shared memory of every batch in flight: for calls stranded by a dead worker. */
+  /** Reads the answers in shared memory of every batch with calls still in it: for calls stranded by a dead worker. */
   harvestAll(): void {
-    for (const batch of this.#batches.values()) this.#harvest(batch);
+    for (const batch of this.#unread.values()) this.#harvest(batch);
   }
 
   #harvest(batch: Batch): void {
@@ -182,7 +189,9 @@ export class Batcher {
     const { batch } = call;
     batch?.leave(call);
     if (call.id >= 0) this.#answered(call.id);
-    if (batch !== undefined) this.#harvest(batch);
+    if (batch === undefined) return;
+    if (batch.empty) this.#unread.delete(batch.key);
+    else this.#harvest(batch);
   }
 
   /**
