@@ -1,7 +1,7 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createPool, TimeoutError, WorkerExitError, type Pool } from '@tothread/core';
-import { argsFor, countArgs, gotArgs, lengthOf, MIXED_VALUES, objectEvery, pick, same, slowStep, step, textAtOne, throwsAtOne, ticket } from './fixtures/batching.mjs';
+import { argsFor, countArgs, gotArgs, lengthOf, MIXED_VALUES, objectEvery, pick, same, slowStep, step, textAtOne, textOf, TEXTS, throwsAtOne, ticket } from './fixtures/batching.mjs';
 import { busy, quick } from './fixtures/slow-load.mjs';
 import { hangFlag, next } from './fixtures/hangs-on-load.mjs';
 import { dieFlag, plusOne } from './fixtures/dies-on-load.mjs';
@@ -86,6 +86,20 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     expect(messages['tothread:reply'], JSON.stringify(messages)).toBeLessThanOrEqual((n * 4) / 15);
     expect(messages['tothread:ring'], JSON.stringify(messages)).toBeGreaterThan(0);
     expect(messages['tothread:ring'], JSON.stringify(messages)).toBeLessThan((n * 11) / 15 / 2);
+  });
+
+  it('calls of a function seen to return short strings answer in shared memory, every string exact, a longer one by message', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    await warm(pool, () => pool.toThread(textOf, 0)); // sent alone: the pool sees it return a string
+    let replies = 0;
+    for (const worker of workersOf(pool)) worker.on('message', (message: unknown) => void (Array.isArray(message) && message[0] === 'tothread:reply' && replies++));
+    const n = TEXTS.length * 200;
+    const order: number[] = [];
+    const answers = await Promise.all(Array.from({ length: n }, (_, i) => pool.toThread(textOf, i).then((text) => (order.push(i), text))));
+    expect(answers.flatMap((text, i) => (text === TEXTS[i % TEXTS.length] ? [] : [[i, text]]))).toEqual([]);
+    expect(order).toEqual(Array.from({ length: n }, (_, i) => i));
+    // Only the 65-unit string, 1 call in 8, needs a message (in a batch; a call sent alone answers with its task).
+    expect(replies).toBeLessThanOrEqual(n / TEXTS.length);
   });
 
   it('each call of a batch gets exactly its own arguments, whether its calls take as many arguments as one another or not', async () => {

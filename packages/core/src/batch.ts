@@ -6,7 +6,7 @@
  * skipped (no worker is stopped), and if a worker dies, the calls it never started run elsewhere.
  */
 import { DONE, PENDING, RUNNING, SKIPPED } from './batch-states.js';
-import { boardAt, boardBytes, isInline, readAnswer, readCost, silence, type AnswerBoard } from './inline-answers.js';
+import { boardAt, boardBytes, isInline, readAnswer, readCost, runnerOf, silence, type AnswerBoard } from './inline-answers.js';
 import { TaskSignal } from './cancel.js';
 import type { Call } from './call.js';
 import type { FnRef } from './protocol.js';
@@ -71,7 +71,8 @@ export class Batch {
   /** How many of its calls are still in it (see {@link leave}). */
   #remaining: number;
 
-  constructor(calls: readonly Call[], costMs: number, key: number) {
+  /** `text`: the board has room for short strings (calls of a function seen to return them). */
+  constructor(calls: readonly Call[], costMs: number, key: number, text = false) {
     this.key = key;
     this.#remaining = calls.length;
     this.target = calls[0]!.target;
@@ -82,10 +83,10 @@ export class Batch {
     const n = calls.length;
     const statesBytes = Math.ceil((n * Int32Array.BYTES_PER_ELEMENT) / 8) * 8;
     const timed = calls.some((call) => call.runTimeout !== undefined);
-    const startsAt = statesBytes + boardBytes(n);
+    const startsAt = statesBytes + boardBytes(n, text);
     const buffer = new SharedArrayBuffer(startsAt + (timed ? n * BigInt64Array.BYTES_PER_ELEMENT : 0));
     this.states = new Int32Array(buffer, 0, n);
-    this.board = boardAt(buffer, statesBytes, n);
+    this.board = boardAt(buffer, statesBytes, n, text);
     this.starts = timed ? new BigInt64Array(buffer, startsAt, n) : undefined;
     calls.forEach((call, slot) => {
       call.batch = this;
@@ -130,6 +131,17 @@ export class Batch {
     } finally {
       this.#reading = false;
     }
+  }
+
+  /** The id of the thread that ran (or runs) this batch, 0 if none has started it. */
+  get runner(): number {
+    return runnerOf(this.board);
+  }
+
+  /** True while a call that has answered, in shared memory or by a message on its way, is still to be read. */
+  hasUnread(): boolean {
+    for (let slot = this.#read; slot < this.#calls.length; slot++) if (this.#calls[slot] !== undefined && hasAnswered(this.state(slot))) return true;
+    return false;
   }
 
   /** How long the call in `slot` has been running (ms); undefined while it has not started. */
@@ -208,11 +220,24 @@ export class Batch {
 /** What a call of each target costs on a worker (ms, moving average), as its workers report it. */
 export class CostTable {
   readonly #costs = new Map<number, number>();
+  /** Targets seen to return a short string: their batches get room for strings in shared memory. */
+  readonly #text = new Set<number>();
 
   record(target: number, ms: number): void {
     const last = this.#costs.get(target);
     if (last === undefined && this.#costs.size >= COST_LIMIT) this.#costs.clear();
     this.#costs.set(target, last === undefined ? ms : last * 0.75 + ms * 0.25);
+  }
+
+  /** `target` returned a string short enough to answer in shared memory (see inline-answers.ts). */
+  sawText(target: number): void {
+    if (this.#text.size >= COST_LIMIT) this.#text.clear();
+    this.#text.add(target);
+  }
+
+  /** True for a target seen to return short strings. */
+  textual(target: number): boolean {
+    return this.#text.has(target);
   }
 
   /** True for a target measured to cost less than BRIEF_MS a call. */

@@ -7,6 +7,7 @@
 import { Batch, CostTable } from './batch.js';
 import { packArgs } from './batch-args.js';
 import { LOADING, RUNNING } from './batch-states.js';
+import { needsText } from './inline-answers.js';
 import type { Call } from './call.js';
 import type { CallQueue } from './call-queue.js';
 import type { TaskSignal } from './cancel.js';
@@ -37,9 +38,9 @@ export class Batcher {
    * Batches with calls still in them (not yet settled, nor taken back), by the id of their first
    * call: their task may have ended, their answers may not have been read. A ring finds its batch
    * here, so answers in shared memory are read when a ring says so, after the answers by message
-   * posted before it (one channel, in order), never when the task's end comes in: that travels on
-   * Piscina's own channel, and could let a later batch's answers overtake an earlier one's answer
-   * still on its way by message.
+   * posted before it (one channel, in order). A task's end travels on Piscina's own channel: it
+   * reads its batch's answers at once only when no batch its thread ran before has answers still
+   * to read, which they could otherwise overtake (see #behindOnItsThread).
    */
   readonly #unread = new Map<number, Batch>();
   /** Calls sent in a batch whose answer has not arrived yet, by id. */
@@ -87,7 +88,8 @@ export class Batcher {
       this.#awaiting.set(call.id, call);
     }
     const key = calls[0]!.id;
-    const batch = new Batch(calls, this.#costs.estimate(calls[0]!.target.id), key);
+    const { id } = calls[0]!.target;
+    const batch = new Batch(calls, this.#costs.estimate(id), key, this.#costs.textual(id));
     this.#batches.set(key, batch);
     this.#unread.set(key, batch);
     const { args, arity } = packArgs(calls.map((call) => call.request.args));
@@ -107,7 +109,12 @@ export class Batcher {
       return;
     }
     task.then(
-      () => this.#end(key, []),
+      () => {
+        // Read at once what the rings would bring (they come on the worker's own channel, later),
+        // unless a batch its thread ran before still has answers to read: these come first.
+        if (!this.#behindOnItsThread(batch)) this.#harvest(batch);
+        this.#end(key, []);
+      },
       (error: unknown) => {
         // The worker died or was stopped. A call it never started runs elsewhere; the one it was
         // running fails with it; one that it finished has its answer in shared memory, or on the
@@ -126,6 +133,20 @@ export class Batcher {
         this.#end(key, unstarted);
       },
     );
+  }
+
+  /**
+   * True when a batch sent before `batch` that ran on its thread still has answers to read:
+   * in shared memory, with their ring on its way, or by a message on its way. `batch`'s answers
+   * then wait for its own rings, which come after those on the same channel.
+   */
+  #behindOnItsThread(batch: Batch): boolean {
+    const { runner } = batch;
+    for (const other of this.#unread.values()) {
+      if (other === batch) return false; // the batches after it were sent later (the map keeps sending order)
+      if (other.runner === runner && other.hasUnread()) return true;
+    }
+    return false;
   }
 
   #end(key: number, unstarted: readonly Call[]): void {
@@ -173,6 +194,7 @@ export class Batcher {
    */
   report(call: Call, response: TaskResponse): Promise<void> | undefined {
     if (response.ms !== undefined) this.#costs.record(call.target.id, response.ms);
+    if (response.ok && needsText(response.value)) this.#costs.sawText(call.target.id);
     return call.state === 'running' ? call.answer(response) : undefined;
   }
 

@@ -3,14 +3,14 @@
  * once per task. It finds the task's function (compiled once, or imported once per worker), runs
  * it, and reports how it settled as a `TaskResponse`: never by throwing, so errors keep every field.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { findUncloneable, type Uncloneable } from '../clone-check.js';
 import { encodeThrown } from '../error-codec.js';
 import { CloneError, ExportError } from '../errors.js';
 import { DONE, LOADING, PENDING, RUNNING } from '../batch-states.js';
 import { argsAt } from '../batch-args.js';
 import type { BootedMessage, ExportKind, ReplyMessage, RingMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
-import { ring, writeAnswer } from '../inline-answers.js';
+import { markRunner, ring, writeAnswer } from '../inline-answers.js';
 import { markStart } from '../run-clock.js';
 import { reviveCallbacks } from './callbacks.js';
 import { checkCancelled, setContext, type TaskContext } from './context.js';
@@ -271,6 +271,7 @@ function take({ states, starts }: BatchRef, slot: number, state: typeof RUNNING 
 
 function startBatch(request: TaskRequest): TaskResponse | Promise<TaskResponse> {
   const batch = request.batch!;
+  markRunner(batch.board, threadId);
   const first = claimFirst(batch);
   if (first === -1) return { ok: true, value: undefined };
   let entry: ReturnType<typeof load>;
