@@ -4,9 +4,9 @@
  * message costs the main thread more than everything else about a quick call (~1.5 µs and ~1 KB
  * each, measured). So does a short string (up to {@link TEXT_UNITS} UTF-16 code units, copied
  * unit by unit, so any string comes back exactly) when the batch has room for text: batches of a
- * function seen to return such strings get it (see CostTable#textual). The worker rings a bell (one message) when it writes an answer and no ring is
- * on its way already; the main thread, woken by it, silences the bell and then reads every answer
- * written so far. So answers are never held back, and while the main thread is busy, the answers
+ * function seen to return such strings get it (see CostTable#textual). The worker rings a bell
+ * (one message) when it writes an answer and no ring is on its way already; the main thread, woken
+ * by it, silences the bell and then reads every answer written so far. So answers are never held back, and while the main thread is busy, the answers
  * that pile up cost it one message. Being in shared memory, an answer outlives a worker that dies
  * or is stopped after writing it.
  */
@@ -48,7 +48,7 @@ export function boardAt(buffer: SharedArrayBuffer, offset: number, slots: number
 function stateOf(value: unknown, board: AnswerBoard): number | undefined {
   switch (typeof value) {
     case 'string':
-      return board.text !== undefined && value.length <= TEXT_UNITS ? TEXT : undefined;
+      return board.text !== undefined && needsText(value) ? TEXT : undefined;
     case 'number':
       return NUMBER;
     case 'boolean':
@@ -115,7 +115,7 @@ export function readAnswer(board: AnswerBoard, slot: number, state: number): unk
   return state === NUMBER ? board.answers[slot * 2] : state === TRUE ? true : state === FALSE ? false : state === NULL ? null : undefined;
 }
 
-/** True for a value that answers in shared memory on a board with room for strings, but not without. */
+/** True for a string short enough to answer in shared memory, on a board with room for strings. */
 export function needsText(value: unknown): boolean {
   return typeof value === 'string' && value.length <= TEXT_UNITS;
 }
