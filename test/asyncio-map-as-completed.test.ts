@@ -7,6 +7,12 @@ import { settle, sleep } from './helpers.js';
 const pool = createPool({ maxThreads: 2 });
 afterAll(() => pool.close());
 
+/** Sleeps `ms` ms and returns it: it takes as long however busy the machine is, needing no CPU. */
+const nap = (ms: number): number => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  return ms;
+};
+
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const value of iterable) out.push(value);
@@ -19,8 +25,16 @@ describe('map', () => {
   });
 
   it('yields results as they complete with ordered: false', async () => {
-    const results = await collect(map(busyWaitSync, [200, 5], { pool, concurrency: 2, ordered: false }));
-    expect(results).toEqual([5, 200]);
+    // Item 0 waits (10 s at most) for the loop to have taken item 1's result, which it must take first.
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const results: string[] = [];
+    const run = (item: Int32Array | null): string => (item === null ? 'quick' : Atomics.wait(item, 0, 0, 10_000) === 'timed-out' ? 'never let go' : 'let go');
+    for await (const value of map(run, [gate, null], { pool, concurrency: 2, ordered: false })) {
+      results.push(value);
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+    }
+    expect(results).toEqual(['quick', 'let go']);
   });
 
   it('keeps at most `concurrency` calls in flight', async () => {
@@ -74,17 +88,25 @@ describe('map', () => {
     expect(pool.stats().completed - before).toBeLessThan(items.length / 20);
   });
 
-  it('sends items of a few ms in chunks too, so the workers of a CPU-bound map seldom wait between chunks', async () => {
+  it('sends items of a few ms in chunks too, sized by what they cost on the worker, so workers seldom wait between chunks', async () => {
     const before = pool.stats().completed;
     const items = Array.from({ length: 60 }, () => 2);
-    const busy = (ms: number): number => {
-      const end = performance.now() + ms;
-      while (performance.now() < end);
-      return ms;
-    };
-    const results = await collect(map(busy, items, { pool }));
+    // Each item takes 2 ms however busy the machine is (see nap); the time its chunk spends
+    // travelling, which a loaded machine stretches, must not count as the items' cost.
+    const results = await collect(map(nap, items, { pool }));
     expect(results).toEqual(items);
     // Chunks grow toward ~20 ms of work: 2 ms items travel several at a time, not one or two.
+    expect(pool.stats().completed - before).toBeLessThan(items.length / 3);
+  });
+
+  it('keeps chunks sized by the items alone when the consumer holds up the main thread after every value', async () => {
+    const before = pool.stats().completed;
+    const items = Array.from({ length: 60 }, () => 2);
+    for await (const ms of map(nap, items, { pool })) {
+      const end = performance.now() + ms * 2; // a consumer doing blocking work with each value
+      while (performance.now() < end);
+    }
+    // Chunks travel back late, but what the items cost on the worker did not change.
     expect(pool.stats().completed - before).toBeLessThan(items.length / 3);
   });
 
@@ -215,7 +237,15 @@ describe('map', () => {
 
 describe('asCompleted', () => {
   it('yields values fastest first', async () => {
-    expect(await collect(asCompleted([pool.toThread(busyWaitSync, 150), pool.toThread(busyWaitSync, 10)]))).toEqual([10, 150]);
+    // The first call waits (10 s at most) until the second has answered.
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const held = pool.toThread((flag: Int32Array) => (Atomics.wait(flag, 0, 0, 10_000) === 'timed-out' ? 'never let go' : 'let go'), gate);
+    const quick = pool.toThread(() => 'quick').then((value) => {
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+      return value;
+    });
+    expect(await collect(asCompleted([held, quick]))).toEqual(['quick', 'let go']);
   });
 
   it('yields a promise given twice twice, and ends', async () => {

@@ -86,7 +86,7 @@ export async function* map<F extends (item: never) => unknown>(
   let exhausted = false;
   let wake: (() => void) | undefined;
 
-  /** Sizes the next chunk from what the last one cost per item. */
+  /** Sizes the next chunk from what the last one cost per item on its worker. */
   const adapt = (items: number, ms: number): void => {
     const perItem = Math.max(ms / items, 0.001);
     chunkSize = Math.max(1, Math.min(maxChunk, chunkSize * GROWTH, Math.round(TARGET_CHUNK_MS / perItem)));
@@ -103,9 +103,9 @@ export async function* map<F extends (item: never) => unknown>(
       if (at === null) throw error;
       const k = Number(at[1]);
       const refused = cloneErrorAt(error as CloneError, `input[${base + k}]${(error as CloneError).path.slice(at[0].length)}`);
-      if (k === 0) return { values: [], refused };
+      if (k === 0) return { values: [], refused, ms: 0 }; // nothing ran
       running = runChunk(items.slice(0, k), base);
-      return running.then((before) => (before.failed !== undefined || before.refused !== undefined ? before : { values: before.values, refused }));
+      return running.then((before) => (before.failed !== undefined || before.refused !== undefined ? before : { ...before, refused }));
     });
     onCancel(result, (reason) => cancelAwaitable(running, reason));
     return result;
@@ -113,7 +113,6 @@ export async function* map<F extends (item: never) => unknown>(
 
   /** Sends `items` to a worker as one chunk. */
   const submit = (items: unknown[]): void => {
-    const started = performance.now();
     const promise = runChunk(items, submitted);
     submitted += items.length;
     const slot: Slot = { promise, settled: undefined };
@@ -122,7 +121,7 @@ export async function* map<F extends (item: never) => unknown>(
       .then(
         (result) => {
           slot.settled = { ok: true, result };
-          adapt(items.length, performance.now() - started);
+          adapt(items.length, result.ms);
         },
         (error: unknown) => (slot.settled = { ok: false, error }),
       )

@@ -9,7 +9,7 @@ import { encodeThrown } from '../error-codec.js';
 import { CloneError, ExportError } from '../errors.js';
 import { DONE, LOADING, PENDING, RUNNING } from '../batch-states.js';
 import { argsAt } from '../batch-args.js';
-import type { BootedMessage, ExportKind, ReplyMessage, RingMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
+import type { BootedMessage, ExportKind, MapChunkResult, ReplyMessage, RingMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
 import { markRunner, ring, writeAnswer } from '../inline-answers.js';
 import { markStart } from '../run-clock.js';
 import { reviveCallbacks } from './callbacks.js';
@@ -105,7 +105,9 @@ function perform(request: TaskRequest, entry: Loaded): TaskResponse | Promise<Ta
 function mapChunk(request: TaskRequest, entry: Loaded): TaskResponse | Promise<TaskResponse> {
   const items = request.args;
   const values: unknown[] = [];
+  const since = performance.now();
   const done = (failure?: { error: unknown }): TaskResponse => {
+    const ms = performance.now() - since;
     try {
       for (let i = 0; i < values.length; i++) {
         const bad = uncloneableResult(values[i]);
@@ -114,7 +116,8 @@ function mapChunk(request: TaskRequest, entry: Loaded): TaskResponse | Promise<T
         failure = { error: new CloneError(bad.path, bad.detail) };
       }
       // What encodeThrown makes can always be sent.
-      return { ok: true, value: failure === undefined ? { values } : { values, failed: encodeThrown(failure.error, locateCtor(entry)) } };
+      const result: MapChunkResult = failure === undefined ? { values, ms } : { values, failed: encodeThrown(failure.error, locateCtor(entry)), ms };
+      return { ok: true, value: result };
     } catch (error) {
       return failed(error, entry);
     }
