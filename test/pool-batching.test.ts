@@ -85,10 +85,11 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     // with its task), and so does the string until the pool has seen this function return one: at
     // most 4 calls in 15. The other 11 answer in shared memory and share rings.
     expect(messages['tothread:reply'], JSON.stringify(messages)).toBeLessThanOrEqual((n * 4) / 15);
-    // A ring goes with an answer written while no ring was on its way: how many answers share one
-    // depends on how busy this machine is (the next test makes them share one for certain).
+    // A ring goes with an answer in shared memory written while no ring was on its way, so never
+    // more rings than such answers; how many answers share one depends on how busy this machine
+    // is (the next test makes them share one for certain).
     expect(messages['tothread:ring'], JSON.stringify(messages)).toBeGreaterThan(0);
-    expect(messages['tothread:ring'], JSON.stringify(messages)).toBeLessThan((n * 11) / 15);
+    expect(messages['tothread:ring'], JSON.stringify(messages)).toBeLessThanOrEqual(n - messages['tothread:reply']);
   });
 
   it('answers written while a ring is on its way share that ring: a batch answered while the main thread is busy rings once', async () => {
