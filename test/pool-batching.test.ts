@@ -1,7 +1,7 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createPool, TimeoutError, WorkerExitError, type Pool } from '@tothread/core';
-import { argsFor, countArgs, gotArgs, lengthOf, mark, MIXED_VALUES, objectEvery, pick, same, slowStep, step, textAtOne, textOf, TEXTS, throwsAtOne, ticket } from './fixtures/batching.mjs';
+import { argsFor, countArgs, countOrBox, gotArgs, lengthOf, mark, MIXED_VALUES, objectEvery, pick, same, slowStep, step, textAtOne, textOf, TEXTS, throwsAtOne, ticket } from './fixtures/batching.mjs';
 import { busy, quick } from './fixtures/slow-load.mjs';
 import { hangFlag, next } from './fixtures/hangs-on-load.mjs';
 import { dieFlag, plusOne } from './fixtures/dies-on-load.mjs';
@@ -94,7 +94,8 @@ describe('quick calls that queue up travel to a worker in batches', () => {
 
   it('answers written while a ring is on its way share that ring: a batch answered while the main thread is busy rings once', async () => {
     await using pool = createPool({ minThreads: 1, maxThreads: 1 });
-    await warm(pool);
+    const counts = counter(12);
+    await warm(pool, () => pool.toThread(countOrBox, counts, 0, -1));
     let rings = 0;
     let marked = (): void => {};
     for (const worker of workersOf(pool)) {
@@ -103,14 +104,17 @@ describe('quick calls that queue up travel to a worker in batches', () => {
         if (Array.isArray(message) && message[0] === 'tothread-test:mark') marked();
       });
     }
-    const counts = counter(11);
-    const calls = await queuedBehindOne(pool, counts, (i) => pool.toThread(step, counts, i));
-    // The batch of calls 1-10 is on its way: the main thread now blocks until all ten have run, so
-    // it reads nothing while the worker writes their answers.
+    // Call 0 takes the worker; calls 1-11 queue behind it and go as one batch once it answers.
+    const first = pool.toThread(countOrBox, counts, 0, 11);
+    const calls = Array.from({ length: 11 }, (_, k) => pool.toThread(countOrBox, counts, k + 1, 11));
+    await first;
+    // The batch is on its way: the main thread now blocks until call 11 has started (so calls 1-10
+    // have written their answers: a worker answers a call before it takes the next), reading
+    // nothing meanwhile. Call 11 answers by message: it rings nothing, whenever it answers.
     const until = Date.now() + 10_000;
-    while (counts.slice(1).some((count) => count === 0) && Date.now() < until);
-    expect([...counts].slice(1)).toEqual(Array(10).fill(1));
-    expect(new Set(await Promise.all(calls)).size).toBe(1); // one worker ran them all
+    while (Atomics.load(counts, 11) === 0 && Date.now() < until);
+    expect([...counts].slice(1)).toEqual(Array(11).fill(1));
+    expect(await Promise.all(calls)).toEqual([...Array.from({ length: 10 }, (_, k) => k + 1), [11]]);
     // The batch's answers may settle at its task's end, before its ring comes in (on the worker's own
     // port): a mark posted on that port after the batch comes after every ring it sent.
     await Promise.all([new Promise<void>((resolve) => (marked = resolve)), pool.toThread(mark)]);
