@@ -13,6 +13,7 @@ import { CancelledError, CloneError, cloneErrorAt } from '../errors.js';
 import type { Pool, TaskExtra } from '../pool.js';
 import type { MapChunkResult } from '../protocol.js';
 import * as check from '../validate.js';
+import { MAX_CHUNK, nextChunkSize } from './chunk-size.js';
 
 /** Options of {@link map}. */
 export interface MapOptions {
@@ -25,17 +26,6 @@ export interface MapOptions {
   /** Stops the map: no more input is pulled and running chunks are stopped. @default none */
   signal?: AbortSignal;
 }
-
-/**
- * How long a chunk should take: long enough that the round trip between two chunks (a worker idles
- * while its answer travels and the next chunk comes back, ~0.2-0.4 ms on a busy 2-core machine) is a
- * small share of it, as for batched calls. At 3 ms, 1 ms items reached 1.71-1.80x on 2 cores; at 20
- * ms, 1.89-1.91x. Stopping is not slower: a running chunk is stopped by terminating its worker.
- */
-const TARGET_CHUNK_MS = 20;
-const MAX_CHUNK = 4096;
-/** A chunk grows at most this much from one to the next, so a misjudged cost cannot overshoot far. */
-const GROWTH = 4;
 
 /** A chunk's values, then what stopped it: an item's own error, or an item that could not be sent. */
 interface ChunkResult extends MapChunkResult {
@@ -86,12 +76,6 @@ export async function* map<F extends (item: never) => unknown>(
   let exhausted = false;
   let wake: (() => void) | undefined;
 
-  /** Sizes the next chunk from what the last one cost per item on its worker. */
-  const adapt = (items: number, ms: number): void => {
-    const perItem = Math.max(ms / items, 0.001);
-    chunkSize = Math.max(1, Math.min(maxChunk, chunkSize * GROWTH, Math.round(TARGET_CHUNK_MS / perItem)));
-  };
-
   /**
    * Runs `items` (from position `base` of the input) as one chunk. An item that cannot be sent
    * fails in its place, named by its position, after the items before it have run.
@@ -121,7 +105,8 @@ export async function* map<F extends (item: never) => unknown>(
       .then(
         (result) => {
           slot.settled = { ok: true, result };
-          adapt(items.length, result.ms);
+          // A chunk cut short by an item ran fewer items than it was sent with: the map ends there anyway.
+          if (result.failed === undefined && result.refused === undefined) chunkSize = nextChunkSize(items.length, result.ms, maxChunk);
         },
         (error: unknown) => (slot.settled = { ok: false, error }),
       )

@@ -107,7 +107,6 @@ function mapChunk(request: TaskRequest, entry: Loaded): TaskResponse | Promise<T
   const values: unknown[] = [];
   const since = performance.now();
   const done = (failure?: { error: unknown }): TaskResponse => {
-    const ms = performance.now() - since;
     try {
       for (let i = 0; i < values.length; i++) {
         const bad = uncloneableResult(values[i]);
@@ -115,6 +114,8 @@ function mapChunk(request: TaskRequest, entry: Loaded): TaskResponse | Promise<T
         values.length = i;
         failure = { error: new CloneError(bad.path, bad.detail) };
       }
+      // The check walks what the clone back will: values dear to send look as dear as they are.
+      const ms = performance.now() - since;
       // What encodeThrown makes can always be sent.
       const result: MapChunkResult = failure === undefined ? { values, ms } : { values, failed: encodeThrown(failure.error, locateCtor(entry)), ms };
       return { ok: true, value: result };
