@@ -8,7 +8,7 @@ import { defaultPool, gather, toThread } from '@tothread/core';
 import { calibrate } from '../calibrate.js';
 import { sendRequestSync } from '../legacy/http-client.js';
 import { row, type Row, type Scenario } from '../scenario.js';
-import { breakfast, coldThreads, counter, freshThreadCpuMs, cpuBatch, requests, semaphore, warmThreadsCpu, type CaseResult, type SeedSizes } from '../seeds/node-cases.js';
+import { breakfast, coldThreads, counter, COUNTER_RUNS, freshThreadCpuMs, cpuBatch, requests, semaphore, warmThreadsCpu, type CaseResult, type SeedSizes } from '../seeds/node-cases.js';
 import { coldBurstFloorMs } from '../seeds/cold-bound.js';
 import { cpuBatchApart } from '../seeds/cpu-apart.js';
 import { runPythonSeeds } from '../seeds/python.js';
@@ -58,7 +58,7 @@ async function warmUp(url: string, cpus: number): Promise<void> {
 export const seeds: Scenario = {
   name: 'seeds',
   about:
-    'the seeds: breakfast (3 + 2 units of blocking sleep, gathered), a 100 ms counter while a 1 s blocking request runs, 20 blocking 100 ms requests gathered, 50 through a Semaphore(10), 8 x 50 ms of hashing; tothread = module-level toThread, default pool (maxThreads "auto": one thread per core, more while calls wait on idle CPUs); python = asyncio.to_thread; *-single-gc: the hashing batch again in a Node process of its own started with V8 --single-threaded-gc; cores: process CPU over wall time during the sequential run',
+    `the seeds: breakfast (3 + 2 units of blocking sleep, gathered), a 100 ms counter while a 1 s blocking request runs (offloaded: the median worst lag of ${COUNTER_RUNS} runs), 20 blocking 100 ms requests gathered, 50 through a Semaphore(10), 8 x 50 ms of hashing; tothread = module-level toThread, default pool (maxThreads "auto": one thread per core, more while calls wait on idle CPUs); python = asyncio.to_thread; *-single-gc: the hashing batch again in a Node process of its own started with V8 --single-threaded-gc; cores: process CPU over wall time during the sequential run`,
   baseline: 'sync',
   headline: 'speedup',
   async run({ quick, cpus, progress, note }) {
