@@ -26,6 +26,22 @@ async function reloadWithFlag(fn: (x: number) => number, flag: string): Promise<
   return pool;
 }
 
+/**
+ * What the pool's workers post beside their tasks (answers by message, rings) comes in `ms` late,
+ * in order, while their tasks' ends and the answers of calls sent alone (on Piscina's own channel)
+ * come at once.
+ */
+function postsComeLate(pool: Pool, ms = 20): void {
+  for (const worker of workersOf(pool)) {
+    const emit = worker.emit.bind(worker);
+    worker.emit = (event: string | symbol, ...args: unknown[]): boolean => {
+      if (event !== 'message') return emit(event, ...args);
+      setTimeout(() => emit(event, ...args), ms);
+      return true;
+    };
+  }
+}
+
 /** Resolves once call `i` has started on a worker. */
 async function started(counts: Int32Array, i: number): Promise<void> {
   while (Atomics.load(counts, i) === 0) await new Promise((resolve) => setTimeout(resolve, 2));
@@ -157,24 +173,33 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     expect(wrong(await inBatches((i) => pool.toThread(gotArgs, i, null, ...argsFor(i))))).toEqual([]);
   });
 
-  it("answers in shared memory never overtake an earlier batch's answer still on its way by message, though that batch's task ended first", async () => {
+  it('on one thread, answers settle in call order across the two channels: batches ending before their answers by message came, and a call sent alone after them', async () => {
     await using pool = createPool({ minThreads: 1, maxThreads: 1 });
     await warm(pool, () => pool.toThread(objectEvery, 1, 100));
-    // What the worker posts beside its tasks (answers by message, rings) comes in 20 ms late, in
-    // order, while its tasks' ends (on Piscina's own channel) come at once: the next batch runs and
-    // ends before the answers of the one before have all come in.
-    for (const worker of workersOf(pool)) {
-      const emit = worker.emit.bind(worker);
-      worker.emit = (event: string | symbol, ...args: unknown[]): boolean => {
-        if (event !== 'message') return emit(event, ...args);
-        setTimeout(() => emit(event, ...args), 20);
-        return true;
-      };
-    }
-    const order: number[] = [];
+    // The next batch runs and ends before the answers of the one before have all come in.
+    postsComeLate(pool);
+    const order: string[] = [];
     const n = 2000;
-    await Promise.all(Array.from({ length: n }, (_, i) => pool.toThread(objectEvery, i, 100).then(() => order.push(i))));
-    expect(order).toEqual(Array.from({ length: n }, (_, i) => i)); // one worker: answers settle in call order
+    const batched = Array.from({ length: n }, (_, i) => pool.toThread(objectEvery, i, 100).then(() => order.push(`batched ${i}`)));
+    // Another function, never measured: it travels alone, behind the batches, and answers on
+    // Piscina's channel while some of their answers are still on the worker's port.
+    const alone = pool.toThread(same, 'alone').then((value) => order.push(value));
+    await Promise.all([...batched, alone]);
+    expect(order).toEqual([...Array.from({ length: n }, (_, i) => `batched ${i}`), 'alone']);
+    expect(pool.stats()).toMatchObject({ running: 0, queued: 0 });
+  });
+
+  it('a call sent alone keeps its answer while it waits for the batches before it: its timeout firing meanwhile does not override it', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    await warm(pool, () => pool.toThread(objectEvery, 1, 3));
+    postsComeLate(pool, 1_000);
+    const batched = Array.from({ length: 50 }, (_, i) => pool.toThread(objectEvery, i, 3));
+    // It answers within a few ms, then waits ~1 s for the batches' answers by message; its
+    // timeout (counted from the call) fires in between.
+    const alone = pool.toThread.with({ timeout: 500, timeoutFrom: 'call' })(same, 'alone');
+    expect(await settle(alone)).toBe('alone');
+    await Promise.all(batched);
+    expect(pool.stats()).toMatchObject({ running: 0, queued: 0, failed: 0, cancelled: 0 });
   });
 
   it('a call of a batch that throws settles before the calls behind it, though its error is rebuilt after they answered', async () => {

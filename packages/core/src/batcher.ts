@@ -43,6 +43,12 @@ export class Batcher {
    * to read, which they could otherwise overtake (see #behindOnItsThread).
    */
   readonly #unread = new Map<number, Batch>();
+  /**
+   * Calls sent alone that have answered while a batch their thread ran before them still had
+   * answers to deliver (those travel on the worker's own port, the call's answer on Piscina's): each
+   * settles once those batches have delivered them, so that one thread's answers settle in order.
+   */
+  readonly #held: Array<{ readonly before: readonly Batch[]; readonly settle: () => void }> = [];
   /** Calls sent in a batch whose answer has not arrived yet, by id. */
   readonly #awaiting = new Map<number, Call>();
   #nextId = 0;
@@ -63,9 +69,14 @@ export class Batcher {
     this.#host = host;
   }
 
-  /** Answers still on their way: the pool is not idle until they have arrived. */
+  /** Answers still on their way, and calls held behind them: the pool is not idle until they have settled. */
   get awaiting(): number {
-    return this.#awaiting.size;
+    return this.#awaiting.size + this.#held.length;
+  }
+
+  /** The id of the last call sent in a batch: the batches sent so far have keys up to it. */
+  get sent(): number {
+    return this.#nextId;
   }
 
   /**
@@ -192,10 +203,36 @@ export class Batcher {
    * A worker's answer for `call`, alone or in a batch: what the call cost is noted (it decides
    * which calls batch), and the call settles with it unless it already has.
    */
-  report(call: Call, response: TaskResponse): Promise<void> | undefined {
+  report(call: Call, response: TaskResponse, sentAfter = 0): Promise<void> | undefined {
     if (response.ms !== undefined) this.#costs.record(call.target.id, response.ms);
     if (response.ok && needsText(response.value)) this.#costs.sawText(call.target.id);
-    return call.state === 'running' ? call.answer(response) : undefined;
+    if (call.state !== 'running') return undefined;
+    const before = response.thread === undefined || this.#unread.size === 0 ? undefined : this.#unreadOn(response.thread, sentAfter);
+    if (before === undefined || before.length === 0) return call.answer(response);
+    call.answered = true; // held: nothing but this answer settles it now (a timeout, a cancel, a close)
+    this.#held.push({ before, settle: () => void (call.state === 'running' && call.answer(response)) });
+    return undefined;
+  }
+
+  /** The batches sent up to call id `upTo` that thread `thread` ran and that still have answers to deliver. */
+  #unreadOn(thread: number, upTo: number): Batch[] {
+    const unread: Batch[] = [];
+    for (const batch of this.#unread.values()) if (batch.key <= upTo && batch.runner === thread && batch.hasUnread()) unread.push(batch);
+    return unread;
+  }
+
+  /** Settles, in the order they came, the held calls whose earlier batches have delivered every answer (all of them: `all`). */
+  releaseHeld(all = false): void {
+    for (let i = 0; i < this.#held.length; ) {
+      const held = this.#held[i]!;
+      if (!all && held.before.some((batch) => batch.hasUnread())) {
+        i++;
+        continue;
+      }
+      this.#held.splice(i, 1);
+      held.settle(); // may settle others (it pumps the pool): look again from the start
+      i = 0;
+    }
   }
 
   /** True for a target measured to be over in less time than the main thread takes to wake up. */
@@ -214,6 +251,7 @@ export class Batcher {
     if (batch === undefined) return;
     if (batch.empty) this.#unread.delete(batch.key);
     else this.#harvest(batch);
+    if (this.#held.length > 0) this.releaseHeld();
   }
 
   /**

@@ -392,6 +392,7 @@ export class Pool {
     if (call.request.started) this.#awaitingStart.set(call.request.started, call); // not WAKE_ONLY
     const transferList = call.transfer.length > 0 ? (call.transfer as TransferListItem[]) : undefined;
     const { request } = call;
+    const sentAfter = this.#batcher.sent; // the batches its thread may have run before it
     let task: Promise<TaskResponse>;
     try {
       task = this.#post(request, call.taskSignal, transferList);
@@ -418,7 +419,7 @@ export class Pool {
       if (again !== undefined) return void again.then(answered, failed);
       call.workerDone();
       try {
-        return this.#batcher.report(call, response);
+        return this.#batcher.report(call, response, sentAfter);
       } finally {
         this.#release(); // the worker is free however the answer went
       }
@@ -596,7 +597,7 @@ export class Pool {
     // A call of a batch that has run has its answer in shared memory, or on the way (it travels
     // apart from the task): only the calls whose task no worker took are stranded.
     this.#batcher.harvestAll();
-    const stranded = [...this.#running].filter((call) => call.batch === undefined || !call.batch.answered(call.slot));
+    const stranded = [...this.#running].filter((call) => (call.batch === undefined ? !call.answered : !call.batch.answered(call.slot)));
     if (stranded.length === 0) return false;
     this.#piscina = undefined;
     for (const call of stranded) call.crashed(error, true);
@@ -668,6 +669,7 @@ export class Pool {
     this.#limit.waiting(false);
     // A call whose answer has arrived keeps it (settle() ignores anything else then).
     for (const call of [...this.#running]) call.settle(false, call.locate(new PoolClosedError(message)));
+    this.#batcher.releaseHeld(true); // answered calls held behind batches that will not deliver now
     // Calls taken back from a stopped batch while the pool was closing never reached a worker again.
     this.#rejectQueued(message);
     const piscina = this.#piscina;

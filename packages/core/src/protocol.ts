@@ -130,7 +130,11 @@ export type ReplyMessage = readonly ['tothread:reply', number, TaskResponse];
  */
 export type RingMessage = readonly ['tothread:ring', number];
 
-/** How a call settled, as the worker reports it, with what it cost there (`ms`, for plain calls). */
+/**
+ * How a call settled, as the worker reports it, with what it cost there (`ms`, for plain calls) and,
+ * for a call sent alone, the thread that ran it (`thread`: it settles after the answers of batches
+ * that thread ran before it, which travel on another channel).
+ */
 export type TaskResponse = (
   | { readonly ok: true; readonly value: unknown }
   /** The worker has not loaded the `known` target (a new or replaced worker): send it in full. */
@@ -138,7 +142,7 @@ export type TaskResponse = (
   | { readonly ok: false; readonly thrown: WireThrown }
   /** The function returned a value structured clone refuses; `path` starts with `result`. */
   | { readonly ok: false; readonly uncloneable: { readonly path: string; readonly detail: string } }
-) & { ms?: number };
+) & { ms?: number; thread?: number };
 
 /** A thrown value on the wire: an error rebuilt field by field, or any other value as it is. */
 export type WireThrown =

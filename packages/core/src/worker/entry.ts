@@ -204,6 +204,15 @@ function timed(response: TaskResponse, since: number | undefined, until = perfor
   return response;
 }
 
+/** Set once this thread has run a batch: only then can a plain call's answer overtake a batch's. */
+let ranBatches = false;
+
+/** Names this thread in a plain call's response, once it has run batches (see TaskResponse). */
+function ranHere(response: TaskResponse): TaskResponse {
+  if (ranBatches) response.thread = threadId;
+  return response;
+}
+
 /**
  * Answers one call of a batch on its own: a small value in shared memory, its slot's state saying
  * which (ringing the main thread if no ring is on its way); anything else by a message, after
@@ -276,6 +285,7 @@ function take({ states, starts }: BatchRef, slot: number, state: typeof RUNNING 
 function startBatch(request: TaskRequest): TaskResponse | Promise<TaskResponse> {
   const batch = request.batch!;
   markRunner(batch.board, threadId);
+  ranBatches = true;
   const first = claimFirst(batch);
   if (first === -1) return { ok: true, value: undefined };
   let entry: ReturnType<typeof load>;
@@ -311,7 +321,7 @@ function runOne(request: TaskRequest): TaskResponse | Promise<unknown> {
   // A plain call notes what it cost, from when its function started (a first call loads the module:
   // counted, the function would look slow for its next calls and travel alone).
   const run: RunStart | undefined = request.op === undefined ? { since: undefined } : undefined;
-  const settle = (response: TaskResponse): TaskResponse | Promise<unknown> => moveBack(request, run ? timed(response, run.since) : response);
+  const settle = (response: TaskResponse): TaskResponse | Promise<unknown> => moveBack(request, run ? ranHere(timed(response, run.since)) : response);
   if (request.cancelFlag === undefined) {
     const result = start(request, run);
     return result instanceof Promise ? result.then(settle) : settle(result);
