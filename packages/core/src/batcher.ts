@@ -201,7 +201,9 @@ export class Batcher {
 
   /**
    * A worker's answer for `call`, alone or in a batch: what the call cost is noted (it decides
-   * which calls batch), and the call settles with it unless it already has.
+   * which calls batch), and the call settles with it unless it already has. A call sent alone
+   * (`sentAfter`: the last batched call sent before it) whose thread ran batches that still have
+   * answers to deliver settles once they have (see #held).
    */
   report(call: Call, response: TaskResponse, sentAfter = 0): Promise<void> | undefined {
     if (response.ms !== undefined) this.#costs.record(call.target.id, response.ms);
