@@ -152,12 +152,7 @@ export class Batcher {
    * then wait for its own rings, which come after those on the same channel.
    */
   #behindOnItsThread(batch: Batch): boolean {
-    const { runner } = batch;
-    for (const other of this.#unread.values()) {
-      if (other === batch) return false; // the batches after it were sent later (the map keeps sending order)
-      if (other.runner === runner && other.hasUnread()) return true;
-    }
-    return false;
+    return this.#unreadOn(batch.runner, batch.key - 1).length > 0; // keys grow with sending order
   }
 
   #end(key: number, unstarted: readonly Call[]): void {
