@@ -35,8 +35,11 @@ describe('shutdown, checked with child processes and their exit times', () => {
     expect(run.ms).toBeLessThan(10_000);
   });
 
-  it("writes a worker's console output before the result of the call that wrote it, alone, batched or streamed", async () => {
-    const run = await runNode([fixture('worker-logs.mjs')]);
+  it.each([
+    ['free', ''],
+    ['blocked for 40 ms every 5 ms', 'busy'],
+  ])("writes a worker's console output before the result of the call that wrote it, alone, batched or streamed (main thread %s)", async (_, mode) => {
+    const run = await runNode([fixture('worker-logs.mjs'), mode]);
     expect(run.code, run.stderr).toBe(0);
     const lines = run.stdout.trim().split('\n');
     expect(lines).toHaveLength(100);
@@ -50,6 +53,24 @@ describe('shutdown, checked with child processes and their exit times', () => {
     expect(run.stderr).toMatch(/done 100/);
     // Waiting 20 ms each for output that will never be written, they took 4 s here.
     expect(Number(/200 silent calls in (\d+) ms/.exec(run.stderr)?.[1])).toBeLessThan(2_000);
+  });
+
+  it('calls that log still answer when nobody reads the pipe behind the main thread\'s stdout', async () => {
+    const child = spawn(process.execPath, [fixture('stdout-unread.mjs')], { cwd: fixture('.') });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    let stderr = '';
+    // stdout is not read until the fixture reports on stderr; then it is, so that it can exit.
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('done')) child.stdout.resume();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(killer);
+    expect(code, stderr).toBe(0);
+    const report = /done (\d+) in (\d+) ms, (\d+) bytes unwritten/.exec(stderr);
+    expect(report?.[1], stderr).toBe('100');
+    // The pipe did fill up: the main thread was left holding what it could not write.
+    expect(Number(report?.[3])).toBeGreaterThan(0);
   });
 
   it('a stream read in part, or not at all, does not keep the process alive once its worker is done', async () => {

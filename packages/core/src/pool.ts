@@ -16,6 +16,7 @@ import { cancelAwaitable, currentSignal, onCancel, thenCancellable, type Cancels
 import { CallbackError, PoolClosedError, QueueFullError } from './errors.js';
 import { resolveFunction } from './fn/resolve.js';
 import { KnownTargets } from './known-targets.js';
+import { answerOutputQuery } from './output-flow.js';
 import type { FnRef, Mutable, ReplyMessage, StreamRef, TaskOp, TaskRequest, TaskResponse } from './protocol.js';
 import { resolveOptions, type PoolOptions, type Resolved } from './pool-options.js';
 import { RoomQueue } from './room.js';
@@ -38,6 +39,7 @@ const REPLY = 'tothread:reply';
 const RING = 'tothread:ring';
 const STRAY = 'tothread:stray';
 const BOOTED = 'tothread:booted';
+const OUTPUT_QUERY = 'tothread:output?';
 /** The `started` id of a call that has no timer: its worker's message only wakes the main thread. */
 const WAKE_ONLY = 0;
 const NOTHING_MOVED: readonly TransferListItem[] = [];
@@ -565,6 +567,10 @@ export class Pool {
     }
     if (message[0] === BOOTED) {
       this.#booted = true;
+      return;
+    }
+    if (message[0] === OUTPUT_QUERY) {
+      answerOutputQuery(message[1] as Int32Array);
       return;
     }
     if (message[0] === STRAY) {

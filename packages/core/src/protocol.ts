@@ -112,6 +112,18 @@ export interface TaskRequest {
  */
 export type StrayMessage = readonly ['tothread:stray', string, string];
 
+/**
+ * Posted by a worker on `parentPort` while an answer waits for output the main thread has not
+ * written yet: the main thread stores how its output is going in the array (OUTPUT_FLOWING or
+ * OUTPUT_GONE) and wakes the worker (see worker/output.ts).
+ */
+export type OutputQueryMessage = readonly ['tothread:output?', Int32Array];
+
+/** The main thread's stdout and stderr still take output. */
+export const OUTPUT_FLOWING = 1;
+/** The main thread's stdout or stderr is closed or failed: what workers write there goes nowhere. */
+export const OUTPUT_GONE = 2;
+
 /** Posted by a worker on `parentPort` once it has started, before any call. */
 export type BootedMessage = readonly ['tothread:booted'];
 

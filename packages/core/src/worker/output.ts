@@ -1,18 +1,28 @@
 /**
  * What worker code wrote to stdout or stderr travels to the main thread on a port of its own, and
  * an answer on another: with nothing to order them, a log line could come out after the result it
- * goes with. An answer therefore waits until the main thread has written the output before it,
- * for a short while at most: a main thread that no longer reads the worker's output (its stdout
- * closed, EPIPE) must not hold answers back, nor a flood of output a call's deadline. Once a wait
- * runs out, answers stop waiting until the main thread writes again.
+ * goes with. An answer therefore waits until the main thread has written the output before it.
+ *
+ * A main thread that is merely busy (blocked in sync code, or slow on a loaded machine) writes it
+ * late: the answer waits, however long, for it could not be read any sooner. One that no longer
+ * writes the worker's output must not hold answers back: its stdout is closed (a CLI piped into
+ * `head`: EPIPE), or nobody reads the pipe behind it. So while it waits, the worker asks the main
+ * thread every ASK_MS how its output is going (output-flow.ts). The main thread answers only when
+ * it turns, so a busy one is never mistaken for a stuck one. The wait ends when the main thread
+ * says its output is gone, or has answered PATIENCE times while the output did not move; answers
+ * then stop waiting until output moves again.
  */
+import { parentPort } from 'node:worker_threads';
+import { OUTPUT_GONE, type OutputQueryMessage } from '../protocol.js';
 
-/** Longest an answer waits for output written before it, in ms. */
-const WAIT_MS = 20;
+/** How long an answer waits before it asks the main thread how its output is going, and between asks, in ms. */
+const ASK_MS = 20;
+/** Answers from a main thread that turns while the output does not move, before the wait gives up (about 0.5 s). */
+const PATIENCE = 25;
 
 /** Resolves when the main thread has written what is pending now: one at a time, however many wait on it. */
 let written: Promise<void> | undefined;
-/** A wait ran out and the output has not moved since: answers do not wait. */
+/** The output stopped moving (see above) and has not moved since: answers do not wait. */
 let stalled = false;
 
 function writtenOut(): Promise<void> {
@@ -29,18 +39,39 @@ function writtenOut(): Promise<void> {
   }));
 }
 
-/** Resolves once output written so far is out (or WAIT_MS have passed); undefined when none is pending, as for most calls. */
+/** Asks the main thread how its output is going; resolves once it has answered: true when its output is gone. */
+function outputGone(): Promise<boolean> {
+  const answer = new Int32Array(new SharedArrayBuffer(4));
+  parentPort!.postMessage(['tothread:output?', answer] satisfies OutputQueryMessage);
+  const waited = Atomics.waitAsync(answer, 0, 0);
+  const answered = waited.async ? waited.value : Promise.resolve();
+  return answered.then(() => Atomics.load(answer, 0) === OUTPUT_GONE);
+}
+
+/** Resolves once output written so far is out (or the output stopped moving); undefined when none is pending, as for most calls. */
 export function outputWritten(): Promise<void> | undefined {
   if (stalled || (process.stdout.writableLength === 0 && process.stderr.writableLength === 0)) return undefined;
   const out = writtenOut();
   return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      stalled = true;
-      resolve();
-    }, WAIT_MS);
-    void out.then(() => {
+    let answers = 0;
+    let settled = false;
+    const finish = (): void => {
+      settled = true;
       clearTimeout(timer);
       resolve();
+    };
+    const ask = (): void => {
+      void outputGone().then((gone) => {
+        if (settled) return;
+        if (gone || ++answers >= PATIENCE) {
+          stalled = true;
+          finish();
+        } else timer = setTimeout(ask, ASK_MS);
+      });
+    };
+    let timer = setTimeout(ask, ASK_MS);
+    void out.then(() => {
+      if (!settled) finish();
     });
   });
 }
