@@ -145,7 +145,7 @@ export class Batch {
   }
 
   /** How long the call in `slot` has been running (ms); undefined while it has not started. */
-  ranMs(slot: number): number | undefined {
+  ranMs(slot: number): number | 'ran' | undefined {
     return this.starts === undefined ? undefined : ranMs(this.starts, slot);
   }
 

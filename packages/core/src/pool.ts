@@ -35,6 +35,7 @@ export interface TaskExtra {
 const PLAIN: TaskExtra = {};
 
 const STARTED = 'tothread:started';
+const RAN = 'tothread:ran';
 const REPLY = 'tothread:reply';
 const RING = 'tothread:ring';
 const STRAY = 'tothread:stray';
@@ -94,7 +95,11 @@ export class Pool {
   #booted = false;
   /** Stops for the workers this pool lends to others (createInstance), run when it closes. */
   readonly #adopted = new Set<() => Promise<void>>();
-  readonly #awaitingStart = new Map<number, Call>();
+  /**
+   * Plain calls whose timeout counts run time, by the id their worker names them by: when a call
+   * starts (its timer starts), and when it has run but its answer waits for its output (it stops).
+   */
+  readonly #timedRuns = new Map<number, Call>();
   /** Quick calls of one function, queued together, travel to a worker in one task. */
   readonly #batcher = new Batcher({
     run: (request, target, signal, wanted) => this.#run(request, target, signal, undefined, wanted),
@@ -391,7 +396,7 @@ export class Pool {
 
   #dispatch(call: Call): void {
     this.#occupy([call]);
-    if (call.request.started) this.#awaitingStart.set(call.request.started, call); // not WAKE_ONLY
+    if (call.request.started) this.#timedRuns.set(call.request.started, call); // not WAKE_ONLY
     const transferList = call.transfer.length > 0 ? (call.transfer as TransferListItem[]) : undefined;
     const { request } = call;
     const sentAfter = this.#batcher.sent; // the batches its thread may have run before it
@@ -495,7 +500,7 @@ export class Pool {
     }
     this.#running.delete(call);
     this.#batcher.forget(call);
-    if (call.request.started) this.#awaitingStart.delete(call.request.started);
+    if (call.request.started) this.#timedRuns.delete(call.request.started);
     if (call.outcome === 'completed') this.#completed++;
     else if (call.outcome === 'cancelled') this.#cancelled++;
     else this.#failed++;
@@ -545,6 +550,7 @@ export class Pool {
       if (call.state !== 'running' || call.answered || batch === undefined || batch.answered(call.slot)) return;
       const limit = call.runTimeout!;
       const ran = batch.ranMs(call.slot);
+      if (ran === 'ran') return; // its answer waits for its output: not run time
       if (ran !== undefined && ran >= limit) this.#timedOut(call, limit);
       else this.#armRunTimer(call, ran === undefined ? limit : limit - ran);
     }, wait);
@@ -577,10 +583,13 @@ export class Pool {
       process.emitWarning(String(message[2]), { code: String(message[1]) });
       return;
     }
+    if (message[0] === RAN) {
+      clearTimeout(this.#timedRuns.get(message[1] as number)?.timer); // its answer waits for its output: not run time
+      return;
+    }
     if (message[0] !== STARTED) return;
-    const call = this.#awaitingStart.get(message[1] as number);
+    const call = this.#timedRuns.get(message[1] as number);
     if (call === undefined || call.state !== 'running' || call.answered || call.settings.timeout === undefined) return;
-    this.#awaitingStart.delete(message[1] as number);
     this.#startTimer(call, call.settings.timeout);
   }
 

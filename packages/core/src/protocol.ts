@@ -114,8 +114,8 @@ export type StrayMessage = readonly ['tothread:stray', string, string];
 
 /**
  * Posted by a worker on `parentPort` while an answer waits for output the main thread has not
- * written yet: the main thread stores how its output is going in the array (OUTPUT_FLOWING or
- * OUTPUT_GONE) and wakes the worker (see worker/output.ts).
+ * written yet: the main thread stores how its output is going in the array (`[0]`: OUTPUT_FLOWING
+ * or OUTPUT_GONE; `[1]`: bytes it has written, wrapping) and wakes the worker (worker/output.ts).
  */
 export type OutputQueryMessage = readonly ['tothread:output?', Int32Array];
 
@@ -129,6 +129,12 @@ export type BootedMessage = readonly ['tothread:booted'];
 
 /** Posted by a worker on `parentPort` when a call with a timeout starts running. */
 export type StartedMessage = readonly ['tothread:started', number];
+
+/**
+ * Posted by a worker on `parentPort` when a call with a timeout has run and its answer waits for
+ * its output to be written (worker/output.ts): that wait is not run time.
+ */
+export type RanMessage = readonly ['tothread:ran', number];
 
 /**
  * Posted by a worker on `parentPort` as each call of a batch settles, before the next one starts:

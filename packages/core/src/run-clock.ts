@@ -7,16 +7,25 @@
  * own start).
  */
 
-/** One slot per call of a batch, 0n while the call has not started. */
+/** One slot per call of a batch, 0n while the call has not started, RAN once it has run. */
 export type RunClock = BigInt64Array;
+
+/** The call has run: its answer waits only for its output to be written (worker/output.ts), which is not run time. */
+const RAN = -1n;
 
 /** Worker side: the call in `slot` starts now. */
 export function markStart(clock: RunClock, slot: number): void {
   Atomics.store(clock, slot, process.hrtime.bigint());
 }
 
-/** How long the call in `slot` has been running (ms); undefined while it has not started. */
-export function ranMs(clock: RunClock, slot: number): number | undefined {
+/** Worker side: the call in `slot` has run; what is left before it answers is not run time. */
+export function markRan(clock: RunClock, slot: number): void {
+  Atomics.store(clock, slot, RAN);
+}
+
+/** How long the call in `slot` has been running (ms); undefined while it has not started, 'ran' once it has run. */
+export function ranMs(clock: RunClock, slot: number): number | 'ran' | undefined {
   const start = Atomics.load(clock, slot);
+  if (start === RAN) return 'ran';
   return start === 0n ? undefined : Number(process.hrtime.bigint() - start) / 1e6;
 }

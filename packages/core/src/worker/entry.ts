@@ -9,9 +9,9 @@ import { encodeThrown } from '../error-codec.js';
 import { CloneError, ExportError } from '../errors.js';
 import { DONE, LOADING, PENDING, RUNNING } from '../batch-states.js';
 import { argsAt } from '../batch-args.js';
-import type { BootedMessage, ExportKind, MapChunkResult, ReplyMessage, RingMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
+import type { BootedMessage, ExportKind, MapChunkResult, RanMessage, ReplyMessage, RingMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
 import { markRunner, ring, writeAnswer } from '../inline-answers.js';
-import { markStart } from '../run-clock.js';
+import { markRan, markStart } from '../run-clock.js';
 import { reviveCallbacks } from './callbacks.js';
 import { checkCancelled, setContext, type TaskContext } from './context.js';
 import { moveBack, movedBuffers } from './move-back.js';
@@ -250,7 +250,7 @@ function runBatch(request: TaskRequest, entry: Loaded | { error: unknown }, from
     // Answers the call, after what it wrote is out (undefined: at once, nothing was pending).
     const answer = (settled: TaskResponse): Promise<void> | undefined => {
       const ms = performance.now();
-      const output = outputWritten();
+      const output = outputWritten(batch.starts && (() => markRan(batch.starts!, slot)));
       if (output === undefined) return void reply(request, slot, call, timed(settled, since, ms));
       return outsideTask(output).then(() => reply(request, slot, call, timed(settled, since, ms)));
     };
@@ -311,7 +311,9 @@ function startBatch(request: TaskRequest): TaskResponse | Promise<TaskResponse> 
 export default function runTask(request: TaskRequest): TaskResponse | Promise<unknown> {
   // Output waits outside the count: a stray rejection found meanwhile is no longer this call's.
   const result = counted(() => runOne(request));
-  return result instanceof Promise ? result.then(afterOutput) : afterOutput(result);
+  // A timed call's wait for its output is not run time: its timer stops.
+  const ran = request.started ? (): void => parentPort?.postMessage(['tothread:ran', request.started!] satisfies RanMessage) : undefined;
+  return result instanceof Promise ? result.then((value) => afterOutput(value, ran)) : afterOutput(result, ran);
 }
 
 function runOne(request: TaskRequest): TaskResponse | Promise<unknown> {

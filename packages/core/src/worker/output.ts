@@ -9,16 +9,26 @@
  * `head`: EPIPE), or nobody reads the pipe behind it. So while it waits, the worker asks the main
  * thread every ASK_MS how its output is going (output-flow.ts). The main thread answers only when
  * it turns, so a busy one is never mistaken for a stuck one. The wait ends when the main thread
- * says its output is gone, or has answered PATIENCE times while the output did not move; answers
- * then stop waiting until output moves again.
+ * says its output is gone, or when its answers have said for PATIENCE_MS that its output is not
+ * moving (a full pipe); answers then stop waiting until the output moves again. Output that moves,
+ * however slowly, is waited for.
+ *
+ * The wait is not the call's run time: a call with a timeout tells the main thread it has run
+ * before it waits (entry.ts).
  */
 import { parentPort } from 'node:worker_threads';
 import { OUTPUT_GONE, type OutputQueryMessage } from '../protocol.js';
 
+/** The main thread's answer: whether its output is gone, and how many bytes of it it has written (a count that wraps). */
+interface OutputState {
+  readonly gone: boolean;
+  readonly written: number;
+}
+
 /** How long an answer waits before it asks the main thread how its output is going, and between asks, in ms. */
 const ASK_MS = 20;
-/** Answers from a main thread that turns while the output does not move, before the wait gives up (about 0.5 s). */
-const PATIENCE = 25;
+/** How long the main thread's answers may say its output is not moving before the wait gives up, in ms. */
+const PATIENCE_MS = 500;
 
 /** Resolves when the main thread has written what is pending now: one at a time, however many wait on it. */
 let written: Promise<void> | undefined;
@@ -39,21 +49,26 @@ function writtenOut(): Promise<void> {
   }));
 }
 
-/** Asks the main thread how its output is going; resolves once it has answered: true when its output is gone. */
-function outputGone(): Promise<boolean> {
-  const answer = new Int32Array(new SharedArrayBuffer(4));
+/** Asks the main thread how its output is going; resolves once it has answered. */
+function mainOutput(): Promise<OutputState> {
+  const answer = new Int32Array(new SharedArrayBuffer(8));
   parentPort!.postMessage(['tothread:output?', answer] satisfies OutputQueryMessage);
   const waited = Atomics.waitAsync(answer, 0, 0);
   const answered = waited.async ? waited.value : Promise.resolve();
-  return answered.then(() => Atomics.load(answer, 0) === OUTPUT_GONE);
+  return answered.then(() => ({ gone: Atomics.load(answer, 0) === OUTPUT_GONE, written: Atomics.load(answer, 1) }));
 }
 
-/** Resolves once output written so far is out (or the output stopped moving); undefined when none is pending, as for most calls. */
-export function outputWritten(): Promise<void> | undefined {
+/**
+ * Resolves once output written so far is out (or the output stopped moving); undefined when none is
+ * pending, as for most calls. `waiting` runs first when the answer waits.
+ */
+export function outputWritten(waiting?: () => void): Promise<void> | undefined {
   if (stalled || (process.stdout.writableLength === 0 && process.stderr.writableLength === 0)) return undefined;
+  waiting?.();
   const out = writtenOut();
   return new Promise<void>((resolve) => {
-    let answers = 0;
+    /** The main thread's written count when it last moved, and when that was seen (undefined: no answer yet). */
+    let moved: { written: number; at: number } | undefined;
     let settled = false;
     const finish = (): void => {
       settled = true;
@@ -61,9 +76,11 @@ export function outputWritten(): Promise<void> | undefined {
       resolve();
     };
     const ask = (): void => {
-      void outputGone().then((gone) => {
+      void mainOutput().then(({ gone, written }) => {
         if (settled) return;
-        if (gone || ++answers >= PATIENCE) {
+        const now = performance.now();
+        if (moved === undefined || moved.written !== written) moved = { written, at: now };
+        if (gone || now - moved.at >= PATIENCE_MS) {
           stalled = true;
           finish();
         } else timer = setTimeout(ask, ASK_MS);
@@ -76,8 +93,8 @@ export function outputWritten(): Promise<void> | undefined {
   });
 }
 
-/** `value`, once output written before it is out. */
-export function afterOutput<T>(value: T): T | Promise<T> {
-  const output = outputWritten();
+/** `value`, once output written before it is out; `waiting` runs first when it waits. */
+export function afterOutput<T>(value: T, waiting?: () => void): T | Promise<T> {
+  const output = outputWritten(waiting);
   return output === undefined ? value : output.then(() => value);
 }
