@@ -72,7 +72,7 @@ describe('shutdown, checked with child processes and their exit times', () => {
     expect(Number(/200 silent calls in (\d+) ms/.exec(run.stderr)?.[1])).toBeLessThan(2_000);
   });
 
-  it("calls that log still answer when nobody reads the pipe behind the main thread's stdout, and that wait is not their run time", async () => {
+  it("calls that log still answer when nobody reads the pipe behind the main thread's stdout (its stderr busy), and that wait is not their run time", async () => {
     const child = spawn(process.execPath, [fixture('stdout-unread.mjs')], { cwd: fixture('.') });
     const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     let stderr = '';

@@ -144,7 +144,7 @@ export class Batch {
     return false;
   }
 
-  /** How long the call in `slot` has been running (ms); undefined while it has not started. */
+  /** How long the call in `slot` has been running (ms); undefined while it has not started, 'ran' once it has run (its answer waits for its output). */
   ranMs(slot: number): number | 'ran' | undefined {
     return this.starts === undefined ? undefined : ranMs(this.starts, slot);
   }

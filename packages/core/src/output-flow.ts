@@ -4,7 +4,7 @@
  */
 import { OUTPUT_FLOWING, OUTPUT_GONE } from './protocol.js';
 
-type Stdio = NodeJS.WriteStream & { bytesWritten?: number; errored?: unknown; _handle?: { writeQueueSize?: number } | null };
+type Stdio = NodeJS.WriteStream & { errored?: unknown; _handle?: { bytesWritten?: number; writeQueueSize?: number } | null };
 
 /** True when `stream` takes no more output: destroyed (EPIPE destroys it), ended or failed. */
 function gone(stream: Stdio): boolean {
@@ -12,23 +12,26 @@ function gone(stream: Stdio): boolean {
 }
 
 /**
- * A count that grows as `stream` (a pipe or a terminal) hands bytes on: the writes it has finished,
- * and the part of the current one libuv has written (`_handle.writeQueueSize`, the bytes it still
- * holds: a 1 MB line read slowly moves by that alone). A file is written synchronously and has no
- * count here: it never holds output back.
+ * The bytes the system has taken from `stream` (a pipe or a terminal), wrapping: what its libuv
+ * handle was given less what it still holds, so a 1 MB line read slowly moves it, and text buffered
+ * in the stream does not. Reading it costs nothing, however much is buffered. A file is written
+ * synchronously and has no handle: 0, it never holds output back. Private (`_handle`), as Node's
+ * own streams read it; without it, 0, and a slow stdout looks stuck.
  */
 function handedOn(stream: Stdio): number {
-  if (typeof stream.bytesWritten !== 'number') return 0;
-  return stream.bytesWritten - stream.writableLength - (stream._handle?.writeQueueSize ?? 0);
+  const handle = stream._handle;
+  if (typeof handle?.bytesWritten !== 'number') return 0;
+  return (handle.bytesWritten - (handle.writeQueueSize ?? 0)) | 0;
 }
 
 /**
  * Answers a worker's query (an OutputQueryMessage): stores whether this thread's stdout and stderr
- * still take output, and how much they have written (the worker sees whether that moves), and
+ * still take output, and what each has handed on (the worker sees whether its own moves), and
  * wakes the worker.
  */
 export function answerOutputQuery(answer: Int32Array): void {
-  Atomics.store(answer, 1, (handedOn(process.stdout) + handedOn(process.stderr)) | 0);
+  Atomics.store(answer, 1, handedOn(process.stdout));
+  Atomics.store(answer, 2, handedOn(process.stderr));
   Atomics.store(answer, 0, gone(process.stdout) || gone(process.stderr) ? OUTPUT_GONE : OUTPUT_FLOWING);
   Atomics.notify(answer, 0);
 }

@@ -115,7 +115,7 @@ export type StrayMessage = readonly ['tothread:stray', string, string];
 /**
  * Posted by a worker on `parentPort` while an answer waits for output the main thread has not
  * written yet: the main thread stores how its output is going in the array (`[0]`: OUTPUT_FLOWING
- * or OUTPUT_GONE; `[1]`: bytes it has written, wrapping) and wakes the worker (worker/output.ts).
+ * or OUTPUT_GONE; `[1]`, `[2]`: the bytes its stdout and stderr have handed on, wrapping) and wakes the worker (worker/output.ts).
  */
 export type OutputQueryMessage = readonly ['tothread:output?', Int32Array];
 

@@ -311,9 +311,21 @@ function startBatch(request: TaskRequest): TaskResponse | Promise<TaskResponse> 
 export default function runTask(request: TaskRequest): TaskResponse | Promise<unknown> {
   // Output waits outside the count: a stray rejection found meanwhile is no longer this call's.
   const result = counted(() => runOne(request));
-  // A timed call's wait for its output is not run time: its timer stops.
-  const ran = request.started ? (): void => parentPort?.postMessage(['tothread:ran', request.started!] satisfies RanMessage) : undefined;
-  return result instanceof Promise ? result.then((value) => afterOutput(value, ran)) : afterOutput(result, ran);
+  return result instanceof Promise ? result.then((value) => answerAfterOutput(request, value)) : answerAfterOutput(request, result);
+}
+
+/**
+ * `value`, once what the call wrote is out. A timed call's wait for that is not run time: its
+ * timer stops, unless the call never ran (its function is missing here: it is sent again in full,
+ * and times its run then).
+ */
+function answerAfterOutput<T>(request: TaskRequest, value: T): T | Promise<T> {
+  const ran = request.started && !isMissing(value) ? (): void => parentPort?.postMessage(['tothread:ran', request.started!] satisfies RanMessage) : undefined;
+  return afterOutput(value, ran);
+}
+
+function isMissing(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'missing' in value;
 }
 
 function runOne(request: TaskRequest): TaskResponse | Promise<unknown> {

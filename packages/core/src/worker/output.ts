@@ -19,10 +19,11 @@
 import { parentPort } from 'node:worker_threads';
 import { OUTPUT_GONE, type OutputQueryMessage } from '../protocol.js';
 
-/** The main thread's answer: whether its output is gone, and how many bytes of it it has written (a count that wraps). */
+/** The main thread's answer: whether its output is gone, and the bytes its stdout and stderr have handed on (they wrap). */
 interface OutputState {
   readonly gone: boolean;
-  readonly written: number;
+  readonly stdout: number;
+  readonly stderr: number;
 }
 
 /** How long an answer waits before it asks the main thread how its output is going, and between asks, in ms. */
@@ -51,11 +52,16 @@ function writtenOut(): Promise<void> {
 
 /** Asks the main thread how its output is going; resolves once it has answered. */
 function mainOutput(): Promise<OutputState> {
-  const answer = new Int32Array(new SharedArrayBuffer(8));
+  const answer = new Int32Array(new SharedArrayBuffer(12));
   parentPort!.postMessage(['tothread:output?', answer] satisfies OutputQueryMessage);
   const waited = Atomics.waitAsync(answer, 0, 0);
   const answered = waited.async ? waited.value : Promise.resolve();
-  return answered.then(() => ({ gone: Atomics.load(answer, 0) === OUTPUT_GONE, written: Atomics.load(answer, 1) }));
+  return answered.then(() => ({ gone: Atomics.load(answer, 0) === OUTPUT_GONE, stdout: Atomics.load(answer, 1), stderr: Atomics.load(answer, 2) }));
+}
+
+/** Whether the main thread's output this thread still waits on moved between two answers (what others write elsewhere does not count). */
+function movedOn(before: OutputState, now: OutputState): boolean {
+  return (process.stdout.writableLength > 0 && before.stdout !== now.stdout) || (process.stderr.writableLength > 0 && before.stderr !== now.stderr);
 }
 
 /**
@@ -67,8 +73,8 @@ export function outputWritten(waiting?: () => void): Promise<void> | undefined {
   waiting?.();
   const out = writtenOut();
   return new Promise<void>((resolve) => {
-    /** The main thread's written count when it last moved, and when that was seen (undefined: no answer yet). */
-    let moved: { written: number; at: number } | undefined;
+    /** The main thread's answer when its output last moved, and when that was seen (undefined: no answer yet). */
+    let lastMove: { state: OutputState; at: number } | undefined;
     let settled = false;
     const finish = (): void => {
       settled = true;
@@ -76,11 +82,11 @@ export function outputWritten(waiting?: () => void): Promise<void> | undefined {
       resolve();
     };
     const ask = (): void => {
-      void mainOutput().then(({ gone, written }) => {
+      void mainOutput().then((state) => {
         if (settled) return;
         const now = performance.now();
-        if (moved === undefined || moved.written !== written) moved = { written, at: now };
-        if (gone || now - moved.at >= PATIENCE_MS) {
+        if (lastMove === undefined || movedOn(lastMove.state, state)) lastMove = { state, at: now };
+        if (state.gone || now - lastMove.at >= PATIENCE_MS) {
           stalled = true;
           finish();
         } else timer = setTimeout(ask, ASK_MS);
