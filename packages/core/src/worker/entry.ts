@@ -18,7 +18,7 @@ import { moveBack, movedBuffers } from './move-back.js';
 import { callable, load, locateCtor, type Loaded } from './load.js';
 import { lowerPriority } from './priority.js';
 import { pump } from './stream.js';
-import { afterOutput, outputWritten } from './output.js';
+import { outputWritten } from './output.js';
 import { counted, outsideTask } from './strays.js';
 
 const CANCEL_POLL_MS = 10;
@@ -250,8 +250,9 @@ function runBatch(request: TaskRequest, entry: Loaded | { error: unknown }, from
     // Answers the call, after what it wrote is out (undefined: at once, nothing was pending).
     const answer = (settled: TaskResponse): Promise<void> | undefined => {
       const ms = performance.now();
-      const output = outputWritten(batch.starts && (() => markRan(batch.starts!, slot)));
+      const output = outputWritten();
       if (output === undefined) return void reply(request, slot, call, timed(settled, since, ms));
+      if (batch.starts !== undefined) markRan(batch.starts, slot); // its wait for output is not run time
       return outsideTask(output).then(() => reply(request, slot, call, timed(settled, since, ms)));
     };
     const waited = response instanceof Promise ? response.then(answer) : answer(response);
@@ -320,8 +321,10 @@ export default function runTask(request: TaskRequest): TaskResponse | Promise<un
  * and times its run then).
  */
 function answerAfterOutput<T>(request: TaskRequest, value: T): T | Promise<T> {
-  const ran = request.started && !isMissing(value) ? (): void => parentPort?.postMessage(['tothread:ran', request.started!] satisfies RanMessage) : undefined;
-  return afterOutput(value, ran);
+  const output = outputWritten();
+  if (output === undefined) return value;
+  if (request.started && !isMissing(value)) parentPort?.postMessage(['tothread:ran', request.started] satisfies RanMessage);
+  return output.then(() => value);
 }
 
 function isMissing(value: unknown): boolean {

@@ -64,13 +64,9 @@ function movedOn(before: OutputState, now: OutputState): boolean {
   return (process.stdout.writableLength > 0 && before.stdout !== now.stdout) || (process.stderr.writableLength > 0 && before.stderr !== now.stderr);
 }
 
-/**
- * Resolves once output written so far is out (or the output stopped moving); undefined when none is
- * pending, as for most calls. `waiting` runs first when the answer waits.
- */
-export function outputWritten(waiting?: () => void): Promise<void> | undefined {
+/** Resolves once output written so far is out (or the output stopped moving); undefined when none is pending, as for most calls. */
+export function outputWritten(): Promise<void> | undefined {
   if (stalled || (process.stdout.writableLength === 0 && process.stderr.writableLength === 0)) return undefined;
-  waiting?.();
   const out = writtenOut();
   return new Promise<void>((resolve) => {
     /** The main thread's answer when its output last moved, and when that was seen (undefined: no answer yet). */
@@ -97,10 +93,4 @@ export function outputWritten(waiting?: () => void): Promise<void> | undefined {
       if (!settled) finish();
     });
   });
-}
-
-/** `value`, once output written before it is out; `waiting` runs first when it waits. */
-export function afterOutput<T>(value: T, waiting?: () => void): T | Promise<T> {
-  const output = outputWritten(waiting);
-  return output === undefined ? value : output.then(() => value);
 }
