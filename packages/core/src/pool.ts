@@ -96,8 +96,8 @@ export class Pool {
   /** Stops for the workers this pool lends to others (createInstance), run when it closes. */
   readonly #adopted = new Set<() => Promise<void>>();
   /**
-   * Plain calls whose timeout counts run time, by the id their worker names them by: when a call
-   * starts (its timer starts), and when it has run but its answer waits for its output (it stops).
+   * Calls sent alone whose timeout counts run time, by the id their worker names them by: when a
+   * call starts (its timer starts), and when it has run but its answer waits for its output (it stops).
    */
   readonly #timedRuns = new Map<number, Call>();
   /** Quick calls of one function, queued together, travel to a worker in one task. */
@@ -584,7 +584,9 @@ export class Pool {
       return;
     }
     if (message[0] === RAN) {
-      clearTimeout(this.#timedRuns.get(message[1] as number)?.timer); // its answer waits for its output: not run time
+      // Its answer waits for its output: not run time. `call.timer` stays set, so no later
+      // 'started' arms it again (#startTimer).
+      clearTimeout(this.#timedRuns.get(message[1] as number)?.timer);
       return;
     }
     if (message[0] !== STARTED) return;

@@ -131,8 +131,9 @@ export type BootedMessage = readonly ['tothread:booted'];
 export type StartedMessage = readonly ['tothread:started', number];
 
 /**
- * Posted by a worker on `parentPort` when a call with a timeout has run and its answer waits for
- * its output to be written (worker/output.ts): that wait is not run time.
+ * Posted by a worker on `parentPort` when a call sent alone with a timeout has run and its answer
+ * waits for its output to be written (worker/output.ts): that wait is not run time. (A batched
+ * call marks its slot of the run clock instead: run-clock.ts.)
  */
 export type RanMessage = readonly ['tothread:ran', number];
 

@@ -318,7 +318,7 @@ export default function runTask(request: TaskRequest): TaskResponse | Promise<un
 /**
  * `value`, once what the call wrote is out. A timed call's wait for that is not run time: its
  * timer stops, unless the call never ran (its function is missing here: it is sent again in full,
- * and times its run then).
+ * and the timer armed at its first 'started' goes on timing that run).
  */
 function answerAfterOutput<T>(request: TaskRequest, value: T): T | Promise<T> {
   const output = outputWritten();

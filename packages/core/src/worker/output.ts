@@ -10,8 +10,8 @@
  * thread every ASK_MS how its output is going (output-flow.ts). The main thread answers only when
  * it turns, so a busy one is never mistaken for a stuck one. The wait ends when the main thread
  * says its output is gone, or when its answers have said for PATIENCE_MS that its output is not
- * moving (a full pipe); answers then stop waiting until the output moves again. Output that moves,
- * however slowly, is waited for.
+ * moving (a full pipe); answers then stop waiting until what was pending then is written. Output
+ * that moves, however slowly, is waited for.
  *
  * The wait is not the call's run time: a call with a timeout tells the main thread it has run
  * before it waits (entry.ts).
@@ -33,7 +33,7 @@ const PATIENCE_MS = 500;
 
 /** Resolves when the main thread has written what is pending now: one at a time, however many wait on it. */
 let written: Promise<void> | undefined;
-/** The output stopped moving (see above) and has not moved since: answers do not wait. */
+/** The output stopped moving (see above), and what was pending then is not written yet: answers do not wait. */
 let stalled = false;
 
 function writtenOut(): Promise<void> {
