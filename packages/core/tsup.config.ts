@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 // Two entries: the library, and the worker entry that Piscina loads in each thread (its own file,
-// so a worker loads only what it needs). The library ships as ESM and CommonJS; the worker is ESM.
+// so a worker loads only what it needs). The library ships as ESM and CommonJS; the worker is ESM,
+// loaded through a CommonJS boot file.
 export default defineConfig([
   {
     entry: { index: 'src/index.ts', 'worker-api': 'src/worker-api/index.ts' },
@@ -22,6 +23,13 @@ export default defineConfig([
     format: ['cjs'],
     outExtension: () => ({ js: '.cjs' }),
     noExternal: ['import-meta-resolve'],
+    target: 'node20',
+  },
+  {
+    // What Piscina requires in each thread: CommonJS, which imports worker.js (see src/worker/boot.ts).
+    entry: { 'worker-boot': 'src/worker/boot.ts' },
+    format: ['cjs'],
+    outExtension: () => ({ js: '.cjs' }),
     target: 'node20',
   },
   {

@@ -11,7 +11,7 @@ import type { Resolved } from './pool-options.js';
 import type { WorkerSettings } from './protocol.js';
 import { TIMER_MAX } from './validate.js';
 
-const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
+const WORKER_FILE = fileURLToPath(new URL('./worker-boot.cjs', import.meta.url)); // it imports worker.js
 const load = createRequire(import.meta.url);
 /** The workers each pool has seen become ready. Weak: a worker that exits is let go. */
 const readiness = new WeakMap<Piscina, WeakSet<object>>();
