@@ -1,29 +1,50 @@
 /** Shared test helpers: child processes for exit-time checks, and event-loop tick sampling. */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-/** Runs a Node script to its end; resolves with its output, exit code and wall time. */
-export function runNode(
+interface NodeOptions {
+  /** Killed with SIGKILL after this long. @default 30_000 */
+  readonly timeoutMs?: number;
+  readonly env?: NodeJS.ProcessEnv;
+  /** @default this folder (test/) */
+  readonly cwd?: string;
+}
+
+/**
+ * Starts a Node script whose output the caller reads as it likes; `ended` resolves with how it
+ * ended and its wall time (killed with SIGKILL once `timeoutMs` have passed).
+ */
+export function startNode(
   args: readonly string[],
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
-): Promise<{ stdout: string; stderr: string; code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+  options: NodeOptions = {},
+): { child: ChildProcessWithoutNullStreams; ended: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> } {
   const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const cwd = options.cwd ?? fileURLToPath(new URL('.', import.meta.url));
-    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...options.env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const cwd = options.cwd ?? fileURLToPath(new URL('.', import.meta.url));
+  const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...options.env } });
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>((resolve, reject) => {
     const killer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(killer);
-      resolve({ stdout, stderr, code, signal, ms: performance.now() - started });
+      resolve({ code, signal, ms: performance.now() - started });
     });
   });
+  return { child, ended };
+}
+
+/** Runs a Node script to its end; resolves with its output, exit code and wall time. */
+export async function runNode(
+  args: readonly string[],
+  options: NodeOptions = {},
+): Promise<{ stdout: string; stderr: string; code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+  const { child, ended } = startNode(args, options);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return { ...(await ended), stdout, stderr };
 }
 
 /** Samples the main loop with a short interval; `stop()` returns the gaps between ticks in ms. */

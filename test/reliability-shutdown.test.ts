@@ -1,30 +1,23 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { createPool, gather, PoolClosedError, QueueFullError, TimeoutError } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
-import { fixture, runNode, settle } from './helpers.js';
+import { fixture, runNode, settle, startNode } from './helpers.js';
 
 
 /** Starts a fixture, waits for `busy`, sends SIGTERM, and resolves with how and when it ended. */
-function terminateWhileBusy(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; afterSignalMs: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: fixture('.') });
-    let stdout = '';
-    let sentAt = 0;
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (sentAt === 0 && stdout.includes('busy')) {
-        sentAt = performance.now();
-        child.kill('SIGTERM');
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(killer);
-      resolve({ code, signal, stdout, afterSignalMs: performance.now() - sentAt });
-    });
+async function terminateWhileBusy(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; afterSignalMs: number }> {
+  const { child, ended } = startNode(args, { cwd: fixture('.'), timeoutMs: 20_000 });
+  let stdout = '';
+  let sentAt = 0;
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (sentAt === 0 && stdout.includes('busy')) {
+      sentAt = performance.now();
+      child.kill('SIGTERM');
+    }
   });
+  const { code, signal } = await ended;
+  return { code, signal, stdout, afterSignalMs: performance.now() - sentAt };
 }
 
 describe('shutdown, checked with child processes and their exit times', () => {
@@ -48,8 +41,7 @@ describe('shutdown, checked with child processes and their exit times', () => {
   });
 
   it('waits for output that moves, however slowly: 1 MB lines read at about 1.6 MB/s all come out, each before its result', async () => {
-    const child = spawn(process.execPath, [fixture('worker-logs-large.mjs')], { cwd: fixture('.') });
-    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const { child, ended } = startNode([fixture('worker-logs-large.mjs')], { cwd: fixture('.') });
     let stdout = '';
     child.stdout.pause();
     const reader = setInterval(() => (stdout += child.stdout.read(16_384)?.toString() ?? ''), 10);
@@ -57,9 +49,7 @@ describe('shutdown, checked with child processes and their exit times', () => {
       clearInterval(reader);
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     });
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    clearTimeout(killer);
-    expect(code).toBe(0);
+    expect((await ended).code).toBe(0);
     const lines = stdout.trim().split('\n').map((line) => line.slice(0, 10).trim());
     expect(lines).toEqual(['log 0 zzzz', 'result 0', 'log 1 zzzz', 'result 1', 'log 2 zzzz', 'result 2', 'log 3 zzzz', 'result 3']);
   });
@@ -73,17 +63,14 @@ describe('shutdown, checked with child processes and their exit times', () => {
   });
 
   it("calls that log still answer when nobody reads the pipe behind the main thread's stdout (its stderr busy), and that wait is not their run time", async () => {
-    const child = spawn(process.execPath, [fixture('stdout-unread.mjs')], { cwd: fixture('.') });
-    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const { child, ended } = startNode([fixture('stdout-unread.mjs')], { cwd: fixture('.') });
     let stderr = '';
     // stdout is not read until the fixture reports on stderr; then it is, so that it can exit.
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       if (stderr.includes('unwritten')) child.stdout.resume();
     });
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    clearTimeout(killer);
-    expect(code, stderr).toBe(0);
+    expect((await ended).code, stderr).toBe(0);
     const report = /^(\{.*\}) in (\d+) ms, (\d+) bytes unwritten/m.exec(stderr);
     // 130 calls with a 200 ms timeout, sent alone then batched: none timed out waiting for output.
     expect(JSON.parse(report?.[1] ?? 'null'), stderr).toEqual({ ok: 130 });
