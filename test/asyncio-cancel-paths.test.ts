@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   CancelledError,
+  CancelScope,
   cancelScope,
   createPool,
   createTask,
@@ -42,6 +43,14 @@ describe('every cancellation path stops a running sync loop in its worker, and t
       return pool.toThread(spinForever);
     });
     expect(await settle(run)).toBeInstanceOf(CancelledError);
+    await expectStoppedAndServing();
+  });
+
+  it('a timeout() around a scope made before it (a scope follows the one it runs in)', async () => {
+    const inner = new CancelScope();
+    const error = await settle(timeout(200, () => inner.run(() => pool.toThread(spinForever))));
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(inner.cancelled).toBe(true);
     await expectStoppedAndServing();
   });
 

@@ -68,6 +68,15 @@ describe('Semaphore', () => {
   it('refuses a semaphore of 0 with a RangeError in the standard form', () => {
     expect(() => new Semaphore(0)).toThrow('Expected `permits` to be a whole number from 1 and up, got `0` (number)');
     expect(() => new Semaphore(0)).toThrow(RangeError);
+    expect(() => limit(0, () => 1)).toThrow('Expected `concurrency` to be a whole number from 1 and up, got `0` (number)');
+  });
+
+  it('refuses a run() of something not a function at once, even while every permit is held', async () => {
+    const semaphore = new Semaphore(1);
+    await semaphore.acquire();
+    const error = await settle(semaphore.run(5 as never));
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe('Expected `fn` to be a function, got `5` (number)');
   });
 
   it('limit(n, fn) keeps at most n calls of fn running', async () => {
@@ -146,6 +155,27 @@ describe('Queue', () => {
     first.cancel();
     expect(await settle(first)).toBeInstanceOf(CancelledError);
     expect(await second).toBe('handed on');
+  });
+
+  it('puts back, at the head, an item a get() had taken when an asCompleted() loop was left or a gather cancelled', async () => {
+    const queue = new Queue<string>();
+    queue.putNowait('a');
+    queue.putNowait('b');
+    for await (const item of asCompleted([queue.get(), queue.get()])) {
+      expect(item).toBe('a');
+      queue.taskDone();
+      break;
+    }
+    expect(queue.size).toBe(1); // 'b', taken by the get() the loop never handed out, is back
+    queue.putNowait('c');
+    const gathered = gather(queue.get(), new Promise<never>(() => {}));
+    await sleep(10); // its get() has taken 'b'
+    gathered.cancel();
+    expect(await settle(gathered)).toBeInstanceOf(CancelledError);
+    expect([queue.getNowait(), queue.getNowait()]).toEqual(['b', 'c']);
+    queue.taskDone();
+    queue.taskDone();
+    await queue.join(); // nothing was lost, so every item can be marked done
   });
 
   it('does not add the item of a put() that waitFor gave up on', async () => {

@@ -1,6 +1,6 @@
 import { setTimeout } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPool, TaskGroup, TaskGroupClosedError, TaskGroupError, taskGroup, timeout, TimeoutError } from '@tothread/core';
+import { CancelScope, createPool, TaskGroup, TaskGroupClosedError, TaskGroupError, taskGroup, timeout, TimeoutError } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { settle, sleep } from './helpers.js';
 
@@ -67,7 +67,7 @@ describe('task groups', () => {
 
   it('do not count a task cancelled on its own as a failure', async () => {
     await taskGroup(async (group) => {
-      const task = group.create(() => sleep(10_000));
+      const task = group.create(() => sleep(300)); // the group waits for it to end: not offloaded, it is not stopped
       task.cancel();
     });
   });
@@ -157,6 +157,39 @@ describe('task groups', () => {
       }),
     );
     expect((own as TaskGroupError).errors.map((e) => (e as Error).message)).toEqual(['boom', 'rollback failed']);
+  });
+
+  it("do not count the body's AbortError from a Node API given the group's signal as a failure", async () => {
+    const failed = await settle(
+      taskGroup(async (group) => {
+        group.create(async () => {
+          await sleep(20);
+          throw new Error('boom');
+        });
+        await setTimeout(5_000, null, { signal: group.signal });
+      }),
+    );
+    expect((failed as TaskGroupError).errors.map((e) => (e as Error).message)).toEqual(['boom']);
+    const reason = new Error('outer reason');
+    const outer = new CancelScope();
+    const scoped = outer.run(() => taskGroup(async (group) => void (await setTimeout(5_000, null, { signal: group.signal }))));
+    await sleep(20);
+    outer.cancel(reason);
+    expect(await settle(scoped)).toBe(reason); // the scope's reason goes on up, not a TaskGroupError
+  });
+
+  it('keep a task another task of the group created when that task is cancelled: tasks belong to the group, as in asyncio', async () => {
+    const result = await taskGroup(async (group) => {
+      let child: PromiseLike<number> = Promise.resolve(0);
+      const parent = group.create(async () => {
+        child = group.create(() => pool.toThread(busyWaitSync, 50));
+        await sleep(5_000);
+      });
+      await sleep(20);
+      parent.cancel();
+      return child;
+    });
+    expect(result).toBe(50);
   });
 
   it('wait at the end of an `await using` block', async () => {

@@ -49,6 +49,25 @@ export function optionalDuration(name: string, value: unknown, allowInfinity = f
   return value;
 }
 
+/** Checks an optional boolean; returns it (or undefined). */
+export function optionalBoolean(name: string, value: unknown): boolean | undefined {
+  if (value === undefined || typeof value === 'boolean') return value;
+  throw typeError(name, 'true or false', value);
+}
+
+/** Checks an optional string; returns it (or undefined). */
+export function optionalString(name: string, value: unknown): string | undefined {
+  if (value === undefined || typeof value === 'string') return value;
+  throw typeError(name, 'a string', value);
+}
+
+/** Checks that `value` can be looped over with `for...of` (or, where `orAsync`, `for await`). */
+export function iterable(name: string, value: unknown, orAsync = false): void {
+  const v = value as { [Symbol.iterator]?: unknown; [Symbol.asyncIterator]?: unknown } | null | undefined;
+  if (typeof v?.[Symbol.iterator] === 'function' || (orAsync && typeof v?.[Symbol.asyncIterator] === 'function')) return;
+  throw typeError(name, orAsync ? 'an iterable or an async iterable' : 'an iterable (an array, a Set, a generator)', value);
+}
+
 /** Checks an optional AbortSignal. */
 export function optionalSignal(name: string, value: unknown): AbortSignal | undefined {
   if (value === undefined) return undefined;

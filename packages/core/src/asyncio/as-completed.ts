@@ -1,6 +1,7 @@
 /** asyncio's `as_completed`, as an async iterator of results in the order they settle. */
 import { captureSite, placeLeftover } from '../call-site.js';
 import { CancelledError } from '../errors.js';
+import * as check from '../validate.js';
 import { checkAwaitables, start, stop, type Awaitable, type AwaitedOf } from './task.js';
 
 type Settled<T> = ({ readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown }) & { readonly from: PromiseLike<T> };
@@ -9,11 +10,13 @@ type Settled<T> = ({ readonly ok: true; readonly value: T } | { readonly ok: fal
  * Yields each awaitable's value as soon as it settles, fastest first. A rejection is thrown from
  * the loop. Leaving the loop early (`break`, a throw) cancels the awaitables still running.
  *
+ * @throws {TypeError} from the loop when `items` is not an iterable of awaitables.
  * @example
  * for await (const page of asCompleted(urls.map((url) => toThread(fetchSync, url)))) render(page)
  */
 export async function* asCompleted<A extends Awaitable<unknown>>(items: Iterable<A>): AsyncGenerator<AwaitedOf<A>, void, undefined> {
   const site = captureSite(asCompleted); // the loop that reads it: where a failed toThread() call surfaces
+  check.iterable('items', items);
   const all = Array.from(items);
   checkAwaitables(all);
   const started = all.map((item) => start(item as Awaitable<AwaitedOf<A>>));

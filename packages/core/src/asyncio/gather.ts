@@ -43,7 +43,7 @@ export interface GatherSettled {
 function make(options: GatherOptions): Gather {
   const raw = check.optionsObject('options', options);
   check.knownKeys('options', raw, ['returnExceptions', 'signal']);
-  const returnExceptions = raw.returnExceptions === true;
+  const returnExceptions = check.optionalBoolean('options.returnExceptions', raw.returnExceptions) ?? false;
   const signal = check.optionalSignal('options.signal', raw.signal);
   const gather = ((...items: Awaitable<unknown>[]) => {
     let ran = false;

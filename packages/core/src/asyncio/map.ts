@@ -10,7 +10,7 @@ import { callSettings } from '../call-options.js';
 import { cancelAwaitable, currentSignal, onCancel } from '../cancel.js';
 import { defaultPool } from '../default-pool.js';
 import { CancelledError, CloneError, cloneErrorAt } from '../errors.js';
-import type { Pool, TaskExtra } from '../pool.js';
+import { Pool, type TaskExtra } from '../pool.js';
 import type { MapChunkResult } from '../protocol.js';
 import * as check from '../validate.js';
 import { MAX_CHUNK, nextChunkSize } from './chunk-size.js';
@@ -42,7 +42,7 @@ const MAP: TaskExtra = { op: 'map' };
 /**
  * Runs `fn(item)` on worker threads for each item of `input` and yields the results.
  *
- * @throws {TypeError | RangeError} on invalid options; the first error of `fn` is thrown from the
+ * @throws {TypeError | RangeError} on invalid options, or an `input` that is not iterable; the first error of `fn` is thrown from the
  *   loop, after the values of the items before it (the chunks still running are stopped).
  * @example
  * for await (const digest of map(hashFileSync, walk('./data'), { concurrency: 4 })) console.log(digest)
@@ -55,9 +55,11 @@ export async function* map<F extends (item: never) => unknown>(
   type R = Awaited<ReturnType<F>>;
   const raw = check.optionsObject('options', options);
   check.knownKeys('options', raw, ['concurrency', 'ordered', 'pool', 'signal']);
+  if (raw.pool !== undefined && !(raw.pool instanceof Pool)) throw check.typeError('options.pool', 'a Pool (from createPool())', raw.pool);
+  check.iterable('input', input, true);
   const pool = (raw.pool as Pool | undefined) ?? defaultPool();
   const concurrency = check.optionalInteger('concurrency', raw.concurrency, 1) ?? pool.maxThreads;
-  const ordered = raw.ordered !== false;
+  const ordered = check.optionalBoolean('options.ordered', raw.ordered) ?? true;
   const signal = check.optionalSignal('options.signal', raw.signal);
   const settings = callSettings(signal ? { signal } : undefined);
   const site = captureSite(map);

@@ -35,6 +35,8 @@ export class Queue<T> implements AsyncIterable<T> {
   #head = 0;
   #unfinished = 0;
   #shutdown = false;
+  /** `shutdown(true)` dropped the items left: one given back later is dropped too. */
+  #dropped = false;
   readonly #getters = new WaitList();
   readonly #putters = new WaitList();
   readonly #joiners = new WaitList();
@@ -90,16 +92,34 @@ export class Queue<T> implements AsyncIterable<T> {
 
   /**
    * Takes the oldest item, waiting while the queue is empty. Cancelled while it waits (waitFor,
-   * gather, asCompleted), it takes none: the next item goes to the next getter.
+   * gather, asCompleted), it takes none: the next item goes to the next getter. Cancelled once it
+   * has its item, before the caller was handed it (asCompleted left early, a gather cancelled), it
+   * puts the item back at the head of the queue: nothing is lost.
    *
    * @throws {QueueShutDownError} once shut down and empty.
    */
   get(options?: QueueWaitOptions): Promise<T> {
-    return this.#waitUntil(this.#getters, options, () => {
-      if (!this.empty()) return this.getNowait();
-      if (this.#shutdown) throw new QueueShutDownError('The queue was shut down and is empty');
-      return NOT_YET;
-    });
+    return this.#waitUntil(
+      this.#getters,
+      options,
+      () => {
+        if (!this.empty()) return this.getNowait();
+        if (this.#shutdown) throw new QueueShutDownError('The queue was shut down and is empty');
+        return NOT_YET;
+      },
+      (item) => this.#giveBack(item),
+    );
+  }
+
+  /** An item a cancelled get() took goes back to the head, for the next getter. */
+  #giveBack(item: T): void {
+    if (this.#dropped) {
+      this.taskDone(); // dropped with the rest: counted as done, as they were
+      return;
+    }
+    if (this.#head > 0) this.#items[--this.#head] = item;
+    else this.#items.unshift(item);
+    this.#getters.grantNext();
   }
 
   /** Takes the oldest item now. @throws {QueueEmptyError} when empty; {@link QueueShutDownError} once shut down and empty. */
@@ -154,6 +174,7 @@ export class Queue<T> implements AsyncIterable<T> {
   shutdown(immediate = false): void {
     this.#shutdown = true;
     if (immediate) {
+      this.#dropped = true;
       const dropped = this.size;
       this.#items.length = 0;
       this.#head = 0;
@@ -185,16 +206,21 @@ export class Queue<T> implements AsyncIterable<T> {
   /**
    * Tries `attempt` until it gives a result, waiting in `line` between tries. Its promise can be
    * cancelled: the wait in progress is left, and a wake-up granted in the meantime passes on to the
-   * next in line, so that no item (or room) is lost to a caller who is gone.
+   * next in line, so that no item (or room) is lost to a caller who is gone. Cancelled after it got
+   * its result, that result goes to `giveBack` (once).
    */
-  #waitUntil<R>(line: WaitList, options: QueueWaitOptions | undefined, attempt: () => R | typeof NOT_YET): Promise<R> {
+  #waitUntil<R>(line: WaitList, options: QueueWaitOptions | undefined, attempt: () => R | typeof NOT_YET, giveBack?: (result: R) => void): Promise<R> {
     let cancelled: { reason: unknown } | undefined;
     let waiting: Promise<void> | undefined;
+    let got: { result: R } | undefined;
     const run = async (): Promise<R> => {
       const signals = this.#signals(options);
       for (;;) {
         const result = attempt();
-        if (result !== NOT_YET) return result;
+        if (result !== NOT_YET) {
+          got = { result };
+          return result;
+        }
         try {
           await (waiting = line.wait(signals));
         } finally {
@@ -208,6 +234,11 @@ export class Queue<T> implements AsyncIterable<T> {
     };
     const result = run();
     onCancel(result, (reason) => {
+      if (got !== undefined) {
+        if (cancelled === undefined && giveBack !== undefined) giveBack(got.result);
+        cancelled = { reason };
+        return;
+      }
       cancelled ??= { reason };
       if (waiting !== undefined) cancelAwaitable(waiting, reason);
     });

@@ -24,6 +24,8 @@ export interface ScopeOptions {
  */
 export class CancelScope {
   readonly #controller = new AbortController();
+  /** The signals it was made to follow: the enclosing scope's where it was made, and `options.signal`. */
+  readonly #parents: readonly AbortSignal[];
   /** Aborts when this scope, an enclosing scope, or `options.signal` is cancelled. */
   readonly signal: AbortSignal;
 
@@ -33,7 +35,24 @@ export class CancelScope {
     check.knownKeys('options', raw, ['signal']);
     const extra = check.optionalSignal('options.signal', raw.signal);
     const parents = [currentSignal(), extra].filter((s): s is AbortSignal => s !== undefined);
+    this.#parents = parents;
     this.signal = parents.length === 0 ? this.#controller.signal : AbortSignal.any([this.#controller.signal, ...parents]);
+  }
+
+  /**
+   * @internal Has this scope cancelled with `parent` (the scope it runs in, when that is not the
+   * one it was made in), until the returned function is called. A scope made outside a `timeout()`
+   * and run inside it is stopped by it, as asyncio and trio bind a scope where it is entered.
+   */
+  follow(parent: AbortSignal | undefined): () => void {
+    if (parent === undefined || parent === this.signal || this.#parents.includes(parent)) return () => {};
+    if (parent.aborted) {
+      this.cancel(parent.reason);
+      return () => {};
+    }
+    const relay = (): void => this.cancel(parent.reason);
+    parent.addEventListener('abort', relay, { once: true });
+    return () => parent.removeEventListener('abort', relay);
   }
 
   /** Whether the scope has been cancelled (directly or through a parent). */
@@ -68,7 +87,9 @@ export class CancelScope {
       return { result, body: result };
     }
     const { signal } = this;
+    const unfollow = this.follow(currentSignal());
     if (signal.aborted) {
+      unfollow();
       const result = Promise.reject(signal.reason);
       return { result, body: result };
     }
@@ -76,7 +97,10 @@ export class CancelScope {
     const result = new Promise<T>((resolve, reject) => {
       const onAbort = (): void => reject(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
-      const done = (): void => signal.removeEventListener('abort', onAbort);
+      const done = (): void => {
+        unfollow();
+        signal.removeEventListener('abort', onAbort);
+      };
       try {
         body = Promise.resolve(withSignal(signal, () => fn(this)));
       } catch (error) {

@@ -81,6 +81,7 @@ export class Semaphore {
    * worker is stopped).
    */
   run<T>(fn: () => T | PromiseLike<T>, options?: AcquireOptions): Promise<Awaited<T>> {
+    if (typeof fn !== 'function') return Promise.reject(check.typeError('fn', 'a function', fn));
     let permit: Promise<Permit>;
     try {
       permit = this.acquire(options);
@@ -125,6 +126,8 @@ export class Semaphore {
  */
 export function limit<F extends AnyFunction>(concurrency: number, fn: F): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>> {
   if (typeof fn !== 'function') throw check.typeError('fn', 'a function', fn);
-  const semaphore = new Semaphore(concurrency);
+  const permits = check.optionalInteger('concurrency', concurrency, 1);
+  if (permits === undefined) throw check.typeError('concurrency', 'a number from 1 and up', concurrency);
+  const semaphore = new Semaphore(permits);
   return (...args) => semaphore.run(() => fn(...args) as Awaited<ReturnType<F>>);
 }

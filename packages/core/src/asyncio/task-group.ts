@@ -51,6 +51,8 @@ export class TaskGroup implements AsyncDisposable {
    */
   create<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, options?: Omit<TaskOptions, 'signal'>): Task<Awaited<T>> {
     if (this.#closed) throw new TaskGroupClosedError();
+    // The task belongs to the group, as in asyncio: it stops with the group's scope, not with the
+    // scope create() is called in (another task's, say).
     const task = withSignal(this.#scope.signal, () => new Task(fn as (signal: AbortSignal) => Awaited<T>, options));
     this.#tasks.add(task);
     task.then(
@@ -116,7 +118,9 @@ export class TaskGroup implements AsyncDisposable {
       result = await withSignal(this.#scope.signal, () => fn(this));
     } catch (error) {
       thrown = { error };
-      this.#fail(error);
+      // The body stopped by the group's cancellation (its own, or an enclosing scope's), e.g. a
+      // Node API given `group.signal`, did not fail: as for a task.
+      if (!(this.#scope.cancelled && isCancellation(error, this.#scope.signal))) this.#fail(error);
     }
     await this.wait(); // throws TaskGroupError when the body or a task failed
     // The body ended by the cancellation of an enclosing scope (not a failure of the group): it

@@ -50,7 +50,7 @@ export class Task<T> implements PromiseLike<T> {
     if (typeof fn !== 'function') throw check.typeError('fn', 'a function', fn);
     const raw = check.optionsObject('options', options);
     check.knownKeys('options', raw, ['signal', 'name']);
-    this.name = typeof raw.name === 'string' ? raw.name : fn.name || 'task';
+    this.name = check.optionalString('options.name', raw.name) ?? (fn.name || 'task');
     this.#scope = new CancelScope({ signal: check.optionalSignal('options.signal', raw.signal) });
     const { result, body } = this.#scope.runBody((scope) => fn(scope.signal));
     this.#promise = result;
