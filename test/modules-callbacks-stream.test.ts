@@ -94,6 +94,47 @@ describe('callbacks across threads', () => {
     expect(() => transfer({} as object)).toThrow(TypeError);
   });
 
+  it('refuses a buffer that has already moved, marked or listed, with CloneError before dispatch, and keeps serving', async () => {
+    await using single = createPool({ minThreads: 1, maxThreads: 1 });
+    const bytes = new Uint8Array(8).fill(1);
+    expect(await single.toThread(sumBytes, transfer(bytes))).toBe(8);
+    // Node would drop the message of a moved buffer sent again without a word: the call would never answer.
+    const marked = (await settle(single.toThread(sumBytes, transfer(bytes)))) as CloneError;
+    expect(marked).toBeInstanceOf(CloneError);
+    expect(marked.path).toBe('args[0]');
+    expect(marked.message).toMatch(/its ArrayBuffer was already moved to another thread/);
+    const listed = (await settle(single.toThread.with({ transfer: [bytes.buffer] })(() => 1))) as CloneError;
+    expect(listed).toMatchObject({ name: 'CloneError', path: 'options.transfer[0]' });
+    const result = (await settle(single.toThread(() => { const b = new ArrayBuffer(4); structuredClone(b, { transfer: [b] }); return { b }; }))) as CloneError;
+    expect(result).toMatchObject({ name: 'CloneError', path: 'result.b' });
+    // Two calls queued behind a busy worker, both moving one buffer: the second finds it gone when sent.
+    const busy = single.toThread((ms: number) => { const end = Date.now() + ms; while (Date.now() < end); return ms; }, 100);
+    const shared = new Uint8Array(4).fill(1);
+    const [first, second] = [single.toThread(sumBytes, transfer(shared)), single.toThread(sumBytes, transfer(shared))];
+    expect(await busy).toBe(100);
+    expect(await first).toBe(4);
+    expect(await settle(second)).toMatchObject({ name: 'CloneError', path: 'args' });
+    expect(await single.toThread(sumBytes, new Uint8Array(2).fill(3))).toBe(6);
+    expect(single.stats()).toMatchObject({ running: 0, queued: 0 });
+  });
+
+  it('refuses a transfer list item that cannot move, naming it and saying what to list', () => {
+    const bytes = new Uint8Array(4);
+    const refused = (items: unknown[]): unknown => {
+      try {
+        pool.toThread.with({ transfer: items as never });
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    expect(refused([bytes])).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+    expect((refused([bytes]) as Error).message).toMatch(/^Expected `options.transfer\[0\]` to be an ArrayBuffer or a MessagePort: for a typed array or DataView, list its `.buffer`/);
+    expect((refused([bytes.buffer, new SharedArrayBuffer(4)]) as Error).message).toMatch(/^Expected `options.transfer\[1\]` .*a SharedArrayBuffer is shared, never moved/);
+    expect(refused([1])).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+    expect(() => transfer(5 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+  });
+
   it('moves a buffer reached twice (one view marked twice, two marked halves, a mark and options.transfer) once', async () => {
     const bytes = transfer(new Uint8Array(4).fill(1));
     const halves = new Uint8Array(8).fill(1);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { CloneError, createInstance, createPool, ExportError, InstanceError, releaseInstance } from '@tothread/core';
+import { CloneError, createInstance, createPool, ExportError, InstanceError, releaseInstance, transfer } from '@tothread/core';
 import stateful from './fixtures/stateful.cjs';
 import { settle } from './helpers.js';
 
 type Fixture = typeof stateful & {
-  Inventory: new (owner: string) => { owner: string; addSync(sku: string, n: number): number; countSync(): number; slowSync(ms: number): number; crashSync(): never; removeSync(sku: string): void };
+  Inventory: new (owner: string) => { owner: string; addSync(sku: string, n: number): number; countSync(): number; slowSync(ms: number): number; crashSync(): never; removeSync(sku: string): void; bytesSync(bytes: Uint8Array): number; listenerSync(): () => string };
   openCounter: (start: number) => { next(): number };
 };
 
@@ -83,7 +83,7 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     const missing = (await settle(remote.shipSnyc())) as ExportError;
     expect(missing).toBeInstanceOf(ExportError);
     expect(missing.problem).toBe('missing');
-    expect(missing.message).toMatch(/The `Inventory` instance from .*stateful\.cjs has no method `shipSnyc` \(it has: .*addSync, countSync/);
+    expect(missing.message).toMatch(/The `Inventory` instance from .*stateful\.cjs has no method `shipSnyc` \(it has: .*addSync, bytesSync, countSync/);
     const value = (await settle(remote.owner())) as ExportError;
     expect(value.problem).toBe('not-a-function');
     expect(value.message).toMatch(/read it with `await remote\.owner`/);
@@ -111,6 +111,22 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     expect(refused).toBeInstanceOf(CloneError);
     expect(refused.message).toMatch(/^args\[1\] cannot be sent to a worker thread: it is a function/);
     expect(await inventory.addSync('a', 2)).toBe(2);
+  });
+
+  it('moves a buffer marked with transfer(), and rejects a result that cannot be sent back with CloneError naming it', async () => {
+    await using inventory = await createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'shop');
+    const bytes = new Uint8Array(1024);
+    expect(await inventory.bytesSync(transfer(bytes))).toBe(1024);
+    expect(bytes.byteLength).toBe(0); // moved, not copied
+    const twice = transfer(new Uint8Array(8));
+    const bytesOf = inventory.bytesSync as unknown as (a: Uint8Array, b: { again: Uint8Array }) => Promise<number>;
+    expect(await bytesOf(twice, { again: twice })).toBe(8); // one buffer marked in two arguments moves once
+    expect(twice.byteLength).toBe(0);
+    const refused = (await settle(inventory.listenerSync())) as CloneError;
+    expect(refused).toBeInstanceOf(CloneError);
+    expect(refused.path).toBe('result');
+    expect(refused.message).toMatch(/^result cannot be sent back from the worker thread: it is a function/);
+    expect(await inventory.addSync('a', 2)).toBe(2); // still serving
   });
 
   it('rejects every pending call with InstanceError when its worker crashes', async () => {

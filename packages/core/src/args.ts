@@ -10,6 +10,7 @@ import { findUncloneable, pathLabel } from './clone-check.js';
 import { endpoint } from './comlink-port.js';
 import { isPlainContainer, MARK_DEPTH } from './containers.js';
 import { CloneError } from './errors.js';
+import * as check from './validate.js';
 import type { CallbackRef } from './protocol.js';
 
 const marks = new WeakMap<object, readonly TransferListItem[]>();
@@ -28,7 +29,7 @@ export function transfer<T extends object>(value: T, transferables?: readonly Tr
   if (list === undefined) {
     if (value instanceof ArrayBuffer || isPort(value)) list = [value as TransferListItem];
     else if (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer) list = [value.buffer];
-    else throw new TypeError('Expected `value` to be an ArrayBuffer, a typed array, a DataView or a MessagePort, or `transferables` to be given');
+    else throw check.typeError('value', 'an ArrayBuffer, a typed array, a DataView or a MessagePort (or `transferables` to be given)', value);
   }
   marks.set(value, list);
   return value;
@@ -53,6 +54,13 @@ function scan(value: unknown, path: Path, functions: Array<{ path: Path; fn: Fun
   for (const key of Object.keys(value)) {
     scan((value as Record<string, unknown>)[key], [...path, Array.isArray(value) ? Number(key) : key], functions, moved, depth + 1);
   }
+}
+
+/** What `value` moves with: its transfer() marks, and those of the plain containers in it. */
+export function marksIn(value: unknown): TransferListItem[] {
+  const moved: TransferListItem[] = [];
+  scan(value, [], [], moved, 0);
+  return moved;
 }
 
 /** Copies the containers along `path` and puts `null` where the function was. */

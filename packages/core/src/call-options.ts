@@ -35,13 +35,28 @@ export interface CallSettings {
 const CALL_KEYS = ['signal', 'timeout', 'transfer', 'timeoutFrom', 'grace'] as const;
 const NO_SETTINGS: CallSettings = { signal: undefined, timeout: undefined, transfer: undefined, timeoutFrom: undefined, grace: undefined };
 
+/**
+ * Checks a transfer list's items as far as can be done once: what moves is an ArrayBuffer or a
+ * port-like object, never a view (a common slip: its `.buffer` moves) or a primitive. Whether a
+ * buffer has already moved is checked for each call (pool.ts): one list may serve many calls.
+ */
+function transferList(name: string, value: unknown): readonly TransferListItem[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw check.typeError(name, 'an array of transferables', value);
+  value.forEach((item: unknown, i) => {
+    if (ArrayBuffer.isView(item)) throw check.typeError(`${name}[${i}]`, 'an ArrayBuffer or a MessagePort: for a typed array or DataView, list its `.buffer`', item);
+    if (item instanceof SharedArrayBuffer) throw check.typeError(`${name}[${i}]`, 'an ArrayBuffer or a MessagePort: a SharedArrayBuffer is shared, never moved (pass it as an argument)', item);
+    if (typeof item !== 'object' || item === null) throw check.typeError(`${name}[${i}]`, 'an ArrayBuffer or a MessagePort', item);
+  });
+  return value as readonly TransferListItem[];
+}
+
 /** Validates per-call options once, so every call form shares one check and one message. */
 export function callSettings(options: unknown, name = 'options'): CallSettings {
   if (options === undefined) return NO_SETTINGS;
   const raw = check.optionsObject(name, options);
   check.knownKeys(name, raw, CALL_KEYS);
-  const transfer = raw.transfer;
-  if (transfer !== undefined && !Array.isArray(transfer)) throw check.typeError(`${name}.transfer`, 'an array of transferables', transfer);
+  const transfer = transferList(`${name}.transfer`, raw.transfer);
   const timeoutFrom = raw.timeoutFrom;
   if (timeoutFrom !== undefined && timeoutFrom !== 'start' && timeoutFrom !== 'call') {
     throw check.typeError(`${name}.timeoutFrom`, "`'start'` or `'call'`", timeoutFrom);
@@ -49,7 +64,7 @@ export function callSettings(options: unknown, name = 'options'): CallSettings {
   return {
     signal: check.optionalSignal(`${name}.signal`, raw.signal),
     timeout: check.optionalDuration(`${name}.timeout`, raw.timeout),
-    transfer: transfer as readonly TransferListItem[] | undefined,
+    transfer,
     timeoutFrom,
     grace: check.optionalDuration(`${name}.grace`, raw.grace),
   };

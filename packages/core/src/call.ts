@@ -203,7 +203,7 @@ export class Call {
     // Node 20 gives this its own code; Node 22 and later, a DataCloneError saying so.
     if (code === 'ERR_MISSING_TRANSFERABLE_IN_TRANSFER_LIST' || (name === 'DataCloneError' && /not listed in transferList/i.test(detail))) {
       failure = new CloneError('args', `a MessagePort (or another value that can only move) is not moved: mark it with transfer(), or list it in options.transfer (${detail})`, { cause: error });
-    } else if (name === 'DataCloneError') {
+    } else if (name === 'DataCloneError' || code === 'ERR_INVALID_TRANSFER_OBJECT') {
       const where = this.transfer.length > 0 ? 'options.transfer' : 'args';
       failure = new CloneError(where, `${where === 'args' ? 'an argument' : 'the transfer list'} was refused (${detail})`, { cause: error });
     } else {

@@ -6,6 +6,7 @@
 
 import { MessagePort } from 'node:worker_threads';
 import { types } from 'node:util';
+import { CloneError } from './errors.js';
 
 const UNCLONEABLE_TAGS = new Set(['WeakMap', 'WeakSet', 'WeakRef', 'Promise', 'FinalizationRegistry', 'Generator', 'AsyncGenerator']);
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -23,6 +24,41 @@ export function pathLabel(path: readonly (string | number)[]): string {
 export interface Uncloneable {
   readonly path: string;
   readonly detail: string;
+}
+
+/** What is wrong with a buffer that was moved away. */
+export const DETACHED = 'its ArrayBuffer was already moved to another thread (by transfer() or a transfer list), so it is empty and unusable here: send a copy, or the buffer that came back';
+
+/**
+ * True for an ArrayBuffer that was moved away (detached). Node sends one in a transfer list
+ * without an error: as an empty buffer, or (a typed array on it) not at all, and then its call
+ * would never answer.
+ */
+export function isDetached(buffer: unknown): boolean {
+  if (!(buffer instanceof ArrayBuffer) || buffer.byteLength > 0) return false;
+  const flag = (buffer as { detached?: unknown }).detached; // Node 22+
+  if (typeof flag === 'boolean') return flag;
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Refuses a call whose `moved` list holds a buffer that has already moved away (by a call sent
+ * after this one was made, say), named by its place in `listed` (the call's transfer option) when
+ * it is there, else as one of the arguments.
+ *
+ * @throws {CloneError} naming that buffer.
+ */
+export function refuseMovedAway(moved: readonly unknown[], listed: readonly unknown[] | undefined): void {
+  for (const item of moved) {
+    if (!isDetached(item)) continue;
+    const at = listed?.indexOf(item) ?? -1;
+    throw new CloneError(at === -1 ? 'args' : `options.transfer[${at}]`, DETACHED);
+  }
 }
 
 function describe(value: unknown): string {
@@ -47,7 +83,11 @@ function find(value: unknown, path: string, seen: Set<object>, canMove: boolean)
   // First: a Proxy's traps run on anything else asked of it.
   if (types.isProxy(value)) return { path, detail: 'it is a Proxy (a reactive or wrapped object, say): pass a plain copy of its data' };
   if (!canMove && value instanceof MessagePort) return { path, detail: 'it is a MessagePort, which can be moved to a worker but not sent back' };
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return undefined;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+    // Only an empty one can have moved away (`.buffer` is not read otherwise: V8 would allocate one for a small typed array).
+    return value.byteLength === 0 && isDetached(ArrayBuffer.isView(value) ? value.buffer : value) ? { path, detail: DETACHED } : undefined;
+  }
+  if (value instanceof Date || value instanceof RegExp) return undefined;
   if (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer) return undefined;
   if (value instanceof Error) {
     // Cloned as its message, stack and cause: a cause it cannot clone fails the whole error, and

@@ -10,7 +10,14 @@ export interface NodePortLike {
   off(type: 'message', listener: (value: unknown) => void): unknown;
 }
 
-/** The Comlink endpoint of a Node port. */
+/**
+ * The Comlink endpoint of a Node port. Comlink joins the transfer lists of a call's arguments as
+ * they are: one buffer marked in two arguments would be listed twice, which postMessage refuses.
+ * It moves once.
+ */
 export function endpoint(port: NodePortLike): Endpoint {
-  return (nodeEndpoint as (port: NodePortLike) => Endpoint)(port);
+  const end = (nodeEndpoint as (port: NodePortLike) => Endpoint)(port);
+  const post = end.postMessage.bind(end);
+  end.postMessage = (message, transfer) => post(message, transfer !== undefined && transfer.length > 1 ? [...new Set(transfer)] : transfer);
+  return end;
 }

@@ -14,6 +14,7 @@ import { callSettings, type CallOptions, type CallSettings } from './call-option
 import { prepareArgs, type CallbackFailures } from './args.js';
 import { cancelAwaitable, currentSignal, onCancel, thenCancellable, type Cancels, type TaskSignal } from './cancel.js';
 import { CallbackError, PoolClosedError, QueueFullError } from './errors.js';
+import { refuseMovedAway } from './clone-check.js';
 import { resolveFunction } from './fn/resolve.js';
 import { KnownTargets } from './known-targets.js';
 import { answerOutputQuery } from './output-flow.js';
@@ -402,6 +403,9 @@ export class Pool {
     const sentAfter = this.#batcher.sent; // the batches its thread may have run before it
     let task: Promise<TaskResponse>;
     try {
+      // Node sends a buffer that has moved away meanwhile (with a call sent after this one was
+      // made) as an empty one, or drops the message: refused, with its place named.
+      if (request.moved) refuseMovedAway(call.transfer, call.settings.transfer);
       task = this.#post(request, call.taskSignal, transferList);
     } catch (error) {
       this.#unsent();

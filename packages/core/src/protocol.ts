@@ -192,3 +192,6 @@ export interface WireError {
 
 /** A wire object while it is being built (its fields are readonly once sent). */
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The name of the Comlink transfer handler that turns an instance method's uncloneable result into a CloneError. */
+export const UNCLONEABLE_RESULT = 'tothread:uncloneable';

@@ -8,20 +8,32 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { rebuildThrown } from '../call.js';
+import { marksIn } from '../args.js';
 import { awaitedAt, LAZY, stitch } from '../call-site.js';
-import { findUncloneable } from '../clone-check.js';
+import { findUncloneable, type Uncloneable } from '../clone-check.js';
 import { endpoint } from '../comlink-port.js';
 import { defaultPool } from '../default-pool.js';
 import { THROWN_KEY } from '../error-codec.js';
 import { CloneError, InstanceError, PoolClosedError } from '../errors.js';
 import { Pool } from '../pool.js';
 import { startLibuvThreads } from '../workers.js';
-import type { WireThrown } from '../protocol.js';
+import { UNCLONEABLE_RESULT, type WireThrown } from '../protocol.js';
 import type { InstanceData, InstanceReady } from '../worker/instance-entry.js';
 import * as check from '../validate.js';
 import { callerUrl, resolveSpecifier } from './specifier.js';
 
 const INSTANCE_FILE = fileURLToPath(new URL('./instance-worker.js', import.meta.url));
+
+// What a method returns that cannot be sent back arrives as where it is and why (see
+// worker/instance-entry.ts): its call rejects with a CloneError. Nothing sent from here uses it.
+Comlink.transferHandlers.set(UNCLONEABLE_RESULT, {
+  canHandle: (_value): _value is never => false,
+  serialize: () => [undefined, []],
+  deserialize: (bad) => {
+    const { path, detail } = bad as Uncloneable;
+    throw new CloneError(path, detail);
+  },
+});
 
 /** Any class, for `createInstance` without a type argument: the remote is then untyped. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -191,6 +203,10 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
           refuseUncloneable(callArgs, true);
         } catch (error) {
           return Promise.reject(error);
+        }
+        for (const arg of callArgs) {
+          const moved = marksIn(arg); // transfer(): its buffers move, as for a toThread() call
+          if (moved.length > 0) Comlink.transfer(arg, moved);
         }
         return race(() => Promise.resolve((node as (...a: unknown[]) => unknown)(...callArgs)));
       },

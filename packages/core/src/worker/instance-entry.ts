@@ -6,11 +6,12 @@
 import { types } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
+import { findUncloneable, type Uncloneable } from '../clone-check.js';
 import { endpoint } from '../comlink-port.js';
 import { encodeThrown, THROWN_KEY } from '../error-codec.js';
 import { ExportError } from '../errors.js';
 import { usesOwnThis } from '../fn/ast.js';
-import type { ExportRef, WorkerSettings } from '../protocol.js';
+import { UNCLONEABLE_RESULT, type ExportRef, type WorkerSettings } from '../protocol.js';
 import { isClass, loadExport, locateCtor, type Loaded } from './load.js';
 import { lowerPriority } from './priority.js';
 
@@ -48,6 +49,27 @@ function sendThrownWhole(entry: Loaded): void {
     canHandle: comlinks.canHandle,
     serialize: (thrown) => [{ isError: false, value: { [THROWN_KEY]: encodeThrown((thrown as { value: unknown }).value, locate) } }, []],
     deserialize: comlinks.deserialize,
+  });
+}
+
+/** What structured clone would refuse in what a method returns (or a property holds), and where. */
+function badResult(value: unknown): Uncloneable | undefined {
+  if (!((typeof value === 'object' && value !== null) || typeof value === 'function' || typeof value === 'symbol')) return undefined;
+  if (types.isGeneratorObject(value)) return { path: 'result', detail: "it is a generator object, and an instance's methods do not stream: return an array ([...generator])" };
+  return findUncloneable(value, 'result', false);
+}
+
+/**
+ * Makes a result that cannot be sent back (a function, an object holding one, `this` with a
+ * closure in it) reject with a CloneError naming where it is, as a toThread() call's does, not
+ * with Comlink's bare "Unserializable return value": the main thread's handler of the same name
+ * throws it (module/instance.ts).
+ */
+function refuseUncloneableResults(): void {
+  Comlink.transferHandlers.set(UNCLONEABLE_RESULT, {
+    canHandle: (value): value is unknown => badResult(value) !== undefined,
+    serialize: (value) => [badResult(value), []],
+    deserialize: (value) => value,
   });
 }
 
@@ -167,6 +189,7 @@ async function main(): Promise<void> {
       throw new ExportError(ref.url, name, 'not-constructible', `\`${name}\` of ${ref.url} returned ${String(instance)}, not an object whose methods can be called`);
     }
     sendThrownWhole(loaded);
+    refuseUncloneableResults();
     Comlink.expose(instance, refuseNonMethods(endpoint(port), instance, ref));
     port.postMessage({ tothread: 'ready' } satisfies InstanceReady);
   } catch (error) {
