@@ -88,6 +88,15 @@ describe('wrapModule facades return what direct calls return', () => {
     expect(viaToThread).toEqual(direct);
   });
 
+  it("counts a facade call once in its pool's stats: the look-up of an export's kind is not a call", async () => {
+    await using own = createPool({ maxThreads: 1 });
+    const legacy = wrapModule<typeof esm>('./fixtures/legacy-esm.mjs', { pool: own });
+    expect(await legacy.busyWaitSync(1)).toBe(1);
+    expect(own.stats()).toMatchObject({ completed: 1, failed: 0 });
+    expect(await settle((legacy as unknown as { noSuchExport: () => Promise<unknown> }).noSuchExport())).toBeInstanceOf(ExportError);
+    expect(own.stats()).toMatchObject({ completed: 1, failed: 1 }); // the call that failed
+  });
+
   it('applies the timeout option to every call and leaves out skipped exports', async () => {
     const legacy = wrapModule<typeof esm>('./fixtures/legacy-esm.mjs', { pool, timeout: 200, skip: ['readTextSync'] });
     expect(await settle(legacy.spinForever())).toBeInstanceOf(TimeoutError);
@@ -101,6 +110,7 @@ describe('wrapModule bad input names the module, the export and the fix', () => 
     expect(() => wrapModule('./fixtures/no-such-file.mjs')).toThrow(ModuleNotFoundError);
     expect(() => wrapModule('./fixtures/no-such-file.mjs')).toThrow(/Cannot find module `\.\/fixtures\/no-such-file\.mjs` from .*modules-wrap\.test\.ts/);
     expect(() => wrapModule('no-such-package-at-all')).toThrow(ModuleNotFoundError);
+    expect(() => wrapModule('./fixtures/dual-package')).toThrow(ModuleNotFoundError); // a directory: name the file
     expect(() => wrapModule('' as string)).toThrow(TypeError);
   });
 

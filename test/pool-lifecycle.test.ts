@@ -14,6 +14,10 @@ describe('options', () => {
     expect(() => createPool({ idleTimeout: -5 })).toThrow(RangeError);
     expect(() => createPool({ execArgv: '--inspect' as never })).toThrow(TypeError);
     expect(() => createPool({ threads: 2 } as never)).toThrow(/Unknown option `threads`/);
+    // Node would ignore a limit it does not know or cannot use, and run the workers with no cap.
+    expect(() => createPool({ resourceLimits: { maxOldSpaceSizeMb: 16 } as never })).toThrow(/Unknown option `maxOldSpaceSizeMb` in `resourceLimits`/);
+    expect(() => createPool({ resourceLimits: { maxOldGenerationSizeMb: '16' as never } })).toThrow(TypeError);
+    expect(() => createPool({ resourceLimits: { maxOldGenerationSizeMb: -5 } })).toThrow('Expected `resourceLimits.maxOldGenerationSizeMb` to be a number of MB above 0, got `-5` (number)');
   });
 });
 

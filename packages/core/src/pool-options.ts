@@ -71,9 +71,7 @@ export function resolveOptions(options: unknown): Resolved {
   if (raw.env !== undefined && typeof raw.env !== 'symbol' && (typeof raw.env !== 'object' || raw.env === null)) {
     throw check.typeError('env', 'an object of strings or worker_threads.SHARE_ENV', raw.env);
   }
-  if (raw.resourceLimits !== undefined && (typeof raw.resourceLimits !== 'object' || raw.resourceLimits === null)) {
-    throw check.typeError('resourceLimits', 'an object (worker_threads ResourceLimits)', raw.resourceLimits);
-  }
+  if (raw.resourceLimits !== undefined) checkResourceLimits(raw.resourceLimits);
   return {
     min,
     max,
@@ -84,6 +82,20 @@ export function resolveOptions(options: unknown): Resolved {
     niceIncrement: check.optionalInteger('niceIncrement', raw.niceIncrement, 0, MAX_NICE_INCREMENT) ?? 5,
     rest: { resourceLimits: raw.resourceLimits, env: raw.env, execArgv: raw.execArgv } as Resolved['rest'],
   };
+}
+
+const LIMIT_KEYS = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
+
+/** Node ignores a limit it does not know or cannot use: a typo would leave a worker with no cap at all. */
+function checkResourceLimits(value: unknown): void {
+  const limits = check.optionsObject('resourceLimits', value);
+  check.knownKeys('resourceLimits', limits, LIMIT_KEYS);
+  for (const key of LIMIT_KEYS) {
+    const size = limits[key];
+    if (size === undefined) continue;
+    if (typeof size !== 'number') throw check.typeError(`resourceLimits.${key}`, 'a number of MB above 0', size);
+    if (!(size > 0 && Number.isFinite(size))) throw check.rangeError(`resourceLimits.${key}`, 'a number of MB above 0', size);
+  }
 }
 
 function queueFullMode(value: unknown, maxQueue: unknown): 'reject' | 'wait' {

@@ -505,7 +505,9 @@ export class Pool {
     this.#running.delete(call);
     this.#batcher.forget(call);
     if (call.request.started) this.#timedRuns.delete(call.request.started);
-    if (call.outcome === 'completed') this.#completed++;
+    // A facade's look-up of an export's kind is not a call of the user's; when it fails, the
+    // user's call fails with it, and is counted so.
+    if (call.outcome === 'completed') this.#completed += call.request.op === 'describe' ? 0 : 1;
     else if (call.outcome === 'cancelled') this.#cancelled++;
     else this.#failed++;
     if (this.#queue.size === 0 && this.#dispatched === 0) this.#pump();

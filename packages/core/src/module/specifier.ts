@@ -3,7 +3,7 @@
  * file, a `file:` URL, an absolute path, a bare package name (from the caller's node_modules), or
  * a Node built-in. The module itself is not loaded here: only found.
  */
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { isAbsolute, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -30,12 +30,21 @@ export function callerUrl(skip: Function): string | undefined {
 // Under tsx, `./legacy.js` in TypeScript source may name legacy.ts.
 const TS_TWINS: Readonly<Record<string, string>> = { '.js': '.ts', '.mjs': '.mts', '.cjs': '.cts' };
 
+/** True for a file (a directory is not a module: workers import() it, and ES modules name the file). */
+function isFile(url: URL): boolean {
+  try {
+    return statSync(url, { throwIfNoEntry: false })?.isFile() ?? false;
+  } catch {
+    return false; // a file on the way (ENOTDIR), a directory it may not read (EACCES): not a module either
+  }
+}
+
 function existingFile(url: URL): URL | undefined {
-  if (existsSync(url)) return url;
+  if (isFile(url)) return url;
   const match = /\.[mc]?js$/.exec(url.pathname);
   if (match) {
     const twin = new URL(url.href.slice(0, -match[0].length) + TS_TWINS[match[0]]!);
-    if (existsSync(twin)) return twin;
+    if (isFile(twin)) return twin;
   }
   return undefined;
 }
