@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asCompleted, CancelledError, gather, limit, Queue, QueueEmptyError, QueueFullError, QueueShutDownError, Semaphore, timeout, TimeoutError, waitFor } from '@tothread/core';
+import { asCompleted, CancelledError, createTask, gather, limit, Queue, QueueEmptyError, QueueFullError, QueueShutDownError, Semaphore, timeout, TimeoutError, waitFor } from '@tothread/core';
 import { settle, sleep } from './helpers.js';
 
 
@@ -176,6 +176,18 @@ describe('Queue', () => {
     queue.taskDone();
     queue.taskDone();
     await queue.join(); // nothing was lost, so every item can be marked done
+    // The same for a get() a function returns (a task runs it), cancelled before or after it settled.
+    queue.putNowait('d');
+    const task = createTask(() => queue.get()); // its get() takes 'd' at once; the task settles later
+    task.cancel();
+    expect(await settle(task)).toBeInstanceOf(CancelledError);
+    expect(queue.size).toBe(1);
+    queue.putNowait('e');
+    for await (const item of asCompleted([() => queue.get(), () => queue.get()])) {
+      expect(item).toBe('d');
+      break;
+    }
+    expect([queue.size, queue.getNowait()]).toEqual([1, 'e']);
   });
 
   it('does not add the item of a put() that waitFor gave up on', async () => {

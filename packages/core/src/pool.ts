@@ -13,7 +13,7 @@ import { CallQueue } from './call-queue.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { prepareArgs, type CallbackFailures } from './args.js';
 import { cancelAwaitable, currentSignal, onCancel, thenCancellable, type Cancels, type TaskSignal } from './cancel.js';
-import { CallbackError, PoolClosedError, QueueFullError } from './errors.js';
+import { CallbackError, CloneError, PoolClosedError, QueueFullError } from './errors.js';
 import { refuseMovedAway } from './clone-check.js';
 import { resolveFunction } from './fn/resolve.js';
 import { KnownTargets } from './known-targets.js';
@@ -409,7 +409,7 @@ export class Pool {
       task = this.#post(request, call.taskSignal, transferList);
     } catch (error) {
       this.#unsent();
-      call.settle(false, error);
+      call.settle(false, error instanceof CloneError ? call.locate(error) : error); // with the caller's frames
       return;
     }
     // Handled here rather than through #run: one promise hop fewer on the path of every single call.

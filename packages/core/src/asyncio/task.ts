@@ -43,6 +43,8 @@ export class Task<T> implements PromiseLike<T> {
   /** The body's own end, which may come after a cancel rejected the task: never rejects. */
   readonly #ended: Promise<{ readonly error: unknown } | undefined>;
   #state: TaskState = 'pending';
+  /** What the function returned (a promise that can be cancelled, say). */
+  #returned: unknown;
   #observed = false;
 
   /** @throws {TypeError} when `fn` is not a function. */
@@ -52,7 +54,7 @@ export class Task<T> implements PromiseLike<T> {
     check.knownKeys('options', raw, ['signal', 'name']);
     this.name = check.optionalString('options.name', raw.name) ?? (fn.name || 'task');
     this.#scope = new CancelScope({ signal: check.optionalSignal('options.signal', raw.signal) });
-    const { result, body } = this.#scope.runBody((scope) => fn(scope.signal));
+    const { result, body } = this.#scope.runBody((scope) => (this.#returned = fn(scope.signal)));
     this.#promise = result;
     this.#ended = body.then(() => undefined, (error: unknown) => ({ error }));
     // Where the task was made: the call site of a failed toThread() call awaited only through it.
@@ -71,7 +73,12 @@ export class Task<T> implements PromiseLike<T> {
         if (this.#state === 'rejected') setImmediate(() => this.#observed || Promise.reject(error));
       },
     );
-    onCancel(this, (reason) => this.cancel(reason));
+    // Stopped by gather, asCompleted or waitFor, what its function returned is stopped too, even once
+    // the task has its value (never handed on): a queue.get() puts its item back, as a permit is released.
+    onCancel(this, (reason) => {
+      this.cancel(reason);
+      cancelAwaitable(this.#returned, reason);
+    });
   }
 
   /** `'pending'`, `'fulfilled'`, `'rejected'` or `'cancelled'`. */
@@ -104,6 +111,7 @@ export class Task<T> implements PromiseLike<T> {
   cancel(reason: unknown = new CancelledError(`The task \`${this.name}\` was cancelled`)): boolean {
     if (this.#state !== 'pending') return false;
     this.#scope.cancel(reason);
+    cancelAwaitable(this.#returned, reason); // a queue.get() it returned, that already has its item
     return true;
   }
 

@@ -130,7 +130,9 @@ function refuseUncloneable(args: readonly unknown[], proxied = false): void {
     const arg = args[i];
     if (proxied && (typeof arg === 'object' || typeof arg === 'function') && arg !== null && Comlink.proxyMarker in arg) continue;
     const bad = findUncloneable(arg, `args[${i}]`);
-    if (bad !== undefined) throw new CloneError(bad.path, bad.detail);
+    if (bad === undefined) continue;
+    const hint = proxied && bad.detail.startsWith('it is a function') ? ": an instance's methods take no callbacks (toThread() and wrapModule() calls do)" : '';
+    throw new CloneError(bad.path, bad.detail + hint);
   }
 }
 
