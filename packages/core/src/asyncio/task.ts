@@ -76,8 +76,7 @@ export class Task<T> implements PromiseLike<T> {
     // Stopped by gather, asCompleted or waitFor, what its function returned is stopped too, even once
     // the task has its value (never handed on): a queue.get() puts its item back, as a permit is released.
     onCancel(this, (reason) => {
-      this.cancel(reason);
-      cancelAwaitable(this.#returned, reason);
+      if (!this.cancel(reason)) cancelAwaitable(this.#returned, reason); // cancel() forwards it while pending
     });
   }
 
