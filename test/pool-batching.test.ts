@@ -374,8 +374,13 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     const blocker = pool.toThread(busy, 200);
     const calls = Array.from({ length: 10 }, (_, i) => pool.toThread(quick, i));
     await blocker;
-    // The worker was freed and the 10 calls were sent before this line: in one batch, not one by one.
-    expect(pool.stats()).toMatchObject({ running: 10, queued: 0 });
+    // The worker was freed and the calls were sent before this line: together, not one by one (as
+    // they would be if the load counted as the call's cost). How many go in the first batch
+    // depends on the cost measured for that one call, which a loaded machine inflates (CI once
+    // saw 7 of 10).
+    const { running, queued } = pool.stats();
+    expect(running + queued).toBe(10);
+    expect(running).toBeGreaterThan(1);
     expect(await Promise.all(calls)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
   });
 
