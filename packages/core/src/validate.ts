@@ -31,6 +31,13 @@ export function optionalInteger(name: string, value: unknown, min: number, max =
   return value;
 }
 
+/** Checks a required whole number from `min` up; returns it. */
+export function integer(name: string, value: unknown, min: number): number {
+  const checked = optionalInteger(name, value, min);
+  if (checked === undefined) throw typeError(name, `a number from ${min} and up`, value);
+  return checked;
+}
+
 /** The longest delay a Node timer can wait; a longer one would fire after 1 ms. */
 export const TIMER_MAX = 2 ** 31 - 1;
 

@@ -35,10 +35,8 @@ export class Semaphore {
 
   /** @throws {RangeError} when `permits` is not a whole number from 1 and up. */
   constructor(permits: number) {
-    const value = check.optionalInteger('permits', permits, 1);
-    if (value === undefined) throw check.typeError('permits', 'a number from 1 and up', permits);
-    this.#permits = value;
-    this.#available = value;
+    this.#permits = check.integer('permits', permits, 1);
+    this.#available = this.#permits;
   }
 
   /** Permits free right now. */
@@ -126,8 +124,6 @@ export class Semaphore {
  */
 export function limit<F extends AnyFunction>(concurrency: number, fn: F): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>> {
   if (typeof fn !== 'function') throw check.typeError('fn', 'a function', fn);
-  const permits = check.optionalInteger('concurrency', concurrency, 1);
-  if (permits === undefined) throw check.typeError('concurrency', 'a number from 1 and up', concurrency);
-  const semaphore = new Semaphore(permits);
+  const semaphore = new Semaphore(check.integer('concurrency', concurrency, 1));
   return (...args) => semaphore.run(() => fn(...args) as Awaited<ReturnType<F>>);
 }
