@@ -77,6 +77,12 @@ export function findUncloneable(value: unknown, path: string, canMove = true): U
   return find(value, path, new Set(), canMove);
 }
 
+/** What structured clone would refuse in a result a worker sends back (primitives cost one typeof). */
+export function uncloneableResult(value: unknown): Uncloneable | undefined {
+  const checked = (typeof value === 'object' && value !== null) || typeof value === 'function' || typeof value === 'symbol';
+  return checked ? findUncloneable(value, 'result', false) : undefined;
+}
+
 function find(value: unknown, path: string, seen: Set<object>, canMove: boolean): Uncloneable | undefined {
   if (typeof value === 'function' || typeof value === 'symbol') return { path, detail: `it is ${describe(value)}` };
   if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;

@@ -4,7 +4,7 @@
  * it, and reports how it settled as a `TaskResponse`: never by throwing, so errors keep every field.
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import { findUncloneable, type Uncloneable } from '../clone-check.js';
+import { uncloneableResult } from '../clone-check.js';
 import { encodeThrown } from '../error-codec.js';
 import { CloneError, ExportError } from '../errors.js';
 import { DONE, LOADING, PENDING, RUNNING } from '../batch-states.js';
@@ -42,12 +42,6 @@ function failed(thrown: unknown, entry: Loaded | undefined): TaskResponse {
   } catch {
     return { ok: false, thrown: { kind: 'value', value: 'tothread could not report how the call ended' } };
   }
-}
-
-/** What structured clone would refuse in a result (primitives cost one typeof). */
-function uncloneableResult(value: unknown): Uncloneable | undefined {
-  const checked = (typeof value === 'object' && value !== null) || typeof value === 'function' || typeof value === 'symbol';
-  return checked ? findUncloneable(value, 'result', false) : undefined;
 }
 
 /** A result that structured clone would refuse is reported as such, instead of killing the worker. */

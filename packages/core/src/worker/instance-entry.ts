@@ -6,7 +6,7 @@
 import { types } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { findUncloneable, type Uncloneable } from '../clone-check.js';
+import { uncloneableResult, type Uncloneable } from '../clone-check.js';
 import { endpoint } from '../comlink-port.js';
 import { encodeThrown, THROWN_KEY } from '../error-codec.js';
 import { ExportError } from '../errors.js';
@@ -54,9 +54,8 @@ function sendThrownWhole(entry: Loaded): void {
 
 /** What structured clone would refuse in what a method returns (or a property holds), and where. */
 function badResult(value: unknown): Uncloneable | undefined {
-  if (!((typeof value === 'object' && value !== null) || typeof value === 'function' || typeof value === 'symbol')) return undefined;
   if (types.isGeneratorObject(value)) return { path: 'result', detail: "it is a generator object, and an instance's methods do not stream: return an array ([...generator])" };
-  return findUncloneable(value, 'result', false);
+  return uncloneableResult(value);
 }
 
 /**
