@@ -110,10 +110,11 @@ describe('callbacks across threads', () => {
     // Two calls queued behind a busy worker, both moving one buffer: the second finds it gone when sent.
     const busy = single.toThread((ms: number) => { const end = Date.now() + ms; while (Date.now() < end); return ms; }, 100);
     const shared = new Uint8Array(4).fill(1);
-    const [first, second] = [single.toThread(sumBytes, transfer(shared)), single.toThread(sumBytes, transfer(shared))];
+    const first = single.toThread(sumBytes, transfer(shared));
+    const second = single.toThread((n: number, o: { bytes: Uint8Array }) => n + o.bytes.length, 1, { bytes: transfer(shared) });
     expect(await busy).toBe(100);
     expect(await first).toBe(4);
-    expect(await settle(second)).toMatchObject({ name: 'CloneError', path: 'args' });
+    expect(await settle(second)).toMatchObject({ name: 'CloneError', path: 'args[1].bytes' });
     expect(await single.toThread(sumBytes, new Uint8Array(2).fill(3))).toBe(6);
     expect(single.stats()).toMatchObject({ running: 0, queued: 0 });
   });

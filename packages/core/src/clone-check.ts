@@ -49,15 +49,18 @@ export function isDetached(buffer: unknown): boolean {
 /**
  * Refuses a call whose `moved` list holds a buffer that has already moved away (by a call sent
  * after this one was made, say), named by its place in `listed` (the call's transfer option) when
- * it is there, else as one of the arguments.
+ * it is there, else by its place in `args`.
  *
  * @throws {CloneError} naming that buffer.
  */
-export function refuseMovedAway(moved: readonly unknown[], listed: readonly unknown[] | undefined): void {
+export function refuseMovedAway(moved: readonly unknown[], listed: readonly unknown[] | undefined, args: readonly unknown[]): void {
   for (const item of moved) {
     if (!isDetached(item)) continue;
     const at = listed?.indexOf(item) ?? -1;
-    throw new CloneError(at === -1 ? 'args' : `options.transfer[${at}]`, DETACHED);
+    if (at !== -1) throw new CloneError(`options.transfer[${at}]`, DETACHED);
+    let found: Uncloneable | undefined;
+    for (let i = 0; i < args.length && found?.detail !== DETACHED; i++) found = findUncloneable(args[i], `args[${i}]`);
+    throw new CloneError(found?.detail === DETACHED ? found.path : 'args', DETACHED);
   }
 }
 

@@ -405,7 +405,7 @@ export class Pool {
     try {
       // Node sends a buffer that has moved away meanwhile (with a call sent after this one was
       // made) as an empty one, or drops the message: refused, with its place named.
-      if (request.moved) refuseMovedAway(call.transfer, call.settings.transfer);
+      if (request.moved) refuseMovedAway(call.transfer, call.settings.transfer, request.args);
       task = this.#post(request, call.taskSignal, transferList);
     } catch (error) {
       this.#unsent();
