@@ -24,6 +24,8 @@ export function pathLabel(path: readonly (string | number)[]): string {
 export interface Uncloneable {
   readonly path: string;
   readonly detail: string;
+  /** Set when it is a function: where callbacks cannot go, the caller may say so. */
+  readonly fn?: true;
 }
 
 /** What is wrong with a buffer that was moved away. */
@@ -87,7 +89,8 @@ export function uncloneableResult(value: unknown): Uncloneable | undefined {
 }
 
 function find(value: unknown, path: string, seen: Set<object>, canMove: boolean): Uncloneable | undefined {
-  if (typeof value === 'function' || typeof value === 'symbol') return { path, detail: `it is ${describe(value)}` };
+  if (typeof value === 'function') return { path, detail: `it is ${describe(value)}`, fn: true };
+  if (typeof value === 'symbol') return { path, detail: `it is ${describe(value)}` };
   if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;
   // First: a Proxy's traps run on anything else asked of it.
   if (types.isProxy(value)) return { path, detail: 'it is a Proxy (a reactive or wrapped object, say): pass a plain copy of its data' };

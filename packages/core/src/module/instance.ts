@@ -131,7 +131,7 @@ function refuseUncloneable(args: readonly unknown[], proxied = false): void {
     if (proxied && (typeof arg === 'object' || typeof arg === 'function') && arg !== null && Comlink.proxyMarker in arg) continue;
     const bad = findUncloneable(arg, `args[${i}]`);
     if (bad === undefined) continue;
-    const hint = proxied && bad.detail.startsWith('it is a function') ? ": an instance's methods take no callbacks (toThread() and wrapModule() calls do)" : '';
+    const hint = proxied && bad.fn ? ": an instance's methods take no callbacks (toThread() and wrapModule() calls do)" : '';
     throw new CloneError(bad.path, bad.detail + hint);
   }
 }
