@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { CallbackError, CloneError, createPool, timeout, TimeoutError, transfer, wrapModule } from '@tothread/core';
+import { CallbackError, CloneError, createPool, timeout, TimeoutError, transfer, WorkerExitError, wrapModule } from '@tothread/core';
 import { askTheMainThread, crunchSync, reportJustBeforeReturning, reportThenThrow, spinWhileReporting, sumBytes } from './fixtures/progress.mjs';
 import type * as streams from './fixtures/streams.mjs';
-import { asyncRows, failAfter, produce, rowsUntilCancelled } from './fixtures/streams.mjs';
+import { asyncRows, countThenSum, failAfter, produce, rowsUntilCancelled } from './fixtures/streams.mjs';
 import { echoBytes, keptLength, makeBytes, makeNested, streamBytes } from './fixtures/buffers.mjs';
 import { nextWarning, settle, sleep } from './helpers.js';
 
@@ -186,6 +186,83 @@ describe('streaming generators', () => {
     for await (const value of legacy.produce(4, state)) values.push(value);
     expect(values).toEqual([0, 1, 2, 3]);
     expect(await settle(legacy.produce(1, state) as unknown as PromiseLike<unknown>)).toBeInstanceOf(TypeError); // iterated, not awaited
+  });
+
+  it('is an async iterator through a facade too: next() by hand, and the generator\'s return value ends it', async () => {
+    const legacy = wrapModule<typeof streams>('./fixtures/streams.mjs', { pool });
+    const counting = legacy.countThenSum(2);
+    expect(await counting.next()).toEqual({ value: 1, done: false });
+    expect(await counting.next()).toEqual({ value: 2, done: false });
+    expect(await counting.next()).toEqual({ value: 3, done: true });
+    expect(await counting.next()).toEqual({ value: undefined, done: true });
+    const left = legacy.countThenSum(5);
+    expect(await left.next()).toEqual({ value: 1, done: false });
+    expect(await left.return!()).toEqual({ value: undefined, done: true });
+    const direct = pool.toThread(countThenSum, 1);
+    expect([await direct.next(), await direct.next()]).toEqual([{ value: 1, done: false }, { value: 1, done: true }]);
+  });
+
+  it('answers next() calls made at once in the order they were made, an error in its place', async () => {
+    const stream = pool.toThread(failAfter, 2);
+    const order: string[] = [];
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        stream.next().then(
+          (result) => order.push(`${i}:${result.done ? 'done' : result.value}`),
+          (error: Error) => order.push(`${i}:${error.name}`),
+        ),
+      ),
+    );
+    expect(order).toEqual(['0:0', '1:1', '2:RangeError', '3:done', '4:done']);
+  });
+
+  it('counts a stream that ends with an error as failed', async () => {
+    await using single = createPool({ maxThreads: 1 });
+    await settle((async () => { for await (const _ of single.toThread(failAfter, 1)); })());
+    for await (const _ of single.toThread(countThenSum, 1));
+    await sleep(50); // the call's own end travels apart from its last message
+    expect(single.stats()).toMatchObject({ completed: 1, failed: 1 });
+  });
+
+  it('ends with CallbackError, not as complete, when a callback fails after the last value', async () => {
+    const values: number[] = [];
+    const report = async (): Promise<void> => {
+      await sleep(50); // the worker's last value and its end are here by then
+      throw new Error('report failed');
+    };
+    const error = await settle(
+      (async () => {
+        for await (const value of pool.toThread(function* (onRow: () => void) {
+          yield 1;
+          onRow();
+          yield 2;
+        }, report)) values.push(value);
+      })(),
+    );
+    expect(error).toBeInstanceOf(CallbackError);
+    expect((error as CallbackError).cause).toMatchObject({ message: 'report failed' });
+    expect([1, 2].slice(0, values.length)).toEqual(values); // those that came before the stop
+  });
+
+  it('gives every value a dying worker posted, then WorkerExitError, even when they are read after it died', async () => {
+    await using single = createPool({ maxThreads: 1 });
+    await single.toThread(() => 0);
+    const stream = single.toThread(function* () {
+      yield 1;
+      yield 2;
+      yield 3;
+      process.exit(3);
+    });
+    const until = Date.now() + 300;
+    while (Date.now() < until); // the main thread is busy while the worker streams and dies
+    const values: number[] = [];
+    const error = await settle(
+      (async () => {
+        for await (const value of stream) values.push(value);
+      })(),
+    );
+    expect(error).toBeInstanceOf(WorkerExitError);
+    expect(values).toEqual([1, 2, 3]);
   });
 
   it('pauses the worker when the consumer lags (bounded buffering)', async () => {

@@ -31,12 +31,12 @@ describe('shutdown, checked with child processes and their exit times', () => {
   it.each([
     ['free', ''],
     ['blocked for 40 ms every 5 ms', 'busy'],
-  ])("writes a worker's console output before the result of the call that wrote it, alone, batched or streamed (main thread %s)", async (_, mode) => {
+  ])("writes a worker's console output before the result of the call that wrote it, alone, batched or streamed, a stream's end and error included (main thread %s)", async (_, mode) => {
     const run = await runNode([fixture('worker-logs.mjs'), mode]);
     expect(run.code, run.stderr).toBe(0);
     const lines = run.stdout.trim().split('\n');
-    expect(lines).toHaveLength(100);
-    const late = Array.from({ length: 50 }, (_, i) => i).filter((i) => lines.indexOf(`log ${i}`) > lines.indexOf(`result ${i}`));
+    expect(lines).toHaveLength(104);
+    const late = Array.from({ length: 52 }, (_, i) => i).filter((i) => lines.indexOf(`log ${i}`) > lines.indexOf(`result ${i}`));
     expect(late).toEqual([]);
   });
 

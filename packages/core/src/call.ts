@@ -176,7 +176,8 @@ export class Call {
    */
   answer(response: TaskResponse): Promise<void> | undefined {
     if (response.ok) {
-      this.resolveWith(response.value);
+      this.answered = true;
+      this.settle(true, response.value, response.failed ? 'failed' : 'completed');
       return undefined;
     }
     this.answered = true;

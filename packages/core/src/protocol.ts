@@ -70,7 +70,8 @@ export interface StreamRef {
 /** A message on a stream's port. */
 export type StreamMessage =
   | { readonly kind: 'value'; readonly value: unknown }
-  | { readonly kind: 'done' }
+  /** `value`: what the generator returned, if anything. */
+  | { readonly kind: 'done'; readonly value?: unknown }
   | { readonly kind: 'error'; readonly thrown: WireThrown };
 
 /** What every worker thread gets when it starts (its `workerData`, or part of it). */
@@ -155,7 +156,8 @@ export type RingMessage = readonly ['tothread:ring', number];
  * that thread ran before it, which travel on another channel).
  */
 export type TaskResponse = (
-  | { readonly ok: true; readonly value: unknown }
+  /** `failed`: a stream whose generator threw (the stream delivers the error; the call counts as failed). */
+  | { readonly ok: true; readonly value: unknown; readonly failed?: true }
   /** The worker has not loaded the `known` target (a new or replaced worker): send it in full. */
   | { readonly ok: false; readonly missing: number }
   | { readonly ok: false; readonly thrown: WireThrown }

@@ -4,7 +4,7 @@
  * worker pauses when the consumer lags), and `break` or `return()` stops the generator in the
  * worker at its next yield.
  */
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { rebuildThrown } from './call.js';
 import { stitch, type Site } from './call-site.js';
 import { WorkerExitError } from './errors.js';
@@ -46,19 +46,25 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
     notify();
   });
   // The call itself fails when the worker never got to stream (a module that does not load), died,
-  // or was stopped (a cancel scope, a timeout, the signal). Its port then no longer keeps the
-  // process alive either (a worker still streaming does, through its call). A stopped stream
-  // yields nothing more, not even values already here: the caller asked it to stop. A dead
-  // worker's values before its death are still read, then its error.
-  start({ op: 'stream', stream }).catch((error: unknown) => {
-    failure = { error };
-    if (!(error instanceof WorkerExitError)) {
-      stopped = true;
-      inbox.length = 0;
-    }
-    port1.unref();
-    notify();
-  });
+  // or was stopped (a cancel scope, a timeout, the signal, a callback that threw). Its port then
+  // no longer keeps the process alive either (a worker still streaming does, through its call). A
+  // stopped stream yields nothing more, not even values already here: the caller asked it to stop.
+  // A dead worker's values before its death are still read (those still queued on the port too:
+  // its death and its values travel apart), then its error.
+  const ended = start({ op: 'stream', stream }).then(
+    () => undefined,
+    (error: unknown) => {
+      failure = { error };
+      if (error instanceof WorkerExitError) {
+        for (let queued = receiveMessageOnPort(port1); queued !== undefined; queued = receiveMessageOnPort(port1)) inbox.push(queued.message as StreamMessage);
+      } else {
+        stopped = true;
+        inbox.length = 0;
+      }
+      port1.unref();
+      notify();
+    },
+  );
   const close = (): void => {
     finished = true;
     notify();
@@ -66,34 +72,44 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
     Atomics.notify(control, CREDITS);
     port1.close();
   };
-  const iterator: AsyncIterableIterator<T> = {
-    async next(): Promise<IteratorResult<T>> {
-      for (;;) {
-        if (finished && inbox.length === 0) return { value: undefined, done: true };
-        const message = inbox.shift();
-        if (message?.kind === 'value') {
-          Atomics.add(control, CREDITS, 1);
-          Atomics.notify(control, CREDITS);
-          return { value: message.value as T, done: false };
-        }
-        if (message?.kind === 'done') {
-          close();
-          // A call cancelled with a grace period may end its generator itself: it was still cancelled.
-          if (failure !== undefined) throw failure.error;
-          return { value: undefined, done: true };
-        }
-        if (message?.kind === 'error') {
-          close();
-          const error = await rebuildThrown(message.thrown);
-          stitch(error, site);
-          throw error;
-        }
-        if (failure !== undefined) {
-          close();
-          throw failure.error;
-        }
-        await new Promise<void>((resolve) => waiting.push(resolve));
+  /** The next result; one at a time (see next). */
+  const step = async (): Promise<IteratorResult<T>> => {
+    for (;;) {
+      if (finished && inbox.length === 0) return { value: undefined, done: true };
+      const message = inbox.shift();
+      if (message?.kind === 'value') {
+        Atomics.add(control, CREDITS, 1);
+        Atomics.notify(control, CREDITS);
+        return { value: message.value as T, done: false };
       }
+      if (message?.kind === 'done') {
+        close();
+        // The call's own end says whether it went well: a callback that threw after the last
+        // value, or a cancel with a grace period whose generator then ended by itself, fails it.
+        await ended;
+        if (failure !== undefined) throw failure.error;
+        return { value: message.value, done: true };
+      }
+      if (message?.kind === 'error') {
+        close();
+        const error = await rebuildThrown(message.thrown);
+        stitch(error, site);
+        throw error;
+      }
+      if (failure !== undefined) {
+        close();
+        throw failure.error;
+      }
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+  };
+  /** The last next() asked for: a next() waits for it, so results come in the order they were asked for. */
+  let last: Promise<unknown> = Promise.resolve();
+  const iterator: AsyncIterableIterator<T> = {
+    next(): Promise<IteratorResult<T>> {
+      const result = last.then(step);
+      last = result.catch(() => {});
+      return result;
     },
     async return(): Promise<IteratorResult<T>> {
       if (!finished) close();

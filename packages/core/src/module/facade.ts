@@ -109,19 +109,23 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     // A real promise (for a function export), iterable too (for a generator export): which one
     // the export is, only the worker knows.
     let stream: AsyncIterableIterator<unknown> | undefined;
-    return Object.defineProperty(call, Symbol.asyncIterator, {
-      value: function iterate() {
-        // Iterated, not awaited: the call made for awaiting is cancelled (iterated at once, as by
-        // for await, it has not reached the pool yet, so it never runs), and the stream reports
-        // its own errors.
-        cancelAwaitable(call, new CancelledError(`\`${name}\` was iterated, not awaited`));
-        call.catch(() => {});
-        if (stream === undefined) {
-          const where = captureSite(iterate); // the for await, once for all the values
-          stream = lazyStream(kind, name, url, where, (task) => pool.submit(undefined, args, settings, where, { ...task, ref }));
-        }
-        return stream;
-      },
+    /** Iterated, not awaited: the stream, opened on first use; `at` is the frame the caller's site is found below. */
+    const iterated = (at: Function): AsyncIterableIterator<unknown> => {
+      // The call made for awaiting is cancelled (iterated at once, as by for await, it has not
+      // reached the pool yet, so it never runs), and the stream reports its own errors.
+      cancelAwaitable(call, new CancelledError(`\`${name}\` was iterated, not awaited`));
+      call.catch(() => {});
+      if (stream === undefined) {
+        const where = captureSite(at); // the for await, once for all the values
+        stream = lazyStream(kind, name, url, where, (task) => pool.submit(undefined, args, settings, where, { ...task, ref }));
+      }
+      return stream;
+    };
+    // An async iterator too (for await, or next() by hand), as its type says.
+    return Object.defineProperties(call, {
+      [Symbol.asyncIterator]: { value: function iterate() { return iterated(iterate); } },
+      next: { value: function next() { return iterated(next).next(); } },
+      return: { value: function stop() { return iterated(stop).return!(); } },
     });
   };
 

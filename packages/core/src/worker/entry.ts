@@ -77,7 +77,7 @@ function perform(request: TaskRequest, entry: Loaded): TaskResponse | Promise<Ta
     if (op === 'stream') {
       const iterator = value as Iterator<unknown> | AsyncIterator<unknown>;
       if (typeof iterator?.next !== 'function') throw new TypeError('the function did not return an iterator: call it without streaming');
-      return pump(iterator, request.stream!, (e) => encodeThrown(e, locateCtor(entry))).then(() => ({ ok: true, value: undefined }));
+      return pump(iterator, request.stream!, (e) => encodeThrown(e, locateCtor(entry))).then((threw): TaskResponse => (threw ? { ok: true, value: undefined, failed: true } : { ok: true, value: undefined }));
     }
   } catch (error) {
     return failed(error, entry);

@@ -31,27 +31,47 @@ function takeCredit(control: Int32Array): boolean {
   }
 }
 
-/** Sends every value of `iterator` over the stream's port, then `done` (or the error that ended it). */
+/**
+ * Sends every value of `iterator` over the stream's port, then `done` with what the generator
+ * returned (or the error that ended it). What the generator wrote comes out first. Resolves with
+ * whether it ended with an error.
+ */
 export async function pump(
   iterator: Iterator<unknown> | AsyncIterator<unknown>,
   { port, control }: StreamRef,
   encode: (thrown: unknown) => WireThrown,
-): Promise<void> {
+): Promise<boolean> {
   const post = (message: StreamMessage, moved?: ArrayBuffer[]): void => port.postMessage(message, moved);
   try {
+    let returned: unknown;
     while (takeCredit(control)) {
       const next = await iterator.next();
-      if (next.done) break;
-      const bad = findUncloneable(next.value, 'streamed value', false);
-      if (bad !== undefined) throw new CloneError(bad.path, bad.detail);
+      if (next.done) {
+        returned = next.value;
+        break;
+      }
+      sendable(next.value, 'streamed value');
       await outputWritten(); // what the generator logged before this value comes out first
       post({ kind: 'value', value: next.value }, markedBuffers(next.value));
     }
     if (stopped(control)) await iterator.return?.();
-    post({ kind: 'done' });
+    sendable(returned, 'returned value');
+    await outputWritten();
+    post(returned === undefined ? DONE : { kind: 'done', value: returned }, markedBuffers(returned));
+    return false;
   } catch (error) {
+    await outputWritten(); // what it logged before it threw, too
     post({ kind: 'error', thrown: encode(error) });
+    return true;
   } finally {
     port.close();
   }
+}
+
+const DONE: StreamMessage = { kind: 'done' };
+
+/** @throws {CloneError} when structured clone would refuse `value` (at `path`). */
+function sendable(value: unknown, path: string): void {
+  const bad = findUncloneable(value, path, false);
+  if (bad !== undefined) throw new CloneError(bad.path, bad.detail);
 }
