@@ -229,6 +229,14 @@ describe('map', () => {
     expect(back).toEqual(Array.from({ length: 3_000 }, (_, i) => i));
   });
 
+  it('refuses a generator function\'s results saying that map() does not stream, not to write it as a generator function', async () => {
+    const refused = (await settle((async () => {
+      for await (const _ of map((function* (n: number) { yield n; }) as never, [1, 2] as never, { pool })); // its types refuse it too
+    })())) as CloneError;
+    expect(refused).toBeInstanceOf(CloneError);
+    expect(refused.message).toMatch(/it is a generator object, and map\(\) sends back each item's result and does not stream/);
+  });
+
   it('rejects invalid options with the standard messages', async () => {
     expect(await settle(collect(map(busyWaitSync, [1], { concurrency: 0 })))).toBeInstanceOf(RangeError);
     expect(((await settle(collect(map(busyWaitSync, [1], { batch: 2 } as never)))) as Error).message).toMatch(/Unknown option `batch`/);

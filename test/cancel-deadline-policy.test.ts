@@ -29,6 +29,8 @@ describe('what a timeout counts', () => {
 
   it("rejects a timeoutFrom that is neither 'start' nor 'call'", () => {
     expect(() => pool.toThread.with({ timeoutFrom: 'queue' as never })).toThrow("Expected `options.timeoutFrom` to be `'start'` or `'call'`, got `queue` (string)");
+    expect(() => pool.toThread.with({ timeoutFrom: 'queue' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' })); // a string, refused
+    expect(() => pool.toThread.with({ timeoutFrom: 1 as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
   });
 });
 

@@ -103,6 +103,9 @@ describe('callbacks across threads', () => {
     expect(marked).toBeInstanceOf(CloneError);
     expect(marked.path).toBe('args[0]');
     expect(marked.message).toMatch(/its ArrayBuffer was already moved to another thread/);
+    const view = new DataView(new ArrayBuffer(8));
+    expect(await single.toThread((d: DataView) => d.byteLength, transfer(view))).toBe(8);
+    expect(await settle(single.toThread((o: { view: DataView }) => o.view.byteLength, { view }))).toMatchObject({ name: 'CloneError', path: 'args[0].view' }); // its length cannot even be read
     const listed = (await settle(single.toThread.with({ transfer: [bytes.buffer] })(() => 1))) as CloneError;
     expect(listed).toMatchObject({ name: 'CloneError', path: 'options.transfer[0]' });
     const result = (await settle(single.toThread(() => { const b = new ArrayBuffer(4); structuredClone(b, { transfer: [b] }); return { b }; }))) as CloneError;

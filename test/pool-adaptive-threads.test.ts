@@ -30,5 +30,7 @@ describe("maxThreads: 'auto'", () => {
 
   it("rejects maxThreads that is neither a whole number from 1 nor 'auto'", () => {
     expect(() => createPool({ maxThreads: 'many' as never })).toThrow("Expected `maxThreads` to be a whole number from 1 and up, or `'auto'`, got `many` (string)");
+    expect(() => createPool({ maxThreads: 'many' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => createPool({ queueFull: 'drop' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: "Expected `queueFull` to be `'reject'` or `'wait'`, got `drop` (string)" }));
   });
 });

@@ -59,7 +59,7 @@ export function callSettings(options: unknown, name = 'options'): CallSettings {
   const transfer = transferList(`${name}.transfer`, raw.transfer);
   const timeoutFrom = raw.timeoutFrom;
   if (timeoutFrom !== undefined && timeoutFrom !== 'start' && timeoutFrom !== 'call') {
-    throw check.typeError(`${name}.timeoutFrom`, "`'start'` or `'call'`", timeoutFrom);
+    throw check.choiceError(`${name}.timeoutFrom`, "`'start'` or `'call'`", timeoutFrom);
   }
   return {
     signal: check.optionalSignal(`${name}.signal`, raw.signal),

@@ -88,6 +88,15 @@ export function uncloneableResult(value: unknown): Uncloneable | undefined {
   return checked ? findUncloneable(value, 'result', false) : undefined;
 }
 
+/**
+ * What structured clone would refuse in the result of a call that does not stream (a map() item,
+ * an instance method): a generator object is named with `why` it cannot stream there.
+ */
+export function unstreamedResult(value: unknown, why: string): Uncloneable | undefined {
+  if (types.isGeneratorObject(value)) return { path: 'result', detail: `it is a generator object, and ${why}: return an array ([...generator])` };
+  return uncloneableResult(value);
+}
+
 function find(value: unknown, path: string, seen: Set<object>, canMove: boolean): Uncloneable | undefined {
   if (typeof value === 'function') return { path, detail: `it is ${describe(value)}`, fn: true };
   if (typeof value === 'symbol') return { path, detail: `it is ${describe(value)}` };
@@ -95,6 +104,8 @@ function find(value: unknown, path: string, seen: Set<object>, canMove: boolean)
   // First: a Proxy's traps run on anything else asked of it.
   if (types.isProxy(value)) return { path, detail: 'it is a Proxy (a reactive or wrapped object, say): pass a plain copy of its data' };
   if (!canMove && value instanceof MessagePort) return { path, detail: 'it is a MessagePort, which can be moved to a worker but not sent back' };
+  // A DataView on a moved buffer throws when its length is read: its buffer is asked instead.
+  if (value instanceof DataView) return isDetached(value.buffer) ? { path, detail: DETACHED } : undefined;
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
     // Only an empty one can have moved away (`.buffer` is not read otherwise: V8 would allocate one for a small typed array).
     return value.byteLength === 0 && isDetached(ArrayBuffer.isView(value) ? value.buffer : value) ? { path, detail: DETACHED } : undefined;

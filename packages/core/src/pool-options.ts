@@ -63,7 +63,7 @@ export function resolveOptions(options: unknown): Resolved {
   const raw = check.optionsObject('options', options);
   check.knownKeys('options', raw, POOL_KEYS);
   const auto = raw.maxThreads === undefined || raw.maxThreads === 'auto';
-  if (!auto && typeof raw.maxThreads !== 'number') throw check.typeError('maxThreads', "a whole number from 1 and up, or `'auto'`", raw.maxThreads);
+  if (!auto && typeof raw.maxThreads !== 'number') throw check.choiceError('maxThreads', "a whole number from 1 and up, or `'auto'`", raw.maxThreads);
   const max = auto ? availableParallelism() : (check.optionalInteger('maxThreads', raw.maxThreads, 1) as number);
   const min = check.optionalInteger('minThreads', raw.minThreads, 0) ?? Math.min(1, max);
   if (min > max) throw check.rangeError('minThreads', `at most \`maxThreads\` (${max})`, min);
@@ -99,7 +99,7 @@ function checkResourceLimits(value: unknown): void {
 }
 
 function queueFullMode(value: unknown, maxQueue: unknown): 'reject' | 'wait' {
-  if (value !== undefined && value !== 'reject' && value !== 'wait') throw check.typeError('queueFull', "`'reject'` or `'wait'`", value);
+  if (value !== undefined && value !== 'reject' && value !== 'wait') throw check.choiceError('queueFull', "`'reject'` or `'wait'`", value);
   // With no room at all there is nothing to wait for.
   if (value === 'wait' && maxQueue === 0) throw check.rangeError('maxQueue', "a whole number from 1 and up with queueFull: 'wait'", maxQueue);
   return value ?? 'reject';

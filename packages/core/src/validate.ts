@@ -17,6 +17,17 @@ export function typeError(name: string, expected: string, value: unknown): TypeE
   return codeError(new TypeError(`Expected \`${name}\` to be ${expected}, got ${describe(value)}`), 'ERR_INVALID_ARG_TYPE');
 }
 
+/**
+ * The error for a value that is none of the words an option takes, in the same form: a string
+ * (`'queue'` for `'start'` or `'call'`) is of the right type but refused (`ERR_INVALID_ARG_VALUE`),
+ * anything else is of the wrong type.
+ */
+export function choiceError(name: string, expected: string, value: unknown): TypeError & { code: string } {
+  const error = typeError(name, expected, value);
+  if (typeof value === 'string') error.code = 'ERR_INVALID_ARG_VALUE';
+  return error;
+}
+
 /** A `RangeError` with code `ERR_OUT_OF_RANGE`, in the same form. */
 export function rangeError(name: string, expected: string, value: unknown): RangeError & { code: string } {
   return codeError(new RangeError(`Expected \`${name}\` to be ${expected}, got ${describe(value)}`), 'ERR_OUT_OF_RANGE');

@@ -4,7 +4,7 @@
  * it, and reports how it settled as a `TaskResponse`: never by throwing, so errors keep every field.
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import { uncloneableResult } from '../clone-check.js';
+import { uncloneableResult, unstreamedResult } from '../clone-check.js';
 import { encodeThrown } from '../error-codec.js';
 import { CloneError, ExportError } from '../errors.js';
 import { DONE, LOADING, PENDING, RUNNING } from '../batch-states.js';
@@ -103,7 +103,7 @@ function mapChunk(request: TaskRequest, entry: Loaded): TaskResponse | Promise<T
   const done = (failure?: { error: unknown }): TaskResponse => {
     try {
       for (let i = 0; i < values.length; i++) {
-        const bad = uncloneableResult(values[i]);
+        const bad = unstreamedResult(values[i], "map() sends back each item's result and does not stream (toThread() streams a generator's values)");
         if (bad === undefined) continue;
         values.length = i;
         failure = { error: new CloneError(bad.path, bad.detail) };

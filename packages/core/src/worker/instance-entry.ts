@@ -6,7 +6,7 @@
 import { types } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { uncloneableResult, type Uncloneable } from '../clone-check.js';
+import { unstreamedResult, type Uncloneable } from '../clone-check.js';
 import { endpoint } from '../comlink-port.js';
 import { encodeThrown, THROWN_KEY } from '../error-codec.js';
 import { ExportError } from '../errors.js';
@@ -54,8 +54,7 @@ function sendThrownWhole(entry: Loaded): void {
 
 /** What structured clone would refuse in what a method returns (or a property holds), and where. */
 function badResult(value: unknown): Uncloneable | undefined {
-  if (types.isGeneratorObject(value)) return { path: 'result', detail: "it is a generator object, and an instance's methods do not stream: return an array ([...generator])" };
-  return uncloneableResult(value);
+  return unstreamedResult(value, "an instance's methods do not stream");
 }
 
 /**

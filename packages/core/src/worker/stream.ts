@@ -55,7 +55,7 @@ export async function pump(
       post({ kind: 'value', value: next.value }, markedBuffers(next.value));
     }
     if (stopped(control)) await iterator.return?.();
-    sendable(returned, 'returned value');
+    sendable(returned, 'streamed return value');
     await outputWritten();
     post(returned === undefined ? DONE : { kind: 'done', value: returned }, markedBuffers(returned));
     return false;
