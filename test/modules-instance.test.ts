@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CloneError, createInstance, createPool, ExportError, InstanceError, releaseInstance, transfer } from '@tothread/core';
+import { CloneError, createInstance, createPool, ExportError, InstanceError, PoolClosedError, releaseInstance, transfer } from '@tothread/core';
 import stateful from './fixtures/stateful.cjs';
 import { settle } from './helpers.js';
 
@@ -151,6 +151,25 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     const owned = await createInstance.with({ pool })<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'b');
     expect(await owned.addSync('x', 1)).toBe(1);
     await pool.close();
-    expect(await settle(owned.countSync())).toBeInstanceOf(InstanceError);
+    expect(await settle(owned.countSync())).toBeInstanceOf(PoolClosedError);
+  });
+
+  it('lets a running call finish when its pool closes, stops it with PoolClosedError after close()\'s timeout, and says so when a release cuts one off', async () => {
+    const pool = createPool({ maxThreads: 1 });
+    const finishing = await createInstance.with({ pool })<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'c');
+    const slow = finishing.slowSync(300);
+    await pool.close();
+    expect(await slow).toBe(300);
+
+    const bounded = createPool({ maxThreads: 1 });
+    const cut = await createInstance.with({ pool: bounded })<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'd');
+    const long = settle(cut.slowSync(5_000));
+    await bounded.close({ timeout: 100 });
+    expect(await long).toMatchObject({ name: 'PoolClosedError', message: 'The pool was closed: close() stopped this call after waiting 100 ms for it' });
+
+    const released = await createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'e');
+    const running = settle(released.slowSync(5_000));
+    await releaseInstance(released);
+    expect(((await running) as Error).message).toMatch(/was released while this call was running/);
   });
 });

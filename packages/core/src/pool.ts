@@ -63,6 +63,14 @@ export interface PoolStats {
   readonly cancelled: number;
 }
 
+/** A worker a pool lends to others (createInstance), as the pool sees it. */
+export interface Adopted {
+  /** Resolves once none of its calls is running. */
+  drained(): Promise<void>;
+  /** Ends it: calls still running fail with a PoolClosedError saying `message`. */
+  stop(message: string): Promise<void>;
+}
+
 /** Where a pool is in its life. */
 export type PoolState = 'open' | 'closing' | 'closed';
 
@@ -94,8 +102,8 @@ export class Pool {
   readonly #running = new Set<Call>();
   /** Whether a worker of this pool has ever started (see worker/entry.ts). */
   #booted = false;
-  /** Stops for the workers this pool lends to others (createInstance), run when it closes. */
-  readonly #adopted = new Set<() => Promise<void>>();
+  /** The workers this pool lends to others (createInstance): close() waits for their calls, then stops them. */
+  readonly #adopted = new Set<Adopted>();
   /**
    * Calls sent alone whose timeout counts run time, by the id their worker names them by: when a
    * call starts (its timer starts), and when it has run but its answer waits for its output (it stops).
@@ -182,11 +190,14 @@ export class Pool {
     return this.#options.niceIncrement;
   }
 
-  /** @internal Ties another worker's life to this pool: `stop` runs at close/destroy. Returns how to untie it. */
-  adopt(stop: () => Promise<void>): () => void {
+  /**
+   * @internal Ties another worker's life to this pool: close() waits for its calls as for the
+   * pool's own, then it is stopped (at once by destroy()). Returns how to untie it.
+   */
+  adopt(adopted: Adopted): () => void {
     if (this.#state !== 'open') throw new PoolClosedError();
-    this.#adopted.add(stop);
-    return () => this.#adopted.delete(stop);
+    this.#adopted.add(adopted);
+    return () => this.#adopted.delete(adopted);
   }
 
   /** @internal The live worker threads, for fault-injection tests; not part of the public API. */
@@ -655,14 +666,16 @@ export class Pool {
     this.#state = 'closing';
     this.#rejectQueued('The pool was closed before this call started: make calls before close(), or create a new pool');
     this.#closing = (async () => {
-      // Answers of a batch travel apart from its task's end: wait for them too.
-      if (this.#dispatched > 0 || this.#batcher.awaiting > 0) {
-        const drained = new Promise<void>((resolve) => this.#drained.push(resolve));
+      // Answers of a batch travel apart from its task's end: wait for them too. So are the
+      // calls of the workers this pool lends (createInstance).
+      const running = [...this.#adopted].map((adopted) => adopted.drained());
+      if (this.#dispatched > 0 || this.#batcher.awaiting > 0) running.push(new Promise<void>((resolve) => this.#drained.push(resolve)));
+      if (running.length > 0) {
         let timer: NodeJS.Timeout | undefined;
         const expired = new Promise<void>((resolve) => {
           if (Number.isFinite(timeout)) timer = setTimeout(resolve, timeout);
         });
-        await Promise.race([drained, expired]);
+        await Promise.race([Promise.all(running), expired]);
         clearTimeout(timer);
       }
       await this.#terminate(`The pool was closed: close() stopped this call after waiting ${timeout} ms for it`);
@@ -697,7 +710,7 @@ export class Pool {
     this.#rejectQueued(message);
     const piscina = this.#piscina;
     this.#piscina = undefined;
-    const adopted = [...this.#adopted].map((stop) => stop());
+    const adopted = [...this.#adopted].map((lent) => lent.stop(message));
     this.#adopted.clear();
     await Promise.all([piscina?.destroy(), ...adopted]);
     this.#state = 'closed';

@@ -149,11 +149,13 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
   startLibuvThreads(data.niceIncrement);
   const worker = new Worker(INSTANCE_FILE, { ...pool.workerOptions(), workerData: data });
   const label = `the \`${exportName}\` instance of ${url}`;
+  /** Why the worker is being ended on purpose (released, its pool closed): what its running calls get. */
+  let ending: Error | undefined;
   const exited = new Promise<never>((_, reject) => {
     // Node hands over the answers a dying worker had posted in the same turn as its 'exit' (or
     // 'error'), and Comlink settles each one a few promise steps later: the death is reported
     // only once those steps have run, so a call answered before the crash keeps its answer.
-    const die = (error: InstanceError): void => void setImmediate(() => reject(error));
+    const die = (error: Error): void => void setImmediate(() => reject(ending ?? error));
     worker.once('error', (error) => die(new InstanceError(`The worker of ${label} crashed: ${error.message}. Pending calls are rejected; create a new instance`, { cause: error })));
     worker.once('exit', (code) => die(new InstanceError(`The worker of ${label} exited (code ${code}). Pending calls are rejected; create a new instance`)));
   });
@@ -164,37 +166,47 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
     throw await rebuildThrown(ready.thrown);
   }
   let released = false;
+  let pending = 0;
+  const idle: Array<() => void> = [];
   let untrack: () => void;
   try {
-    untrack = pool.adopt(() => release());
+    untrack = pool.adopt({
+      drained: () => (pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => idle.push(resolve))),
+      stop: (message) => release(new PoolClosedError(message)),
+    });
   } catch (error) {
     await worker.terminate(); // the pool closed while the instance started
     throw error;
   }
   const remote = Comlink.wrap<InstanceOf<C>>(endpoint(worker as never));
   worker.unref(); // after Comlink listens (listening refs the worker): an idle instance never keeps the process alive
-  const release = async (): Promise<void> => {
+  /** Ends the worker; its running calls fail with `why`. */
+  const release = async (why: Error = new InstanceError(`${label} was released while this call was running`)): Promise<void> => {
     if (released) return;
     released = true;
+    ending = why;
     untrack();
     remote[Comlink.releaseProxy]();
     await worker.terminate();
   };
-  let pending = 0;
-  // Each call races the worker's death, and holds the process open only while it is pending.
+  // Each call races the worker's death, and holds the process open only while it is pending. A
+  // closing pool takes no new calls: it waits for those running (see Pool#close).
   const race = <T>(work: () => Promise<T>): Promise<T> => {
+    if (ending instanceof PoolClosedError || (!released && pool.state !== 'open')) return Promise.reject(new PoolClosedError(`The pool of ${label} was closed: create a new instance on an open pool`));
     if (released) return Promise.reject(new InstanceError(`${label} was released: create a new instance`));
     if (pending++ === 0) worker.ref();
     return awaitedAt(
       Promise.race([work().catch(rebuild), exited]).finally(() => {
-        if (--pending === 0) worker.unref();
+        if (--pending > 0) return;
+        worker.unref();
+        for (const resolve of idle.splice(0)) resolve();
       }),
     );
   };
   const guard = (node: unknown, root: boolean): object =>
     new Proxy(function remoteMember() {}, {
       get(_target, key) {
-        if (key === Symbol.asyncDispose && root) return release;
+        if (key === Symbol.asyncDispose && root) return () => release();
         if (key === 'then') return root ? undefined : (onValue?: (v: unknown) => unknown, onError?: (e: unknown) => unknown) => race(() => Promise.resolve(node)).then(onValue, onError);
         if (typeof key === 'symbol') return undefined;
         // Once released, Comlink's proxy throws on any access: the guard answers instead.
