@@ -5,7 +5,7 @@ import { argsFor, countArgs, countOrBox, gotArgs, lengthOf, mark, MIXED_VALUES, 
 import { busy, quick } from './fixtures/slow-load.mjs';
 import { hangFlag, next } from './fixtures/hangs-on-load.mjs';
 import { dieFlag, plusOne } from './fixtures/dies-on-load.mjs';
-import { settle, sleep, workersOf } from './helpers.js';
+import { nextWarning, settle, sleep, workersOf } from './helpers.js';
 
 const counter = (n: number): Int32Array => new Int32Array(new SharedArrayBuffer(n * 4));
 
@@ -420,6 +420,39 @@ describe('quick calls that queue up travel to a worker in batches', () => {
     expect(ran).toBeGreaterThan(0);
     expect(settled.filter((o) => o.status === 'fulfilled')).toHaveLength(ran);
     expect(counts.every((n) => n <= 1)).toBe(true);
+  });
+});
+
+describe('destroy() and batches', () => {
+  it('destroy() keeps the values of the calls that ran, their answers unread in shared memory, and fails only the rest', async () => {
+    const pool = createPool({ minThreads: 1, maxThreads: 1 });
+    await warm(pool);
+    const counts = counter(100);
+    const outcomes = Promise.allSettled(Array.from({ length: 100 }, (_, i) => pool.toThread(step, counts, i, i === 50 ? 10_000 : 0)));
+    while (pool.stats().running < 2) await new Promise((resolve) => setImmediate(resolve)); // the batch is sent
+    // Not a turn of the event loop from here: the answers of calls 1-49 stay unread in shared memory.
+    const deadline = Date.now() + 10_000;
+    while (Atomics.load(counts, 50) === 0 && Date.now() < deadline);
+    const destroyed = pool.destroy();
+    const settled = await outcomes;
+    await destroyed;
+    expect(settled.slice(0, 50).filter((o) => o.status === 'rejected')).toEqual([]);
+    expect(settled.slice(50).every((o) => o.status === 'rejected' && (o.reason as Error).name === 'PoolClosedError')).toBe(true);
+  });
+});
+
+describe('a worker that fails between the calls of a batch', () => {
+  it('is warned about, not replaced without a word, and every call still answers with its value', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    const leaveATimer = (i: number, at: number): number => {
+      if (i === at) setTimeout(() => { throw new Error(`left behind by call ${i}`); }, 0);
+      return i;
+    };
+    for (let i = 0; i < 3; i++) await pool.toThread(leaveATimer, i, -1);
+    const warned = nextWarning('TOTHREAD_WORKER_ERROR');
+    const values = await Promise.all(Array.from({ length: 500 }, (_, i) => pool.toThread(leaveATimer, i, 100)));
+    expect(values).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect((await warned)?.message).toMatch(/A tothread worker failed outside any call: Error: left behind by call 100/);
   });
 });
 

@@ -8,6 +8,7 @@ import { Batch, CostTable } from './batch.js';
 import { packArgs } from './batch-args.js';
 import { LOADING, RUNNING } from './batch-states.js';
 import { needsText } from './inline-answers.js';
+import { warnWorkerFailed } from './workers.js';
 import type { Call } from './call.js';
 import type { CallQueue } from './call-queue.js';
 import type { TaskSignal } from './cancel.js';
@@ -26,6 +27,8 @@ export interface BatchHost {
   release(): void;
   /** A batch could not be sent at all: its worker slot is free again. */
   unsent(): void;
+  /** True once the pool is closing: its workers are being ended, not failing. */
+  ending(): boolean;
 }
 
 export class Batcher {
@@ -135,12 +138,18 @@ export class Batcher {
         // A batch that ended its worker before any of its calls started (its message, say, too
         // big for the worker's memory) would only do it again: its calls go alone from now on.
         const alone = batch.untouched();
+        let blamed = false;
         for (const call of batch.open()) {
           if (alone) call.batchable = false;
           // A call whose module was still loading had not started either.
           if (batch.skip(call.slot) || batch.state(call.slot) === LOADING) unstarted.push(call);
-          else if (batch.state(call.slot) === RUNNING) call.crashed(error);
+          else if (batch.state(call.slot) === RUNNING) {
+            call.crashed(error);
+            blamed = true;
+          }
         }
+        // Between two calls (a timer a finished call left behind threw, say): no call to fail.
+        if (!blamed && !batch.taskSignal.aborted && !this.#host.ending()) warnWorkerFailed(error);
         this.#end(key, unstarted);
       },
     );

@@ -115,6 +115,7 @@ export class Pool {
     requeue: (calls) => this.#requeue(calls),
     release: () => this.#release(),
     unsent: () => this.#unsent(),
+    ending: () => this.#state !== 'open',
   });
   /** Which targets the workers have most likely loaded: those travel by id only. */
   readonly #known = new KnownTargets();
@@ -703,7 +704,9 @@ export class Pool {
 
   async #end(message: string): Promise<void> {
     this.#limit.waiting(false);
-    // A call whose answer has arrived keeps it (settle() ignores anything else then).
+    // A call whose answer has arrived keeps it (settle() ignores anything else then), answers in
+    // shared memory included: those are read first.
+    this.#batcher.harvestAll();
     for (const call of [...this.#running]) call.settle(false, call.locate(new PoolClosedError(message)));
     this.#batcher.releaseHeld(true); // answered calls held behind batches that will not deliver now
     // Calls taken back from a stopped batch while the pool was closing never reached a worker again.

@@ -83,7 +83,12 @@ export function startWorkers(options: Resolved, onMessage: (message: unknown) =>
   piscina.on('error', (error: unknown) => {
     if (String((error as Error | undefined)?.message).startsWith('Unexpected message from Worker')) return;
     if (onFailure(piscina, error)) return;
-    process.emitWarning(`A tothread worker failed outside any call: ${String(error)}`, { code: 'TOTHREAD_WORKER_ERROR' });
+    warnWorkerFailed(error);
   });
   return piscina;
+}
+
+/** A worker failed where no call can take the error (between calls, or after them): it is said, not dropped. */
+export function warnWorkerFailed(error: unknown): void {
+  process.emitWarning(`A tothread worker failed outside any call: ${String(error)}`, { code: 'TOTHREAD_WORKER_ERROR' });
 }
