@@ -6,16 +6,21 @@ import { ThreadLimit } from '../packages/core/src/thread-limit.js';
 const CORES = 2;
 const SAMPLE_MS = 20;
 
-/** A limit from 2 to 32 whose CPU clock the test moves: `run(ms, busy)` passes time at that share of the cores. */
+/**
+ * A limit from 2 to 32 whose CPU clock the test moves: `run(ms, busy)` passes time with the process
+ * using that share of the cores, `run(ms, busy, demand)` with its workers asking for `demand` of
+ * them (running, or waiting for a core other processes hold).
+ */
 function adaptive() {
   let cpu = 0;
   let wall = 0;
+  let demand = 0;
   let starting = false;
   const raises: number[] = [];
   const limit = new ThreadLimit(CORES, 32, {
     raised: () => raises.push(limit.value),
     starting: () => starting,
-    read: () => ({ cpu, wall }),
+    read: () => ({ cpu, wall, demand }),
     cores: CORES,
   });
   return {
@@ -24,11 +29,12 @@ function adaptive() {
     setStarting(value: boolean) {
       starting = value;
     },
-    /** Lets `ms` pass (whole samples) with the CPUs `busy` (0..1) all along. */
-    run(ms: number, busy: number) {
+    /** Lets `ms` pass (whole samples) with the CPUs `busy` (0..1) all along, the workers asking for `asked`. */
+    run(ms: number, busy: number, asked = busy) {
       for (let t = 0; t < ms; t += SAMPLE_MS) {
         wall += SAMPLE_MS;
         cpu += SAMPLE_MS * CORES * busy;
+        demand += SAMPLE_MS * CORES * asked;
         vi.advanceTimersByTime(SAMPLE_MS);
       }
     },
@@ -47,15 +53,39 @@ describe("the limit of maxThreads: 'auto'", () => {
     expect(limit.value).toBe(32);
   });
 
+  it('takes the first sample after calls start waiting as the start of its clock: workers just handed calls may not have woken yet', () => {
+    const { limit, raises, run } = adaptive();
+    limit.waiting(true);
+    run(SAMPLE_MS, 0);
+    expect(raises).toEqual([]);
+    run(SAMPLE_MS, 0);
+    expect(raises).toEqual([4]);
+  });
+
+  it("takes workers waiting for a core as busy: other processes' load does not make computing workers look blocked", () => {
+    const { limit, raises, run } = adaptive();
+    limit.waiting(true);
+    run(SAMPLE_MS, 0);
+    run(10 * SAMPLE_MS, 0.3, 1); // the process gets 0.3 of the cores; its workers ask for all of them
+    expect(raises).toEqual([]);
+    run(2 * SAMPLE_MS, 0.05, 0.05); // blocked
+    expect(raises).toEqual([4, 8]);
+    run(300, 0.3, 0.95);
+    expect(limit.value).toBe(4);
+  });
+
   it('judges nothing while workers are starting: their start-up CPU says nothing about the calls', () => {
     const { limit, raises, run, setStarting } = adaptive();
     limit.waiting(true);
+    run(SAMPLE_MS, 0); // starts the clock
     run(SAMPLE_MS, 0.05);
     expect(limit.value).toBe(4);
     setStarting(true);
     run(1_000, 1);
     expect(limit.value).toBe(4);
     setStarting(false);
+    run(SAMPLE_MS, 0); // the first sample after a start only starts the clock: the new worker is just getting its call
+    expect(raises).toEqual([4]);
     run(SAMPLE_MS, 0.05);
     expect(raises).toEqual([4, 8]);
   });
@@ -63,6 +93,7 @@ describe("the limit of maxThreads: 'auto'", () => {
   it('keeps its threads while the CPUs are busy for less than the stabilization window (first calls loading code)', () => {
     const { limit, run } = adaptive();
     limit.waiting(true);
+    run(SAMPLE_MS, 0); // starts the clock
     run(2 * SAMPLE_MS, 0.05);
     expect(limit.value).toBe(8);
     run(180, 1); // new threads' first calls load their modules, then block again
@@ -73,6 +104,7 @@ describe("the limit of maxThreads: 'auto'", () => {
   it('steps back toward the floor, one halving per window, while the CPUs stay busy (the calls compute)', () => {
     const { limit, run } = adaptive();
     limit.waiting(true);
+    run(SAMPLE_MS, 0); // starts the clock
     run(3 * SAMPLE_MS, 0.05);
     expect(limit.value).toBe(16);
     run(200, 0.95);
@@ -86,6 +118,7 @@ describe("the limit of maxThreads: 'auto'", () => {
   it('neither grows nor shrinks in the middle band, and stops sampling when no call waits', () => {
     const { limit, raises, run } = adaptive();
     limit.waiting(true);
+    run(SAMPLE_MS, 0); // starts the clock
     run(SAMPLE_MS, 0.05);
     run(1_000, 0.7);
     expect(limit.value).toBe(4);

@@ -64,9 +64,12 @@ export function resolveOptions(options: unknown): Resolved {
   check.knownKeys('options', raw, POOL_KEYS);
   const auto = raw.maxThreads === undefined || raw.maxThreads === 'auto';
   if (!auto && typeof raw.maxThreads !== 'number') throw check.choiceError('maxThreads', "a whole number from 1 and up, or `'auto'`", raw.maxThreads);
-  const max = auto ? availableParallelism() : (check.optionalInteger('maxThreads', raw.maxThreads, 1) as number);
-  const min = check.optionalInteger('minThreads', raw.minThreads, 0) ?? Math.min(1, max);
-  if (min > max) throw check.rangeError('minThreads', `at most \`maxThreads\` (${max})`, min);
+  const fixed = auto ? undefined : (check.optionalInteger('maxThreads', raw.maxThreads, 1) as number);
+  const ceiling = fixed ?? autoCeiling();
+  const min = check.optionalInteger('minThreads', raw.minThreads, 0) ?? 1;
+  if (min > ceiling) throw check.rangeError('minThreads', auto ? `at most the ceiling of \`maxThreads: 'auto'\` (${ceiling})` : `at most \`maxThreads\` (${ceiling})`, min);
+  // 'auto' starts at one call per core, or per thread kept when minThreads asks for more.
+  const max = fixed ?? Math.max(availableParallelism(), min);
   if (raw.execArgv !== undefined) checkExecArgv(raw.execArgv);
   if (raw.env !== undefined && typeof raw.env !== 'symbol' && (typeof raw.env !== 'object' || raw.env === null)) {
     throw check.typeError('env', 'an object of strings or worker_threads.SHARE_ENV', raw.env);
@@ -75,7 +78,7 @@ export function resolveOptions(options: unknown): Resolved {
   return {
     min,
     max,
-    ceiling: auto ? autoCeiling() : max,
+    ceiling,
     idleTimeout: check.optionalDuration('idleTimeout', raw.idleTimeout, true) ?? 10_000,
     maxQueue: raw.maxQueue === Infinity ? Infinity : (check.optionalInteger('maxQueue', raw.maxQueue, 0) ?? Infinity),
     queueFull: queueFullMode(raw.queueFull, raw.maxQueue),

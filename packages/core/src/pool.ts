@@ -22,6 +22,7 @@ import type { FnRef, Mutable, ReplyMessage, StreamRef, TaskOp, TaskRequest, Task
 import { resolveOptions, type PoolOptions, type Resolved } from './pool-options.js';
 import { RoomQueue } from './room.js';
 import { ThreadLimit } from './thread-limit.js';
+import { ThreadTimes } from './thread-times.js';
 import { makeThreaded, makeToThread, type AnyFunction, type Threaded, type ToThread } from './to-thread.js';
 import * as check from './validate.js';
 import { startingWorkers, startWorkers } from './workers.js';
@@ -95,6 +96,8 @@ export class Pool {
   readonly #options: Resolved;
   /** How many calls may run at once now: fixed, or adaptive under `maxThreads: 'auto'`. */
   readonly #limit: ThreadLimit;
+  /** What the workers ask of the CPUs, which the adaptive limit goes by. */
+  readonly #times: ThreadTimes | undefined;
   #piscina: Piscina | undefined;
   #state: PoolState = 'open';
   readonly #queue = new CallQueue();
@@ -139,9 +142,11 @@ export class Pool {
    */
   constructor(options?: PoolOptions) {
     this.#options = resolveOptions(options);
+    this.#times = this.#options.ceiling > this.#options.max ? new ThreadTimes() : undefined;
     this.#limit = new ThreadLimit(this.#options.max, this.#options.ceiling, {
       raised: () => this.#pump(),
       starting: () => this.#piscina !== undefined && startingWorkers(this.#piscina) > 0,
+      ...(this.#times && { read: this.#times.read }),
     });
     this.toThread = makeToThread((fn, args, settings, site, task) => this.submit(fn, args, settings, site, task));
   }
@@ -248,6 +253,7 @@ export class Pool {
     if (full && !reserved) {
       const limit = this.#options.maxQueue;
       if (this.#options.queueFull === 'reject') {
+        this.#limit.waiting(true); // a call turned away wanted a thread too: an 'auto' pool with no room to queue still grows
         throw new QueueFullError(
           limit,
           `The pool's queue is full (maxQueue: ${limit}): wait for calls to settle, raise maxQueue, pass queueFull: 'wait', or limit concurrency with a Semaphore`,
@@ -591,6 +597,7 @@ export class Pool {
     }
     if (message[0] === BOOTED) {
       this.#booted = true;
+      this.#times?.add(message[1] as number | undefined);
       return;
     }
     if (message[0] === OUTPUT_QUERY) {

@@ -125,8 +125,8 @@ export const OUTPUT_FLOWING = 1;
 /** The main thread's stdout or stderr is closed or failed: what workers write there goes nowhere. */
 export const OUTPUT_GONE = 2;
 
-/** Posted by a worker on `parentPort` once it has started, before any call. */
-export type BootedMessage = readonly ['tothread:booted'];
+/** Posted by a worker on `parentPort` once it has started, before any call, with its kernel thread id (Linux). */
+export type BootedMessage = readonly ['tothread:booted', number | undefined];
 
 /** Posted by a worker on `parentPort` when a call with a timeout starts running. */
 export type StartedMessage = readonly ['tothread:started', number];

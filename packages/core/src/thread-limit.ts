@@ -2,9 +2,11 @@
  * How many calls a pool runs at once. Fixed, or (`maxThreads: 'auto'`) adaptive: while calls wait
  * for a thread, the limit grows if the CPUs are idle (the running calls are blocked on I/O, as a
  * legacy sync HTTP or database client is) and falls back toward one thread per core when they are
- * busy (CPU-bound work gains nothing from more threads than cores).
+ * busy (CPU-bound work gains nothing from more threads than cores). Busy means the process uses
+ * them, or its workers wait for them: read per thread where it can be (see thread-times.ts).
  */
 import { availableParallelism } from 'node:os';
+import { processCpu } from './thread-times.js';
 
 /** How often the CPUs are sampled while calls wait. */
 const SAMPLE_MS = 20;
@@ -24,6 +26,8 @@ const STABLE_MS = 200;
 export interface CpuReading {
   readonly cpu: number;
   readonly wall: number;
+  /** CPU time the workers have asked for, running or waiting for a core (ms), where it can be read. */
+  readonly demand?: number;
 }
 
 /** What a limit is told and asks about. */
@@ -38,17 +42,18 @@ export interface ThreadLimitHooks {
   readonly cores?: number;
 }
 
-function readProcess(): CpuReading {
-  const { user, system } = process.cpuUsage();
-  return { cpu: (user + system) / 1000, wall: performance.now() };
-}
-
 export class ThreadLimit {
   readonly floor: number;
   readonly ceiling: number;
   #value: number;
   #timer: NodeJS.Timeout | undefined;
   #last: CpuReading = { cpu: 0, wall: 0 };
+  /**
+   * Set when calls start waiting, and while workers start: the next sample only starts the clock,
+   * since workers that just got their calls may not have woken up to them yet (an idle-looking
+   * moment, not idle CPUs).
+   */
+  #settling = false;
   /** When the CPUs became busy and stayed so, no worker starting (undefined: they are not). */
   #busySince: number | undefined;
   readonly #cores: number;
@@ -57,7 +62,7 @@ export class ThreadLimit {
   readonly #now: () => CpuReading;
 
   /** `floor === ceiling` is a fixed limit. */
-  constructor(floor: number, ceiling: number, { raised, starting = () => false, read = readProcess, cores = availableParallelism() }: ThreadLimitHooks) {
+  constructor(floor: number, ceiling: number, { raised, starting = () => false, read = processCpu, cores = availableParallelism() }: ThreadLimitHooks) {
     this.floor = floor;
     this.ceiling = ceiling;
     this.#value = floor;
@@ -81,6 +86,7 @@ export class ThreadLimit {
     if (waiting && this.#timer === undefined) {
       this.#last = this.#now();
       this.#busySince = undefined;
+      this.#settling = true;
       this.#timer = setInterval(() => this.#sample(), SAMPLE_MS);
       this.#timer.unref();
     } else if (!waiting && this.#timer !== undefined) {
@@ -96,13 +102,17 @@ export class ThreadLimit {
 
   #sample(): void {
     const now = this.#now();
-    if (this.#starting()) {
+    const starting = this.#starting();
+    if (starting || this.#settling) {
       this.#last = now;
       this.#busySince = undefined;
+      this.#settling = starting; // the sample after a start only starts the clock too: the new worker is just getting its call
       return;
     }
     const wall = now.wall - this.#last.wall;
-    const busy = (now.cpu - this.#last.cpu) / (wall * this.#cores);
+    // Busy if the process uses the CPUs, or its workers would if they got them.
+    const used = Math.max(now.cpu - this.#last.cpu, now.demand === undefined || this.#last.demand === undefined ? 0 : now.demand - this.#last.demand);
+    const busy = used / (wall * this.#cores);
     this.#last = now;
     if (busy <= BUSY) this.#busySince = undefined;
     else this.#busySince ??= now.wall - wall;

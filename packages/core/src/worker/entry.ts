@@ -18,6 +18,7 @@ import { moveBack, movedBuffers } from './move-back.js';
 import { callable, load, locateCtor, type Loaded } from './load.js';
 import { lowerPriority } from './priority.js';
 import { pump } from './stream.js';
+import { kernelThreadId } from '../thread-times.js';
 import { outputWritten } from './output.js';
 import { counted, outsideTask } from './strays.js';
 
@@ -26,7 +27,7 @@ const CANCEL_POLL_MS = 10;
 lowerPriority((workerData as WorkerSettings | undefined)?.niceIncrement ?? 0);
 // This thread has started (a `--require` in execArgv that throws never gets here): a call that
 // fails with its worker after this failed in the call, not in the worker's start.
-parentPort?.postMessage(['tothread:booted'] satisfies BootedMessage);
+parentPort?.postMessage(['tothread:booted', kernelThreadId()] satisfies BootedMessage);
 
 // Tools rewrite plain code into calls of module-local helpers: esbuild (tsx) keeps function names
 // with `__name`, vite (vitest) turns `import()` into `__vite_ssr_dynamic_import__()`. A function
