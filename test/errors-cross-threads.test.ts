@@ -34,6 +34,9 @@ describe('errors thrown in a worker come back whole', () => {
     expect(below('all')).toMatch(/^\s+at async importOrders .*\n\s+at async importAll /);
     // An error made on the main thread: the message, then the awaiting functions.
     expect(stacks.timeout).toMatch(/^TimeoutError: `anonymous function` timed out after 50 ms\n\s+at async summarise \(.*call-sites\.mjs:\d+:\d+\)/);
+    // A timeout() scope, a waitFor(): where they were opened.
+    expect(stacks.scoped).toMatch(/^TimeoutError: The timeout\(\) scope timed out after 50 ms\n\s+at scoped \(.*call-sites\.mjs:\d+:\d+\)/);
+    expect(stacks.waited).toMatch(/^TimeoutError: waitFor\(\) timed out after 50 ms\n\s+at waited \(.*call-sites\.mjs:\d+:\d+\)/);
     // Nothing awaited the call when it failed: the worker's frames alone.
     expect(stacks.later).toMatch(/^ParseError: [^\n]+\n\s+at parseSync [^\n]+$/);
     // Awaited through tothread's combinators: the line that made the gather, task, group or loop.

@@ -52,7 +52,7 @@ describe('a fault in one worker fails only its own call, and the pool replaces t
       }),
     )) as WorkerExitError;
     expect(error).toBeInstanceOf(WorkerExitError);
-    expect(error.message).toMatch(/ran out of memory: raise the pool's resourceLimits/);
+    expect(error.message).toMatch(/ran out of memory before the call settled\. The pool replaces the worker\. Raise the pool's resourceLimits, or process the data in smaller pieces\.$/);
   });
 
   it('the worker killed from outside', async () => {

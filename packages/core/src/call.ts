@@ -209,16 +209,12 @@ export class Call {
       failure = new CloneError(where, `${where === 'args' ? 'an argument' : 'the transfer list'} was refused (${detail})`, { cause: error });
     } else {
       const exit = /exited with code: (-?\d+)/.exec(detail);
-      const what =
-        code === 'ERR_WORKER_OUT_OF_MEMORY'
-          ? 'ran out of memory: raise the pool\'s resourceLimits, or process the data in smaller pieces'
-          : exit
-            ? `exited with code ${exit[1]}`
-            : `crashed (${detail})`;
+      const memory = code === 'ERR_WORKER_OUT_OF_MEMORY';
+      const what = memory ? 'ran out of memory' : exit ? `exited with code ${exit[1]}` : `crashed (${detail})`;
       failure = new WorkerExitError(
         starting
           ? `No worker thread could start to run \`${this.name}\`: one ${what} while starting. Check the pool's execArgv, env and resourceLimits; the next call starts a worker again.`
-          : `The worker thread running \`${this.name}\` ${what} before the call settled. The pool replaces the worker.`,
+          : `The worker thread running \`${this.name}\` ${what} before the call settled. The pool replaces the worker.${memory ? " Raise the pool's resourceLimits, or process the data in smaller pieces." : ''}`,
         exit ? Number(exit[1]) : undefined,
         { cause: error },
       );

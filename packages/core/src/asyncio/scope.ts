@@ -3,6 +3,7 @@
  * offloaded inside a scope, however deep, is stopped when the scope is cancelled, without passing
  * a signal by hand. Scopes nest: cancelling an outer scope cancels the inner ones.
  */
+import { captureSite, locate } from '../call-site.js';
 import { currentSignal, withSignal } from '../cancel.js';
 import { CancelledError, TimeoutError } from '../errors.js';
 import * as check from '../validate.js';
@@ -151,7 +152,8 @@ export async function timeout<T>(ms: number, fn: (scope: CancelScope) => T | Pro
   const limit = check.optionalDuration('ms', ms);
   if (limit === undefined) throw check.typeError('ms', 'a number of milliseconds', ms);
   const scope = new CancelScope();
-  const timer = setTimeout(() => scope.cancel(new TimeoutError('The timeout() scope', limit)), limit);
+  const site = captureSite(timeout); // its TimeoutError shows where the scope was opened
+  const timer = setTimeout(() => scope.cancel(locate(new TimeoutError('The timeout() scope', limit), site)), limit);
   try {
     return await scope.run(fn);
   } finally {

@@ -1,4 +1,5 @@
 /** asyncio's `wait_for`: a deadline on one awaitable, and the work behind it stopped when it passes. */
+import { captureSite, locate } from '../call-site.js';
 import { currentSignal } from '../cancel.js';
 import { TimeoutError } from '../errors.js';
 import { watchSignal } from '../signal-watch.js';
@@ -30,6 +31,7 @@ export async function waitFor<A extends Awaitable<unknown>>(item: A, ms: number)
     stopAndWatch(item, scope.reason); // a call handed over is stopped, and its rejection observed
     throw scope.reason;
   }
+  const site = captureSite(waitFor); // its TimeoutError shows where the wait began
   const started = start(item as Awaitable<AwaitedOf<A>>);
   let timer: NodeJS.Timeout | undefined;
   let unwatch: (() => void) | undefined;
@@ -38,7 +40,7 @@ export async function waitFor<A extends Awaitable<unknown>>(item: A, ms: number)
       stop(started, error);
       reject(error);
     };
-    timer = setTimeout(() => end(new TimeoutError('waitFor()', limit)), limit);
+    timer = setTimeout(() => end(locate(new TimeoutError('waitFor()', limit), site)), limit);
     // An enclosing scope that ends first ends the wait too (and its timer, which would keep the
     // process alive), even for a promise tothread cannot stop.
     if (scope !== undefined) unwatch = watchSignal(scope, end);
