@@ -163,7 +163,7 @@ export class Pool {
     return makeThreaded(fn, callSettings(options), (f, args, settings, site, task) => this.submit(f, args, settings, site, task));
   }
 
-  /** The most calls this pool runs at once: for `maxThreads: 'auto'`, the core count it starts from. */
+  /** The most calls this pool runs at once: for `maxThreads: 'auto'`, the count it starts from (one per core, or `minThreads` if more). */
   get maxThreads(): number {
     return this.#options.max;
   }
