@@ -5,6 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createPool, threaded, toThread, UnsupportedFunctionError } from '@tothread/core';
 import defaultExport, { busyWaitSync, hashSync, utils } from './fixtures/legacy-esm.mjs';
 import legacyCjs from './fixtures/legacy-cjs.cjs';
+import getterExports from './fixtures/getter-exports.cjs';
+import getterNeighbour from './fixtures/getter-neighbour.cjs';
 import { fixture, runNode } from './helpers.js';
 
 const { joinSync, nested, threadIdSync } = legacyCjs as {
@@ -287,5 +289,14 @@ describe('workers that join later', () => {
     expect(burst).toEqual(Array.from({ length: 30 }, (_, i) => i * 3));
     expect(growing.stats().failed).toBe(0);
     await growing.close();
+  });
+});
+
+describe('finding the module of a function', () => {
+  it("runs no getter of another module's exports on the main thread, and finds a function exported through its own module", async () => {
+    expect(getterExports.reads()).toBe(0);
+    expect(await toThread(getterNeighbour.pair, 'a', 'b')).toBe('a|b');
+    expect(getterExports.reads()).toBe(0);
+    expect(await toThread(getterExports.shout, 'hey')).toBe('hey!');
   });
 });

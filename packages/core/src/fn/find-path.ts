@@ -23,8 +23,22 @@ function ownKeys(container: object): string[] {
   return Object.getOwnPropertyNames(container).filter((key) => !FUNCTION_OWN.has(key) && 'value' in Object.getOwnPropertyDescriptor(container, key)!);
 }
 
-/** Breadth-first identity search through exports: `fn`, `default.fn`, `utils.parse`… */
-export function findPath(root: unknown, target: unknown): string[] | undefined {
+/** `container[key]` if it is a data property: a getter is not run (undefined, as one that throws). */
+function dataValue(container: object, key: string): unknown {
+  try {
+    const descriptor = Object.getOwnPropertyDescriptor(container, key);
+    return descriptor !== undefined && 'value' in descriptor ? descriptor.value : undefined;
+  } catch {
+    return undefined; // a binding not yet initialized, a Proxy trap that throws
+  }
+}
+
+/**
+ * Breadth-first identity search through exports: `fn`, `default.fn`, `utils.parse`… With
+ * `getters: false`, only data properties are read: a module that is not the function's own may
+ * have getters that do things (a deprecation warning, a lazy load), and none of them runs.
+ */
+export function findPath(root: unknown, target: unknown, getters = true): string[] | undefined {
   if (root === target) return [];
   let level: Array<[unknown, string[]]> = [[root, []]];
   const seen = new Set<unknown>([root]);
@@ -33,7 +47,7 @@ export function findPath(root: unknown, target: unknown): string[] | undefined {
     for (const [container, path] of level) {
       if ((typeof container !== 'object' && typeof container !== 'function') || container === null) continue;
       for (const key of ownKeys(container)) {
-        const value = read(container, key);
+        const value = getters ? read(container, key) : dataValue(container, key);
         if (value === target) return [...path, key];
         if (value !== null && (typeof value === 'object' || typeof value === 'function') && !seen.has(value)) {
           seen.add(value);
