@@ -106,6 +106,32 @@ describe('wrapModule facades return what direct calls return', () => {
 });
 
 describe('wrapModule bad input names the module, the export and the fix', () => {
+  it('calls an export as a method, as this thread would: a namespace, a singleton, functions that call each other through this', async () => {
+    const legacy = wrapModule<typeof import('./fixtures/legacy-this.cjs')>('./fixtures/legacy-this.cjs', { pool });
+    expect(await legacy.format.money(12.5)).toBe('€12.50');
+    expect(await legacy.main(4)).toBe(8);
+    const service = wrapModule<typeof import('./fixtures/legacy-singleton.cjs')>('./fixtures/legacy-singleton.cjs', { pool });
+    expect(await service.label('x')).toBe('svc:x');
+  });
+
+  it("finds the default export of CommonJS compiled from TypeScript, and names a class that is module.exports as 'default'", async () => {
+    const compiled = wrapModule<typeof import('./fixtures/ts-compiled.cjs')>('./fixtures/ts-compiled.cjs', { pool });
+    expect(await compiled.default('ada')).toBe('hi ada');
+    expect(await compiled.other()).toBe('other');
+    const counter = wrapModule<{ Counter: () => number }>('./fixtures/class-export.cjs', { pool });
+    const refused = (await settle(counter.Counter())) as ExportError;
+    expect(refused).toBeInstanceOf(ExportError);
+    expect(refused.message).toMatch(/`Counter` is the module's default export \(module\.exports\), named `default`/);
+    const legacy = wrapModule<{ toString: () => string }>('./fixtures/legacy-this.cjs', { pool });
+    expect(await settle(legacy.toString())).toMatchObject({ name: 'ExportError', message: expect.stringMatching(/has no export `toString` \(it has: format, main, helper\)/) });
+  });
+
+  it('refuses a JSON file and a call of the facade itself, saying what to do instead', async () => {
+    expect(() => wrapModule('./fixtures/data.json')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/is JSON data, which has no functions to offload/) }));
+    const whole = wrapModule<() => unknown>('./fixtures/legacy-cjs.cjs', { pool }) as unknown as () => Promise<unknown>;
+    expect(await settle(whole())).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/is not a function: call its exports by name/) });
+  });
+
   it('throws ModuleNotFoundError at once for a path or package that does not exist', () => {
     expect(() => wrapModule('./fixtures/no-such-file.mjs')).toThrow(ModuleNotFoundError);
     expect(() => wrapModule('./fixtures/no-such-file.mjs')).toThrow(/Cannot find module `\.\/fixtures\/no-such-file\.mjs` from .*modules-wrap\.test\.ts/);

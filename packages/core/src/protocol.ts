@@ -29,7 +29,8 @@ export type FnRef =
       readonly sloppy?: boolean;
     }
   /** A function exported by a module, imported once per worker. */
-  | ({ readonly kind: 'module'; readonly id: number } & ExportRef)
+  /** `asMethod`: called on the object it is read from (a facade's `facade.obj.method()`), not as a plain function. */
+  | ({ readonly kind: 'module'; readonly id: number; readonly asMethod?: true } & ExportRef)
   /** A target the workers have most likely loaded already: only its id travels. */
   | { readonly kind: 'known'; readonly id: number };
 

@@ -28,6 +28,11 @@ export function choiceError(name: string, expected: string, value: unknown): Typ
   return error;
 }
 
+/** A `TypeError` with code `ERR_INVALID_ARG_VALUE`: `message` says what is wrong and what to do instead. */
+export function valueError(message: string): TypeError & { code: string } {
+  return codeError(new TypeError(message), 'ERR_INVALID_ARG_VALUE');
+}
+
 /** A `RangeError` with code `ERR_OUT_OF_RANGE`, in the same form. */
 export function rangeError(name: string, expected: string, value: unknown): RangeError & { code: string } {
   return codeError(new RangeError(`Expected \`${name}\` to be ${expected}, got ${describe(value)}`), 'ERR_OUT_OF_RANGE');

@@ -58,15 +58,15 @@ function closureError(fn: Function, free: readonly string[], where: Location): U
       'entry-script',
       `${label(fn)}${site} uses ${names} from its surrounding scope, and it lives in the program's entry script, ` +
         `which a worker cannot import without running the whole program again. Move it into its own module and ` +
-        `export it, or pass ${free.length > 1 ? `${names} as arguments` : `${names} as an argument`}${asArgs}`,
+        `export it, or pass ${free.length > 1 ? `${names} as arguments` : `${names} as an argument`}${asArgs} if ${free.length > 1 ? 'they are' : 'it is'} data (a function in an argument runs back on this thread, as a callback)`,
       free,
     );
   }
   return new UnsupportedFunctionError(
     'closure',
     `${label(fn)}${site} uses ${names} from its surrounding scope, which a worker thread does not have. ` +
-      `Pass ${free.length > 1 ? 'them as arguments' : 'it as an argument'}${asArgs}, ` +
-      `move ${free.length > 1 ? 'them' : 'it'} inside the function, or export the function from a module and pass the imported reference`,
+      `Pass ${free.length > 1 ? 'them as arguments' : 'it as an argument'}${asArgs} if ${free.length > 1 ? 'they are' : 'it is'} data (a function in an argument runs back on this thread, as a callback), ` +
+      `get ${free.length > 1 ? 'them' : 'it'} inside the function (a built-in module: process.getBuiltinModule('node:fs')), or export the function from a module and pass the imported reference`,
     free,
   );
 }

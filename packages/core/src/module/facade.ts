@@ -69,6 +69,9 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
   if (!Array.isArray(skip) || !skip.every((name) => typeof name === 'string')) throw check.typeError('options.skip', 'an array of export names', skip);
   const settings = callSettings(raw.timeout === undefined ? undefined : { timeout: raw.timeout }, 'options');
   const url = resolveSpecifier(specifier, callerUrl(wrapModule));
+  if (/\.json$/i.test(url)) {
+    throw check.valueError(`${url} is JSON data, which has no functions to offload: read it with JSON.parse(readFileSync(…)), or import it with { with: { type: 'json' } }`);
+  }
   const poolOf = (): Pool => (raw.pool as Pool | undefined) ?? defaultPool();
 
   const targets = new Map<string, FnRef>();
@@ -77,7 +80,8 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
   const target = (path: readonly string[]): FnRef => {
     const key = path.join('\0');
     let ref = targets.get(key);
-    if (ref === undefined) targets.set(key, (ref = { kind: 'module', id: newTargetId(), url, path, format: 'esm' }));
+    // Called as a method, as `module.obj.method()` would be on this thread: `this` is what holds it.
+    if (ref === undefined) targets.set(key, (ref = { kind: 'module', id: newTargetId(), url, path, format: 'esm', asMethod: true }));
     return ref;
   };
   const describe = (path: readonly string[]): Promise<ExportKind> => {
@@ -93,6 +97,10 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
   };
 
   const invoke = (path: readonly string[], args: unknown[]): unknown => {
+    if (path.length === 0) {
+      const named = `The facade of ${url} is not a function: call its exports by name (facade.parse(…)); a module that exports one function (module.exports = fn) is called as facade.default(…)`;
+      return Promise.reject(check.valueError(named));
+    }
     const pool = poolOf();
     const ref = target(path);
     const kind = describe(path);

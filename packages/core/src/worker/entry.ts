@@ -74,7 +74,8 @@ function perform(request: TaskRequest, entry: Loaded): TaskResponse | Promise<Ta
   let value: unknown;
   try {
     const fn = callable(entry, request.fn);
-    value = fn(...request.args); // a plain call: `this` is undefined, as in `fn(...args)` on the main thread
+    // A plain call: `this` is undefined, as in `fn(...args)` on the main thread; a facade's is a method call.
+    value = entry.holder === undefined ? fn(...request.args) : fn.apply(entry.holder, request.args);
     if (op === 'stream') {
       const iterator = value as Iterator<unknown> | AsyncIterator<unknown>;
       if (typeof iterator?.next !== 'function') throw new TypeError('the function did not return an iterator: call it without streaming');

@@ -18,6 +18,8 @@ export interface Loaded {
   readonly value: unknown;
   /** The module, searched for the classes of the errors the function throws. */
   readonly module: { readonly root: unknown; readonly ref: ExportRef } | undefined;
+  /** For a facade's call (`facade.obj.method()`, see FnRef `asMethod`): the object it is called on. */
+  readonly holder?: unknown;
 }
 
 const loaded = new Map<number, Loaded>();
@@ -69,31 +71,57 @@ function importRoot(ref: ExportRef): Promise<unknown> {
   return root;
 }
 
+/**
+ * Whether `container` has `key`: its own, or from its class (a singleton's methods), not one every
+ * object or function has (`toString`, `constructor`, `call`).
+ */
 function own(container: unknown, key: string): boolean {
-  return (typeof container === 'object' || typeof container === 'function') && container !== null && key in container;
+  if ((typeof container !== 'object' && typeof container !== 'function') || container === null || !(key in container)) return false;
+  for (let at: object | null = container; at !== null; at = Object.getPrototypeOf(at) as object | null) {
+    if (at === Object.prototype || at === Function.prototype) return false;
+    if (Object.hasOwn(at, key)) return true;
+  }
+  return false;
 }
 
-/** Walks `path` from the namespace; a CommonJS module's names may only be on its default export. */
-function walk(root: unknown, ref: ExportRef): unknown {
+/**
+ * What TypeScript or Babel compiled to CommonJS (`exports.__esModule`): imported, its namespace's
+ * `default` is the whole `module.exports`, and its own default export is that object's `default`.
+ */
+function compiledDefault(namespaceDefault: unknown): boolean {
+  return (typeof namespaceDefault === 'object' || typeof namespaceDefault === 'function') && namespaceDefault !== null && (namespaceDefault as { __esModule?: unknown }).__esModule === true && Object.hasOwn(namespaceDefault, 'default');
+}
+
+/**
+ * Walks `path` from the namespace; a CommonJS module's names may only be on its default export.
+ * Returns the value and the object it was read from.
+ */
+function walk(root: unknown, ref: ExportRef): { value: unknown; holder: unknown } {
   let value = root;
+  let holder: unknown = undefined;
   ref.path.forEach((key, index) => {
-    const base = index === 0 && !own(value, key) && own((value as { default?: unknown }).default, key) ? (value as { default: unknown }).default : value;
+    const namespaceDefault = index === 0 ? (value as { default?: unknown }).default : undefined;
+    let base = index === 0 && !own(value, key) && own(namespaceDefault, key) ? namespaceDefault : value;
+    if (index === 0 && key === 'default' && compiledDefault(namespaceDefault)) base = namespaceDefault;
     if (!own(base, key)) {
       // A CommonJS module's names may be on its namespace, its default export, or both.
-      const fallback = index === 0 ? (value as { default?: unknown }).default : undefined;
-      const names = [base, fallback].flatMap((o) => (typeof o === 'object' && o !== null ? Object.keys(o) : []));
+      const names = [base, namespaceDefault].flatMap((o) => (typeof o === 'object' && o !== null ? Object.keys(o) : []));
       const available = [...new Set(names)].filter((k) => k !== 'default' || index > 0);
       const at = ref.path.slice(0, index + 1).join('.');
+      // `module.exports = class Counter`: asked for by its own name.
+      const isDefault = index === 0 && typeof namespaceDefault === 'function' && namespaceDefault.name === key;
       throw new ExportError(
         ref.url,
         ref.path.join('.'),
         'missing',
-        `${ref.url} has no export \`${at}\`${available.length ? ` (it has: ${available.slice(0, 20).join(', ')})` : ''}`,
+        `${ref.url} has no export \`${at}\`${available.length ? ` (it has: ${available.slice(0, 20).join(', ')})` : ''}` +
+          (isDefault ? `: \`${key}\` is the module's default export (module.exports), named \`default\`` : ''),
       );
     }
+    holder = base;
     value = (base as Record<string, unknown>)[key];
   });
-  return value;
+  return { value, holder };
 }
 
 /**
@@ -111,12 +139,13 @@ export function locateCtor(entry: Loaded | undefined): (ctor: Function) => CtorR
 /** Imports a module (once per worker) and finds the export at `ref.path`. */
 export async function loadExport(ref: ExportRef): Promise<Loaded> {
   const root = await importRoot(ref);
-  return { value: walk(root, ref), module: { root, ref } };
+  return { value: walk(root, ref).value, module: { root, ref } };
 }
 
 async function loadModule(ref: Extract<FnRef, { kind: 'module' }>): Promise<Loaded> {
   const root = await importRoot(ref);
-  return { value: walk(root, ref), module: { root, ref } };
+  const { value, holder } = walk(root, ref);
+  return { value, module: { root, ref }, ...(ref.asMethod && { holder }) };
 }
 
 /**
