@@ -268,6 +268,27 @@ describe('streaming generators', () => {
     expect(values).toEqual([1, 2, 3]);
   });
 
+  it('yields nothing after return(), not even values that were on their way, nor those a worker dying then had sent', async () => {
+    await using single = createPool({ maxThreads: 1 });
+    await single.toThread(() => 0);
+    const stream = single.toThread(function* () {
+      try {
+        for (let i = 1; i <= 5; i++) yield i;
+        const until = Date.now() + 200;
+        while (Date.now() < until);
+        yield 6;
+      } finally {
+        process.exit(3);
+      }
+    });
+    expect(await stream.next()).toEqual({ value: 1, done: false });
+    const until = Date.now() + 100;
+    while (Date.now() < until); // values 2-5 are posted meanwhile, not yet delivered
+    expect(await stream.return!()).toEqual({ value: undefined, done: true });
+    await sleep(300); // they arrive; the worker dies at the stop
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+  });
+
   it('pauses the worker when the consumer lags (bounded buffering)', async () => {
     const shared = new SharedArrayBuffer(8);
     const state = new Int32Array(shared);

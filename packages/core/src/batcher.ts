@@ -138,18 +138,21 @@ export class Batcher {
         // A batch that ended its worker before any of its calls started (its message, say, too
         // big for the worker's memory) would only do it again: its calls go alone from now on.
         const alone = batch.untouched();
-        let blamed = false;
+        // Out of memory before any call started: the batch's message, most likely, and its calls,
+        // sent alone from now on, will say so if it happens again.
+        const tooBig = alone && (error as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+        /** Whether no call takes the error (a timer a finished call left behind threw, say): it is said, not dropped. */
+        let unowned = !tooBig && !batch.taskSignal.aborted && !this.#host.ending();
         for (const call of batch.open()) {
           if (alone) call.batchable = false;
           // A call whose module was still loading had not started either.
           if (batch.skip(call.slot) || batch.state(call.slot) === LOADING) unstarted.push(call);
           else if (batch.state(call.slot) === RUNNING) {
             call.crashed(error);
-            blamed = true;
+            unowned = false;
           }
         }
-        // Between two calls (a timer a finished call left behind threw, say): no call to fail.
-        if (!blamed && !batch.taskSignal.aborted && !this.#host.ending()) warnWorkerFailed(error);
+        if (unowned) warnWorkerFailed(error);
         this.#end(key, unstarted);
       },
     );

@@ -93,7 +93,7 @@ export function uncloneableResult(value: unknown): Uncloneable | undefined {
  * an instance method): a generator object is named with `why` it cannot stream there.
  */
 export function unstreamedResult(value: unknown, why: string): Uncloneable | undefined {
-  if (types.isGeneratorObject(value)) return { path: 'result', detail: `it is a generator object, and ${why}: return an array ([...generator])` };
+  if (types.isGeneratorObject(value)) return { path: 'result', detail: `it is a generator object, and ${why}: return an array of its values` };
   return uncloneableResult(value);
 }
 

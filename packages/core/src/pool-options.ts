@@ -10,13 +10,17 @@ const MAX_NICE_INCREMENT = 19;
 
 /** Options of {@link createPool}. */
 export interface PoolOptions {
-  /** Workers kept alive while idle. They never keep the process alive. @default 1 */
+  /**
+   * Workers kept alive while idle. They never keep the process alive. With `maxThreads: 'auto'` it
+   * may be more than one per core; the limit then starts there. @default 1
+   */
   minThreads?: number;
   /**
    * Most calls running at once (one per worker); more wait in the queue. `'auto'` starts at one per
-   * core and grows, up to `max(32, cores * 8)`, while calls wait and the CPUs are idle (the running
-   * calls are blocked on I/O), and falls back when the CPUs stay busy for 200 ms with no worker
-   * starting. @default 'auto'
+   * core and grows, up to `max(32, cores * 8)`, while calls wait (or a full queue turns them away)
+   * and the CPUs are idle (the running calls are blocked on I/O), and falls back when the CPUs stay
+   * busy for 200 ms with no worker starting. Busy: the process uses them, or (Linux) its workers
+   * run or wait for a core. @default 'auto'
    */
   maxThreads?: number | 'auto';
   /** How long a worker above `minThreads` may stay idle before it exits, in ms. @default 10000 */

@@ -723,6 +723,7 @@ export class Pool {
     const adopted = [...this.#adopted].map((lent) => lent.stop(message));
     this.#adopted.clear();
     await Promise.all([piscina?.destroy(), ...adopted]);
+    this.#times?.clear();
     this.#state = 'closed';
   }
 

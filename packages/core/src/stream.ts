@@ -38,7 +38,7 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
     for (const wake of woken) wake();
   };
   port1.on('message', (message: StreamMessage) => {
-    if (stopped) return; // posted before the stop, delivered after it
+    if (stopped || finished) return; // posted before the stop (a cancel, return()), delivered after it
     inbox.push(message);
     // The last message: what is left to read is here, and a stream read only in part (or not at
     // all) must not keep the process alive for it.
@@ -56,7 +56,7 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
     (error: unknown) => {
       failure = { error };
       if (error instanceof WorkerExitError) {
-        for (let queued = receiveMessageOnPort(port1); queued !== undefined; queued = receiveMessageOnPort(port1)) inbox.push(queued.message as StreamMessage);
+        if (!finished) for (let queued = receiveMessageOnPort(port1); queued !== undefined; queued = receiveMessageOnPort(port1)) inbox.push(queued.message as StreamMessage);
       } else {
         stopped = true;
         inbox.length = 0;

@@ -6,7 +6,7 @@
  * process's CPU time is read beside it: new threads starting and the helper threads of the code
  * they run use CPU that no worker's own time shows.
  */
-import { readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readlinkSync, readSync } from 'node:fs';
 import type { CpuReading } from './thread-limit.js';
 
 /** The calling thread's kernel id on Linux (`/proc/thread-self` is `<pid>/task/<tid>`), undefined elsewhere. */
@@ -20,10 +20,25 @@ export function kernelThreadId(): number | undefined {
   }
 }
 
-/** Nanoseconds thread `tid` of this process has run plus waited to run; undefined once it has exited. */
-function demandNs(tid: number): number | undefined {
+const SCHEDSTAT = Buffer.alloc(128);
+
+/**
+ * The schedstat file of thread `tid` of this process, opened once: reading it again from the start
+ * costs a few µs (opening it anew, several times that), and the descriptor stays with that thread
+ * even if its id is reused after it exits (a read then fails with ESRCH).
+ */
+function openDemand(tid: number): number | undefined {
   try {
-    const [run = '', wait = ''] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'latin1').split(' ');
+    return openSync(`/proc/self/task/${tid}/schedstat`, 'r');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Nanoseconds the thread of `fd` has run plus waited to run; undefined once it has exited. */
+function readDemand(fd: number): number | undefined {
+  try {
+    const [run = '', wait = ''] = SCHEDSTAT.toString('latin1', 0, readSync(fd, SCHEDSTAT, 0, SCHEDSTAT.length, 0)).split(' ');
     const ns = Number(run) + Number(wait);
     return Number.isFinite(ns) ? ns : undefined;
   } catch {
@@ -38,8 +53,8 @@ export function processCpu(): CpuReading {
 }
 
 export class ThreadTimes {
-  /** Each worker's last reading (ns), by kernel thread id. */
-  readonly #last = new Map<number, number>();
+  /** Each worker's schedstat descriptor and last reading (ns). */
+  readonly #workers = new Map<number, { readonly fd: number; last: number }>();
   /** What the workers have asked for since they were first seen, in ms. */
   #demanded = 0;
   /** Whether threads' times can be read here (this thread's can), decided once: one clock all along. */
@@ -47,31 +62,46 @@ export class ThreadTimes {
 
   constructor() {
     const self = kernelThreadId();
-    this.#perThread = self !== undefined && demandNs(self) !== undefined;
+    const fd = self === undefined ? undefined : openDemand(self);
+    this.#perThread = fd !== undefined && readDemand(fd) !== undefined;
+    if (fd !== undefined) closeSync(fd);
   }
 
-  /** A worker started, with its kernel thread id (undefined where it has none to give). */
+  /** A worker started, with its kernel thread id (undefined where it has none to give). Workers that exited are let go. */
   add(tid: number | undefined): void {
-    const ns = tid === undefined || !this.#perThread ? undefined : demandNs(tid);
-    if (ns !== undefined) this.#last.set(tid!, ns);
+    if (tid === undefined || !this.#perThread) return;
+    this.#pass();
+    const fd = openDemand(tid);
+    const ns = fd === undefined ? undefined : readDemand(fd);
+    if (ns !== undefined) this.#workers.set(fd!, { fd: fd!, last: ns });
+    else if (fd !== undefined) closeSync(fd);
   }
 
-  /**
-   * The process's CPU time and the wall clock, with the CPU time the workers have asked for so far
-   * (ms): the demand of each worker since its last reading is added, an exited one is forgotten.
-   */
+  /** Adds each worker's demand since its last reading; closes the descriptors of workers that exited. */
+  #pass(): void {
+    for (const [key, worker] of this.#workers) {
+      const ns = readDemand(worker.fd);
+      if (ns === undefined) {
+        closeSync(worker.fd);
+        this.#workers.delete(key);
+        continue;
+      }
+      this.#demanded += (ns - worker.last) / 1e6;
+      worker.last = ns;
+    }
+  }
+
+  /** Lets every worker go (the pool has ended them). */
+  clear(): void {
+    for (const { fd } of this.#workers.values()) closeSync(fd);
+    this.#workers.clear();
+  }
+
+  /** The process's CPU time and the wall clock, with the CPU time the workers have asked for so far (ms). */
   read = (): CpuReading => {
     const reading = processCpu();
     if (!this.#perThread) return reading;
-    for (const [tid, last] of this.#last) {
-      const ns = demandNs(tid);
-      if (ns === undefined) {
-        this.#last.delete(tid);
-        continue;
-      }
-      this.#demanded += (ns - last) / 1e6;
-      this.#last.set(tid, ns);
-    }
+    this.#pass();
     return { ...reading, demand: this.#demanded };
   };
 }
