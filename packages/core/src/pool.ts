@@ -674,8 +674,8 @@ export class Pool {
     this.#state = 'closing';
     this.#rejectQueued('The pool was closed before this call started: make calls before close(), or create a new pool');
     this.#closing = (async () => {
-      // Answers of a batch travel apart from its task's end: wait for them too. So are the
-      // calls of the workers this pool lends (createInstance).
+      // Answers of a batch travel apart from its task's end: they are waited for too, and so are
+      // the calls of the workers this pool lends (createInstance).
       const running = [...this.#adopted].map((adopted) => adopted.drained());
       if (this.#dispatched > 0 || this.#batcher.awaiting > 0) running.push(new Promise<void>((resolve) => this.#drained.push(resolve)));
       if (running.length > 0) {
