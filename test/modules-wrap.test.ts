@@ -107,17 +107,25 @@ describe('wrapModule facades return what direct calls return', () => {
 
 describe('wrapModule bad input names the module, the export and the fix', () => {
   it('calls an export as a method, as this thread would: a namespace, a singleton, functions that call each other through this', async () => {
-    const legacy = wrapModule<typeof import('./fixtures/legacy-this.cjs')>('./fixtures/legacy-this.cjs', { pool });
+    await using single = createPool({ maxThreads: 1 }); // one worker: one copy of each module's state
+    const legacy = wrapModule<typeof import('./fixtures/legacy-this.cjs')>('./fixtures/legacy-this.cjs', { pool: single });
     expect(await legacy.format.money(12.5)).toBe('€12.50');
     expect(await legacy.main(4)).toBe(8);
-    const service = wrapModule<typeof import('./fixtures/legacy-singleton.cjs')>('./fixtures/legacy-singleton.cjs', { pool });
+    const service = wrapModule<typeof import('./fixtures/legacy-singleton.cjs')>('./fixtures/legacy-singleton.cjs', { pool: single });
     expect(await service.label('x')).toBe('svc:x');
+    // `exports.x =` CommonJS: `this` is module.exports itself, not the copy of its names the import took.
+    const counter = wrapModule<{ inc: () => number; count: number }>('./fixtures/legacy-counter.cjs', { pool: single });
+    expect([await counter.inc(), await counter.inc(), await counter.count]).toEqual([1, 2, 2]);
+    const madeUp = wrapModule<{ sayHello: (x: string) => string }>('./fixtures/legacy-proxy.cjs', { pool: single });
+    expect(await madeUp.sayHello('x')).toBe('Hello x');
   });
 
   it("finds the default export of CommonJS compiled from TypeScript, and names a class that is module.exports as 'default'", async () => {
     const compiled = wrapModule<typeof import('./fixtures/ts-compiled.cjs')>('./fixtures/ts-compiled.cjs', { pool });
     expect(await compiled.default('ada')).toBe('hi ada');
     expect(await compiled.other()).toBe('other');
+    const passedOn = wrapModule<{ default: { other: () => string } }>('./fixtures/reexport-compiled.mjs', { pool });
+    expect(await passedOn.default.other()).toBe('other'); // an ES module's default is what it exports, compiled or not
     const counter = wrapModule<{ Counter: () => number }>('./fixtures/class-export.cjs', { pool });
     const refused = (await settle(counter.Counter())) as ExportError;
     expect(refused).toBeInstanceOf(ExportError);

@@ -722,9 +722,12 @@ export class Pool {
     this.#piscina = undefined;
     const adopted = [...this.#adopted].map((lent) => lent.stop(message));
     this.#adopted.clear();
-    await Promise.all([piscina?.destroy(), ...adopted]);
-    this.#times?.clear();
-    this.#state = 'closed';
+    try {
+      await Promise.all([piscina?.destroy(), ...adopted]);
+    } finally {
+      this.#times?.clear();
+      this.#state = 'closed';
+    }
   }
 
   /** `await using pool = createPool()` closes the pool at the end of the block. */

@@ -57,6 +57,7 @@ export class ThreadTimes {
   readonly #workers = new Map<number, { readonly fd: number; last: number }>();
   /** What the workers have asked for since they were first seen, in ms. */
   #demanded = 0;
+  #cleared = false;
   /** Whether threads' times can be read here (this thread's can), decided once: one clock all along. */
   readonly #perThread: boolean;
 
@@ -69,7 +70,7 @@ export class ThreadTimes {
 
   /** A worker started, with its kernel thread id (undefined where it has none to give). Workers that exited are let go. */
   add(tid: number | undefined): void {
-    if (tid === undefined || !this.#perThread) return;
+    if (tid === undefined || !this.#perThread || this.#cleared) return;
     this.#pass();
     const fd = openDemand(tid);
     const ns = fd === undefined ? undefined : readDemand(fd);
@@ -91,8 +92,9 @@ export class ThreadTimes {
     }
   }
 
-  /** Lets every worker go (the pool has ended them). */
+  /** Lets every worker go, and any that starts later (the pool has ended them). */
   clear(): void {
+    this.#cleared = true;
     for (const { fd } of this.#workers.values()) closeSync(fd);
     this.#workers.clear();
   }

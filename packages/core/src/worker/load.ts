@@ -3,6 +3,7 @@
  * once per worker. Failures are tothread's typed errors, naming the module and the export.
  */
 import { createRequire } from 'node:module';
+import { types } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ExportError, ModuleLoadError } from '../errors.js';
 import { importEntry } from '../module/specifier.js';
@@ -77,11 +78,17 @@ function importRoot(ref: ExportRef): Promise<unknown> {
  */
 function own(container: unknown, key: string): boolean {
   if ((typeof container !== 'object' && typeof container !== 'function') || container === null || !(key in container)) return false;
+  if (types.isProxy(container)) return true; // its `has` trap said so: its descriptors may not
   for (let at: object | null = container; at !== null; at = Object.getPrototypeOf(at) as object | null) {
     if (at === Object.prototype || at === Function.prototype) return false;
     if (Object.hasOwn(at, key)) return true;
   }
   return false;
+}
+
+/** Whether `value` is the `module.exports` of the CommonJS module at `url` (a `file:` URL). */
+function isExportsOf(value: unknown, url: string): boolean {
+  return value !== undefined && require.cache[fileURLToPath(url)]?.exports === value;
 }
 
 /**
@@ -99,10 +106,13 @@ function compiledDefault(namespaceDefault: unknown): boolean {
 function walk(root: unknown, ref: ExportRef): { value: unknown; holder: unknown } {
   let value = root;
   let holder: unknown = undefined;
+  // A CommonJS module imported: its namespace holds a copy of the names Node found, taken when it
+  // loaded; `module.exports`, its default, is what its functions see as `this` and change.
+  const commonjs = ref.format === 'esm' && ref.url.startsWith('file:') && isExportsOf((root as { default?: unknown } | null)?.default, ref.url);
   ref.path.forEach((key, index) => {
     const namespaceDefault = index === 0 ? (value as { default?: unknown }).default : undefined;
-    let base = index === 0 && !own(value, key) && own(namespaceDefault, key) ? namespaceDefault : value;
-    if (index === 0 && key === 'default' && compiledDefault(namespaceDefault)) base = namespaceDefault;
+    let base = index === 0 && (commonjs || !own(value, key)) && own(namespaceDefault, key) ? namespaceDefault : value;
+    if (index === 0 && key === 'default' && commonjs && compiledDefault(namespaceDefault)) base = namespaceDefault;
     if (!own(base, key)) {
       // A CommonJS module's names may be on its namespace, its default export, or both.
       const names = [base, namespaceDefault].flatMap((o) => (typeof o === 'object' && o !== null ? Object.keys(o) : []));
