@@ -45,20 +45,24 @@ function isEntryFile(file: string): boolean {
 }
 
 /**
- * Searches the CommonJS module cache: the module that defined `fn` first (its exports are read
- * whole, getters too: bundlers export through them), then every other module's data properties
- * only, so that none of their getters runs here. A module that is not the entry script wins over
- * one that is.
+ * Searches the CommonJS module cache, reading data properties only, so that no module's getters
+ * (a deprecation warning, a lazy load) run here; then, if that finds nothing, the module that
+ * defined `fn` with its getters too (bundlers export through them), which costs an inspector
+ * look-up. A module that is not the entry script wins over one that is.
  */
 function locateCommonJS(fn: Function): Location | undefined {
+  const found = searchCommonJS(fn, Object.entries(require.cache), false);
+  if (found !== undefined) return found;
   const script = scriptUrlOf(fn);
   const own = script?.startsWith('file:') ? fileURLToPath(script) : undefined;
-  const modules = Object.entries(require.cache);
-  if (own !== undefined && require.cache[own] !== undefined) modules.unshift([own, require.cache[own]]);
+  return own === undefined ? undefined : searchCommonJS(fn, [[own, require.cache[own]]], true);
+}
+
+function searchCommonJS(fn: Function, modules: ReadonlyArray<readonly [string, NodeJS.Module | undefined]>, getters: boolean): Location | undefined {
   let entry: Location | undefined;
   for (const [filename, mod] of modules) {
     if (mod === undefined) continue;
-    const path = findPath(mod.exports, fn, filename === own);
+    const path = findPath(mod.exports, fn, getters);
     if (path === undefined) continue;
     const url = pathToFileURL(filename).href;
     const isEntry = mod === require.main || isEntryFile(filename);
@@ -75,7 +79,7 @@ function locateCommonJS(fn: Function): Location | undefined {
 export async function locateFunction(fn: Function): Promise<Location> {
   const commonjs = locateCommonJS(fn);
   if (commonjs !== undefined) return commonjs;
-  const url = scriptUrlOf(fn); // cached: locateCommonJS asked already
+  const url = scriptUrlOf(fn);
   if (url === undefined || url === '') return { url: undefined, ref: undefined, isEntry: false };
   const isEntry = url.startsWith('file:') && isEntryFile(fileURLToPath(url));
   // The entry script is never imported: it may still be suspended in a top-level await, and would
