@@ -19,6 +19,29 @@ describe('toThread types', () => {
     void toThread(parseSync, 'a', { strict: true });
   });
 
+  it('types a generator function as a stream, also when it is declared to return an iterator', () => {
+    function* rows(n: number): Generator<number> {
+      yield n;
+    }
+    function* annotated(n: number): IterableIterator<number> {
+      yield n;
+    }
+    async function* later(n: number): AsyncIterableIterator<string> {
+      yield String(n);
+    }
+    expectTypeOf(toThread(rows, 1)).toEqualTypeOf<AsyncIterableIterator<number>>();
+    expectTypeOf(toThread(annotated, 1)).toEqualTypeOf<AsyncIterableIterator<number>>();
+    expectTypeOf(toThread(later, 1)).toEqualTypeOf<AsyncIterableIterator<string>>();
+    expectTypeOf(toThread((n: number): Iterable<number> => [n], 1)).toEqualTypeOf<Promise<Iterable<number>>>(); // an array, awaited
+  });
+
+  it("takes a typed array's buffer in the transfer list, as Node types it (ArrayBufferLike)", () => {
+    const bytes: Uint8Array = new Uint8Array(4);
+    void toThread.with({ transfer: [bytes.buffer] })((b: Uint8Array) => b.length, bytes);
+    // @ts-expect-error a typed array itself is not what moves: its buffer is
+    void toThread.with({ transfer: [bytes] });
+  });
+
   it('types threaded() as the async twin of the function', () => {
     const parse = threaded(parseSync);
     expectTypeOf(parse).toEqualTypeOf<Threaded<typeof parseSync>>();

@@ -8,8 +8,12 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Stops the call after this many ms of running (queue time does not count); rejects with `TimeoutError`. @default no timeout */
   timeout?: number;
-  /** Buffers (and ports) to move to the worker instead of copying them; they become unusable here. @default [] */
-  transfer?: readonly TransferListItem[];
+  /**
+   * Buffers (and ports) to move to the worker instead of copying them; they become unusable here.
+   * A typed array's `.buffer` is typed `ArrayBufferLike`: a SharedArrayBuffer is refused when the
+   * call is made (it is shared, never moved). @default []
+   */
+  transfer?: readonly (TransferListItem | ArrayBufferLike)[];
   /**
    * When `timeout` starts counting: when the call starts running on a worker (`'start'`), or when
    * it is made, time in the queue included (`'call'`). @default 'start'

@@ -17,13 +17,14 @@ export type Submit = (fn: unknown, args: readonly unknown[], settings: CallSetti
 
 /**
  * What offloading a function returning `R` gives: a promise of its awaited result, or, for a
- * generator, an async iterator over its values (streamed as the worker produces them).
+ * generator, an async iterator over its values (streamed as the worker produces them). A generator
+ * function typed as returning an iterator (`IterableIterator<T>`) streams too.
  */
 export type Offloaded<R> = 0 extends 1 & R
   ? Promise<R>
   : [R] extends [never]
     ? Promise<never>
-    : [R] extends [Generator<infer T, unknown, unknown> | AsyncGenerator<infer T, unknown, unknown>]
+    : [R] extends [Generator<infer T, unknown, unknown> | AsyncGenerator<infer T, unknown, unknown> | IterableIterator<infer T> | AsyncIterableIterator<infer T>]
       ? AsyncIterableIterator<T>
       : Promise<Awaited<R>>;
 
