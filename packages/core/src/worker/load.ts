@@ -116,7 +116,8 @@ function walk(root: unknown, ref: ExportRef): { value: unknown; holder: unknown 
     if (!own(base, key)) {
       // A CommonJS module's names may be on its namespace, its default export, or both.
       const names = [base, namespaceDefault].flatMap((o) => (typeof o === 'object' && o !== null ? Object.keys(o) : []));
-      const available = [...new Set(names)].filter((k) => k !== 'default' || index > 0);
+      // Node 23 and later also name a CommonJS module's exports object `module.exports` on its namespace.
+      const available = [...new Set(names)].filter((k) => (k !== 'default' && k !== 'module.exports') || index > 0);
       const at = ref.path.slice(0, index + 1).join('.');
       // `module.exports = class Counter`: asked for by its own name.
       const isDefault = index === 0 && typeof namespaceDefault === 'function' && namespaceDefault.name === key;
