@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { createPool, threaded, toThread, type Threaded } from '@tothread/core';
+import { createPool, threaded, toThread, type Threaded, type TimeoutError, type ToThreadError, type WorkerExitError } from '@tothread/core';
 
 declare function parseSync(text: string, options?: { strict: boolean }): { rows: string[] };
 declare function fetchAsync(url: string): Promise<number>;
@@ -40,6 +40,13 @@ describe('toThread types', () => {
     void toThread.with({ transfer: [bytes.buffer] })((b: Uint8Array) => b.length, bytes);
     // @ts-expect-error a typed array itself is not what moves: its buffer is
     void toThread.with({ transfer: [bytes] });
+  });
+
+  it("gives each error class its own code, so a union of them narrows on it", () => {
+    expectTypeOf<TimeoutError['code']>().toEqualTypeOf<'ERR_TOTHREAD_TIMEOUT'>();
+    const error = {} as TimeoutError | WorkerExitError;
+    if (error.code === 'ERR_TOTHREAD_WORKER_EXITED') expectTypeOf(error).toEqualTypeOf<WorkerExitError>();
+    expectTypeOf<ToThreadError['code']>().toEqualTypeOf<import('@tothread/core').ErrorCode>(); // the base class: any of them
   });
 
   it('types threaded() as the async twin of the function', () => {

@@ -31,11 +31,12 @@ export type ErrorCode =
  *   if (error instanceof ToThreadError) console.error(error.code)
  * }
  */
-export class ToThreadError extends Error {
+export class ToThreadError<C extends ErrorCode = ErrorCode> extends Error {
   override name = 'ToThreadError';
-  readonly code: ErrorCode;
+  /** Each class's own, e.g. `'ERR_TOTHREAD_TIMEOUT'` for a `TimeoutError`. */
+  readonly code: C;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: C, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
   }
@@ -48,7 +49,7 @@ export class ToThreadError extends Error {
  * @example
  * await toThread.with({ timeout: 1000 })(spin).catch((e) => e instanceof TimeoutError) // true
  */
-export class TimeoutError extends ToThreadError {
+export class TimeoutError extends ToThreadError<'ERR_TOTHREAD_TIMEOUT'> {
   override name = 'TimeoutError';
   /** The timeout that fired, in milliseconds. */
   readonly timeout: number;
@@ -67,7 +68,7 @@ export class TimeoutError extends ToThreadError {
  * await pool.close()
  * await pool.toThread(fn).catch((e) => e instanceof PoolClosedError) // true
  */
-export class PoolClosedError extends ToThreadError {
+export class PoolClosedError extends ToThreadError<'ERR_TOTHREAD_POOL_CLOSED'> {
   override name = 'PoolClosedError';
 
   constructor(message = 'The pool is closed: create a new pool, or make the call before close()') {
@@ -94,7 +95,7 @@ export type UnsupportedReason =
  * const rate = 2
  * await toThread((x) => x * rate, 1).catch((e) => e.freeVariables) // ['rate']
  */
-export class UnsupportedFunctionError extends ToThreadError {
+export class UnsupportedFunctionError extends ToThreadError<'ERR_TOTHREAD_UNSUPPORTED_FUNCTION'> {
   override name = 'UnsupportedFunctionError';
   readonly reason: UnsupportedReason;
   /** For `reason: 'closure'`: the names the function uses from its surrounding scope. */
@@ -115,7 +116,7 @@ export class UnsupportedFunctionError extends ToThreadError {
  * @example
  * await toThread(() => process.exit(3)).catch((e) => e.exitCode) // 3
  */
-export class WorkerExitError extends ToThreadError {
+export class WorkerExitError extends ToThreadError<'ERR_TOTHREAD_WORKER_EXITED'> {
   override name = 'WorkerExitError';
   /** The worker's exit code, when it is known. */
   readonly exitCode: number | undefined;
@@ -134,7 +135,7 @@ export class WorkerExitError extends ToThreadError {
  * const pool = createPool({ maxThreads: 1, maxQueue: 0 })
  * pool.toThread(slowSync); await pool.toThread(fastSync).catch((e) => e.limit) // 0
  */
-export class QueueFullError extends ToThreadError {
+export class QueueFullError extends ToThreadError<'ERR_TOTHREAD_QUEUE_FULL'> {
   override name = 'QueueFullError';
   /** The limit that was reached. */
   readonly limit: number;
@@ -151,7 +152,7 @@ export class QueueFullError extends ToThreadError {
  * @example
  * new Queue().getNowait() // throws QueueEmptyError
  */
-export class QueueEmptyError extends ToThreadError {
+export class QueueEmptyError extends ToThreadError<'ERR_TOTHREAD_QUEUE_EMPTY'> {
   override name = 'QueueEmptyError';
 
   constructor() {
@@ -165,7 +166,7 @@ export class QueueEmptyError extends ToThreadError {
  * @example
  * queue.shutdown(); await queue.put(1).catch((e) => e instanceof QueueShutDownError) // true
  */
-export class QueueShutDownError extends ToThreadError {
+export class QueueShutDownError extends ToThreadError<'ERR_TOTHREAD_QUEUE_SHUT_DOWN'> {
   override name = 'QueueShutDownError';
 
   constructor(message: string) {
@@ -181,7 +182,7 @@ export class QueueShutDownError extends ToThreadError {
  * const task = createTask(() => toThread(slowSync)); task.cancel()
  * await task.catch((e) => e instanceof CancelledError) // true
  */
-export class CancelledError extends ToThreadError {
+export class CancelledError extends ToThreadError<'ERR_TOTHREAD_CANCELLED'> {
   override name = 'CancelledError';
 
   constructor(message = 'The task was cancelled') {
@@ -196,7 +197,7 @@ export class CancelledError extends ToThreadError {
  * let group; await taskGroup((g) => { group = g })
  * group.create(fn) // throws TaskGroupClosedError
  */
-export class TaskGroupClosedError extends ToThreadError {
+export class TaskGroupClosedError extends ToThreadError<'ERR_TOTHREAD_TASK_GROUP_CLOSED'> {
   override name = 'TaskGroupClosedError';
 
   constructor() {
@@ -235,7 +236,7 @@ function summary(error: unknown): string {
  * @example
  * await toThread((o) => o, { cache: new WeakMap() }).catch((e) => e.path) // 'args[0].cache'
  */
-export class CloneError extends ToThreadError {
+export class CloneError extends ToThreadError<'ERR_TOTHREAD_UNCLONEABLE'> {
   override name = 'CloneError';
   /** Where the value sits, e.g. `args[1].handler`, `result.rows`, or `callback args[1] arguments[0].meta` (what worker code passed a callback). */
   readonly path: string;
@@ -270,7 +271,7 @@ export function cloneErrorAt(error: CloneError, path: string): CloneError {
  * @example
  * wrapModule('./no-such-file.js') // throws ModuleNotFoundError
  */
-export class ModuleNotFoundError extends ToThreadError {
+export class ModuleNotFoundError extends ToThreadError<'ERR_TOTHREAD_MODULE_NOT_FOUND'> {
   override name = 'ModuleNotFoundError';
   readonly specifier: string;
 
@@ -290,7 +291,7 @@ export class ModuleNotFoundError extends ToThreadError {
  * @example
  * await wrapModule('./throws-on-load.js').f().catch((e) => e.cause) // the module's own error
  */
-export class ModuleLoadError extends ToThreadError {
+export class ModuleLoadError extends ToThreadError<'ERR_TOTHREAD_MODULE_LOAD'> {
   override name = 'ModuleLoadError';
   readonly url: string;
 
@@ -311,7 +312,7 @@ export type ExportProblem = 'missing' | 'not-a-function' | 'not-a-value' | 'not-
  * @example
  * await wrapModule('./legacy.js').parseSnyc(text).catch((e) => e.problem) // 'missing'
  */
-export class ExportError extends ToThreadError {
+export class ExportError extends ToThreadError<'ERR_TOTHREAD_EXPORT'> {
   override name = 'ExportError';
   readonly url: string;
   /** The export's path, e.g. `utils.parse`. */
@@ -332,7 +333,7 @@ export class ExportError extends ToThreadError {
  * @example
  * await toThread(reportSync, () => { throw new Error('ui gone') }).catch((e) => e.path) // 'args[1]'
  */
-export class CallbackError extends ToThreadError {
+export class CallbackError extends ToThreadError<'ERR_TOTHREAD_CALLBACK'> {
   override name = 'CallbackError';
   /** Where the callback was in the arguments, e.g. `args[1]` or `args[0].onProgress`. */
   readonly path: string;
@@ -350,7 +351,7 @@ export class CallbackError extends ToThreadError {
  * @example
  * await releaseInstance(db); await db.countSync().catch((e) => e instanceof InstanceError) // true
  */
-export class InstanceError extends ToThreadError {
+export class InstanceError extends ToThreadError<'ERR_TOTHREAD_INSTANCE'> {
   override name = 'InstanceError';
 
   constructor(message: string, options?: { cause?: unknown }) {
