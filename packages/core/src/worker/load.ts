@@ -111,8 +111,9 @@ function walk(root: unknown, ref: ExportRef): { value: unknown; holder: unknown 
   const commonjs = ref.format === 'esm' && ref.url.startsWith('file:') && isExportsOf((root as { default?: unknown } | null)?.default, ref.url);
   ref.path.forEach((key, index) => {
     const namespaceDefault = index === 0 ? (value as { default?: unknown }).default : undefined;
-    let base = index === 0 && (commonjs || !own(value, key)) && own(namespaceDefault, key) ? namespaceDefault : value;
-    if (index === 0 && key === 'default' && commonjs && compiledDefault(namespaceDefault)) base = namespaceDefault;
+    // A name is read from module.exports itself; `default` only when compiled (else it is module.exports).
+    const fromExports = index === 0 && own(namespaceDefault, key) && (key === 'default' ? commonjs && compiledDefault(namespaceDefault) : commonjs || !own(value, key));
+    const base = fromExports ? namespaceDefault : value;
     if (!own(base, key)) {
       // A CommonJS module's names may be on its namespace, its default export, or both.
       const names = [base, namespaceDefault].flatMap((o) => (typeof o === 'object' && o !== null ? Object.keys(o) : []));
