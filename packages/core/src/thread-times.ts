@@ -53,8 +53,8 @@ export function processCpu(): CpuReading {
 }
 
 export class ThreadTimes {
-  /** Each worker's schedstat descriptor and last reading (ns). */
-  readonly #workers = new Map<number, { readonly fd: number; last: number }>();
+  /** Each worker's last reading (ns), by its schedstat descriptor. */
+  readonly #workers = new Map<number, number>();
   /** What the workers have asked for since they were first seen, in ms. */
   #demanded = 0;
   #cleared = false;
@@ -74,28 +74,28 @@ export class ThreadTimes {
     this.#pass();
     const fd = openDemand(tid);
     const ns = fd === undefined ? undefined : readDemand(fd);
-    if (ns !== undefined) this.#workers.set(fd!, { fd: fd!, last: ns });
+    if (ns !== undefined) this.#workers.set(fd!, ns);
     else if (fd !== undefined) closeSync(fd);
   }
 
   /** Adds each worker's demand since its last reading; closes the descriptors of workers that exited. */
   #pass(): void {
-    for (const [key, worker] of this.#workers) {
-      const ns = readDemand(worker.fd);
+    for (const [fd, last] of this.#workers) {
+      const ns = readDemand(fd);
       if (ns === undefined) {
-        closeSync(worker.fd);
-        this.#workers.delete(key);
+        closeSync(fd);
+        this.#workers.delete(fd);
         continue;
       }
-      this.#demanded += (ns - worker.last) / 1e6;
-      worker.last = ns;
+      this.#demanded += (ns - last) / 1e6;
+      this.#workers.set(fd, ns);
     }
   }
 
   /** Lets every worker go, and any that starts later (the pool has ended them). */
   clear(): void {
     this.#cleared = true;
-    for (const { fd } of this.#workers.values()) closeSync(fd);
+    for (const fd of this.#workers.keys()) closeSync(fd);
     this.#workers.clear();
   }
 

@@ -148,16 +148,14 @@ export function locateCtor(entry: Loaded | undefined): (ctor: Function) => CtorR
   };
 }
 
-/** Imports a module (once per worker) and finds the export at `ref.path`. */
-export async function loadExport(ref: ExportRef): Promise<Loaded> {
-  const root = await importRoot(ref);
-  return { value: walk(root, ref).value, module: { root, ref } };
-}
-
-async function loadModule(ref: Extract<FnRef, { kind: 'module' }>): Promise<Loaded> {
+/**
+ * Imports a module (once per worker) and finds the export at `ref.path`; `asMethod` keeps the
+ * object it is read from, to call it on.
+ */
+export async function loadExport(ref: ExportRef, asMethod = false): Promise<Loaded> {
   const root = await importRoot(ref);
   const { value, holder } = walk(root, ref);
-  return { value, module: { root, ref }, ...(ref.asMethod && { holder }) };
+  return { value, module: { root, ref }, ...(asMethod && { holder }) };
 }
 
 /**
@@ -169,7 +167,7 @@ export function load(ref: FnRef): Loaded | Promise<Loaded> | undefined {
   if (known !== undefined) return known;
   if (ref.kind === 'known') return undefined;
   if (ref.kind === 'source') return remember(ref.id, compile(ref));
-  return loadModule(ref).then((value) => remember(ref.id, value));
+  return loadExport(ref, ref.asMethod).then((value) => remember(ref.id, value));
 }
 
 /** Bounded, so a program that generates functions cannot grow a worker without end. */
