@@ -149,7 +149,7 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
   startLibuvThreads(data.niceIncrement);
   const worker = new Worker(INSTANCE_FILE, { ...pool.workerOptions(), workerData: data });
   const label = `the \`${exportName}\` instance of ${url}`;
-  /** Why the worker is being ended on purpose (released, its pool closed): what its running calls get. */
+  /** Set once the worker is ended on purpose (released, its pool closed): what its running calls get. */
   let ending: Error | undefined;
   const exited = new Promise<never>((_, reject) => {
     // Node hands over the answers a dying worker had posted in the same turn as its 'exit' (or
@@ -165,7 +165,6 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
     await worker.terminate();
     throw await rebuildThrown(ready.thrown);
   }
-  let released = false;
   let pending = 0;
   const idle: Array<() => void> = [];
   let untrack: () => void;
@@ -182,8 +181,7 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
   worker.unref(); // after Comlink listens (listening refs the worker): an idle instance never keeps the process alive
   /** Ends the worker; its running calls fail with `why`. */
   const release = async (why: Error = new InstanceError(`${label} was released while this call was running`)): Promise<void> => {
-    if (released) return;
-    released = true;
+    if (ending !== undefined) return;
     ending = why;
     untrack();
     remote[Comlink.releaseProxy]();
@@ -192,8 +190,8 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
   // Each call races the worker's death, and holds the process open only while it is pending. A
   // closing pool takes no new calls: it waits for those running (see Pool#close).
   const race = <T>(work: () => Promise<T>): Promise<T> => {
-    if (ending instanceof PoolClosedError || (!released && pool.state !== 'open')) return Promise.reject(new PoolClosedError(`The pool of ${label} was closed: create a new instance on an open pool`));
-    if (released) return Promise.reject(new InstanceError(`${label} was released: create a new instance`));
+    if (ending instanceof PoolClosedError || (ending === undefined && pool.state !== 'open')) return Promise.reject(new PoolClosedError(`The pool of ${label} was closed: create a new instance on an open pool`));
+    if (ending !== undefined) return Promise.reject(new InstanceError(`${label} was released: create a new instance`));
     if (pending++ === 0) worker.ref();
     return awaitedAt(
       Promise.race([work().catch(rebuild), exited]).finally(() => {
@@ -210,7 +208,7 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
         if (key === 'then') return root ? undefined : (onValue?: (v: unknown) => unknown, onError?: (e: unknown) => unknown) => race(() => Promise.resolve(node)).then(onValue, onError);
         if (typeof key === 'symbol') return undefined;
         // Once released, Comlink's proxy throws on any access: the guard answers instead.
-        return guard(released ? undefined : (node as Record<string, unknown>)[key], false);
+        return guard(ending !== undefined ? undefined : (node as Record<string, unknown>)[key], false);
       },
       apply(_target, _this, callArgs: unknown[]) {
         try {
