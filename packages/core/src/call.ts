@@ -163,10 +163,10 @@ export class Call {
     for (let i = 0; i < this.#ports.length; i++) this.#ports[i]!.close();
   }
 
-  /** Settles from the worker's answer that the call returned `value`. */
-  resolveWith(value: unknown): void {
+  /** Settles from the worker's answer that the call returned `value` (`failed`: a stream that ended with an error, which it delivered itself). */
+  resolveWith(value: unknown, outcome: CallOutcome = 'completed'): void {
     this.answered = true;
-    this.settle(true, value);
+    this.settle(true, value, outcome);
   }
 
   /**
@@ -176,8 +176,7 @@ export class Call {
    */
   answer(response: TaskResponse): Promise<void> | undefined {
     if (response.ok) {
-      this.answered = true;
-      this.settle(true, response.value, response.failed ? 'failed' : 'completed');
+      this.resolveWith(response.value, response.failed ? 'failed' : 'completed');
       return undefined;
     }
     this.answered = true;
