@@ -13,6 +13,13 @@ describe('facade types follow the module', () => {
     expectTypeOf(facade.utils.upper).toEqualTypeOf<(text: string) => Promise<string>>();
   });
 
+  it('types each call of an overloaded export by the signature its arguments pick', () => {
+    const fs = wrapModule<typeof import('node:fs')>('node:fs');
+    expectTypeOf(fs.readFileSync('f', 'utf8')).toEqualTypeOf<Promise<string>>();
+    expectTypeOf(fs.readFileSync('f')).toEqualTypeOf<Promise<ReturnType<typeof Buffer.alloc>>>();
+    expectTypeOf(fs.existsSync).toEqualTypeOf<(path: import('node:fs').PathLike) => Promise<boolean>>();
+  });
+
   it('reads values with await, and streams generators', () => {
     expectTypeOf(facade.VERSION).toEqualTypeOf<PromiseLike<string>>();
     expectTypeOf(facade.utils.LIMIT).toEqualTypeOf<PromiseLike<number>>();

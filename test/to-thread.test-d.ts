@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { describe, expectTypeOf, it } from 'vitest';
 import { createPool, threaded, toThread, type Threaded, type TimeoutError, type ToThreadError, type WorkerExitError } from '@tothread/core';
 
 declare function parseSync(text: string, options?: { strict: boolean }): { rows: string[] };
 declare function fetchAsync(url: string): Promise<number>;
+type NonSharedBuffer = ReturnType<typeof Buffer.alloc>;
 
 describe('toThread types', () => {
   it('resolves to the awaited return type of the function', () => {
@@ -47,6 +49,22 @@ describe('toThread types', () => {
     const error = {} as TimeoutError | WorkerExitError;
     if (error.code === 'ERR_TOTHREAD_WORKER_EXITED') expectTypeOf(error).toEqualTypeOf<WorkerExitError>();
     expectTypeOf<ToThreadError['code']>().toEqualTypeOf<import('@tothread/core').ErrorCode>(); // the base class: any of them
+  });
+
+  it('types a call of an overloaded function by the signature its arguments pick', () => {
+    expectTypeOf(toThread(readFileSync, 'f', 'utf8')).toEqualTypeOf<Promise<string>>();
+    expectTypeOf(toThread(readFileSync, 'f')).toEqualTypeOf<Promise<NonSharedBuffer>>();
+    expectTypeOf(toThread(readFileSync, 'f', { encoding: 'utf8' })).toEqualTypeOf<Promise<string>>();
+    const read = threaded(readFileSync);
+    expectTypeOf(read('f', 'latin1')).toEqualTypeOf<Promise<string>>();
+    expectTypeOf(read.with({ timeout: 1 })('f', { flag: 'r' })).toEqualTypeOf<Promise<NonSharedBuffer>>();
+    // @ts-expect-error no signature takes a number for the encoding
+    void toThread(readFileSync, 'f', 42);
+  });
+
+  it('lets a generic wrapper forward Parameters<F> and types the wrapped call at its use', () => {
+    const logged = <F extends (...args: never[]) => unknown>(fn: F, ...args: Parameters<F>) => toThread(fn, ...args);
+    expectTypeOf(logged(parseSync, 'a')).toEqualTypeOf<Promise<{ rows: string[] }>>();
   });
 
   it('types threaded() as the async twin of the function', () => {

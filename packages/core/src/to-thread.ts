@@ -7,6 +7,7 @@ import { captureSite, LAZY, type Site } from './call-site.js';
 import { resolveFunction } from './fn/resolve.js';
 import type { TaskExtra } from './pool.js';
 import { openStream } from './stream.js';
+import type { ArgsOf, AsyncSignatures, ResultOf } from './overloads.js';
 
 // `any` in the parameter position is what lets every function type be assigned here.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -38,7 +39,8 @@ function isGeneratorFunction(fn: unknown): boolean {
  * `toThread(fn, ...args)`: runs `fn(...args)` on a worker thread and resolves with its result.
  */
 export interface ToThread {
-  <F extends AnyFunction>(fn: F, ...args: Parameters<F>): Offloaded<ReturnType<F>>;
+  /** Typed by the signature `args` pick, for an overloaded `fn` too (see overloads.ts). */
+  <F extends AnyFunction, const A extends ArgsOf<F>>(fn: F, ...args: A): Offloaded<ResultOf<F, A>>;
   /**
    * The same call with a signal, timeout or transfer list.
    *
@@ -49,12 +51,11 @@ export interface ToThread {
   with(options: CallOptions): ToThread;
 }
 
-/** The async twin of a sync function `F`. */
-export interface Threaded<F extends AnyFunction> {
-  (...args: Parameters<F>): Offloaded<ReturnType<F>>;
+/** The async twin of a sync function `F`: each of its signatures, made async. */
+export type Threaded<F extends AnyFunction> = AsyncSignatures<F> & {
   /** The same function with more call options (a second signal combines with the first). */
   with(options: CallOptions): Threaded<F>;
-}
+};
 
 /**
  * Submits a call. A generator's stream captures its site now (once for all its values); a plain

@@ -12,7 +12,8 @@ import { newTargetId } from '../fn/resolve.js';
 import { Pool } from '../pool.js';
 import type { ExportKind, FnRef } from '../protocol.js';
 import { openStream } from '../stream.js';
-import type { Offloaded } from '../to-thread.js';
+import type { AnyFunction } from '../to-thread.js';
+import type { AsyncSignatures } from '../overloads.js';
 import * as check from '../validate.js';
 import { callerUrl, resolveSpecifier } from './specifier.js';
 
@@ -21,16 +22,17 @@ export type Wrapped<V> = 0 extends 1 & V
   ? any // eslint-disable-line @typescript-eslint/no-explicit-any -- an untyped module stays untyped
   : V extends abstract new (...args: never) => unknown
     ? never // a class: use createInstance()
-    : V extends (...args: infer A) => infer R
-      ? (...args: A) => Offloaded<R>
+    : V extends AnyFunction
+      ? AsyncSignatures<V>
       : V extends object
         ? Facade<V> & PromiseLike<V>
         : PromiseLike<V>;
 
 /**
  * The async facade of a module type `M` (write it `typeof import('./legacy.js')`): each function
- * `(...a) => R` becomes `(...a) => Promise<Awaited<R>>` (a generator: an async iterator of its
- * values), an object export is a namespace of the same, and any other value is read with `await`.
+ * `(...a) => R` becomes `(...a) => Promise<Awaited<R>>` (each signature of an overloaded one; a
+ * generator: an async iterator of its values), an object export is a namespace of the same, and
+ * any other value is read with `await`.
  */
 export type Facade<M> = { readonly [K in keyof M as K extends string ? K : never]: Wrapped<M[K]> };
 
