@@ -16,7 +16,7 @@ import {
   waitFor,
 } from '@tothread/core';
 import { spinForever } from './fixtures/legacy-esm.mjs';
-import { settle } from './helpers.js';
+import { settle, sleep } from './helpers.js';
 
 // One worker: the call after each cancellation can only be served if the spinning worker was
 // really stopped, so a path that leaves the loop running makes its test hang, not pass.
@@ -132,5 +132,23 @@ describe('every cancellation path stops a running sync loop in its worker, and t
     expect(await settle(group)).toBeInstanceOf(CancelledError);
     await expectStoppedAndServing();
     expect(slots.available).toBe(1);
+  });
+});
+
+describe('cancel scopes', () => {
+  it('adds one abort listener to a scope\'s signal however many runs, or scopes run inside it, watch it', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const scope = new CancelScope();
+      await Promise.all(Array.from({ length: 15 }, () => scope.run(() => sleep(5))));
+      const inner = Array.from({ length: 15 }, () => new CancelScope());
+      await timeout(1_000, () => Promise.all(inner.map((s) => s.run(() => sleep(5)))));
+      await sleep(10);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
   });
 });

@@ -237,6 +237,33 @@ describe('map', () => {
     expect(refused.message).toMatch(/it is a generator object, and map\(\) sends back each item's result and does not stream/);
   });
 
+  it('maps the characters of a string, as any iterable', async () => {
+    expect(await collect(map((c: string) => c.toUpperCase(), 'abc', { pool }))).toEqual(['A', 'B', 'C']);
+  });
+
+  it('leaves the next item in a queue it was mapping over when its loop is left', async () => {
+    const queue = new Queue<number>();
+    queue.putNowait(1);
+    for await (const value of map((n: number) => n * 10, queue, { pool })) if (value === 10) break;
+    queue.putNowait(2);
+    await sleep(20);
+    expect(queue.size).toBe(1);
+  });
+
+  it('adds one abort listener to a signal however many loops share it', async () => {
+    const signal = new AbortController().signal;
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      await Promise.all(Array.from({ length: 15 }, (_, i) => collect(map((n: number) => n, [i], { pool, signal }))));
+      await sleep(10);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('rejects invalid options with the standard messages', async () => {
     expect(await settle(collect(map(busyWaitSync, [1], { concurrency: 0 })))).toBeInstanceOf(RangeError);
     expect(((await settle(collect(map(busyWaitSync, [1], { batch: 2 } as never)))) as Error).message).toMatch(/Unknown option `batch`/);
@@ -268,6 +295,19 @@ describe('asCompleted', () => {
     const error = await settle(collect(asCompleted([slow, pool.toThread(throwValue, new Error('fast failure'))])));
     expect((error as Error).message).toBe('fast failure');
     expect((await settle(slow)) as Error).toMatchObject({ name: 'CancelledError' });
+  });
+
+  it('stops and watches the calls an iterable handed over before it threw, and throws its error from the loop', async () => {
+    const slow = pool.toThread(busyWaitSync, 5_000);
+    const failed = Promise.reject(new Error('rejected item')); // unhandled, it would fail the run
+    function* items(): Generator<Promise<unknown>> {
+      yield slow;
+      yield failed;
+      throw new Error('iterable broke');
+    }
+    expect(((await settle(collect(asCompleted(items())))) as Error).message).toBe('iterable broke');
+    expect(((await settle(slow)) as Error).message).toBe('iterable broke');
+    await sleep(10);
   });
 
   it('with something that is not awaitable, starts none of its functions and stops the calls it was given', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asCompleted, CancelledError, createTask, gather, limit, Queue, QueueEmptyError, QueueFullError, QueueShutDownError, Semaphore, timeout, TimeoutError, waitFor } from '@tothread/core';
+import { asCompleted, CancelledError, cancelScope, CancelScope, createTask, gather, limit, Queue, QueueEmptyError, QueueFullError, QueueShutDownError, Semaphore, timeout, TimeoutError, waitFor } from '@tothread/core';
 import { settle, sleep } from './helpers.js';
 
 
@@ -132,6 +132,76 @@ describe('Queue', () => {
     queue.taskDone();
     await join;
     expect(() => queue.taskDone()).toThrow(RangeError);
+    expect(() => queue.taskDone()).toThrow('taskDone() was called more times than items were put: call it once for each item taken with get()');
+  });
+
+  it('takes nothing for a get() or put() whose signal or cancel scope has already ended', async () => {
+    const queue = new Queue<string>();
+    queue.putNowait('a');
+    const stopped = AbortSignal.abort(new Error('stop'));
+    expect(((await settle(queue.get({ signal: stopped }))) as Error).message).toBe('stop');
+    expect(((await settle(queue.put('b', { signal: stopped }))) as Error).message).toBe('stop');
+    const scoped = settle(cancelScope((scope) => {
+      scope.cancel(new Error('scope ended'));
+      return queue.get();
+    }));
+    expect(((await scoped) as Error).message).toBe('scope ended');
+    expect(queue.size).toBe(1);
+    expect(queue.getNowait()).toBe('a');
+  });
+
+  it('loses no item or permit to a task or scope cancelled in the tick it was served, and passes the wake-up on', async () => {
+    const queue = new Queue<string>();
+    let scope!: CancelScope;
+    const run = settle(cancelScope((s) => {
+      scope = s;
+      return queue.get();
+    }));
+    const next = queue.get(); // waits behind it
+    queue.putNowait('x');
+    scope.cancel();
+    expect(await run).toBeInstanceOf(CancelledError);
+    expect(await next).toBe('x');
+
+    const semaphore = new Semaphore(1);
+    const held = await semaphore.acquire();
+    let outer!: CancelScope;
+    const waiter = cancelScope((s) => {
+      outer = s;
+      return createTask(() => semaphore.acquire());
+    });
+    held.release();
+    outer.cancel();
+    expect(await settle(waiter)).toBeInstanceOf(CancelledError);
+    expect(semaphore.available).toBe(1);
+  });
+
+  it('answers cancel() with false once a task has its value, and then neither gives the value back nor loses it', async () => {
+    const queue = new Queue<string>();
+    let got!: Promise<string>;
+    const task = createTask(() => (got = queue.get()));
+    // The task's promise settles a tick before its state says so: cancel in that tick.
+    const cancelled = got.then(() => task.cancel());
+    queue.putNowait('x');
+    expect(await settle(task)).toBe('x');
+    expect(await cancelled).toBe(false);
+    expect(queue.size).toBe(0);
+  });
+
+  it('leaves the next item in the queue when a loop over it is left while it waits', async () => {
+    const queue = new Queue<number>();
+    const loop = (async () => {
+      for await (const item of queue) if (item === 1) break;
+    })();
+    queue.putNowait(1);
+    await loop;
+    const iterator = queue[Symbol.asyncIterator]();
+    const waiting = iterator.next();
+    await iterator.return!();
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    queue.putNowait(2);
+    expect(queue.size).toBe(1);
+    expect(queue.getNowait()).toBe(2);
   });
 
   it('after shutdown(), rejects put() and lets get() drain before rejecting', async () => {

@@ -34,7 +34,7 @@ describe('task groups', () => {
     expect(error).toBeInstanceOf(AggregateError);
     expect(error.code).toBe('ERR_TOTHREAD_TASK_GROUP');
     expect(error.errors.map((e) => (e as Error).message)).toEqual(['first', 'second']);
-    expect(error.message).toBe('2 tasks of the group failed: TypeError: first; RangeError: second');
+    expect(error.message).toBe('The task group failed (2 errors): TypeError: first; RangeError: second');
   });
 
   it('cancel the other tasks when the body fails, and report only the body failure', async () => {

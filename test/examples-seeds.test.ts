@@ -40,7 +40,7 @@ describe('the seeds scenarios, as runnable examples', () => {
   it('deadlines: a failing step stops its runaway siblings, and a timeout scope stops a runaway parser', async () => {
     const { stdout, code, stderr } = await run('deadlines');
     expect(code, stderr).toBe(0);
-    expect(stdout).toMatch(/TaskGroupError: 1 task of the group failed: Error: the export service rejected the batch/);
+    expect(stdout).toMatch(/TaskGroupError: The task group failed \(1 error\): Error: the export service rejected the batch/);
     expect(stdout).toMatch(/2 calls cancelled, 0 still running/);
     const timedOut = number(stdout, /rejected after ([\d.]+) s with TimeoutError/);
     expect(timedOut).toBeGreaterThanOrEqual(0.29);

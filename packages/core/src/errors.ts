@@ -221,7 +221,8 @@ export class TaskGroupError extends AggregateError {
   readonly code = 'ERR_TOTHREAD_TASK_GROUP' as const;
 
   constructor(errors: readonly unknown[]) {
-    super(errors, `${errors.length} task${errors.length === 1 ? '' : 's'} of the group failed: ${errors.map(summary).join('; ')}`);
+    // The body's own failure is among them: they are the group's errors, not only its tasks'.
+    super(errors, `The task group failed (${errors.length} error${errors.length === 1 ? '' : 's'}): ${errors.map(summary).join('; ')}`);
   }
 }
 

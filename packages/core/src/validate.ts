@@ -33,6 +33,11 @@ export function valueError(message: string): TypeError & { code: string } {
   return codeError(new TypeError(message), 'ERR_INVALID_ARG_VALUE');
 }
 
+/** A `RangeError` with code `ERR_OUT_OF_RANGE`: `message` says what is wrong and what to do instead. */
+export function rangeMessage(message: string): RangeError & { code: string } {
+  return codeError(new RangeError(message), 'ERR_OUT_OF_RANGE');
+}
+
 /** A `RangeError` with code `ERR_OUT_OF_RANGE`, in the same form. */
 export function rangeError(name: string, expected: string, value: unknown): RangeError & { code: string } {
   return codeError(new RangeError(`Expected \`${name}\` to be ${expected}, got ${describe(value)}`), 'ERR_OUT_OF_RANGE');

@@ -2,7 +2,7 @@
 import { captureSite, placeLeftover } from '../call-site.js';
 import { CancelledError } from '../errors.js';
 import * as check from '../validate.js';
-import { checkAwaitables, start, stop, type Awaitable, type AwaitedOf } from './task.js';
+import { checkAwaitables, start, stop, stopAndWatch, type Awaitable, type AwaitedOf } from './task.js';
 
 type Settled<T> = ({ readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown }) & { readonly from: PromiseLike<T> };
 
@@ -17,7 +17,7 @@ type Settled<T> = ({ readonly ok: true; readonly value: T } | { readonly ok: fal
 export async function* asCompleted<A extends Awaitable<unknown>>(items: Iterable<A>): AsyncGenerator<AwaitedOf<A>, void, undefined> {
   const site = captureSite(asCompleted); // the loop that reads it: where a failed toThread() call surfaces
   check.iterable('items', items);
-  const all = Array.from(items);
+  const all = pullAll(items);
   checkAwaitables(all);
   const started = all.map((item) => start(item as Awaitable<AwaitedOf<A>>));
   const settled: Array<Settled<AwaitedOf<A>>> = [];
@@ -49,4 +49,20 @@ export async function* asCompleted<A extends Awaitable<unknown>>(items: Iterable
       for (const promise of started) if (!handed.has(promise)) stop(promise, reason);
     }
   }
+}
+
+/**
+ * Every item of `items`. An iterable that throws part way has handed over items already running
+ * (calls, tasks): they are stopped with its error and watched, as for an item that is not
+ * awaitable (see checkAwaitables), and the error is thrown.
+ */
+function pullAll<A>(items: Iterable<A>): A[] {
+  const pulled: A[] = [];
+  try {
+    for (const item of items) pulled.push(item);
+  } catch (error) {
+    for (const item of pulled) stopAndWatch(item, error);
+    throw error;
+  }
+  return pulled;
 }

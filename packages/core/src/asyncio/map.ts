@@ -13,6 +13,7 @@ import { CancelledError, CloneError, cloneErrorAt } from '../errors.js';
 import { Pool, type TaskExtra } from '../pool.js';
 import type { MapChunkResult } from '../protocol.js';
 import * as check from '../validate.js';
+import { watchSignal } from '../signal-watch.js';
 import { MAX_CHUNK, nextChunkSize } from './chunk-size.js';
 
 /** Options of {@link map}. */
@@ -63,8 +64,9 @@ export async function* map<F extends (item: never) => unknown>(
   const signal = check.optionalSignal('options.signal', raw.signal);
   const settings = callSettings(signal ? { signal } : undefined);
   const site = captureSite(map);
-  const isAsync = Symbol.asyncIterator in input;
-  const source = isAsync ? input[Symbol.asyncIterator]() : (input as Iterable<Parameters<F>[0]>)[Symbol.iterator]();
+  // Read as a property, not with `in`: a string is iterable too.
+  const isAsync = typeof (input as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function';
+  const source = isAsync ? (input as AsyncIterable<Parameters<F>[0]>)[Symbol.asyncIterator]() : (input as Iterable<Parameters<F>[0]>)[Symbol.iterator]();
   // An async input may produce items only as results are taken (a Queue fed by the consumer):
   // it goes item by item, so no chunk ever waits for items that depend on its own results.
   const maxChunk = isAsync ? 1 : MAX_CHUNK;
@@ -176,8 +178,8 @@ export async function* map<F extends (item: never) => unknown>(
     if (signal?.aborted) throw signal.reason;
     if (scope?.aborted) throw scope.reason;
   };
-  const onAbort = (): void => wake?.();
-  signal?.addEventListener('abort', onAbort, { once: true });
+  // One listener per signal however many loops share it (see signal-watch.ts).
+  const unwatch = signal === undefined ? undefined : watchSignal(signal, () => wake?.());
   try {
     for (;;) {
       throwIfStopped();
@@ -208,7 +210,7 @@ export async function* map<F extends (item: never) => unknown>(
       }
     }
   } finally {
-    signal?.removeEventListener('abort', onAbort);
+    unwatch?.();
     const reason = new CancelledError('map() was left before its input was done');
     for (const slot of window) if (slot.settled === undefined) cancelAwaitable(slot.promise, reason);
     const closing = (source as Partial<AsyncIterator<unknown>>).return?.();

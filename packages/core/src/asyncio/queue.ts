@@ -3,7 +3,7 @@
  * `taskDone`/`join`, `shutdown` (Python 3.13), and `for await` over the items.
  */
 import { cancelAwaitable, currentSignal, onCancel } from '../cancel.js';
-import { QueueEmptyError, QueueFullError, QueueShutDownError } from '../errors.js';
+import { CancelledError, QueueEmptyError, QueueFullError, QueueShutDownError } from '../errors.js';
 import * as check from '../validate.js';
 import { WaitList } from '../wait-list.js';
 
@@ -146,7 +146,7 @@ export class Queue<T> implements AsyncIterable<T> {
 
   /** Marks one item taken with `get()` as processed. @throws {RangeError} when called more times than items were put. */
   taskDone(): void {
-    if (this.#unfinished === 0) throw check.rangeError('taskDone() calls', 'at most the number of items put', this.#unfinished + 1);
+    if (this.#unfinished === 0) throw check.rangeMessage('taskDone() was called more times than items were put: call it once for each item taken with get()');
     if (--this.#unfinished === 0) while (this.#joiners.grantNext());
   }
 
@@ -184,16 +184,35 @@ export class Queue<T> implements AsyncIterable<T> {
     if (this.empty()) this.#refuseGetters();
   }
 
-  /** Yields items as they arrive until the queue is shut down and empty. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
-    for (;;) {
-      try {
-        yield await this.get();
-      } catch (error) {
-        if (error instanceof QueueShutDownError) return;
-        throw error;
-      }
-    }
+  /**
+   * Yields items as they arrive until the queue is shut down and empty. Leaving the loop (`break`,
+   * `return()`, a `map()` over the queue stopped) while it waits for an item takes none: the item
+   * goes to the next getter.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    let closed = false;
+    let pending: Promise<T> | undefined;
+    const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+    const iterator: AsyncIterableIterator<T> = {
+      next: async () => {
+        if (closed) return done;
+        try {
+          return { done: false, value: await (pending = this.get()) };
+        } catch (error) {
+          if (closed || error instanceof QueueShutDownError) return done;
+          throw error;
+        } finally {
+          pending = undefined;
+        }
+      },
+      return: async () => {
+        closed = true;
+        if (pending !== undefined) cancelAwaitable(pending, new CancelledError('The loop over the queue was left'));
+        return done;
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /** The signals a wait ends with: its own, and the enclosing cancel scope's. */
@@ -215,7 +234,13 @@ export class Queue<T> implements AsyncIterable<T> {
     let got: { result: R } | undefined;
     const run = async (): Promise<R> => {
       const signals = this.#signals(options);
-      for (;;) {
+      for (let woken = false; ; woken = true) {
+        // Stopped (its signal, its scope), it takes nothing, also once woken: the wake-up passes on.
+        const stopped = signals.find((signal) => signal?.aborted);
+        if (stopped !== undefined) {
+          if (woken) line.grantNext();
+          throw stopped.reason;
+        }
         const result = attempt();
         if (result !== NOT_YET) {
           got = { result };

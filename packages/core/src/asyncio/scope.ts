@@ -4,7 +4,8 @@
  * a signal by hand. Scopes nest: cancelling an outer scope cancels the inner ones.
  */
 import { captureSite, locate } from '../call-site.js';
-import { currentSignal, withSignal } from '../cancel.js';
+import { cancelAwaitable, currentSignal, withSignal } from '../cancel.js';
+import { watchSignal } from '../signal-watch.js';
 import { CancelledError, TimeoutError } from '../errors.js';
 import * as check from '../validate.js';
 
@@ -51,9 +52,7 @@ export class CancelScope {
       this.cancel(parent.reason);
       return () => {};
     }
-    const relay = (): void => this.cancel(parent.reason);
-    parent.addEventListener('abort', relay, { once: true });
-    return () => parent.removeEventListener('abort', relay);
+    return watchSignal(parent, (reason) => this.cancel(reason));
   }
 
   /** Whether the scope has been cancelled (directly or through a parent). */
@@ -72,7 +71,9 @@ export class CancelScope {
   /**
    * Runs `fn` inside the scope. Resolves with its result, or rejects with the cancel reason as soon
    * as the scope is cancelled (awaits inside that are not offloaded calls are not interrupted:
-   * give them `scope.signal`). A late outcome of `fn` is observed, never left unhandled.
+   * give them `scope.signal`). What `fn` returned is cancelled with it, if it can be (a call, a
+   * task, a `queue.get()` or `acquire()` already served: the item goes back, the permit is
+   * released). A late outcome of `fn` is observed, never left unhandled.
    */
   run<T>(fn: (scope: CancelScope) => T | PromiseLike<T>): Promise<T> {
     return this.runBody(fn).result;
@@ -80,33 +81,46 @@ export class CancelScope {
 
   /**
    * @internal `run()`, and the outcome of `fn` itself (`body`), which may come after a cancel has
-   * rejected `result`: what waits for cancelled work to end (a task group) waits for it.
+   * rejected `result`: what waits for cancelled work to end (a task group) waits for it. `settled`
+   * says, from the moment it happens, that `result` has settled (a cancel can no longer change it).
    */
-  runBody<T>(fn: (scope: CancelScope) => T | PromiseLike<T>): { result: Promise<T>; body: Promise<T> } {
+  runBody<T>(fn: (scope: CancelScope) => T | PromiseLike<T>): { result: Promise<T>; body: Promise<T>; settled: () => boolean } {
     if (typeof fn !== 'function') {
       const result = Promise.reject(check.typeError('fn', 'a function', fn));
-      return { result, body: result };
+      return { result, body: result, settled: () => true };
     }
     const { signal } = this;
     const unfollow = this.follow(currentSignal());
     if (signal.aborted) {
       unfollow();
       const result = Promise.reject(signal.reason);
-      return { result, body: result };
+      return { result, body: result, settled: () => true };
     }
     let body!: Promise<T>;
+    let returned: unknown;
+    let settled = false;
     const result = new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
+      let unwatch = (): void => {};
       const done = (): void => {
+        settled = true;
         unfollow();
-        signal.removeEventListener('abort', onAbort);
+        unwatch();
       };
       try {
-        body = Promise.resolve(withSignal(signal, () => fn(this)));
+        returned = withSignal(signal, () => fn(this));
+        body = Promise.resolve(returned as T | PromiseLike<T>);
       } catch (error) {
         body = Promise.reject(error);
       }
+      // Cancelled, the run rejects at once, and what fn returned is cancelled too: a permit or an
+      // item it was served in the meantime is given back rather than lost with the result.
+      const onAbort = (reason: unknown): void => {
+        done();
+        reject(reason);
+        cancelAwaitable(returned, reason);
+      };
+      if (signal.aborted) onAbort(signal.reason); // fn cancelled its own scope
+      else unwatch = watchSignal(signal, onAbort);
       body.then(
         (value) => {
           done();
@@ -118,7 +132,7 @@ export class CancelScope {
         },
       );
     });
-    return { result, body };
+    return { result, body, settled: () => settled };
   }
 }
 

@@ -46,6 +46,8 @@ export class Task<T> implements PromiseLike<T> {
   /** What the function returned (a promise that can be cancelled, say). */
   #returned: unknown;
   #observed = false;
+  /** Whether the task's promise has settled: from that moment, before `state` says how (a tick later). */
+  readonly #settled: () => boolean;
 
   /** @throws {TypeError} when `fn` is not a function. */
   constructor(fn: (signal: AbortSignal) => T | PromiseLike<T>, options?: TaskOptions) {
@@ -54,8 +56,9 @@ export class Task<T> implements PromiseLike<T> {
     check.knownKeys('options', raw, ['signal', 'name']);
     this.name = check.optionalString('options.name', raw.name) ?? (fn.name || 'task');
     this.#scope = new CancelScope({ signal: check.optionalSignal('options.signal', raw.signal) });
-    const { result, body } = this.#scope.runBody((scope) => (this.#returned = fn(scope.signal)));
+    const { result, body, settled } = this.#scope.runBody((scope) => (this.#returned = fn(scope.signal)));
     this.#promise = result;
+    this.#settled = settled;
     this.#ended = body.then(() => undefined, (error: unknown) => ({ error }));
     // Where the task was made: the call site of a failed toThread() call awaited only through it.
     const site = captureSite(Task);
@@ -108,9 +111,8 @@ export class Task<T> implements PromiseLike<T> {
    * (a `CancelledError` when none is given). Returns false when the task had already settled.
    */
   cancel(reason: unknown = new CancelledError(`The task \`${this.name}\` was cancelled`)): boolean {
-    if (this.#state !== 'pending') return false;
-    this.#scope.cancel(reason);
-    cancelAwaitable(this.#returned, reason); // a queue.get() it returned, that already has its item
+    if (this.#settled()) return false;
+    this.#scope.cancel(reason); // what its function returned is cancelled with it (see CancelScope#run)
     return true;
   }
 
