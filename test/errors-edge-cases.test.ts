@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPool } from '@tothread/core';
+import { CloneError, createPool } from '@tothread/core';
 import { Derived, throwManyAtOnce, throwNamed, throwResponseLike, throwSharedGraph, throwSelfAggregate, throwShadowingProp, throwWithThrowingGetter } from './fixtures/odd-errors.mjs';
 import { parseSync, ParseError } from './fixtures/errors.mjs';
 import { settle } from './helpers.js';
@@ -53,6 +53,61 @@ describe('settling races', () => {
     expect(error).toBeInstanceOf(AggregateError);
     expect(error.errors).toHaveLength(100);
     expect(error.errors.every((e: unknown, i: number) => e instanceof RangeError && (e as RangeError & { index: number }).index === i)).toBe(true);
+  });
+
+  it('refuses a value nested deeper than the main thread can read, in every direction back, instead of losing it and hanging', async () => {
+    const deep = (n: number): unknown => {
+      let node: unknown = null;
+      for (let i = 0; i < n; i++) node = { value: i, next: node };
+      return node;
+    };
+    expect(await pool.toThread((n: number) => {
+      let node: unknown = null;
+      for (let i = 0; i < n; i++) node = { value: i, next: node };
+      return (node as { value: number }).value;
+    }, 1_000)).toBe(999);
+    const result = (await settle(pool.toThread(deep, 3_000))) as CloneError;
+    expect(result).toBeInstanceOf(CloneError);
+    expect(result.path).toMatch(/^result\.next\.next/);
+    expect(result.message).toContain('nested more than 1000 levels deep');
+    expect(await pool.toThread(deep, 900)).toMatchObject({ value: 899 }); // the worker goes on
+    const thrown = await settle(pool.toThread((n: number) => {
+      let node: unknown = null;
+      for (let i = 0; i < n; i++) node = { next: node };
+      throw node;
+    }, 3_000));
+    expect(thrown).toBe('[Object nested more than 1000 levels deep]');
+    const streamed: unknown[] = [];
+    const stream = pool.toThread(function* deepRows(n: number) {
+      yield 1;
+      let node: unknown = null;
+      for (let i = 0; i < n; i++) node = { next: node };
+      yield node;
+    }, 3_000);
+    const failure = await settle((async () => {
+      for await (const value of stream) streamed.push(value);
+    })());
+    expect(streamed).toEqual([1]);
+    expect(failure).toBeInstanceOf(CloneError);
+    let called = 0;
+    const callback = await settle(pool.toThread((n: number, report: (list: unknown) => void) => {
+      let node: unknown = null;
+      for (let i = 0; i < n; i++) node = { next: node };
+      return report(node);
+    }, 3_000, () => void called++));
+    expect((callback as CloneError).path).toMatch(/^callback args\[1\] arguments\[0\]\.next/);
+    expect(called).toBe(0);
+  });
+
+  it('refuses a MessagePort that worker code passes to a callback, which nothing can move back', async () => {
+    let called = 0;
+    const error = (await settle(pool.toThread((report: (value: unknown) => void) => {
+      const { port1 } = new MessageChannel();
+      return report({ port: port1 });
+    }, () => void called++))) as CloneError;
+    expect(error).toBeInstanceOf(CloneError);
+    expect(error.path).toBe('callback args[0] arguments[0].port');
+    expect(called).toBe(0);
   });
 
   it('close() right after a call that throws a user error keeps that error', async () => {

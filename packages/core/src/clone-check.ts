@@ -73,19 +73,35 @@ function describe(value: unknown): string {
 }
 
 /**
+ * Which way a value goes. To a worker, a MessagePort may be moved with the call. To the main thread
+ * (a result, a streamed value, a callback's arguments), nothing moves a port, and nesting is
+ * bounded: the main thread reads a message on a smaller stack than a worker's, so a value nested
+ * deeper than it can read would be posted without an error and lost on arrival (Node emits
+ * 'messageerror', which nobody hears, and the call would never answer).
+ */
+export type Direction = 'to-worker' | 'to-main';
+
+/**
+ * How deep a value sent to the main thread may nest. Measured on a main thread's default stack
+ * (Node 20 to 24), the shallowest limit is a chain of plain objects, ~1,580 levels; arrays, maps
+ * and errors go deeper.
+ */
+export const MAX_NESTING = 1_000;
+
+const TOO_DEEP = `it is nested more than ${MAX_NESTING} levels deep (a long linked list, say), deeper than the main thread can read a message: send it flatter (an array of the nodes)`;
+
+/**
  * Returns the first uncloneable value in `value` (depth-first, in clone order), or `undefined`.
  * Values structured clone handles natively (buffers, views, dates, regexps) are not entered.
- * `canMove` says whether a MessagePort may be there (arguments: it may be moved with the call;
- * results: nothing moves a port back).
  */
-export function findUncloneable(value: unknown, path: string, canMove = true): Uncloneable | undefined {
-  return find(value, path, new Set(), canMove);
+export function findUncloneable(value: unknown, path: string, direction: Direction = 'to-worker'): Uncloneable | undefined {
+  return find(value, path, new Set(), direction === 'to-main', 0);
 }
 
 /** What structured clone would refuse in a result a worker sends back (primitives cost one typeof). */
 export function uncloneableResult(value: unknown): Uncloneable | undefined {
   const checked = (typeof value === 'object' && value !== null) || typeof value === 'function' || typeof value === 'symbol';
-  return checked ? findUncloneable(value, 'result', false) : undefined;
+  return checked ? findUncloneable(value, 'result', 'to-main') : undefined;
 }
 
 /**
@@ -97,13 +113,16 @@ export function unstreamedResult(value: unknown, why: string): Uncloneable | und
   return uncloneableResult(value);
 }
 
-function find(value: unknown, path: string, seen: Set<object>, canMove: boolean): Uncloneable | undefined {
+/** `nesting`: how deep `value` sits; going to the main thread, deeper than {@link MAX_NESTING} is refused. */
+function find(value: unknown, path: string, seen: Set<object>, toMain: boolean, nesting: number): Uncloneable | undefined {
   if (typeof value === 'function') return { path, detail: `it is ${describe(value)}`, fn: true };
   if (typeof value === 'symbol') return { path, detail: `it is ${describe(value)}` };
   if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;
+  if (toMain && nesting > MAX_NESTING) return { path: `${path.slice(0, 40)}…`, detail: TOO_DEEP };
+  const deeper = nesting + 1;
   // First: a Proxy's traps run on anything else asked of it.
   if (types.isProxy(value)) return { path, detail: 'it is a Proxy (a reactive or wrapped object, say): pass a plain copy of its data' };
-  if (!canMove && value instanceof MessagePort) return { path, detail: 'it is a MessagePort, which can be moved to a worker but not sent back' };
+  if (toMain && value instanceof MessagePort) return { path, detail: 'it is a MessagePort, which can be moved to a worker but not sent back' };
   // A DataView on a moved buffer throws when its length is read: its buffer is asked instead.
   if (value instanceof DataView) return isDetached(value.buffer) ? { path, detail: DETACHED } : undefined;
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
@@ -123,7 +142,7 @@ function find(value: unknown, path: string, seen: Set<object>, canMove: boolean)
       if (chain.has(at)) return { path: `${where}.cause`, detail: 'it is an error whose cause chain comes back to itself, which structured clone cannot copy: end the chain' };
     }
     seen.add(value);
-    return 'cause' in value ? find(value.cause, `${path}.cause`, seen, canMove) : undefined;
+    return 'cause' in value ? find(value.cause, `${path}.cause`, seen, toMain, deeper) : undefined;
   }
   const tag = Object.prototype.toString.call(value).slice(8, -1);
   if (path === 'result' && (tag === 'Generator' || tag === 'AsyncGenerator')) {
@@ -138,7 +157,7 @@ function find(value: unknown, path: string, seen: Set<object>, canMove: boolean)
     let i = 0;
     for (const [k, v] of value) {
       const valuePath = `${path}.get(${i})`;
-      const found = find(k, `${path}.keys()[${i}]`, seen, canMove) ?? find(v, valuePath, seen, canMove);
+      const found = find(k, `${path}.keys()[${i}]`, seen, toMain, deeper) ?? find(v, valuePath, seen, toMain, deeper);
       // Named by its key once found (the walk itself names entries by index: it costs less).
       if (found?.path.startsWith(valuePath)) {
         const key = typeof k === 'string' || typeof k === 'number' ? JSON.stringify(k) : `/* entry ${i} */`;
@@ -152,14 +171,14 @@ function find(value: unknown, path: string, seen: Set<object>, canMove: boolean)
   if (value instanceof Set) {
     let i = 0;
     for (const v of value) {
-      const found = find(v, `${path}.values()[${i++}]`, seen, canMove);
+      const found = find(v, `${path}.values()[${i++}]`, seen, toMain, deeper);
       if (found) return found;
     }
     return undefined;
   }
   const isArray = Array.isArray(value);
   for (const key of Object.keys(value)) {
-    const found = find((value as Record<string, unknown>)[key], isArray ? `${path}[${key}]` : member(path, key), seen, canMove);
+    const found = find((value as Record<string, unknown>)[key], isArray ? `${path}[${key}]` : member(path, key), seen, toMain, deeper);
     if (found) return found;
   }
   return undefined;

@@ -5,6 +5,7 @@
  */
 import { CallbackError, CloneError, ExportError, InstanceError, ModuleLoadError, ToThreadError } from './errors.js';
 import type { CtorRef, Mutable, WireError, WireThrown } from './protocol.js';
+import { findUncloneable, MAX_NESTING } from './clone-check.js';
 
 /** tothread's own errors that worker code throws: rebuilt with their class on the main thread. */
 const OWN: Readonly<Record<string, Function>> = Object.assign(Object.create(null) as object, {
@@ -51,7 +52,9 @@ function cloneable(value: unknown, seen: Set<unknown> = new Set()): unknown {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) return value;
   try {
     structuredClone(value);
-    return value;
+    // Cloned here, it may still nest deeper than the main thread can read (see MAX_NESTING).
+    if (findUncloneable(value, 'thrown', 'to-main') === undefined) return value;
+    return `[${Object.prototype.toString.call(value).slice(8, -1)} nested more than ${MAX_NESTING} levels deep]`;
   } catch {
     if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
     // Every object is copied once (one met again, a cycle or a shared one, becomes text), and at

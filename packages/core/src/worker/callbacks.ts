@@ -43,7 +43,7 @@ export function reviveCallbacks(args: unknown[], refs: readonly CallbackRef[]): 
       if (released) return lateCall(label);
       // Refused here, it would fail on its way and never reach the main thread: say so at once.
       for (let i = 0; i < callArgs.length; i++) {
-        const bad = findUncloneable(callArgs[i], `${label} arguments[${i}]`);
+        const bad = findUncloneable(callArgs[i], `${label} arguments[${i}]`, 'to-main'); // nothing moves with a callback's arguments
         if (bad !== undefined) throw new CloneError(bad.path, bad.detail);
       }
       const reply = Promise.resolve(remote(...callArgs));

@@ -72,6 +72,6 @@ const DONE: StreamMessage = { kind: 'done' };
 
 /** @throws {CloneError} when structured clone would refuse `value` (at `path`). */
 function sendable(value: unknown, path: string): void {
-  const bad = findUncloneable(value, path, false);
+  const bad = findUncloneable(value, path, 'to-main');
   if (bad !== undefined) throw new CloneError(bad.path, bad.detail);
 }
