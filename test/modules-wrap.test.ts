@@ -172,6 +172,26 @@ describe('wrapModule bad input names the module, the export and the fix', () => 
     expect(read.message).toMatch(/is a function: call it/);
   });
 
+  it('says the same once the workers know the export by its short form, after many calls', async () => {
+    const one = createPool({ maxThreads: 1 });
+    try {
+      const legacy = wrapModule<Record<string, unknown>>('./fixtures/legacy-esm.mjs', { pool: one }) as unknown as {
+        VERSION: () => Promise<unknown>;
+        hashSync: PromiseLike<unknown> & ((text: string) => Promise<string>);
+      };
+      for (let i = 0; i < 6; i++) await legacy.hashSync('x');
+      for (let i = 0; i < 4; i++) {
+        const read = (await settle(legacy.hashSync)) as ExportError;
+        expect(read.problem).toBe('not-a-value');
+        expect(read.message).toMatch(/^`hashSync` of file:.*legacy-esm\.mjs is a function: call it/);
+        const called = (await settle(legacy.VERSION())) as ExportError;
+        expect(called.message).toMatch(/^`VERSION` of file:.*legacy-esm\.mjs is not a function/);
+      }
+    } finally {
+      await one.close();
+    }
+  });
+
   it('never loads the module on the main thread, even to rebuild an error of its class', async () => {
     const legacy = wrapModule<{ parseSync(text: string): number }>('./fixtures/worker-only-errors.mjs', { pool });
     const error = (await settle(legacy.parseSync('a!'))) as Error & { code: string };

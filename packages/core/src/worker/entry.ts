@@ -15,7 +15,7 @@ import { markRan, markStart } from '../run-clock.js';
 import { reviveCallbacks } from './callbacks.js';
 import { checkCancelled, setContext, type TaskContext } from './context.js';
 import { moveBack, movedBuffers } from './move-back.js';
-import { callable, load, locateCtor, type Loaded } from './load.js';
+import { callable, exportOf, load, locateCtor, type Loaded } from './load.js';
 import { lowerPriority } from './priority.js';
 import { pump } from './stream.js';
 import { kernelThreadId } from '../thread-times.js';
@@ -150,9 +150,10 @@ function mapChunk(request: TaskRequest, entry: Loaded): TaskResponse | Promise<T
 }
 
 function readValue(request: TaskRequest, entry: Loaded): TaskResponse {
-  if (typeof entry.value === 'function' && request.fn.kind === 'module') {
-    const { url } = request.fn;
-    const path = request.fn.path.join('.');
+  const where = exportOf(entry, request.fn);
+  if (typeof entry.value === 'function' && where !== undefined) {
+    const { url } = where;
+    const path = where.path.join('.');
     return failed(new ExportError(url, path, 'not-a-value', `\`${path}\` of ${url} is a function: call it (facade.${path}(...)) instead of reading it`), entry);
   }
   return succeeded(entry.value, entry);

@@ -181,10 +181,18 @@ export function isClass(fn: Function): boolean {
   return Object.getOwnPropertyDescriptor(fn, 'prototype')?.writable === false;
 }
 
+/**
+ * The module export a task names: in full, or by its short form once the worker knows it (the
+ * entry remembers where it came from). Undefined for a function sent by source.
+ */
+export function exportOf(entry: Loaded, ref: FnRef): ExportRef | undefined {
+  return ref.kind === 'module' ? ref : entry.module?.ref;
+}
+
 /** The function a task calls, or an ExportError saying what the export is instead. */
 export function callable(entry: Loaded, ref: FnRef): Function {
   if (callables.has(entry)) return entry.value as Function;
-  const where = ref.kind === 'module' ? ref : undefined;
+  const where = exportOf(entry, ref);
   if (typeof entry.value === 'function') {
     // Calling a class would fail with V8's words, not the fix.
     if (!isClass(entry.value)) {
