@@ -34,6 +34,8 @@ describe('errors thrown in a worker come back whole', () => {
     expect(below('all')).toMatch(/^\s+at async importOrders .*\n\s+at async importAll /);
     // An error made on the main thread: the message, then the awaiting functions.
     expect(stacks.timeout).toMatch(/^TimeoutError: `anonymous function` timed out after 50 ms\n\s+at async summarise \(.*call-sites\.mjs:\d+:\d+\)/);
+    // A callback that threw stops its call with an error made here: the same.
+    expect(stacks.reported).toMatch(/^CallbackError: The callback at args\[0\] threw \(the progress bar is gone\)[^\n]*\n\s+at async reported \(.*call-sites\.mjs:\d+:\d+\)/);
     // A timeout() scope, a waitFor(): where they were opened.
     expect(stacks.scoped).toMatch(/^TimeoutError: The timeout\(\) scope timed out after 50 ms\n\s+at scoped \(.*call-sites\.mjs:\d+:\d+\)/);
     expect(stacks.waited).toMatch(/^TimeoutError: waitFor\(\) timed out after 50 ms\n\s+at waited \(.*call-sites\.mjs:\d+:\d+\)/);
@@ -145,6 +147,13 @@ describe('values that cannot cross threads', () => {
     expect((error as Error).message).toMatch(/mark it with transfer\(\), or list it in options\.transfer/);
     expect(await caught(pool.toThread(proxyResult))).toMatchObject({ name: 'CloneError', path: 'result' });
     expect(await caught(pool.toThread(portResult))).toMatchObject({ name: 'CloneError', path: 'result' });
+    // Platform objects keep their data in internal slots: Node 20 would send `{}`, Node 22+ refuses them.
+    const url = (await caught(pool.toThread(() => ({ endpoint: new URL('https://example.com/a') })))) as CloneError;
+    expect(url).toMatchObject({ name: 'CloneError', path: 'result.endpoint' });
+    expect(url.message).toContain("it is a URL, which structured clone cannot copy (its data is internal): send its `href`");
+    for (const arg of [new URL('https://example.com'), new URLSearchParams('a=1'), new Headers(), new AbortController().signal, new TextDecoder()]) {
+      expect(await caught(pool.toThread((x: unknown) => x, { arg }))).toMatchObject({ name: 'CloneError', path: 'args[0].arg' });
+    }
     expect(await pool.toThread(() => 'alive')).toBe('alive');
   });
 

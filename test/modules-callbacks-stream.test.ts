@@ -48,6 +48,32 @@ describe('callbacks across threads', () => {
     expect(await pool.toThread(() => 'serving')).toBe('serving'); // the spinning worker was stopped
   });
 
+  it("counts a call a callback stopped as failed, and shows a thrown object's fields", async () => {
+    const solo = createPool({ maxThreads: 1 });
+    try {
+      const error = (await settle(solo.toThread(spinWhileReporting, () => {
+        throw { status: 500 }; // eslint-disable-line no-throw-literal
+      }))) as CallbackError;
+      expect(error).toBeInstanceOf(CallbackError);
+      expect(error.message).toContain('threw ({ status: 500 })');
+      expect(solo.stats()).toMatchObject({ failed: 1, cancelled: 0 }); // its frames: see call-sites.mjs
+    } finally {
+      await solo.close();
+    }
+  });
+
+  it('stops the call with a CallbackError naming the place of what a callback returned that cannot go back to the worker', async () => {
+    const ask = async (question: (n: number) => unknown): Promise<unknown> => question(1);
+    for (const answer of [() => ({ retries: 3, log() {} }), async () => ({ retries: 3, log() {} })]) {
+      const error = (await settle(pool.toThread(ask, answer))) as CallbackError;
+      expect(error).toBeInstanceOf(CallbackError);
+      expect(error.message).toMatch(/^The callback at args\[0\] returned what cannot be sent back/);
+      expect(error.cause).toBeInstanceOf(CloneError);
+      expect((error.cause as CloneError).path).toBe('callback args[0] result.log');
+      expect((error.cause as CloneError).message).toContain('cannot be sent back to the worker thread: it is a function');
+    }
+  });
+
   it('throws a CloneError in the worker when a callback is given what cannot reach the main thread', async () => {
     const seen: unknown[] = [];
     const report = (rows: number[], options: { onRow: (row: unknown) => void }): string => {

@@ -123,14 +123,23 @@ export function prepareArgs(args: readonly unknown[]): PreparedArgs | undefined 
       cutOut(sent, path);
       const label = pathLabel(path);
       const { port1, port2 } = new MessageChannel();
+      // What it returns goes back to the worker: one that cannot be copied fails the callback as a
+      // throw does, named by its place (Comlink alone would send "Unserializable return value").
+      const sendable = (value: unknown): unknown => {
+        const bad = findUncloneable(value, `callback ${label} result`);
+        if (bad !== undefined) throw new CloneError(bad.path, bad.detail);
+        return value;
+      };
+      const failed = (error: unknown): never => {
+        failures.report(label, error);
+        throw error;
+      };
       Comlink.expose((...callArgs: unknown[]) => {
         try {
           const value: unknown = fn(...callArgs);
-          if (value instanceof Promise) value.catch((error: unknown) => failures.report(label, error));
-          return value;
+          return value instanceof Promise ? value.then(sendable).then(undefined, failed) : sendable(value);
         } catch (error) {
-          failures.report(label, error);
-          throw error;
+          return failed(error);
         }
       }, endpoint(port1));
       ports.push(port1);

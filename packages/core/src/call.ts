@@ -143,10 +143,10 @@ export class Call {
    * answering the worker until it is done, and `stop` runs if it is still busy when the period ends.
    * Returns false if the call had settled already.
    */
-  cancelWithGrace(reason: unknown, grace: number, stop: () => void): boolean {
+  cancelWithGrace(reason: unknown, grace: number, stop: () => void, outcome: CallOutcome = 'cancelled'): boolean {
     if (this.state === 'settled' || this.answered) return false;
     this.#lingering = true;
-    this.settle(false, reason, 'cancelled');
+    this.settle(false, reason, outcome);
     this.#graceTimer = setTimeout(stop, grace);
     this.#graceTimer.unref();
     return true;

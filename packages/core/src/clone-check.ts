@@ -10,6 +10,22 @@ import { CloneError } from './errors.js';
 
 const UNCLONEABLE_TAGS = new Set(['WeakMap', 'WeakSet', 'WeakRef', 'Promise', 'FinalizationRegistry', 'Generator', 'AsyncGenerator']);
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+/**
+ * Platform objects whose state lives in internal slots: structured clone copies them as `{}` (Node
+ * 20) or refuses them (22+). By tag, with what to send instead.
+ */
+const PLATFORM = new Map<string, string>([
+  ['URL', 'send its `href` (a string) and make a URL of it where it is used'],
+  ['URLSearchParams', 'send `params.toString()` and parse it where it is used'],
+  ['Headers', 'send `Object.fromEntries(headers)`'],
+  ['Request', 'send its URL, method and headers as plain data'],
+  ['Response', 'send what the worker needs of it (its text, status and headers) as plain data'],
+  ['FormData', 'send `Object.fromEntries(form)`'],
+  ['AbortSignal', 'to stop a call, pass the signal as an option (`toThread.with({ signal })`); in worker code, see the cancellation context'],
+  ['AbortController', 'to stop a call, pass its signal as an option (`toThread.with({ signal })`)'],
+  ['TextDecoder', 'make one where it is used'],
+  ['TextEncoder', 'make one where it is used'],
+]);
 
 function member(path: string, key: string): string {
   return IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
@@ -69,7 +85,8 @@ export function refuseMovedAway(moved: readonly unknown[], listed: readonly unkn
 function describe(value: unknown): string {
   if (typeof value === 'function') return `a function${value.name ? ` (\`${value.name}\`)` : ''}`;
   if (typeof value === 'symbol') return `a symbol (${String(value)})`;
-  return `a ${Object.prototype.toString.call(value).slice(8, -1)}`;
+  const tag = Object.prototype.toString.call(value).slice(8, -1);
+  return `${/^[AEIO]/.test(tag) ? 'an' : 'a'} ${tag}`; // a URL, a Uint8Array: by sound
 }
 
 /**
@@ -150,6 +167,8 @@ function find(value: unknown, path: string, seen: Set<object>, toMain: boolean, 
     return { path, detail: `it is a ${tag} object, and only a generator function's calls stream: write the function as one (function* (…) { yield* … })` };
   }
   if (UNCLONEABLE_TAGS.has(tag)) return { path, detail: `it is ${describe(value)}` };
+  const instead = PLATFORM.get(tag);
+  if (instead !== undefined && value instanceof (globalThis as unknown as Record<string, new () => object>)[tag]!) return { path, detail: `it is ${describe(value)}, which structured clone cannot copy (its data is internal): ${instead}` };
   // `arr.values()`, `map.keys()`, an iterator helper (Node 22+).
   if (tag !== 'Object' && tag !== 'Array' && (tag.endsWith('Iterator') || tag.endsWith('Iterator Helper'))) return { path, detail: `it is an iterator (${tag}): spread it into an array first ([...iterator])` };
   seen.add(value);

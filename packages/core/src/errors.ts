@@ -2,6 +2,7 @@
  * Every error tothread itself throws. Each class has a fixed `name` and a stable `code`, so callers
  * can branch with `instanceof` or on `error.code` across package copies.
  */
+import { inspect } from 'node:util';
 
 /** Codes of the errors tothread throws. */
 export type ErrorCode =
@@ -246,7 +247,7 @@ export class CloneError extends ToThreadError<'ERR_TOTHREAD_UNCLONEABLE'> {
     const where = path.startsWith('result') || path.startsWith('streamed')
       ? 'cannot be sent back from the worker thread'
       : path.startsWith('callback')
-        ? 'cannot be sent to the main thread'
+        ? / result\b/.test(path) ? 'cannot be sent back to the worker thread' : 'cannot be sent to the main thread'
         : 'cannot be sent to a worker thread';
     super(
       'ERR_TOTHREAD_UNCLONEABLE',
@@ -340,8 +341,16 @@ export class CallbackError extends ToThreadError<'ERR_TOTHREAD_CALLBACK'> {
   readonly path: string;
 
   constructor(path: string, options?: { cause?: unknown }) {
-    const detail = options?.cause instanceof Error ? options.cause.message : String(options?.cause);
-    super('ERR_TOTHREAD_CALLBACK', `The callback at ${path} threw (${detail}): the call was stopped. Catch errors inside callbacks you hand to a worker`, options);
+    const { cause } = options ?? {};
+    const detail = cause instanceof Error ? cause.message : inspect(cause, { depth: 1, breakLength: Infinity });
+    const returned = cause instanceof CloneError && cause.path.startsWith('callback');
+    super(
+      'ERR_TOTHREAD_CALLBACK',
+      returned
+        ? `The callback at ${path} returned what cannot be sent back (${detail}): the call was stopped`
+        : `The callback at ${path} threw (${detail}): the call was stopped. Catch errors inside callbacks you hand to a worker`,
+      options,
+    );
     this.path = path;
   }
 }

@@ -8,7 +8,7 @@ import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threa
 import type { Piscina } from 'piscina';
 import { Batcher } from './batcher.js';
 import { awaitedAt, LAZY, locate, type Site } from './call-site.js';
-import { Call, timeoutError, type CallHooks, type CallState } from './call.js';
+import { Call, timeoutError, type CallHooks, type CallOutcome, type CallState } from './call.js';
 import { CallQueue } from './call-queue.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { prepareArgs, type CallbackFailures } from './args.js';
@@ -305,7 +305,7 @@ export class Pool {
 
   /** A callback of `call` that throws stops the call with a CallbackError. */
   #stopOnCallbackFailure(call: Call, failures: CallbackFailures): void {
-    failures.report = (path, error) => this.#cancel(call, new CallbackError(path, { cause: error }));
+    failures.report = (path, error) => this.#cancel(call, call.locate(new CallbackError(path, { cause: error })), 'failed'); // stopped, but by a failure: with the caller's frames
   }
 
   /**
@@ -535,17 +535,17 @@ export class Pool {
    * Stops a call: a queued one is dropped from the queue, a running one has its worker terminated,
    * at once or, with a grace period, only if it is still busy when the period ends.
    */
-  #cancel(call: Call, reason: unknown): void {
+  #cancel(call: Call, reason: unknown, outcome: CallOutcome = 'cancelled'): void {
     const { cancelFlag } = call.request;
     const { grace } = call.settings;
     if (call.state === 'running' && cancelFlag !== undefined && grace) {
       // Calls with a grace period travel alone: its worker sees the flag, and is stopped only if still busy.
-      if (call.cancelWithGrace(reason, grace, () => call.taskSignal.abort(reason))) Atomics.store(cancelFlag, 0, 1);
+      if (call.cancelWithGrace(reason, grace, () => call.taskSignal.abort(reason), outcome)) Atomics.store(cancelFlag, 0, 1);
       return;
     }
     const wasRunning = call.state === 'running';
     const batch = call.batch;
-    if (!call.settle(false, reason, 'cancelled') || !wasRunning) return;
+    if (!call.settle(false, reason, outcome) || !wasRunning) return;
     if (batch !== undefined) {
       this.#requeue(this.#batcher.cancel(batch, call.slot, reason));
       this.#pump();
