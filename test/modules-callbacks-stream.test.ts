@@ -118,6 +118,19 @@ describe('callbacks across threads', () => {
     expect(await pool.toThread(sumBytes, transfer(bytes))).toBe(2 << 16);
     expect(bytes.byteLength).toBe(0); // detached here: it moved
     expect(() => transfer({} as object)).toThrow(TypeError);
+    const view = new Uint8Array(4);
+    expect(() => transfer({ view }, [view as never])).toThrow('Expected `transferables[0]` to be an ArrayBuffer or a MessagePort: for a typed array or DataView, list its `.buffer`');
+  });
+
+  it('blames the arguments, not options.transfer, when a port marked with transfer() has already moved', async () => {
+    await using single = createPool({ minThreads: 1, maxThreads: 1 });
+    const { port1, port2 } = new MessageChannel();
+    expect(await single.toThread((port: MessagePort) => void port.close(), transfer(port2))).toBeUndefined();
+    port1.close();
+    const again = (await settle(single.toThread((port: MessagePort) => void port.close(), transfer(port2)))) as CloneError;
+    expect(again).toBeInstanceOf(CloneError);
+    expect(again.path).toBe('args');
+    expect(again.message).toMatch(/^args cannot be sent to a worker thread: an argument, or what transfer\(\) marked among them, was refused/);
   });
 
   it('refuses a buffer that has already moved, marked or listed, with CloneError before dispatch, and keeps serving', async () => {

@@ -9,6 +9,7 @@ import * as Comlink from 'comlink';
 import { findUncloneable, pathLabel } from './clone-check.js';
 import { endpoint } from './comlink-port.js';
 import { isPlainContainer, MARK_DEPTH } from './containers.js';
+import { transferList } from './call-options.js';
 import { CloneError } from './errors.js';
 import * as check from './validate.js';
 import type { CallbackRef } from './protocol.js';
@@ -25,7 +26,7 @@ const marks = new WeakMap<object, readonly TransferListItem[]>();
  * await toThread(compressSync, transfer(bytes)) // bytes.buffer moves, no copy
  */
 export function transfer<T extends object>(value: T, transferables?: readonly TransferListItem[]): T {
-  let list = transferables;
+  let list = transferList('transferables', transferables);
   if (list === undefined) {
     if (value instanceof ArrayBuffer || isPort(value)) list = [value as TransferListItem];
     else if (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer) list = [value.buffer];

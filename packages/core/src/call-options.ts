@@ -44,7 +44,7 @@ const NO_SETTINGS: CallSettings = { signal: undefined, timeout: undefined, trans
  * port-like object, never a view (a common slip: its `.buffer` moves) or a primitive. Whether a
  * buffer has already moved is checked for each call (pool.ts): one list may serve many calls.
  */
-function transferList(name: string, value: unknown): readonly TransferListItem[] | undefined {
+export function transferList(name: string, value: unknown): readonly TransferListItem[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value)) throw check.typeError(name, 'an array of transferables', value);
   value.forEach((item: unknown, i) => {

@@ -204,8 +204,9 @@ export class Call {
     if (code === 'ERR_MISSING_TRANSFERABLE_IN_TRANSFER_LIST' || (name === 'DataCloneError' && /not listed in transferList/i.test(detail))) {
       failure = new CloneError('args', `a MessagePort (or another value that can only move) is not moved: mark it with transfer(), or list it in options.transfer (${detail})`, { cause: error });
     } else if (name === 'DataCloneError' || code === 'ERR_INVALID_TRANSFER_OBJECT') {
-      const where = this.transfer.length > 0 ? 'options.transfer' : 'args';
-      failure = new CloneError(where, `${where === 'args' ? 'an argument' : 'the transfer list'} was refused (${detail})`, { cause: error });
+      // The list the caller wrote, or else the arguments (with what transfer() marked in them).
+      const where = (this.settings.transfer?.length ?? 0) > 0 ? 'options.transfer' : 'args';
+      failure = new CloneError(where, `${where === 'args' ? 'an argument, or what transfer() marked among them,' : 'the transfer list'} was refused (${detail})`, { cause: error });
     } else {
       const exit = /exited with code: (-?\d+)/.exec(detail);
       const memory = code === 'ERR_WORKER_OUT_OF_MEMORY';
@@ -218,8 +219,7 @@ export class Call {
         { cause: error },
       );
     }
-    this.stitch(failure);
-    this.settle(false, failure);
+    this.settle(false, this.locate(failure)); // made here: the caller's frames, no worker frames above them
   }
 
   /** Gives an error made on the main thread (timeout, pool closed) the call site's frames as its stack. */
