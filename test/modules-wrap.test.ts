@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -86,6 +87,28 @@ describe('wrapModule facades return what direct calls return', () => {
     const { viaFacade, viaToThread, direct } = JSON.parse(run.stdout) as Record<string, unknown>;
     expect(viaFacade).toEqual(direct);
     expect(viaToThread).toEqual(direct);
+  });
+
+  it('loads a .ts module that cannot resolve tsx itself through the tsx the app was started with (Node 20 gives workers no loader hooks)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tothread-tsx-'));
+    try {
+      writeFileSync(join(dir, 'legacy.mts'), 'const factor: number = 2;\nexport function twiceSync(n: number): number { return n * factor; }\n');
+      const core = pathToFileURL(fixture('../node_modules/@tothread/core/dist/index.js')).href;
+      writeFileSync(join(dir, 'app.mts'), [
+        `import { toThread, wrapModule } from '${core}';`,
+        "import { twiceSync } from './legacy.mts';",
+        "const legacy = wrapModule<typeof import('./legacy.mts')>('./legacy.mts');",
+        'console.log(JSON.stringify([await toThread(twiceSync, 21), await legacy.twiceSync(4)]));',
+      ].join('\n'));
+      const loader = join(createRequire(import.meta.url).resolve('tsx/package.json'), '../dist/loader.mjs');
+      for (const flag of ['tsx', pathToFileURL(loader).href]) { // `node --import tsx`, and what tsx's own CLI passes
+        const run = await runNode(['--import', flag, join(dir, 'app.mts')]);
+        expect(run.stderr).toBe('');
+        expect(JSON.parse(run.stdout)).toEqual([42, 8]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("counts a facade call once in its pool's stats: the look-up of an export's kind is not a call", async () => {

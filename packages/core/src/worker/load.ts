@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { types } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ExportError, ModuleLoadError } from '../errors.js';
 import { importEntry } from '../module/specifier.js';
 import { findPath } from '../fn/find-path.js';
@@ -40,8 +40,9 @@ function compile(ref: Extract<FnRef, { kind: 'source' }>): Loaded {
 
 /**
  * Imports an ES module. Node 20 does not carry loader hooks registered with `--import` (tsx)
- * into worker threads, so a TypeScript module Node cannot import is loaded through the app's own
- * tsx, with its `tsImport()` API, when the app has it.
+ * into worker threads, so a TypeScript module Node cannot import is loaded through tsx's
+ * `tsImport()` API: the tsx the module's own package resolves, or else the one the process was
+ * started with (`tsx app.ts`, `node --import tsx`: its loader is in execArgv).
  */
 async function importModule(url: string): Promise<unknown> {
   try {
@@ -50,14 +51,34 @@ async function importModule(url: string): Promise<unknown> {
     if ((error as { code?: unknown }).code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !/\.[cm]?tsx?$/.test(url)) throw error;
     let tsImport: ((specifier: string, parent: string) => Promise<unknown>) | undefined;
     try {
-      const entry = importEntry('tsx/esm/api', url);
+      const entry = tsxFrom(url) ?? process.execArgv.map(tsxLoader).find((loader) => loader !== undefined);
       if (entry !== undefined) tsImport = ((await import(entry)) as { tsImport?: typeof tsImport }).tsImport;
     } catch {
-      throw error; // no tsx where the module is: Node's own error says what is wrong
+      throw error; // no tsx found: Node's own error says what is wrong
     }
     if (tsImport === undefined) throw error;
     return tsImport(url, url);
   }
+}
+
+/** tsx's `tsImport()` entry as resolved from the file at `from`, if there is one. */
+function tsxFrom(from: string): string | undefined {
+  try {
+    return importEntry('tsx/esm/api', from);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The `tsImport()` entry of the tsx an execArgv item loads: tsx's CLI passes `--import
+ * file:///…/tsx/dist/loader.mjs` (the package then resolves itself), `node --import tsx` names the
+ * package, found from the working directory as Node found it.
+ */
+function tsxLoader(arg: string): string | undefined {
+  if (/^tsx(\/esm)?$/.test(arg)) return tsxFrom(pathToFileURL(`${process.cwd()}/`).href);
+  if (!/[\\/]tsx[\\/]dist[\\/]loader\.mjs$/.test(arg)) return undefined;
+  return tsxFrom(arg.startsWith('file:') ? arg : pathToFileURL(arg).href);
 }
 
 function importRoot(ref: ExportRef): Promise<unknown> {
