@@ -275,6 +275,14 @@ describe('names that look global but are not', () => {
     const error = await rejection(pool.toThread(new Counter().next));
     expect(error.freeVariables).toEqual(['this']);
   });
+
+  it('refuses an arrow function that uses the `super` of its class, naming it', async () => {
+    const { Greeter } = (await import('./fixtures/shadowing.mjs')) as { Greeter: new () => { hello: () => string } };
+    const error = await rejection(pool.toThread(new Greeter().hello));
+    expect(error.reason).toBe('closure');
+    expect(error.freeVariables).toEqual(['super']);
+    expect(error.message).toMatch(/uses `super`/);
+  });
 });
 
 declare const TOTHREAD_TEST_FACTOR: number;

@@ -197,6 +197,12 @@ function analyzeSource(source: string): Analysis {
     expression = `({${source}\n})`;
     ast = tryParse(`${STRICT}${expression}`);
   }
+  if (ast === undefined) {
+    // An arrow that uses the `super` of the method it was written in: found below, and named.
+    method = false;
+    expression = `(${source}\n)`;
+    ast = tryParse(`${STRICT}${expression}`, true);
+  }
   if (ast === undefined) return { kind: 'unparsable' };
   const root = rootOf(ast);
   if (root.type === 'ClassExpression') return { kind: 'class' };

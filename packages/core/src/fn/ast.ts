@@ -8,11 +8,14 @@ export type AnyNode = { type: string; [key: string]: unknown };
 // acorn is loaded at the first parse, not at import.
 let acorn: typeof import('acorn') | undefined;
 
-/** Parses `code` as a script (strict only if it says so), or undefined if it does not parse. */
-export function tryParse(code: string): Node | undefined {
+/**
+ * Parses `code` as a script (strict only if it says so), or undefined if it does not parse.
+ * `superOutsideMethod`: an arrow written in a method may use its `super` (to name it, not to run it).
+ */
+export function tryParse(code: string, superOutsideMethod = false): Node | undefined {
   acorn ??= createRequire(import.meta.url)('acorn') as typeof import('acorn');
   try {
-    return acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'script' }) as unknown as Node;
+    return acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'script', allowSuperOutsideMethod: superOutsideMethod }) as unknown as Node;
   } catch {
     return undefined;
   }
