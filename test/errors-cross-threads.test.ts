@@ -36,6 +36,8 @@ describe('errors thrown in a worker come back whole', () => {
     expect(stacks.timeout).toMatch(/^TimeoutError: `anonymous function` timed out after 50 ms\n\s+at async summarise \(.*call-sites\.mjs:\d+:\d+\)/);
     // A callback that threw stops its call with an error made here: the same.
     expect(stacks.reported).toMatch(/^CallbackError: The callback at args\[0\] threw \(the progress bar is gone\)[^\n]*\n\s+at async reported \(.*call-sites\.mjs:\d+:\d+\)/);
+    // Refused before it was sent: the same.
+    expect(stacks.refused).toMatch(/^CloneError: args\[0\]\.cache cannot be sent[^\n]*\n\s+at async refused \(.*call-sites\.mjs:\d+:\d+\)/);
     // A timeout() scope, a waitFor(): where they were opened.
     expect(stacks.scoped).toMatch(/^TimeoutError: The timeout\(\) scope timed out after 50 ms\n\s+at scoped \(.*call-sites\.mjs:\d+:\d+\)/);
     expect(stacks.waited).toMatch(/^TimeoutError: waitFor\(\) timed out after 50 ms\n\s+at waited \(.*call-sites\.mjs:\d+:\d+\)/);

@@ -39,6 +39,10 @@ describe('errors that are hard to carry still settle the call', () => {
 describe('settling races', () => {
   it('keeps what can be carried of a thrown value with methods, naming the methods it leaves', async () => {
     expect(await settle(pool.toThread(throwResponseLike))).toEqual({ status: 404, body: 'not found', retry: '[function retry]' });
+    const thrown = await settle(pool.toThread(() => {
+      throw new Map<string, unknown>([['status', 503], ['retry', () => 1]]); // eslint-disable-line no-throw-literal
+    }));
+    expect(thrown).toEqual(new Map<string, unknown>([['status', 503], ['retry', '[function anonymous]']]));
   });
 
   it('reports a thrown value whose objects are shared many times over, copying each once', async () => {

@@ -59,10 +59,11 @@ function cloneable(value: unknown, seen: Set<unknown> = new Set()): unknown {
     if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
     // Every object is copied once (one met again, a cycle or a shared one, becomes text), and at
     // most COPY_BUDGET of them: a thrown value is reported, not serialized at any cost.
-    // A Map or Set would lose its entries as an object: it becomes text, as before.
-    const copyable = typeof value === 'object' && value !== null && !(value instanceof Map) && !(value instanceof Set);
-    if (copyable && !seen.has(value) && seen.size < COPY_BUDGET) {
+    if (typeof value === 'object' && value !== null && !seen.has(value) && seen.size < COPY_BUDGET) {
       seen.add(value);
+      // A Map or Set keeps its entries, each made cloneable the same way.
+      if (value instanceof Map) return new Map(safe(() => [...value], [] as Array<[unknown, unknown]>).map(([k, v]) => [cloneable(k, seen), cloneable(v, seen)]));
+      if (value instanceof Set) return new Set(safe(() => [...value], [] as unknown[]).map((v) => cloneable(v, seen)));
       const copy: Record<string, unknown> | unknown[] = Array.isArray(value) ? [] : {};
       for (const key of safe(() => Object.keys(value as object), [] as string[])) {
         if (seen.size >= COPY_BUDGET) break;

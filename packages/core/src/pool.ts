@@ -13,7 +13,7 @@ import { CallQueue } from './call-queue.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { prepareArgs, type CallbackFailures } from './args.js';
 import { cancelAwaitable, currentSignal, onCancel, thenCancellable, type Cancels, type TaskSignal } from './cancel.js';
-import { CallbackError, CloneError, PoolClosedError, QueueFullError } from './errors.js';
+import { CallbackError, CloneError, PoolClosedError, QueueFullError, ToThreadError } from './errors.js';
 import { refuseMovedAway } from './clone-check.js';
 import { resolveFunction } from './fn/resolve.js';
 import { KnownTargets } from './known-targets.js';
@@ -224,7 +224,10 @@ export class Pool {
       if (!(ref instanceof Promise)) return this.#enqueue(ref, args, settings, scope, site, task);
       return this.#enqueueResolved(ref, args, settings, scope, site, task);
     } catch (error) {
-      return Promise.reject(error);
+      // Refused before it existed (a CloneError, the pool closed): an error of ours gets the call
+      // site's frames as a call's would; a signal's reason is the caller's own, left as it is.
+      if (!(error instanceof ToThreadError)) return Promise.reject(error);
+      return cancellable(Promise.reject(locate(error, site)), site, () => {});
     }
   }
 
