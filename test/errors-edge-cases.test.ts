@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { CloneError, createPool } from '@tothread/core';
-import { Derived, throwManyAtOnce, throwNamed, throwResponseLike, throwSharedGraph, throwSelfAggregate, throwShadowingProp, throwWithThrowingGetter } from './fixtures/odd-errors.mjs';
+import { Derived, throwManyAtOnce, throwUnexportedTypeError, validateSync, ValidationError, ValidatorError, throwNamed, throwResponseLike, throwSharedGraph, throwSelfAggregate, throwShadowingProp, throwWithThrowingGetter } from './fixtures/odd-errors.mjs';
 import { parseSync, ParseError } from './fixtures/errors.mjs';
 import { settle } from './helpers.js';
 
@@ -112,6 +112,21 @@ describe('settling races', () => {
     expect(error).toBeInstanceOf(CloneError);
     expect(error.path).toBe('callback args[0] arguments[0].port');
     expect(called).toBe(0);
+  });
+
+  it('keeps the class and fields of errors inside the plain objects and arrays of an error field', async () => {
+    const error = (await settle(pool.toThread(validateSync))) as ValidationError & { errors: { email: ValidatorError; nested: { deeper: ValidatorError[] } } };
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.errors.email).toBeInstanceOf(ValidatorError);
+    expect(error.errors.email).toMatchObject({ name: 'ValidatorError', kind: 'required', path: 'email', message: 'email is invalid' });
+    expect(error.errors.nested.deeper[0]).toBeInstanceOf(ValidatorError);
+    expect(error.errors.nested.deeper[0]).toMatchObject({ path: 'name' });
+  });
+
+  it('rebuilds an error of a class the worker cannot name as its nearest built-in base', async () => {
+    const error = (await settle(pool.toThread(throwUnexportedTypeError))) as TypeError;
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error).toMatchObject({ name: 'BadInput', message: 'bad input' });
   });
 
   it('close() right after a call that throws a user error keeps that error', async () => {

@@ -4,7 +4,8 @@
  * own property, the `cause` chain and `AggregateError#errors`.
  */
 import { CallbackError, CloneError, ExportError, InstanceError, ModuleLoadError, ToThreadError } from './errors.js';
-import type { CtorRef, Mutable, WireError, WireThrown } from './protocol.js';
+import type { CtorRef, Mutable, NestedError, WireError, WireThrown } from './protocol.js';
+import { isPlainContainer } from './containers.js';
 import { findUncloneable, MAX_NESTING } from './clone-check.js';
 
 /** tothread's own errors that worker code throws: rebuilt with their class on the main thread. */
@@ -38,6 +39,14 @@ function carriedApart(thrown: Error, key: string, value: unknown): boolean {
 const MAX_DEPTH = 64;
 /** How many objects a thrown value that structured clone refuses may have copied (see cloneable). */
 const COPY_BUDGET = 1_000;
+
+/** The nearest built-in error class `ctor` extends (below `Error` itself, which is the default). */
+function builtinBase(ctor: Function): CtorRef | undefined {
+  for (let at = safe(() => Object.getPrototypeOf(ctor) as unknown, null); typeof at === 'function' && at !== Error; at = safe(() => Object.getPrototypeOf(at) as unknown, null)) {
+    if (Object.hasOwn(BUILTINS, at.name) && BUILTINS[at.name] === at) return { kind: 'builtin', name: at.name };
+  }
+  return undefined;
+}
 
 function isErrorLike(value: unknown): value is Error {
   return value instanceof Error || (typeof value === 'object' && value !== null && Object.prototype.toString.call(value) === '[object Error]');
@@ -117,7 +126,9 @@ export function encodeThrown(
     const isBuiltin = (Object.hasOwn(BUILTINS, ctor.name) && BUILTINS[ctor.name] === ctor) || ctor === DOMException;
     if (isBuiltin) ctorRef = { kind: 'builtin', name: ctor.name };
     else if (thrown instanceof ToThreadError && Object.hasOwn(OWN, ctor.name)) ctorRef = { kind: 'tothread', name: ctor.name };
-    else ctorRef = safe(() => locateCtor(ctor), undefined);
+    // A class the worker cannot name (not exported): its nearest built-in base, so that
+    // `instanceof TypeError` still holds on the main thread.
+    else ctorRef = safe(() => locateCtor(ctor), undefined) ?? builtinBase(ctor);
   }
   const stack = safe(() => thrown.stack, undefined);
   const props: Record<string, unknown> = {};
@@ -140,6 +151,12 @@ export function encodeThrown(
     // does; `props` keeps its place in the key order.
     if (isErrorLike(value)) (error.errorProps ??= Object.create(null) as Record<string, WireThrown>)[key] = inner(value);
     props[key] = isErrorLike(value) ? undefined : cloneable(value);
+    const nested = isErrorLike(value) ? [] : errorsInside(value, inner);
+    if (nested.length > 0) {
+      const byKey = (error.nestedErrors ?? Object.create(null)) as Record<string, NestedError[]>;
+      byKey[key] = nested;
+      error.nestedErrors = byKey;
+    }
   }
   // `message` and `stack` are own but not enumerable: a value that is not text travels as a prop.
   for (const key of ['message', 'stack']) {
@@ -149,9 +166,32 @@ export function encodeThrown(
   return wire;
 }
 
+/** How deep, and how many, errors are looked for inside an error's plain-object fields. */
+const NESTED_DEPTH = 4;
+const NESTED_LIMIT = 100;
+
+/** The errors inside the plain objects and arrays of `value`, encoded, with their paths. */
+function errorsInside(value: unknown, encode: (thrown: unknown) => WireThrown): NestedError[] {
+  const found: NestedError[] = [];
+  const visit = (at: unknown, path: Array<string | number>): void => {
+    if (typeof at !== 'object' || at === null || path.length > NESTED_DEPTH || found.length >= NESTED_LIMIT) return;
+    if (path.length > 0 && isErrorLike(at)) {
+      found.push({ path: [...path], thrown: encode(at) });
+      return;
+    }
+    if (!isPlainContainer(at)) return;
+    for (const key of safe(() => Object.keys(at), [] as string[])) {
+      visit(safe(() => (at as Record<string, unknown>)[key], undefined), [...path, Array.isArray(at) ? Number(key) : key]);
+    }
+  };
+  visit(value, []);
+  return found;
+}
+
 /** The errors a wire error carries inside it: its cause, an AggregateError's errors, errors kept in fields. */
 export function innerThrown(error: WireError): WireThrown[] {
-  return [...(error.cause ? [error.cause] : []), ...(error.errors ?? []), ...Object.values(error.errorProps ?? {})];
+  const nested = Object.values(error.nestedErrors ?? {}).flatMap((list) => list.map((entry) => entry.thrown));
+  return [...(error.cause ? [error.cause] : []), ...(error.errors ?? []), ...Object.values(error.errorProps ?? {}), ...nested];
 }
 
 function define(target: object, key: string, value: unknown): void {
@@ -222,8 +262,18 @@ export function decodeThrown(
  */
 function defineFields(target: object, error: WireError, inner: (value: WireThrown) => unknown): void {
   const errorProps = error.errorProps ?? {};
+  const nestedErrors = error.nestedErrors ?? {};
   for (const [key, value] of Object.entries(error.props)) {
     const field = Object.hasOwn(errorProps, key) ? inner(errorProps[key]!) : value;
+    // The errors inside it, rebuilt whole where structured clone left a bare Error (this copy is ours).
+    if (Object.hasOwn(nestedErrors, key)) for (const { path, thrown } of nestedErrors[key]!) placeAt(field, path, inner(thrown));
     Object.defineProperty(target, key, { value: field, writable: true, configurable: true, enumerable: true });
   }
+}
+
+function placeAt(root: unknown, path: readonly (string | number)[], value: unknown): void {
+  let at = root as Record<string | number, unknown> | null;
+  for (const key of path.slice(0, -1)) at = typeof at === 'object' && at !== null ? (at[key] as Record<string | number, unknown> | null) : null;
+  // Defined, not assigned: a key such as `__proto__` stays a plain field.
+  if (typeof at === 'object' && at !== null) Object.defineProperty(at, path[path.length - 1]!, { value, writable: true, configurable: true, enumerable: true });
 }

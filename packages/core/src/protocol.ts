@@ -178,6 +178,12 @@ export type CtorRef =
   | { readonly kind: 'tothread'; readonly name: string }
   | ({ readonly kind: 'export' } & ExportRef);
 
+/** An error found at `path` inside a property of an error. */
+export interface NestedError {
+  readonly path: readonly (string | number)[];
+  readonly thrown: WireThrown;
+}
+
 /** An error, field by field: what structured clone would lose is carried explicitly. */
 export interface WireError {
   readonly name: string;
@@ -188,6 +194,11 @@ export interface WireError {
   readonly props: Readonly<Record<string, unknown>>;
   /** Own enumerable properties holding an error (`originalError`, `inner`): encoded whole, like `cause`. */
   readonly errorProps?: Readonly<Record<string, WireThrown>>;
+  /**
+   * Errors inside the plain objects and arrays of a property (Mongoose's `errors: { email:
+   * ValidatorError }`), encoded whole, by their path in it: they replace what `props` carries there.
+   */
+  readonly nestedErrors?: Readonly<Record<string, ReadonlyArray<NestedError>>>;
   readonly cause?: WireThrown;
   /** `AggregateError#errors`. */
   readonly errors?: readonly WireThrown[];
