@@ -167,7 +167,7 @@ function find(value: unknown, path: string, seen: Set<object>, toMain: boolean, 
     return { path, detail: `it is a ${tag} object, and only a generator function's calls stream: write the function as one (function* (…) { yield* … })` };
   }
   if (UNCLONEABLE_TAGS.has(tag)) return { path, detail: `it is ${describe(value)}` };
-  const instead = PLATFORM.get(tag);
+  const instead = tag === 'Object' || tag === 'Array' ? undefined : PLATFORM.get(tag);
   if (instead !== undefined && value instanceof (globalThis as unknown as Record<string, new () => object>)[tag]!) return { path, detail: `it is ${describe(value)}, which structured clone cannot copy (its data is internal): ${instead}` };
   // `arr.values()`, `map.keys()`, an iterator helper (Node 22+).
   if (tag !== 'Object' && tag !== 'Array' && (tag.endsWith('Iterator') || tag.endsWith('Iterator Helper'))) return { path, detail: `it is an iterator (${tag}): spread it into an array first ([...iterator])` };
