@@ -151,16 +151,43 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
   const label = `the \`${exportName}\` instance of ${url}`;
   /** Set once the worker is ended on purpose (released, its pool closed): what its running calls get. */
   let ending: Error | undefined;
-  const exited = new Promise<never>((_, reject) => {
-    // Node hands over the answers a dying worker had posted in the same turn as its 'exit' (or
-    // 'error'), and Comlink settles each one a few promise steps later: the death is reported
-    // only once those steps have run, so a call answered before the crash keeps its answer.
-    const die = (error: Error): void => void setImmediate(() => reject(ending ?? error));
-    worker.once('error', (error) => die(new InstanceError(`The worker of ${label} crashed: ${error.message}. Pending calls are rejected; create a new instance`, { cause: error })));
-    worker.once('exit', (code) => die(new InstanceError(`The worker of ${label} exited (code ${code}). Pending calls are rejected; create a new instance`)));
-  });
-  exited.catch(() => {}); // observed through each call's race
-  const ready = await Promise.race([new Promise<InstanceReady>((resolve) => worker.once('message', resolve)), exited]);
+  /** Why the worker is gone, once it is; and how each pending wait hears of it (removed as it settles). */
+  let died: Error | undefined;
+  const onDeath = new Set<(error: Error) => void>();
+  // Node hands over the answers a dying worker had posted in the same turn as its 'exit' (or
+  // 'error'), and Comlink settles each one a few promise steps later: the death is reported only
+  // once those steps have run, so a call answered before the crash keeps its answer.
+  const die = (error: Error): void =>
+    void setImmediate(() => {
+      died ??= ending ?? error;
+      for (const reject of onDeath) reject(died);
+      onDeath.clear();
+    });
+  worker.once('error', (error) => die(new InstanceError(`The worker of ${label} crashed: ${error.message}. Pending calls are rejected; create a new instance`, { cause: error })));
+  worker.once('exit', (code) => die(new InstanceError(`The worker of ${label} exited (code ${code}). Pending calls are rejected; create a new instance`)));
+  /**
+   * `work()`, or the worker's death if it comes first. Each wait listens for the death only while
+   * it is pending: a reaction on one promise that lives as long as the instance would keep every
+   * call's promises alive until the worker ends.
+   */
+  const unlessDead = <T>(work: () => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (died !== undefined) return reject(died);
+      onDeath.add(reject);
+      const settled = (): boolean => onDeath.delete(reject);
+      let working: Promise<T>;
+      try {
+        working = work();
+      } catch (error) {
+        settled();
+        return reject(error);
+      }
+      working.then(
+        (value) => void (settled() && resolve(value)),
+        (error: unknown) => void (settled() && reject(error)),
+      );
+    });
+  const ready = await unlessDead(() => new Promise<InstanceReady>((resolve) => worker.once('message', resolve)));
   if (ready.tothread === 'failed') {
     await worker.terminate();
     throw await rebuildThrown(ready.thrown);
@@ -194,7 +221,7 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
     if (ending !== undefined) return Promise.reject(new InstanceError(`${label} was released: create a new instance`));
     if (pending++ === 0) worker.ref();
     return awaitedAt(
-      Promise.race([work().catch(rebuild), exited]).finally(() => {
+      unlessDead(() => work().catch(rebuild)).finally(() => {
         if (--pending > 0) return;
         worker.unref();
         for (const resolve of idle.splice(0)) resolve();
