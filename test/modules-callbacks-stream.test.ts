@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import type { MessagePort } from 'node:worker_threads';
 import { CallbackError, CloneError, createPool, timeout, TimeoutError, transfer, WorkerExitError, wrapModule } from '@tothread/core';
 import { askTheMainThread, crunchSync, reportJustBeforeReturning, reportThenThrow, spinWhileReporting, sumBytes } from './fixtures/progress.mjs';
 import type * as streams from './fixtures/streams.mjs';

@@ -5,6 +5,10 @@ import { createPool, threaded, toThread, type Threaded, type TimeoutError, type 
 declare function parseSync(text: string, options?: { strict: boolean }): { rows: string[] };
 declare function fetchAsync(url: string): Promise<number>;
 type NonSharedBuffer = ReturnType<typeof Buffer.alloc>;
+declare function mutate(xs: number[]): void;
+declare function mutate(xs: string): string;
+declare function total(order: { items: number[] }): number;
+declare function total(order: string): string;
 
 describe('toThread types', () => {
   it('resolves to the awaited return type of the function', () => {
@@ -60,6 +64,12 @@ describe('toThread types', () => {
     expectTypeOf(read.with({ timeout: 1 })('f', { flag: 'r' })).toEqualTypeOf<Promise<NonSharedBuffer>>();
     // @ts-expect-error no signature takes a number for the encoding
     void toThread(readFileSync, 'f', 42);
+  });
+
+  it('picks the signature of an overloaded function for array and object literals too', () => {
+    expectTypeOf(toThread(mutate, [1, 2])).toEqualTypeOf<Promise<void>>();
+    expectTypeOf(toThread(mutate, 'ab')).toEqualTypeOf<Promise<string>>();
+    expectTypeOf(toThread(total, { items: [1, 2, 3] })).toEqualTypeOf<Promise<number>>();
   });
 
   it('lets a generic wrapper forward Parameters<F> and types the wrapped call at its use', () => {

@@ -46,12 +46,25 @@ type Overloads<S extends unknown[]> = S extends [[infer A extends unknown[], inf
     : never;
 
 /**
- * The argument lists `F` accepts, one per signature. `Parameters<F>` is among them, so a generic
- * wrapper that forwards `...args: Parameters<F>` still type-checks.
+ * The argument lists `F` accepts, one per signature, each also as toThread's `const` type
+ * parameter infers it (arrays readonly: `[1, 2]` is `readonly [1, 2]`; the worker gets a copy, so
+ * readonly does not matter). `Parameters<F>` is among them, so a generic wrapper that forwards
+ * `...args: Parameters<F>` still type-checks.
  */
-export type ArgsOf<F extends AnyFunction> = Parameters<F> | (Signatures<F>[number] extends infer S ? (S extends [infer A, unknown] ? A : never) : never);
+export type ArgsOf<F extends AnyFunction> = Parameters<F> | (Signatures<F>[number] extends infer S ? (S extends [infer A, unknown] ? A | AsConst<A> : never) : never);
 
 /** What `F` returns when called with `A`: the return type of the first signature that accepts `A`. */
 export type ResultOf<F, A> = First<Signatures<F>, A>;
 
-type First<S extends unknown[], A> = S extends [[infer P, infer R], ...infer Rest] ? (A extends P ? R : First<Rest, A>) : never;
+type First<S extends unknown[], A> = S extends [[infer P, infer R], ...infer Rest] ? (A extends P | AsConst<P> ? R : First<Rest, A>) : never;
+
+/** `T` with its arrays readonly, three levels down (in objects too): what `const` inference makes of a literal. */
+type AsConst<T, Depth extends unknown[] = []> = Depth['length'] extends 3
+  ? T
+  : T extends readonly unknown[]
+    ? { readonly [K in keyof T]: AsConst<T[K], [...Depth, 0]> }
+    : T extends (...args: never) => unknown
+      ? T
+      : T extends object
+        ? { [K in keyof T]: AsConst<T[K], [...Depth, 0]> }
+        : T;
