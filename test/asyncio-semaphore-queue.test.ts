@@ -188,6 +188,38 @@ describe('Queue', () => {
     expect(queue.size).toBe(0);
   });
 
+  it('puts back an item served in the very tick its loop was left, and answers a second next() as done', async () => {
+    const queue = new Queue<string>();
+    const iterator = queue[Symbol.asyncIterator]();
+    const first = iterator.next();
+    const second = iterator.next();
+    queue.putNowait('order-1');
+    await Promise.resolve(); // served, not yet handed to next()
+    await iterator.return();
+    expect(await first).toEqual({ done: true, value: undefined });
+    expect(await second).toEqual({ done: true, value: undefined });
+    queue.putNowait('order-2');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(queue.size).toBe(2);
+    expect(queue.getNowait()).toBe('order-1');
+  });
+
+  it('has the async generator interface: throw() ends the loop with the error, and await using closes it', async () => {
+    const queue = new Queue<number>();
+    const iterator = queue[Symbol.asyncIterator]();
+    const waiting = iterator.next();
+    await expect(iterator.throw(new Error('stop'))).rejects.toThrow('stop');
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    {
+      await using loop = queue[Symbol.asyncIterator]();
+      queue.putNowait(1);
+      expect(await loop.next()).toEqual({ done: false, value: 1 });
+    }
+    queue.putNowait(2);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(queue.size).toBe(1);
+  });
+
   it('leaves the next item in the queue when a loop over it is left while it waits', async () => {
     const queue = new Queue<number>();
     const loop = (async () => {

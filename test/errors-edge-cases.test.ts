@@ -73,14 +73,25 @@ describe('settling races', () => {
     const result = (await settle(pool.toThread(deep, 3_000))) as CloneError;
     expect(result).toBeInstanceOf(CloneError);
     expect(result.path).toMatch(/^result\.next\.next/);
-    expect(result.message).toContain('nested more than 1000 levels deep');
+    expect(result.message).toContain('nested deeper than the main thread can read a message');
     expect(await pool.toThread(deep, 900)).toMatchObject({ value: 899 }); // the worker goes on
     const thrown = await settle(pool.toThread((n: number) => {
       let node: unknown = null;
       for (let i = 0; i < n; i++) node = { next: node };
       throw node;
     }, 3_000));
-    expect(thrown).toBe('[Object nested more than 1000 levels deep]');
+    expect(thrown).toBe('[Object nested too deep to send]');
+    // Arrays cost the main thread's stack less per level: deeper ones still travel.
+    expect(await pool.toThread((n: number) => {
+      let nested: unknown[] = [];
+      for (let i = 0; i < n; i++) nested = [nested];
+      return nested.length;
+    }, 2_500)).toBe(1);
+    expect(await pool.toThread((n: number) => {
+      let nested: unknown[] = [];
+      for (let i = 0; i < n; i++) nested = [nested];
+      return nested;
+    }, 2_500)).toHaveLength(1);
     const streamed: unknown[] = [];
     const stream = pool.toThread(function* deepRows(n: number) {
       yield 1;
@@ -112,6 +123,17 @@ describe('settling races', () => {
     expect(error).toBeInstanceOf(CloneError);
     expect(error.path).toBe('callback args[0] arguments[0].port');
     expect(called).toBe(0);
+  });
+
+  it('keeps the other fields of a thrown value that holds a platform object, which travels as its text', async () => {
+    const thrown = await settle(pool.toThread(() => {
+      throw { status: 404, url: new URL('https://example.com/x') }; // eslint-disable-line no-throw-literal
+    }));
+    expect(thrown).toEqual({ status: 404, url: 'https://example.com/x' });
+    const error = (await settle(pool.toThread(() => {
+      throw new Error('fetch failed', { cause: new URL('https://example.com/y') });
+    }))) as Error;
+    expect(error.cause).toBe('https://example.com/y');
   });
 
   it('keeps the class and fields of errors inside the plain objects and arrays of an error field', async () => {

@@ -65,6 +65,8 @@ describe('callbacks across threads', () => {
 
   it('stops the call with a CallbackError naming the place of what a callback returned that cannot go back to the worker', async () => {
     const ask = async (question: (n: number) => unknown): Promise<unknown> => question(1);
+    // A thenable that is not a Promise is awaited, as Comlink does.
+    expect(await pool.toThread(ask, () => ({ then: (resolve: (v: number) => void) => resolve(42) }))).toBe(42);
     for (const answer of [() => ({ retries: 3, log() {} }), async () => ({ retries: 3, log() {} })]) {
       const error = (await settle(pool.toThread(ask, answer))) as CallbackError;
       expect(error).toBeInstanceOf(CallbackError);

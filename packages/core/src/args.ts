@@ -138,7 +138,8 @@ export function prepareArgs(args: readonly unknown[]): PreparedArgs | undefined 
       Comlink.expose((...callArgs: unknown[]) => {
         try {
           const value: unknown = fn(...callArgs);
-          return value instanceof Promise ? value.then(sendable).then(undefined, failed) : sendable(value);
+          const thenable = typeof (value as PromiseLike<unknown> | null)?.then === 'function'; // awaited, as Comlink would
+          return thenable ? Promise.resolve(value).then(sendable).then(undefined, failed) : sendable(value);
         } catch (error) {
           return failed(error);
         }

@@ -42,6 +42,8 @@ export interface Uncloneable {
   readonly detail: string;
   /** Set when it is a function: where callbacks cannot go, the caller may say so. */
   readonly fn?: true;
+  /** Set when it nests deeper than the main thread can read (see {@link MAX_NESTING}). */
+  readonly tooDeep?: true;
 }
 
 /** What is wrong with a buffer that was moved away. */
@@ -82,6 +84,19 @@ export function refuseMovedAway(moved: readonly unknown[], listed: readonly unkn
   }
 }
 
+/** Whether `value`, whose tag is `tag`, is the platform's own object of that name (not a package's look-alike, nor when the global is missing). */
+function isPlatform(value: object, tag: string): boolean {
+  const ctor = (globalThis as Record<string, unknown>)[tag];
+  return typeof ctor === 'function' && value instanceof ctor;
+}
+
+/** Whether `value` is a platform object structured clone cannot copy (a `URL`, `Headers`…): as text, it says more. */
+export function isPlatformObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const tag = Object.prototype.toString.call(value).slice(8, -1);
+  return PLATFORM.has(tag) && isPlatform(value, tag);
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'function') return `a function${value.name ? ` (\`${value.name}\`)` : ''}`;
   if (typeof value === 'symbol') return `a symbol (${String(value)})`;
@@ -99,13 +114,14 @@ function describe(value: unknown): string {
 export type Direction = 'to-worker' | 'to-main';
 
 /**
- * How deep a value sent to the main thread may nest. Measured on a main thread's default stack
- * (Node 20 to 24), the shallowest limit is a chain of plain objects, ~1,580 levels; arrays, maps
- * and errors go deeper.
+ * How deep a value sent to the main thread may nest, in units: an object level costs 2, an array,
+ * Map, Set or error level 1. Measured on a main thread's default stack (Node 20 to 24), reading
+ * fails past ~1,585 levels of plain objects and ~3,250 of arrays (Maps, Sets and errors go
+ * deeper): the limit keeps ~10% below both, 1,400 object levels or 2,800 array levels.
  */
-export const MAX_NESTING = 1_000;
+export const MAX_NESTING = 2_800;
 
-const TOO_DEEP = `it is nested more than ${MAX_NESTING} levels deep (a long linked list, say), deeper than the main thread can read a message: send it flatter (an array of the nodes)`;
+const TOO_DEEP = 'it is nested deeper than the main thread can read a message (about 1,400 levels of objects, 2,800 of arrays: a long linked list, say): send it flatter (an array of the nodes)';
 
 /**
  * Returns the first uncloneable value in `value` (depth-first, in clone order), or `undefined`.
@@ -135,8 +151,9 @@ function find(value: unknown, path: string, seen: Set<object>, toMain: boolean, 
   if (typeof value === 'function') return { path, detail: `it is ${describe(value)}`, fn: true };
   if (typeof value === 'symbol') return { path, detail: `it is ${describe(value)}` };
   if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;
-  if (toMain && nesting > MAX_NESTING) return { path: `${path.slice(0, 40)}…`, detail: TOO_DEEP };
-  const deeper = nesting + 1;
+  if (toMain && nesting > MAX_NESTING) return { path: `${path.slice(0, 40)}…`, detail: TOO_DEEP, tooDeep: true };
+  // What reading a level costs the main thread's stack (see MAX_NESTING).
+  const deeper = nesting + (Array.isArray(value) || value instanceof Map || value instanceof Set || value instanceof Error ? 1 : 2);
   // First: a Proxy's traps run on anything else asked of it.
   if (types.isProxy(value)) return { path, detail: 'it is a Proxy (a reactive or wrapped object, say): pass a plain copy of its data' };
   if (toMain && value instanceof MessagePort) return { path, detail: 'it is a MessagePort, which can be moved to a worker but not sent back' };
@@ -168,7 +185,7 @@ function find(value: unknown, path: string, seen: Set<object>, toMain: boolean, 
   }
   if (UNCLONEABLE_TAGS.has(tag)) return { path, detail: `it is ${describe(value)}` };
   const instead = tag === 'Object' || tag === 'Array' ? undefined : PLATFORM.get(tag);
-  if (instead !== undefined && value instanceof (globalThis as unknown as Record<string, new () => object>)[tag]!) return { path, detail: `it is ${describe(value)}, which structured clone cannot copy (its data is internal): ${instead}` };
+  if (instead !== undefined && isPlatform(value, tag)) return { path, detail: `it is ${describe(value)}, which structured clone cannot copy (its data is internal): ${instead}` };
   // `arr.values()`, `map.keys()`, an iterator helper (Node 22+).
   if (tag !== 'Object' && tag !== 'Array' && (tag.endsWith('Iterator') || tag.endsWith('Iterator Helper'))) return { path, detail: `it is an iterator (${tag}): spread it into an array first ([...iterator])` };
   seen.add(value);

@@ -6,7 +6,7 @@
 import { CallbackError, CloneError, ExportError, InstanceError, ModuleLoadError, ToThreadError } from './errors.js';
 import type { CtorRef, Mutable, NestedError, WireError, WireThrown } from './protocol.js';
 import { isPlainContainer } from './containers.js';
-import { findUncloneable, MAX_NESTING } from './clone-check.js';
+import { findUncloneable, isPlatformObject } from './clone-check.js';
 
 /** tothread's own errors that worker code throws: rebuilt with their class on the main thread. */
 const OWN: Readonly<Record<string, Function>> = Object.assign(Object.create(null) as object, {
@@ -61,11 +61,15 @@ function cloneable(value: unknown, seen: Set<unknown> = new Set()): unknown {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) return value;
   try {
     structuredClone(value);
-    // Cloned here, it may still nest deeper than the main thread can read (see MAX_NESTING).
-    if (findUncloneable(value, 'thrown', 'to-main') === undefined) return value;
-    return `[${Object.prototype.toString.call(value).slice(8, -1)} nested more than ${MAX_NESTING} levels deep]`;
+    // Cloned here, it may still nest deeper than the main thread can read (see MAX_NESTING), or
+    // hold a platform object that Node 20 clones as `{}` (copied below, member by member).
+    const bad = findUncloneable(value, 'thrown', 'to-main');
+    if (bad === undefined) return value;
+    if (bad.tooDeep) return `[${Object.prototype.toString.call(value).slice(8, -1)} nested too deep to send]`;
+    throw new Error('copied member by member');
   } catch {
     if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
+    if (isPlatformObject(value)) return String(value); // a URL: its href
     // Every object is copied once (one met again, a cycle or a shared one, becomes text), and at
     // most COPY_BUDGET of them: a thrown value is reported, not serialized at any cost.
     if (typeof value === 'object' && value !== null && !seen.has(value) && seen.size < COPY_BUDGET) {

@@ -186,31 +186,46 @@ export class Queue<T> implements AsyncIterable<T> {
 
   /**
    * Yields items as they arrive until the queue is shut down and empty. Leaving the loop (`break`,
-   * `return()`, a `map()` over the queue stopped) while it waits for an item takes none: the item
-   * goes to the next getter.
+   * `return()`, `throw()`, a `map()` over the queue stopped) while it waits for an item takes none:
+   * an item served in that very tick goes back to the head of the queue, for the next getter.
    */
-  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+  [Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
     let closed = false;
-    let pending: Promise<T> | undefined;
-    const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
-    const iterator: AsyncIterableIterator<T> = {
+    /** The `get()`s of `next()` calls not answered yet. */
+    const pending = new Set<Promise<T>>();
+    const done: IteratorReturnResult<void> = { done: true, value: undefined };
+    const close = (): void => {
+      closed = true;
+      const reason = new CancelledError('The loop over the queue was left');
+      for (const get of pending) cancelAwaitable(get, reason); // one already served puts its item back
+      pending.clear();
+    };
+    const iterator: AsyncGenerator<T, void, undefined> = {
       next: async () => {
         if (closed) return done;
+        const get = this.get();
+        pending.add(get);
         try {
-          return { done: false, value: await (pending = this.get()) };
+          const value = await get;
+          return closed ? done : { done: false, value }; // left meanwhile: the item went back
         } catch (error) {
           if (closed || error instanceof QueueShutDownError) return done;
           throw error;
         } finally {
-          pending = undefined;
+          pending.delete(get);
         }
       },
       return: async () => {
-        closed = true;
-        if (pending !== undefined) cancelAwaitable(pending, new CancelledError('The loop over the queue was left'));
+        close();
         return done;
       },
+      throw: async (error: unknown) => {
+        close();
+        throw error;
+      },
       [Symbol.asyncIterator]: () => iterator,
+      // As an async generator has (Node 24): `await using` closes the loop.
+      [Symbol.asyncDispose]: async () => void close(),
     };
     return iterator;
   }
