@@ -128,7 +128,11 @@ const TOO_DEEP = 'it is nested deeper than the main thread can read a message (a
  * Values structured clone handles natively (buffers, views, dates, regexps) are not entered.
  */
 export function findUncloneable(value: unknown, path: string, direction: Direction = 'to-worker'): Uncloneable | undefined {
-  return find(value, path, new Set(), direction === 'to-main', 0);
+  const found = find(value, new Set(), direction === 'to-main', 0, path === 'result');
+  if (found === undefined) return undefined;
+  const { at, ...what } = found;
+  const full = path + at.reverse().join('');
+  return { ...what, path: found.tooDeep ? `${full.slice(0, 40)}…` : full };
 }
 
 /** What structured clone would refuse in a result a worker sends back (primitives cost one typeof). */
@@ -146,22 +150,45 @@ export function unstreamedResult(value: unknown, why: string): Uncloneable | und
   return uncloneableResult(value);
 }
 
-/** `nesting`: how deep `value` sits; going to the main thread, deeper than {@link MAX_NESTING} is refused. */
-function find(value: unknown, path: string, seen: Set<object>, toMain: boolean, nesting: number): Uncloneable | undefined {
-  if (typeof value === 'function') return { path, detail: `it is ${describe(value)}`, fn: true };
-  if (typeof value === 'symbol') return { path, detail: `it is ${describe(value)}` };
+/** What {@link find} found: its place as path segments, innermost first (joined only once found). */
+interface Found extends Omit<Uncloneable, 'path'> {
+  readonly at: string[];
+}
+
+/** A finding at the value itself; each enclosing level adds its segment on the way back up. */
+function here(detail: string, extra?: { fn?: true; tooDeep?: true }): Found {
+  return { detail, ...extra, at: [] };
+}
+
+/** `found`, placed under `segment`. */
+function under(found: Found | undefined, segment: string): Found | undefined {
+  found?.at.push(segment);
+  return found;
+}
+
+/**
+ * `nesting`: how deep `value` sits; going to the main thread, deeper than {@link MAX_NESTING} is
+ * refused. `resultRoot`: `value` is a call's whole result. No path is built unless something is
+ * found: the walk runs on every object a call sends or returns.
+ */
+function find(value: unknown, seen: Set<object>, toMain: boolean, nesting: number, resultRoot = false): Found | undefined {
+  if (typeof value === 'function') return here(`it is ${describe(value)}`, { fn: true });
+  if (typeof value === 'symbol') return here(`it is ${describe(value)}`);
   if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;
-  if (toMain && nesting > MAX_NESTING) return { path: `${path.slice(0, 40)}…`, detail: TOO_DEEP, tooDeep: true };
+  if (toMain && nesting > MAX_NESTING) return here(TOO_DEEP, { tooDeep: true });
   // What reading a level costs the main thread's stack (see MAX_NESTING).
   const deeper = nesting + (Array.isArray(value) || value instanceof Map || value instanceof Set || value instanceof Error ? 1 : 2);
   // First: a Proxy's traps run on anything else asked of it.
-  if (types.isProxy(value)) return { path, detail: 'it is a Proxy (a reactive or wrapped object, say): pass a plain copy of its data' };
-  if (toMain && value instanceof MessagePort) return { path, detail: 'it is a MessagePort, which can be moved to a worker but not sent back' };
+  if (types.isProxy(value)) return here('it is a Proxy (a reactive or wrapped object, say): pass a plain copy of its data');
+  // Plain objects and arrays, most of what calls send, go straight to their members.
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto === Object.prototype || proto === Array.prototype) return members(value, seen, toMain, deeper);
+  if (toMain && value instanceof MessagePort) return here('it is a MessagePort, which can be moved to a worker but not sent back');
   // A DataView on a moved buffer throws when its length is read: its buffer is asked instead.
-  if (value instanceof DataView) return isDetached(value.buffer) ? { path, detail: DETACHED } : undefined;
+  if (value instanceof DataView) return isDetached(value.buffer) ? here(DETACHED) : undefined;
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
     // Only an empty one can have moved away (`.buffer` is not read otherwise: V8 would allocate one for a small typed array).
-    return value.byteLength === 0 && isDetached(ArrayBuffer.isView(value) ? value.buffer : value) ? { path, detail: DETACHED } : undefined;
+    return value.byteLength === 0 && isDetached(ArrayBuffer.isView(value) ? value.buffer : value) ? here(DETACHED) : undefined;
   }
   if (value instanceof Date || value instanceof RegExp) return undefined;
   if (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer) return undefined;
@@ -170,36 +197,33 @@ function find(value: unknown, path: string, seen: Set<object>, toMain: boolean, 
     // so does a chain of causes that comes back to an error on it (V8 cannot read that back).
     const chain = new Set<unknown>();
     let at: unknown = value;
-    for (let where = path; at instanceof Error && 'cause' in at; where += '.cause') {
+    for (let depth = 1; at instanceof Error && 'cause' in at; depth++) {
       chain.add(at);
       at = at.cause;
-      if (chain.has(at)) return { path: `${where}.cause`, detail: 'it is an error whose cause chain comes back to itself, which structured clone cannot copy: end the chain' };
+      if (chain.has(at)) return { ...here('it is an error whose cause chain comes back to itself, which structured clone cannot copy: end the chain'), at: Array<string>(depth).fill('.cause') };
     }
     seen.add(value);
-    return 'cause' in value ? find(value.cause, `${path}.cause`, seen, toMain, deeper) : undefined;
+    return 'cause' in value ? under(find(value.cause, seen, toMain, deeper), '.cause') : undefined;
   }
   const tag = Object.prototype.toString.call(value).slice(8, -1);
-  if (path === 'result' && (tag === 'Generator' || tag === 'AsyncGenerator')) {
+  if (resultRoot && (tag === 'Generator' || tag === 'AsyncGenerator')) {
     // A function that returns a generator object: only a generator function streams.
-    return { path, detail: `it is a ${tag} object, and only a generator function's calls stream: write the function as one (function* (…) { yield* … })` };
+    return here(`it is a ${tag} object, and only a generator function's calls stream: write the function as one (function* (…) { yield* … })`);
   }
-  if (UNCLONEABLE_TAGS.has(tag)) return { path, detail: `it is ${describe(value)}` };
+  if (UNCLONEABLE_TAGS.has(tag)) return here(`it is ${describe(value)}`);
   const instead = tag === 'Object' || tag === 'Array' ? undefined : PLATFORM.get(tag);
-  if (instead !== undefined && isPlatform(value, tag)) return { path, detail: `it is ${describe(value)}, which structured clone cannot copy (its data is internal): ${instead}` };
+  if (instead !== undefined && isPlatform(value, tag)) return here(`it is ${describe(value)}, which structured clone cannot copy (its data is internal): ${instead}`);
   // `arr.values()`, `map.keys()`, an iterator helper (Node 22+).
-  if (tag !== 'Object' && tag !== 'Array' && (tag.endsWith('Iterator') || tag.endsWith('Iterator Helper'))) return { path, detail: `it is an iterator (${tag}): spread it into an array first ([...iterator])` };
+  if (tag !== 'Object' && tag !== 'Array' && (tag.endsWith('Iterator') || tag.endsWith('Iterator Helper'))) return here(`it is an iterator (${tag}): spread it into an array first ([...iterator])`);
   seen.add(value);
   if (value instanceof Map) {
     let i = 0;
     for (const [k, v] of value) {
-      const valuePath = `${path}.get(${i})`;
-      const found = find(k, `${path}.keys()[${i}]`, seen, toMain, deeper) ?? find(v, valuePath, seen, toMain, deeper);
-      // Named by its key once found (the walk itself names entries by index: it costs less).
-      if (found?.path.startsWith(valuePath)) {
-        const key = typeof k === 'string' || typeof k === 'number' ? JSON.stringify(k) : `/* entry ${i} */`;
-        return { ...found, path: `${path}.get(${key})${found.path.slice(valuePath.length)}` };
-      }
-      if (found) return found;
+      const inKey = find(k, seen, toMain, deeper);
+      if (inKey) return under(inKey, `.keys()[${i}]`);
+      // An entry is named by its key (by its index when the key is not plain).
+      const inValue = find(v, seen, toMain, deeper);
+      if (inValue) return under(inValue, `.get(${typeof k === 'string' || typeof k === 'number' ? JSON.stringify(k) : `/* entry ${i} */`})`);
       i++;
     }
     return undefined;
@@ -207,15 +231,22 @@ function find(value: unknown, path: string, seen: Set<object>, toMain: boolean, 
   if (value instanceof Set) {
     let i = 0;
     for (const v of value) {
-      const found = find(v, `${path}.values()[${i++}]`, seen, toMain, deeper);
-      if (found) return found;
+      const found = find(v, seen, toMain, deeper);
+      if (found) return under(found, `.values()[${i}]`);
+      i++;
     }
     return undefined;
   }
+  return members(value, seen, toMain, deeper);
+}
+
+/** The first uncloneable value among the own enumerable members of `value` (marked seen). */
+function members(value: object, seen: Set<object>, toMain: boolean, nesting: number): Found | undefined {
+  seen.add(value);
   const isArray = Array.isArray(value);
   for (const key of Object.keys(value)) {
-    const found = find((value as Record<string, unknown>)[key], isArray ? `${path}[${key}]` : member(path, key), seen, toMain, deeper);
-    if (found) return found;
+    const found = find((value as Record<string, unknown>)[key], seen, toMain, nesting);
+    if (found) return under(found, isArray ? `[${key}]` : member('', key));
   }
   return undefined;
 }
