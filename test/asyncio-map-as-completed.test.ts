@@ -125,6 +125,18 @@ describe('map', () => {
     expect((error as Error).message).toBe('item 3 is bad');
   });
 
+  it('counts a chunk whose item threw as failed in stats()', async () => {
+    await using solo = createPool({ maxThreads: 1 });
+    const error = await settle(collect(map((n: number) => {
+      if (n === 2) throw new Error('item 2 failed');
+      return n;
+    }, [0, 1, 2, 3], { pool: solo, concurrency: 1 })));
+    expect((error as Error).message).toBe('item 2 failed');
+    const { completed, failed, cancelled } = solo.stats();
+    expect(failed).toBe(1);
+    expect(completed + failed + cancelled).toBeGreaterThanOrEqual(2);
+  });
+
   it('throws the first error from the loop', async () => {
     const error = await settle(collect(map(throwValue, [new SyntaxError('bad row')], { pool })));
     expect(error).toBeInstanceOf(SyntaxError);

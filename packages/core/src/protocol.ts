@@ -157,7 +157,7 @@ export type RingMessage = readonly ['tothread:ring', number];
  * that thread ran before it, which travel on another channel).
  */
 export type TaskResponse = (
-  /** `failed`: a stream whose generator threw (the stream delivers the error; the call counts as failed). */
+  /** `failed`: a stream whose generator threw (the stream delivers the error), or a map() chunk with an item that threw (its value carries the error): the call counts as failed. */
   | { readonly ok: true; readonly value: unknown; readonly failed?: true }
   /** The worker has not loaded the `known` target (a new or replaced worker): send it in full. */
   | { readonly ok: false; readonly missing: number }

@@ -113,8 +113,9 @@ function mapChunk(request: TaskRequest, entry: Loaded): TaskResponse | Promise<T
       // The check walks what the clone back will: values dear to send look as dear as they are.
       const ms = performance.now() - since;
       // What encodeThrown makes can always be sent.
-      const result: MapChunkResult = failure === undefined ? { values, ms } : { values, failed: encodeThrown(failure.error, locateCtor(entry)), ms };
-      return { ok: true, value: result };
+      if (failure === undefined) return { ok: true, value: { values, ms } satisfies MapChunkResult };
+      // An item's failure travels with the values before it, and the chunk counts as failed.
+      return { ok: true, value: { values, failed: encodeThrown(failure.error, locateCtor(entry)), ms } satisfies MapChunkResult, failed: true };
     } catch (error) {
       return failed(error, entry);
     }
