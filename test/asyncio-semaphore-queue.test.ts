@@ -220,6 +220,16 @@ describe('Queue', () => {
     expect(queue.size).toBe(1);
   });
 
+  it('takes no item for a next() that waitFor gave up on', async () => {
+    const queue = new Queue<number>();
+    const iterator = queue[Symbol.asyncIterator]();
+    expect(await settle(waitFor(iterator.next(), 10))).toBeInstanceOf(TimeoutError);
+    queue.putNowait(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(queue.size).toBe(1);
+    expect(await iterator.next()).toEqual({ done: false, value: 1 });
+  });
+
   it('leaves the next item in the queue when a loop over it is left while it waits', async () => {
     const queue = new Queue<number>();
     const loop = (async () => {

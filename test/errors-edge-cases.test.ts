@@ -114,6 +114,15 @@ describe('settling races', () => {
     expect(called).toBe(0);
   });
 
+  it('refuses an argument nested past what the main thread can walk with a CloneError, not a stack overflow', async () => {
+    let nested: unknown[] = [];
+    for (let i = 0; i < 20_000; i++) nested = [nested];
+    const error = (await settle(pool.toThread((v: unknown) => Array.isArray(v), nested))) as CloneError;
+    expect(error).toBeInstanceOf(CloneError);
+    expect(error.message).toContain('nested deeper than this thread can walk');
+    expect(await pool.toThread(() => 'still serving')).toBe('still serving');
+  });
+
   it('refuses a MessagePort that worker code passes to a callback, which nothing can move back', async () => {
     let called = 0;
     const error = (await settle(pool.toThread((report: (value: unknown) => void) => {
@@ -134,6 +143,13 @@ describe('settling races', () => {
       throw new Error('fetch failed', { cause: new URL('https://example.com/y') });
     }))) as Error;
     expect(error.cause).toBe('https://example.com/y');
+    const wrapped = (await settle(pool.toThread(() => {
+      throw { status: 1, err: new Error('boom', { cause: new URL('https://example.com/z') }) }; // eslint-disable-line no-throw-literal
+    }))) as { status: number; err: Error };
+    expect(wrapped.status).toBe(1);
+    expect(wrapped.err).toBeInstanceOf(Error);
+    expect(wrapped.err.message).toBe('boom');
+    expect(wrapped.err.cause).toBe('https://example.com/z');
   });
 
   it('keeps the class and fields of errors inside the plain objects and arrays of an error field', async () => {

@@ -9,6 +9,14 @@ declare function mutate(xs: number[]): void;
 declare function mutate(xs: string): string;
 declare function total(order: { items: number[] }): number;
 declare function total(order: string): string;
+declare class Point {
+  #brand: true;
+  x: number;
+  y: number;
+}
+declare function pick(p: Point): 'point';
+declare function pick(p: { x: number; y: number }): 'plain';
+declare function area(p: Point): number;
 
 describe('toThread types', () => {
   it('resolves to the awaited return type of the function', () => {
@@ -70,6 +78,9 @@ describe('toThread types', () => {
     expectTypeOf(toThread(mutate, [1, 2])).toEqualTypeOf<Promise<void>>();
     expectTypeOf(toThread(mutate, 'ab')).toEqualTypeOf<Promise<string>>();
     expectTypeOf(toThread(total, { items: [1, 2, 3] })).toEqualTypeOf<Promise<number>>();
+    expectTypeOf(toThread(pick, { x: 1, y: 2 })).toEqualTypeOf<Promise<'plain'>>();
+    // @ts-expect-error a plain object is not a class instance with a private member
+    void toThread(area, { x: 1, y: 2 });
   });
 
   it('lets a generic wrapper forward Parameters<F> and types the wrapped call at its use', () => {

@@ -128,7 +128,14 @@ const TOO_DEEP = 'it is nested deeper than the main thread can read a message (a
  * Values structured clone handles natively (buffers, views, dates, regexps) are not entered.
  */
 export function findUncloneable(value: unknown, path: string, direction: Direction = 'to-worker'): Uncloneable | undefined {
-  const found = find(value, new Set(), direction === 'to-main', 0, path === 'result');
+  let found: Found | undefined;
+  try {
+    found = find(value, new Set(), direction === 'to-main', 0, path === 'result');
+  } catch (error) {
+    // Nested past this thread's stack (~2,000 levels): structured clone would overflow it too.
+    if (!(error instanceof RangeError) || !/call stack/i.test(error.message)) throw error;
+    return { path, detail: 'it is nested deeper than this thread can walk (about 2,000 levels): send it flatter (an array of the nodes)', tooDeep: true };
+  }
   if (found === undefined) return undefined;
   const { at, ...what } = found;
   const full = path + at.reverse().join('');
@@ -180,72 +187,70 @@ function find(value: unknown, seen: Set<object>, toMain: boolean, nesting: numbe
   const deeper = nesting + (Array.isArray(value) || value instanceof Map || value instanceof Set || value instanceof Error ? 1 : 2);
   // First: a Proxy's traps run on anything else asked of it.
   if (types.isProxy(value)) return here('it is a Proxy (a reactive or wrapped object, say): pass a plain copy of its data');
-  // Plain objects and arrays, most of what calls send, go straight to their members.
+  // Plain objects and arrays, most of what calls send, skip the checks of other kinds. The walk
+  // stays in this one function, one stack frame a level, to go as deep as structured clone does.
   const proto = Object.getPrototypeOf(value) as unknown;
-  if (proto === Object.prototype || proto === Array.prototype) return members(value, seen, toMain, deeper);
-  if (toMain && value instanceof MessagePort) return here('it is a MessagePort, which can be moved to a worker but not sent back');
-  // A DataView on a moved buffer throws when its length is read: its buffer is asked instead.
-  if (value instanceof DataView) return isDetached(value.buffer) ? here(DETACHED) : undefined;
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
-    // Only an empty one can have moved away (`.buffer` is not read otherwise: V8 would allocate one for a small typed array).
-    return value.byteLength === 0 && isDetached(ArrayBuffer.isView(value) ? value.buffer : value) ? here(DETACHED) : undefined;
-  }
-  if (value instanceof Date || value instanceof RegExp) return undefined;
-  if (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer) return undefined;
-  if (value instanceof Error) {
-    // Cloned as its message, stack and cause: a cause it cannot clone fails the whole error, and
-    // so does a chain of causes that comes back to an error on it (V8 cannot read that back).
-    const chain = new Set<unknown>();
-    let at: unknown = value;
-    for (let depth = 1; at instanceof Error && 'cause' in at; depth++) {
-      chain.add(at);
-      at = at.cause;
-      if (chain.has(at)) return { ...here('it is an error whose cause chain comes back to itself, which structured clone cannot copy: end the chain'), at: Array<string>(depth).fill('.cause') };
+  if (proto !== Object.prototype && proto !== Array.prototype) {
+    if (toMain && value instanceof MessagePort) return here('it is a MessagePort, which can be moved to a worker but not sent back');
+    // A DataView on a moved buffer throws when its length is read: its buffer is asked instead.
+    if (value instanceof DataView) return isDetached(value.buffer) ? here(DETACHED) : undefined;
+    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+      // Only an empty one can have moved away (`.buffer` is not read otherwise: V8 would allocate one for a small typed array).
+      return value.byteLength === 0 && isDetached(ArrayBuffer.isView(value) ? value.buffer : value) ? here(DETACHED) : undefined;
     }
-    seen.add(value);
-    return 'cause' in value ? under(find(value.cause, seen, toMain, deeper), '.cause') : undefined;
-  }
-  const tag = Object.prototype.toString.call(value).slice(8, -1);
-  if (resultRoot && (tag === 'Generator' || tag === 'AsyncGenerator')) {
-    // A function that returns a generator object: only a generator function streams.
-    return here(`it is a ${tag} object, and only a generator function's calls stream: write the function as one (function* (…) { yield* … })`);
-  }
-  if (UNCLONEABLE_TAGS.has(tag)) return here(`it is ${describe(value)}`);
-  const instead = tag === 'Object' || tag === 'Array' ? undefined : PLATFORM.get(tag);
-  if (instead !== undefined && isPlatform(value, tag)) return here(`it is ${describe(value)}, which structured clone cannot copy (its data is internal): ${instead}`);
-  // `arr.values()`, `map.keys()`, an iterator helper (Node 22+).
-  if (tag !== 'Object' && tag !== 'Array' && (tag.endsWith('Iterator') || tag.endsWith('Iterator Helper'))) return here(`it is an iterator (${tag}): spread it into an array first ([...iterator])`);
-  seen.add(value);
-  if (value instanceof Map) {
-    let i = 0;
-    for (const [k, v] of value) {
-      const inKey = find(k, seen, toMain, deeper);
-      if (inKey) return under(inKey, `.keys()[${i}]`);
-      // An entry is named by its key (by its index when the key is not plain).
-      const inValue = find(v, seen, toMain, deeper);
-      if (inValue) return under(inValue, `.get(${typeof k === 'string' || typeof k === 'number' ? JSON.stringify(k) : `/* entry ${i} */`})`);
-      i++;
+    if (value instanceof Date || value instanceof RegExp) return undefined;
+    if (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer) return undefined;
+    if (value instanceof Error) {
+      // Cloned as its message, stack and cause: a cause it cannot clone fails the whole error, and
+      // so does a chain of causes that comes back to an error on it (V8 cannot read that back).
+      const chain = new Set<unknown>();
+      let at: unknown = value;
+      for (let depth = 1; at instanceof Error && 'cause' in at; depth++) {
+        chain.add(at);
+        at = at.cause;
+        if (chain.has(at)) return { ...here('it is an error whose cause chain comes back to itself, which structured clone cannot copy: end the chain'), at: Array<string>(depth).fill('.cause') };
+      }
+      seen.add(value);
+      return 'cause' in value ? under(find(value.cause, seen, toMain, deeper), '.cause') : undefined;
     }
-    return undefined;
-  }
-  if (value instanceof Set) {
-    let i = 0;
-    for (const v of value) {
-      const found = find(v, seen, toMain, deeper);
-      if (found) return under(found, `.values()[${i}]`);
-      i++;
+    const tag = Object.prototype.toString.call(value).slice(8, -1);
+    if (resultRoot && (tag === 'Generator' || tag === 'AsyncGenerator')) {
+      // A function that returns a generator object: only a generator function streams.
+      return here(`it is a ${tag} object, and only a generator function's calls stream: write the function as one (function* (…) { yield* … })`);
     }
-    return undefined;
+    if (UNCLONEABLE_TAGS.has(tag)) return here(`it is ${describe(value)}`);
+    const instead = PLATFORM.get(tag);
+    if (instead !== undefined && isPlatform(value, tag)) return here(`it is ${describe(value)}, which structured clone cannot copy (its data is internal): ${instead}`);
+    // `arr.values()`, `map.keys()`, an iterator helper (Node 22+).
+    if (tag !== 'Object' && tag !== 'Array' && (tag.endsWith('Iterator') || tag.endsWith('Iterator Helper'))) return here(`it is an iterator (${tag}): spread it into an array first ([...iterator])`);
+    if (value instanceof Map) {
+      seen.add(value);
+      let i = 0;
+      for (const [k, v] of value) {
+        const inKey = find(k, seen, toMain, deeper);
+        if (inKey) return under(inKey, `.keys()[${i}]`);
+        // An entry is named by its key (by its index when the key is not plain).
+        const inValue = find(v, seen, toMain, deeper);
+        if (inValue) return under(inValue, `.get(${typeof k === 'string' || typeof k === 'number' ? JSON.stringify(k) : `/* entry ${i} */`})`);
+        i++;
+      }
+      return undefined;
+    }
+    if (value instanceof Set) {
+      seen.add(value);
+      let i = 0;
+      for (const v of value) {
+        const found = find(v, seen, toMain, deeper);
+        if (found) return under(found, `.values()[${i}]`);
+        i++;
+      }
+      return undefined;
+    }
   }
-  return members(value, seen, toMain, deeper);
-}
-
-/** The first uncloneable value among the own enumerable members of `value` (marked seen). */
-function members(value: object, seen: Set<object>, toMain: boolean, nesting: number): Found | undefined {
   seen.add(value);
   const isArray = Array.isArray(value);
   for (const key of Object.keys(value)) {
-    const found = find((value as Record<string, unknown>)[key], seen, toMain, nesting);
+    const found = find((value as Record<string, unknown>)[key], seen, toMain, deeper);
     if (found) return under(found, isArray ? `[${key}]` : member('', key));
   }
   return undefined;

@@ -70,6 +70,14 @@ function cloneable(value: unknown, seen: Set<unknown> = new Set()): unknown {
   } catch {
     if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
     if (isPlatformObject(value)) return String(value); // a URL: its href
+    // An error inside a thrown value: its text and stack, and its cause made cloneable the same way.
+    if (isErrorLike(value) && !seen.has(value) && seen.size < COPY_BUDGET) {
+      seen.add(value);
+      const copy = new Error(safe(() => String(value.message), ''));
+      for (const key of ['name', 'stack'] as const) define(copy, key, safe(() => String(value[key]), ''));
+      if ('cause' in value) define(copy, 'cause', cloneable(safe(() => value.cause, undefined), seen));
+      return copy;
+    }
     // Every object is copied once (one met again, a cycle or a shared one, becomes text), and at
     // most COPY_BUDGET of them: a thrown value is reported, not serialized at any cost.
     if (typeof value === 'object' && value !== null && !seen.has(value) && seen.size < COPY_BUDGET) {

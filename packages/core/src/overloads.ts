@@ -58,7 +58,11 @@ export type ResultOf<F, A> = First<Signatures<F>, A>;
 
 type First<S extends unknown[], A> = S extends [[infer P, infer R], ...infer Rest] ? (A extends P | AsConst<P> ? R : First<Rest, A>) : never;
 
-/** `T` with its arrays readonly, three levels down (in objects too): what `const` inference makes of a literal. */
+/**
+ * `T` with its arrays readonly, three levels down (in objects too): what `const` inference makes of
+ * a literal. An object with private or protected members (a class instance, which no literal is)
+ * stays as it is: a mapped copy would drop them, and let a plain object pass for it.
+ */
 type AsConst<T, Depth extends unknown[] = []> = Depth['length'] extends 3
   ? T
   : T extends readonly unknown[]
@@ -66,5 +70,7 @@ type AsConst<T, Depth extends unknown[] = []> = Depth['length'] extends 3
     : T extends (...args: never) => unknown
       ? T
       : T extends object
-        ? { [K in keyof T]: AsConst<T[K], [...Depth, 0]> }
+        ? { [K in keyof T]: T[K] } extends T
+          ? { [K in keyof T]: AsConst<T[K], [...Depth, 0]> }
+          : T
         : T;

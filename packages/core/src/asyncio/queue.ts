@@ -201,19 +201,25 @@ export class Queue<T> implements AsyncIterable<T> {
       pending.clear();
     };
     const iterator: AsyncGenerator<T, void, undefined> = {
-      next: async () => {
-        if (closed) return done;
+      next: () => {
+        if (closed) return Promise.resolve(done);
         const get = this.get();
         pending.add(get);
-        try {
-          const value = await get;
-          return closed ? done : { done: false, value }; // left meanwhile: the item went back
-        } catch (error) {
-          if (closed || error instanceof QueueShutDownError) return done;
-          throw error;
-        } finally {
-          pending.delete(get);
-        }
+        let cancelled = false;
+        const step = get.then(
+          (value): IteratorResult<T, void> => (closed || cancelled ? done : { done: false, value }), // left or cancelled meanwhile: the item went back
+          (error: unknown): IteratorResult<T, void> => {
+            if (closed || cancelled || error instanceof QueueShutDownError) return done;
+            throw error;
+          },
+        );
+        void step.then(() => pending.delete(get), () => pending.delete(get));
+        // Cancelled as a get() is (waitFor gave up on it, say): it takes no item, or gives it back.
+        onCancel(step, (reason) => {
+          cancelled = true;
+          cancelAwaitable(get, reason);
+        });
+        return step;
       },
       return: async () => {
         close();
