@@ -59,45 +59,53 @@ function isErrorLike(value: unknown): value is Error {
  */
 function cloneable(value: unknown, seen: Set<unknown> = new Set()): unknown {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) return value;
+  const whole = sendsWhole(value);
+  if (whole === true) return value;
+  if (whole === 'too deep') return `[${Object.prototype.toString.call(value).slice(8, -1)} nested too deep to send]`;
+  if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
+  if (isPlatformObject(value)) return String(value); // a URL: its href
+  // An error inside a thrown value: its text and stack, and its cause made cloneable the same way.
+  if (isErrorLike(value) && !seen.has(value) && seen.size < COPY_BUDGET) {
+    seen.add(value);
+    const copy = new Error(safe(() => String(value.message), ''));
+    for (const key of ['name', 'stack'] as const) define(copy, key, safe(() => String(value[key]), ''));
+    if ('cause' in value) define(copy, 'cause', cloneable(safe(() => value.cause, undefined), seen));
+    return copy;
+  }
+  // Every object is copied once (one met again, a cycle or a shared one, becomes text), and at
+  // most COPY_BUDGET of them: a thrown value is reported, not serialized at any cost.
+  if (typeof value === 'object' && value !== null && !seen.has(value) && seen.size < COPY_BUDGET) {
+    seen.add(value);
+    // A Map or Set keeps its entries, each made cloneable the same way.
+    if (value instanceof Map) return new Map(safe(() => [...value], [] as Array<[unknown, unknown]>).map(([k, v]) => [cloneable(k, seen), cloneable(v, seen)]));
+    if (value instanceof Set) return new Set(safe(() => [...value], [] as unknown[]).map((v) => cloneable(v, seen)));
+    const copy: Record<string, unknown> | unknown[] = Array.isArray(value) ? [] : {};
+    for (const key of safe(() => Object.keys(value as object), [] as string[])) {
+      if (seen.size >= COPY_BUDGET) break;
+      (copy as Record<string, unknown>)[key] = cloneable(safe(() => (value as Record<string, unknown>)[key], '[a getter that threw]'), seen);
+    }
+    return copy;
+  }
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value); // e.g. a null-prototype object
+  }
+}
+
+/**
+ * Whether structured clone sends `value` as it is, to a main thread that can read it: not when it
+ * refuses it, nor when it holds a platform object Node 20 clones as `{}` (both are copied member by
+ * member instead), nor when it nests deeper than the main thread can read.
+ */
+function sendsWhole(value: unknown): boolean | 'too deep' {
   try {
     structuredClone(value);
-    // Cloned here, it may still nest deeper than the main thread can read (see MAX_NESTING), or
-    // hold a platform object that Node 20 clones as `{}` (copied below, member by member).
-    const bad = findUncloneable(value, 'thrown', 'to-main');
-    if (bad === undefined) return value;
-    if (bad.tooDeep) return `[${Object.prototype.toString.call(value).slice(8, -1)} nested too deep to send]`;
-    throw new Error('copied member by member');
   } catch {
-    if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
-    if (isPlatformObject(value)) return String(value); // a URL: its href
-    // An error inside a thrown value: its text and stack, and its cause made cloneable the same way.
-    if (isErrorLike(value) && !seen.has(value) && seen.size < COPY_BUDGET) {
-      seen.add(value);
-      const copy = new Error(safe(() => String(value.message), ''));
-      for (const key of ['name', 'stack'] as const) define(copy, key, safe(() => String(value[key]), ''));
-      if ('cause' in value) define(copy, 'cause', cloneable(safe(() => value.cause, undefined), seen));
-      return copy;
-    }
-    // Every object is copied once (one met again, a cycle or a shared one, becomes text), and at
-    // most COPY_BUDGET of them: a thrown value is reported, not serialized at any cost.
-    if (typeof value === 'object' && value !== null && !seen.has(value) && seen.size < COPY_BUDGET) {
-      seen.add(value);
-      // A Map or Set keeps its entries, each made cloneable the same way.
-      if (value instanceof Map) return new Map(safe(() => [...value], [] as Array<[unknown, unknown]>).map(([k, v]) => [cloneable(k, seen), cloneable(v, seen)]));
-      if (value instanceof Set) return new Set(safe(() => [...value], [] as unknown[]).map((v) => cloneable(v, seen)));
-      const copy: Record<string, unknown> | unknown[] = Array.isArray(value) ? [] : {};
-      for (const key of safe(() => Object.keys(value as object), [] as string[])) {
-        if (seen.size >= COPY_BUDGET) break;
-        (copy as Record<string, unknown>)[key] = cloneable(safe(() => (value as Record<string, unknown>)[key], '[a getter that threw]'), seen);
-      }
-      return copy;
-    }
-    try {
-      return String(value);
-    } catch {
-      return Object.prototype.toString.call(value); // e.g. a null-prototype object
-    }
+    return false;
   }
+  const bad = findUncloneable(value, 'thrown', 'to-main');
+  return bad === undefined ? true : bad.tooDeep ? 'too deep' : false;
 }
 
 function safe<T>(read: () => T, fallback: T): T {
@@ -178,15 +186,17 @@ export function encodeThrown(
   return wire;
 }
 
-/** How deep, and how many, errors are looked for inside an error's plain-object fields. */
+/** How deep, how many, and among how many members errors are looked for inside an error's plain-object fields. */
 const NESTED_DEPTH = 4;
 const NESTED_LIMIT = 100;
+const NESTED_VISITS = 10_000;
 
 /** The errors inside the plain objects and arrays of `value`, encoded, with their paths. */
 function errorsInside(value: unknown, encode: (thrown: unknown) => WireThrown): NestedError[] {
   const found: NestedError[] = [];
+  let visits = 0;
   const visit = (at: unknown, path: Array<string | number>): void => {
-    if (typeof at !== 'object' || at === null || path.length > NESTED_DEPTH || found.length >= NESTED_LIMIT) return;
+    if (typeof at !== 'object' || at === null || path.length > NESTED_DEPTH || found.length >= NESTED_LIMIT || ++visits > NESTED_VISITS) return;
     if (path.length > 0 && isErrorLike(at)) {
       found.push({ path: [...path], thrown: encode(at) });
       return;
