@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { expect, it } from 'vitest';
-import { createInstance, createPool, releaseInstance, TimeoutError } from '@tothread/core';
+import { cancelScope, createInstance, createPool, createTask, releaseInstance, timeout, TimeoutError } from '@tothread/core';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -83,4 +83,26 @@ it("keeps nothing on the main thread for the calls of a long-lived createInstanc
   expect(liveHeap() - before).toBeLessThan(2 ** 20);
   expect(await inventory.countSync()).toBe(12_000);
   await releaseInstance(inventory);
+});
+
+it('keeps nothing per task or timeout() run under a long-lived signal or scope (Node 20 and 22 keep ~60-180 bytes per AbortSignal.any)', async () => {
+  const lifelong = new AbortController().signal;
+  const settledHeap = async (): Promise<number> => {
+    for (let i = 0; i < 4; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 25)); // lets weak references be cleared
+    }
+    return process.memoryUsage().heapUsed;
+  };
+  const N = 30_000;
+  const run = async (): Promise<void> => {
+    for (let i = 0; i < N; i++) await createTask(() => i, { signal: lifelong });
+    await cancelScope(async () => {
+      for (let i = 0; i < N; i++) await timeout(60_000, () => i);
+    }, { signal: lifelong });
+  };
+  await run();
+  const before = await settledHeap();
+  await run();
+  expect((await settledHeap()) - before).toBeLessThan(N * 2 * 15);
 });

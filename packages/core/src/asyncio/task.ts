@@ -55,7 +55,7 @@ export class Task<T> implements PromiseLike<T> {
     const raw = check.optionsObject('options', options);
     check.knownKeys('options', raw, ['signal', 'name']);
     this.name = check.optionalString('options.name', raw.name) ?? (fn.name || 'task');
-    this.#scope = new CancelScope({ signal: check.optionalSignal('options.signal', raw.signal) });
+    this.#scope = CancelScope.oneRun({ signal: check.optionalSignal('options.signal', raw.signal) });
     const { result, body, settled } = this.#scope.runBody((scope) => (this.#returned = fn(scope.signal)));
     this.#promise = result;
     this.#settled = settled;
