@@ -84,6 +84,11 @@ export function refuseMovedAway(moved: readonly unknown[], listed: readonly unkn
   }
 }
 
+/** What `Object.prototype.toString` names `value`'s kind: `Map`, `URL`, `Error`, `Object`… */
+export function tagOf(value: unknown): string {
+  return Object.prototype.toString.call(value).slice(8, -1);
+}
+
 /** Whether `value`, whose tag is `tag`, is the platform's own object of that name (not a package's look-alike, nor when the global is missing). */
 function isPlatform(value: object, tag: string): boolean {
   const ctor = (globalThis as Record<string, unknown>)[tag];
@@ -93,14 +98,14 @@ function isPlatform(value: object, tag: string): boolean {
 /** Whether `value` is a platform object structured clone cannot copy (a `URL`, `Headers`…): as text, it says more. */
 export function isPlatformObject(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
-  const tag = Object.prototype.toString.call(value).slice(8, -1);
+  const tag = tagOf(value);
   return PLATFORM.has(tag) && isPlatform(value, tag);
 }
 
 function describe(value: unknown): string {
   if (typeof value === 'function') return `a function${value.name ? ` (\`${value.name}\`)` : ''}`;
   if (typeof value === 'symbol') return `a symbol (${String(value)})`;
-  const tag = Object.prototype.toString.call(value).slice(8, -1);
+  const tag = tagOf(value);
   return `${/^[AEIO]/.test(tag) ? 'an' : 'a'} ${tag}`; // a URL, a Uint8Array: by sound
 }
 
@@ -213,7 +218,7 @@ function find(value: unknown, seen: Set<object>, toMain: boolean, nesting: numbe
       seen.add(value);
       return 'cause' in value ? under(find(value.cause, seen, toMain, deeper), '.cause') : undefined;
     }
-    const tag = Object.prototype.toString.call(value).slice(8, -1);
+    const tag = tagOf(value);
     if (resultRoot && (tag === 'Generator' || tag === 'AsyncGenerator')) {
       // A function that returns a generator object: only a generator function streams.
       return here(`it is a ${tag} object, and only a generator function's calls stream: write the function as one (function* (…) { yield* … })`);

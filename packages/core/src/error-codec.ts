@@ -6,7 +6,7 @@
 import { CallbackError, CloneError, ExportError, InstanceError, ModuleLoadError, ToThreadError } from './errors.js';
 import type { CtorRef, Mutable, NestedError, WireError, WireThrown } from './protocol.js';
 import { isPlainContainer } from './containers.js';
-import { findUncloneable, isPlatformObject } from './clone-check.js';
+import { findUncloneable, isPlatformObject, tagOf } from './clone-check.js';
 
 /** tothread's own errors that worker code throws: rebuilt with their class on the main thread. */
 const OWN: Readonly<Record<string, Function>> = Object.assign(Object.create(null) as object, {
@@ -49,7 +49,7 @@ function builtinBase(ctor: Function): CtorRef | undefined {
 }
 
 function isErrorLike(value: unknown): value is Error {
-  return value instanceof Error || (typeof value === 'object' && value !== null && Object.prototype.toString.call(value) === '[object Error]');
+  return value instanceof Error || (typeof value === 'object' && value !== null && tagOf(value) === 'Error');
 }
 
 /**
@@ -61,21 +61,20 @@ function cloneable(value: unknown, seen: Set<unknown> = new Set()): unknown {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) return value;
   const whole = sendsWhole(value);
   if (whole === true) return value;
-  if (whole === 'too deep') return `[${Object.prototype.toString.call(value).slice(8, -1)} nested too deep to send]`;
+  if (whole === 'too deep') return `[${tagOf(value)} nested too deep to send]`;
   if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
   if (isPlatformObject(value)) return String(value); // a URL: its href
-  // An error inside a thrown value: its text and stack, and its cause made cloneable the same way.
-  if (isErrorLike(value) && !seen.has(value) && seen.size < COPY_BUDGET) {
-    seen.add(value);
-    const copy = new Error(safe(() => String(value.message), ''));
-    for (const key of ['name', 'stack'] as const) define(copy, key, safe(() => String(value[key]), ''));
-    if ('cause' in value) define(copy, 'cause', cloneable(safe(() => value.cause, undefined), seen));
-    return copy;
-  }
   // Every object is copied once (one met again, a cycle or a shared one, becomes text), and at
   // most COPY_BUDGET of them: a thrown value is reported, not serialized at any cost.
   if (typeof value === 'object' && value !== null && !seen.has(value) && seen.size < COPY_BUDGET) {
     seen.add(value);
+    // An error inside a thrown value: its text and stack, and its cause made cloneable the same way.
+    if (isErrorLike(value)) {
+      const copy = new Error(safe(() => String(value.message), ''));
+      for (const key of ['name', 'stack'] as const) define(copy, key, safe(() => String(value[key]), ''));
+      if ('cause' in value) define(copy, 'cause', cloneable(safe(() => value.cause, undefined), seen));
+      return copy;
+    }
     // A Map or Set keeps its entries, each made cloneable the same way.
     if (value instanceof Map) return new Map(safe(() => [...value], [] as Array<[unknown, unknown]>).map(([k, v]) => [cloneable(k, seen), cloneable(v, seen)]));
     if (value instanceof Set) return new Set(safe(() => [...value], [] as unknown[]).map((v) => cloneable(v, seen)));
@@ -167,11 +166,15 @@ export function encodeThrown(
   for (const key of safe(() => Object.keys(thrown), [] as string[])) {
     const value = safe(() => (thrown as unknown as Record<string, unknown>)[key], '[a getter that threw]');
     if (carriedApart(thrown, key, value)) continue;
-    // An error kept as a field (`originalError`, `inner`) keeps its class and fields, as `cause`
-    // does; `props` keeps its place in the key order.
-    if (isErrorLike(value)) (error.errorProps ??= Object.create(null) as Record<string, WireThrown>)[key] = inner(value);
-    props[key] = isErrorLike(value) ? undefined : cloneable(value);
-    const nested = isErrorLike(value) ? [] : errorsInside(value, inner);
+    if (isErrorLike(value)) {
+      // An error kept as a field (`originalError`, `inner`) keeps its class and fields, as `cause`
+      // does; `props` keeps its place in the key order.
+      (error.errorProps ??= Object.create(null) as Record<string, WireThrown>)[key] = inner(value);
+      props[key] = undefined;
+      continue;
+    }
+    props[key] = cloneable(value);
+    const nested = errorsInside(value, inner);
     if (nested.length > 0) {
       const byKey = (error.nestedErrors ?? Object.create(null)) as Record<string, NestedError[]>;
       byKey[key] = nested;
