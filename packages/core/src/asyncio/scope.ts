@@ -75,6 +75,11 @@ export class CancelScope {
    */
   follow(parent: AbortSignal | undefined): () => void {
     if (parent === undefined || parent === this.signal || this.#parents.includes(parent)) return () => {};
+    return this.#relay(parent);
+  }
+
+  /** Has this scope cancelled with `parent` (at once, if it has been), until the returned function is called. */
+  #relay(parent: AbortSignal): () => void {
     if (parent.aborted) {
       this.cancel(parent.reason);
       return () => {};
@@ -118,8 +123,7 @@ export class CancelScope {
     }
     const { signal } = this;
     // A scope made for one run follows its parents while it lasts (see oneRun).
-    if (this.#relaysParents) for (const parent of this.#parents) if (parent.aborted) this.cancel(parent.reason);
-    const stops = [this.follow(currentSignal()), ...(this.#relaysParents ? this.#parents.map((parent) => watchSignal(parent, (reason) => this.cancel(reason))) : [])];
+    const stops = [...(this.#relaysParents ? this.#parents.map((parent) => this.#relay(parent)) : []), this.follow(currentSignal())];
     const unfollow = (): void => stops.forEach((stop) => stop());
     if (signal.aborted) {
       unfollow();
