@@ -101,6 +101,30 @@ describe('task groups', () => {
     expect(await settle(group)).toBeInstanceOf(TimeoutError); // not resolved: its work was not done
   });
 
+  it('follow the scope they were made in from their first use: made in a scope cancelled since, their task is cancelled and wait() rejects with its reason', async () => {
+    const scope = new CancelScope();
+    const group = await scope.run(() => new TaskGroup());
+    const reason = new Error('shutting down');
+    scope.cancel(reason);
+    const task = group.create(() => pool.toThread(busyWaitSync, 5_000));
+    expect(await settle(task)).toBe(reason);
+    expect(task.state).toBe('cancelled');
+    expect(await settle(group.wait())).toBe(reason);
+    expect(group.signal.reason).toBe(reason);
+  });
+
+  it('stop their running tasks when the scope they were made in is cancelled later, body or not', async () => {
+    const scope = new CancelScope();
+    const group = await scope.run(() => new TaskGroup());
+    const task = group.create(() => pool.toThread(busyWaitSync, 5_000));
+    await sleep(50);
+    const reason = new Error('shutting down');
+    scope.cancel(reason);
+    expect(await settle(group.wait())).toBe(reason);
+    expect(await settle(task)).toBe(reason);
+    expect(pool.stats().running).toBe(0);
+  });
+
   it('wait for a cancelled task to finish cleaning up, and report an error its cleanup throws', async () => {
     const events: string[] = [];
     const failed = await settle(

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { expect, it } from 'vitest';
-import { cancelScope, createInstance, createPool, createTask, releaseInstance, timeout, TimeoutError } from '@tothread/core';
+import { CancelScope, cancelScope, createInstance, createPool, createTask, releaseInstance, TaskGroup, taskGroup, timeout, TimeoutError } from '@tothread/core';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -85,15 +85,17 @@ it("keeps nothing on the main thread for the calls of a long-lived createInstanc
   await releaseInstance(inventory);
 });
 
+/** The live heap once weak references to what was let go have been cleared too. */
+const settledHeap = async (): Promise<number> => {
+  for (let i = 0; i < 4; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return process.memoryUsage().heapUsed;
+};
+
 it('keeps nothing per task or timeout() run under a long-lived signal or scope (Node 20 and 22 keep ~60-180 bytes per AbortSignal.any)', async () => {
   const lifelong = new AbortController().signal;
-  const settledHeap = async (): Promise<number> => {
-    for (let i = 0; i < 4; i++) {
-      gc();
-      await new Promise((resolve) => setTimeout(resolve, 25)); // lets weak references be cleared
-    }
-    return process.memoryUsage().heapUsed;
-  };
   const N = 30_000;
   const run = async (): Promise<void> => {
     for (let i = 0; i < N; i++) await createTask(() => i, { signal: lifelong });
@@ -105,4 +107,22 @@ it('keeps nothing per task or timeout() run under a long-lived signal or scope (
   const before = await settledHeap();
   await run();
   expect((await settledHeap()) - before).toBeLessThan(N * 2 * 15);
+});
+
+it('keeps nothing per task group closed under a long-lived scope (Node 20 and 22 kept ~90-260 bytes each)', async () => {
+  const lifelong = new CancelScope({ signal: new AbortController().signal });
+  const N = 20_000;
+  const run = (): Promise<void> =>
+    lifelong.run(async () => {
+      for (let i = 0; i < N; i++) await taskGroup((group) => void group.create(() => i));
+      for (let i = 0; i < N; i++) {
+        await using group = new TaskGroup();
+        group.create(() => i);
+      }
+      for (let i = 0; i < N; i++) void new TaskGroup(); // made, never used
+    });
+  await run();
+  const before = await settledHeap();
+  await run();
+  expect((await settledHeap()) - before).toBeLessThan(N * 3 * 15);
 });

@@ -54,10 +54,11 @@ export class CancelScope {
   }
 
   /**
-   * @internal A scope for a single run (a task, a `timeout()`, `cancelScope()`): it follows its
-   * parents through a listener that its run removes when it ends, not through `AbortSignal.any`.
-   * Node 20 and 22 keep ~60 and ~180 bytes per `AbortSignal.any` for as long as a parent lives
-   * (nodejs/node#55351): a task per request under one long-lived signal would grow without end.
+   * @internal A scope for a single run (a task, a `timeout()`, `cancelScope()`) or a use that ends
+   * (a task group, until it closes): it follows its parents through listeners that its run removes
+   * when it ends (see {@link followParents}), not through `AbortSignal.any`. Node 20 and 22 keep
+   * ~60 and ~180 bytes per `AbortSignal.any` for as long as a parent lives (nodejs/node#55351): a
+   * task or a task group per request under one long-lived signal would grow without end.
    */
   static oneRun(options?: ScopeOptions): CancelScope {
     makingOneRun = true;
@@ -76,6 +77,17 @@ export class CancelScope {
   follow(parent: AbortSignal | undefined): () => void {
     if (parent === undefined || parent === this.signal || this.#parents.includes(parent)) return () => {};
     return this.#relay(parent);
+  }
+
+  /**
+   * @internal Has a scope made by {@link oneRun} cancelled with its parents (at once, if one has
+   * been), until the returned function is called; a no-op for any other scope, whose signal
+   * follows its parents for good.
+   */
+  followParents(): () => void {
+    if (!this.#relaysParents) return () => {};
+    const stops = this.#parents.map((parent) => this.#relay(parent));
+    return () => stops.forEach((stop) => stop());
   }
 
   /** Has this scope cancelled with `parent` (at once, if it has been), until the returned function is called. */
@@ -123,7 +135,7 @@ export class CancelScope {
     }
     const { signal } = this;
     // A scope made for one run follows its parents while it lasts (see oneRun).
-    const stops = [...(this.#relaysParents ? this.#parents.map((parent) => this.#relay(parent)) : []), this.follow(currentSignal())];
+    const stops = [this.followParents(), this.follow(currentSignal())];
     const unfollow = (): void => stops.forEach((stop) => stop());
     if (signal.aborted) {
       unfollow();

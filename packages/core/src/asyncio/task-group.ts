@@ -31,7 +31,14 @@ function isCancellation(error: unknown, signal: AbortSignal): boolean {
  * }) // resolves when both are done; if one fails, the other is stopped
  */
 export class TaskGroup implements AsyncDisposable {
-  readonly #scope = new CancelScope();
+  /**
+   * The group's scope. It follows the scope the group was made in from the group's first use until
+   * it closes (see {@link #open}): not through `AbortSignal.any`, which Node 20 and 22 keep for as
+   * long as that scope lives (see CancelScope.oneRun).
+   */
+  readonly #scope = CancelScope.oneRun();
+  /** Stops following the enclosing scope: set while the group is in use. */
+  #unfollow: (() => void) | undefined;
   readonly #tasks = new Set<Task<unknown>>();
   readonly #errors: unknown[] = [];
   #closed = false;
@@ -41,7 +48,7 @@ export class TaskGroup implements AsyncDisposable {
 
   /** Aborts when the group cancels its tasks. */
   get signal(): AbortSignal {
-    return this.#scope.signal;
+    return this.#open().signal;
   }
 
   /**
@@ -51,6 +58,7 @@ export class TaskGroup implements AsyncDisposable {
    */
   create<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, options?: Omit<TaskOptions, 'signal'>): Task<Awaited<T>> {
     if (this.#closed) throw new TaskGroupClosedError();
+    this.#open();
     // The task belongs to the group, as in asyncio: it stops with the group's scope, not with the
     // scope create() is called in (another task's, say).
     const task = withSignal(this.#scope.signal, () => new Task(fn as (signal: AbortSignal) => Awaited<T>, options));
@@ -80,8 +88,11 @@ export class TaskGroup implements AsyncDisposable {
    * @throws {TaskGroupError} when any task failed.
    */
   async wait(): Promise<void> {
+    this.#open(); // an enclosing scope cancelled already is seen
     while (this.#tasks.size > 0) await new Promise<void>((resolve) => this.#wakers.push(resolve));
     this.#closed = true;
+    this.#unfollow?.();
+    this.#unfollow = undefined;
     if (this.#errors.length > 0) throw new TaskGroupError(this.#errors);
     // An enclosing scope cancelled the group: it has not done its work, and the cancel goes on up.
     const { signal } = this.#scope;
@@ -91,6 +102,15 @@ export class TaskGroup implements AsyncDisposable {
   /** `await using group = new TaskGroup()` waits for the group at the end of the block. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.wait();
+  }
+
+  /**
+   * The group's scope, following the enclosing scope (cancelled at once if that has been) until the
+   * group closes. A group made and never used follows nothing, and so is not kept by that scope.
+   */
+  #open(): CancelScope {
+    if (this.#unfollow === undefined && !this.#closed) this.#unfollow = this.#scope.followParents();
+    return this.#scope;
   }
 
   /**
@@ -115,7 +135,7 @@ export class TaskGroup implements AsyncDisposable {
     let result: T | undefined;
     let thrown: { error: unknown } | undefined;
     try {
-      result = await withSignal(this.#scope.signal, () => fn(this));
+      result = await withSignal(this.#open().signal, () => fn(this));
     } catch (error) {
       thrown = { error };
       // The body stopped by the group's cancellation (its own, or an enclosing scope's), e.g. a
