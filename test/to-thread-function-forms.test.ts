@@ -1,8 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { pbkdf2Sync } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPool, threaded, toThread, UnsupportedFunctionError } from '@tothread/core';
+import { createInstance, createPool, releaseInstance, threaded, toThread, UnsupportedFunctionError, wrapModule } from '@tothread/core';
 import defaultExport, { busyWaitSync, hashSync, utils } from './fixtures/legacy-esm.mjs';
 import legacyCjs from './fixtures/legacy-cjs.cjs';
 import getterExports from './fixtures/getter-exports.cjs';
@@ -156,6 +159,17 @@ console.log(JSON.stringify(await toThread(async () => [(await import('acorn')).w
     }
   });
 
+  it("runs Node's own functions from their public built-in module, even one defined in an internal module (pbkdf2Sync)", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tothread-builtin-')), 'note.txt');
+    writeFileSync(file, 'from disk');
+    expect(await pool.toThread(readFileSync, file, 'utf8')).toBe('from disk');
+    expect(await pool.toThread(readFile, file, 'utf8')).toBe('from disk');
+    expect(gunzipSync(await pool.toThread(gzipSync, 'zipped')).toString()).toBe('zipped');
+    const key = await pool.toThread(pbkdf2Sync, 'secret', 'salt', 1_000, 16, 'sha256');
+    expect(Buffer.from(key).equals(pbkdf2Sync('secret', 'salt', 1_000, 16, 'sha256'))).toBe(true);
+    rmSync(file);
+  });
+
   it('works through threaded(), the async twin made once and called many times', async () => {
     const hashAsync = threaded(hashSync);
     expect(hashAsync.name).toBe('hashSyncAsync');
@@ -201,6 +215,38 @@ describe('functions that cannot run on a worker fail before dispatch, naming the
 
   it('throws at wrap time from threaded() when the function can never run on a worker', () => {
     expect(() => threaded(Math.min)).toThrow(UnsupportedFunctionError);
+  });
+
+  it("refuses tothread's own async twins (threaded(), a facade and its members, an instance and its methods), saying to call them", async () => {
+    const refusal = async (fn: unknown): Promise<UnsupportedFunctionError> => {
+      const error = await pool.toThread(fn as () => unknown).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UnsupportedFunctionError);
+      expect((error as UnsupportedFunctionError).reason).toBe('offloaded');
+      return error as UnsupportedFunctionError;
+    };
+    expect((await refusal(threaded(hashSync))).message).toContain('`hashSyncAsync`, made by threaded(), already runs on a worker thread when called: call it, `await hashSyncAsync(...args)`');
+    const zlib = wrapModule<typeof import('node:zlib')>('node:zlib');
+    expect((await refusal(zlib.gzipSync)).message).toContain('`gzipSync` of the facade of node:zlib already runs on a worker thread when called: call it, `await facade.gzipSync(...args)`');
+    expect((await refusal(zlib)).message).toContain('The facade of node:zlib is not a function to offload: call its exports');
+    const inventory = await createInstance.with({ pool })('./fixtures/stateful.cjs', 'Inventory', 'shop');
+    expect((await refusal(inventory)).message).toMatch(/^The `Inventory` instance of file:.*stateful\.cjs is not a function to offload: call its methods/);
+    expect((await refusal((inventory as unknown as Record<string, unknown>).addSync)).message).toMatch(/^A method of the `Inventory` instance of .* already runs on its worker thread when called/);
+    await releaseInstance(inventory);
+  });
+
+  it('names a facade member read in a string, instead of calling the worker for its toString', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): number => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const zlib = wrapModule<typeof import('node:zlib')>('node:zlib');
+      expect(`${zlib.gzipSync}`).toBe('`gzipSync` of the facade of node:zlib');
+      expect(String(zlib)).toBe('the facade of node:zlib');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 
   it('refuses a closure that lives in the entry script instead of re-running the program', async () => {

@@ -85,7 +85,8 @@ export type UnsupportedReason =
   | 'class'
   | 'accessor'
   | 'unparsable'
-  | 'entry-script';
+  | 'entry-script'
+  | 'offloaded';
 
 /**
  * A function that cannot be run on a worker as it is: a closure over local variables, a bound or

@@ -4,7 +4,7 @@
  */
 import { callSettings, mergeSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { captureSite, LAZY, type Site } from './call-site.js';
-import { resolveFunction } from './fn/resolve.js';
+import { markOffloaded, resolveFunction } from './fn/resolve.js';
 import type { TaskExtra } from './pool.js';
 import { openStream } from './stream.js';
 import type { ArgsOf, AsyncSignatures, ResultOf } from './overloads.js';
@@ -90,5 +90,6 @@ export function makeThreaded<F extends AnyFunction>(fn: F, settings: CallSetting
   } as unknown as Threaded<F>;
   Object.defineProperty(threadedFn, 'name', { value: fn.name ? `${fn.name}Async` : 'threaded' });
   threadedFn.with = (options) => makeThreaded(fn, mergeSettings(settings, callSettings(options)), submit);
-  return threadedFn;
+  const name = threadedFn.name;
+  return markOffloaded(threadedFn, `\`${name}\`, made by threaded(), already runs on a worker thread when called: call it, \`await ${name}(...args)\`, instead of passing it to toThread`);
 }

@@ -2,9 +2,10 @@
  * Finds the module that exports a function, so a worker can import the same function instead of
  * rebuilding it from source. CommonJS modules are found in `require.cache`; ES modules through the
  * function's location in V8 (`[[FunctionLocation]]` via `node:inspector`), then by identity among
- * that module's exports. Both answers are cached per function by the caller.
+ * that module's exports; Node's own functions (`fs.readFileSync`) among the public built-in
+ * modules. The answers are cached per function by the caller.
  */
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import type { ExportRef } from '../protocol.js';
@@ -81,6 +82,7 @@ export async function locateFunction(fn: Function): Promise<Location> {
   if (commonjs !== undefined) return commonjs;
   const url = scriptUrlOf(fn);
   if (url === undefined || url === '') return { url: undefined, ref: undefined, isEntry: false };
+  if (url.startsWith('node:')) return locateBuiltin(fn, url);
   const isEntry = url.startsWith('file:') && isEntryFile(fileURLToPath(url));
   // The entry script is never imported: it may still be suspended in a top-level await, and would
   // wait for itself.
@@ -92,6 +94,36 @@ export async function locateFunction(fn: Function): Promise<Location> {
   if (namespace === undefined) return { url, ref: undefined, isEntry };
   const path = findPath(namespace, fn);
   return { url, ref: path === undefined ? undefined : { url, path, format: 'esm' }, isEntry };
+}
+
+/**
+ * Public built-in modules searched for a function of Node's own, after the one it is defined in:
+ * every one but the deprecated aliases and internals (`_http_agent`, `sys`, `punycode`,
+ * `constants`), those whose loading warns or changes the process (`wasi`, `domain`), and `repl`.
+ */
+const SEARCHED_BUILTINS = builtinModules.filter((name) => !name.startsWith('_') && !['sys', 'punycode', 'constants', 'wasi', 'domain', 'repl'].includes(name));
+
+/**
+ * Finds a function of Node's own (`readFileSync`, `gzipSync`, `pbkdf2Sync`) among the exports of
+ * the public built-in modules, reading data properties only: first the module it is defined in
+ * (`node:fs`), or the one its internal module belongs to (`node:internal/crypto/pbkdf2`: `crypto`),
+ * then the others. A worker imports it from there (`import('node:crypto')`).
+ */
+function locateBuiltin(fn: Function, url: string): Location {
+  const [own = '', below = ''] = url.slice('node:'.length).split('/');
+  const first = own === 'internal' ? below : own;
+  const names = SEARCHED_BUILTINS.includes(first) ? [first, ...SEARCHED_BUILTINS.filter((name) => name !== first)] : SEARCHED_BUILTINS;
+  for (const name of names) {
+    let exports: unknown;
+    try {
+      exports = require(`node:${name}`);
+    } catch {
+      continue; // not in this version of Node
+    }
+    const path = findPath(exports, fn, false);
+    if (path !== undefined) return { url, ref: { url: `node:${name}`, path, format: 'esm' }, isEntry: false };
+  }
+  return { url, ref: undefined, isEntry: false };
 }
 
 /**

@@ -15,6 +15,14 @@ import { setBounded } from '../bounded.js';
 
 const SOURCE_IDS_LIMIT = 4096;
 const resolved = new WeakMap<Function, FnRef>();
+/** tothread's own async twins (`threaded()`, a facade and its members), with why `toThread` refuses each: they offload when called, and are not offloaded again. */
+const offloaded = new WeakMap<Function, string>();
+
+/** Marks `fn` as one of tothread's async twins: passed to `toThread`, it is refused with `message` (what it is, what to do instead). */
+export function markOffloaded<F extends Function>(fn: F, message: string): F {
+  offloaded.set(fn, message);
+  return fn;
+}
 const pending = new WeakMap<Function, Promise<FnRef>>();
 /** Per analysed source: globals a scope around the function rebinds (checked once). */
 const shadowed = new WeakMap<Analysis, readonly string[]>();
@@ -146,6 +154,8 @@ export function resolveFunction(fn: unknown): FnRef | Promise<FnRef> {
   if (typeof fn !== 'function') throw typeError('fn', 'a function', fn);
   const hit = resolved.get(fn) ?? pending.get(fn);
   if (hit !== undefined) return hit;
+  const twin = offloaded.get(fn);
+  if (twin !== undefined) throw new UnsupportedFunctionError('offloaded', twin);
   const analysis = analyzeFunction(fn);
   let free: readonly string[] = [];
   if (analysis.kind === 'self-contained') {

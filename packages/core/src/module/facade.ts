@@ -8,7 +8,7 @@ import { callSettings } from '../call-options.js';
 import { cancelAwaitable, thenCancellable, withoutSignal } from '../cancel.js';
 import { CancelledError } from '../errors.js';
 import { defaultPool } from '../default-pool.js';
-import { newTargetId } from '../fn/resolve.js';
+import { markOffloaded, newTargetId } from '../fn/resolve.js';
 import { Pool } from '../pool.js';
 import type { ExportKind, FnRef } from '../protocol.js';
 import { openStream } from '../stream.js';
@@ -145,6 +145,8 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     if (existing !== undefined) return existing;
     existing = new Proxy(function facadeMember() {}, {
       get(_target, key) {
+        // Read in a string context (a template, String(), +): a name, never a call to the worker.
+        if (key === Symbol.toPrimitive) return () => described;
         if (typeof key === 'symbol') return undefined;
         if (key === 'then') {
           // The facade itself is not a promise (so it can be returned from async functions);
@@ -160,7 +162,13 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
         return invoke(path, args);
       },
     });
-    nodes.set(key, existing);
+    const named = path.join('.');
+    const described = path.length === 0 ? `the facade of ${url}` : `\`${named}\` of the facade of ${url}`;
+    const refused =
+      path.length === 0
+        ? `The facade of ${url} is not a function to offload: call its exports, \`await facade.name(...args)\`, instead of passing it to toThread`
+        : `${described} already runs on a worker thread when called: call it, \`await facade.${named}(...args)\`, instead of passing it to toThread`;
+    nodes.set(key, markOffloaded(existing as Function, refused));
     return existing;
   };
   return node([]) as Facade<M>;

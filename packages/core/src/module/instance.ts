@@ -19,6 +19,7 @@ import { Pool } from '../pool.js';
 import { startLibuvThreads } from '../workers.js';
 import { UNCLONEABLE_RESULT, type WireThrown } from '../protocol.js';
 import type { InstanceData, InstanceReady } from '../worker/instance-entry.js';
+import { markOffloaded } from '../fn/resolve.js';
 import * as check from '../validate.js';
 import { callerUrl, resolveSpecifier } from './specifier.js';
 
@@ -229,9 +230,11 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
     );
   };
   const guard = (node: unknown, root: boolean): object =>
-    new Proxy(function remoteMember() {}, {
+    markOffloaded(new Proxy(function remoteMember() {}, {
       get(_target, key) {
         if (key === Symbol.asyncDispose && root) return () => release();
+        // Read in a string context (a template, String(), +): a name, never a call to the worker.
+        if (key === Symbol.toPrimitive) return () => (root ? label : `a member of ${label}`);
         if (key === 'then') return root ? undefined : (onValue?: (v: unknown) => unknown, onError?: (e: unknown) => unknown) => race(() => Promise.resolve(node)).then(onValue, onError);
         if (typeof key === 'symbol') return undefined;
         // Once released, Comlink's proxy throws on any access: the guard answers instead.
@@ -249,7 +252,7 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
         }
         return race(() => Promise.resolve((node as (...a: unknown[]) => unknown)(...callArgs)));
       },
-    });
+    }), root ? `T${label.slice(1)} is not a function to offload: call its methods, \`await instance.name(...args)\`` : `A method of ${label} already runs on its worker thread when called: call it, \`await instance.name(...args)\`, instead of passing it to toThread`);
   const facade = guard(remote, true);
   guards.set(facade, { release });
   return facade as Instance<InstanceOf<C>>;
