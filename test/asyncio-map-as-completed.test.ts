@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { asCompleted, CloneError, createPool, map, Queue, timeout, TimeoutError } from '@tothread/core';
+import { asCompleted, cancelScope, CloneError, createPool, map, Queue, timeout, TimeoutError } from '@tothread/core';
+import { napOnThread } from './fixtures/map-costs.mjs';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { throwValue } from './fixtures/errors.mjs';
 import { settle, sleep } from './helpers.js';
@@ -172,6 +173,61 @@ describe('map', () => {
     expect(((await settle(loop)) as Error).message).toBe('enough');
     expect(seen).toEqual([1]);
     release();
+  });
+
+  it('hears the cancel scope it runs in while an async input is slow to produce its next item', async () => {
+    let release = (): void => {};
+    async function* slowInput(): AsyncGenerator<number> {
+      yield 1;
+      await new Promise<void>((resolve) => (release = resolve)); // held until the test ends
+      yield 2;
+    }
+    const seen: number[] = [];
+    let loop: Promise<void> = Promise.resolve();
+    const scoped = cancelScope((scope) => {
+      loop = (async () => {
+        for await (const value of map(busyWaitSync, slowInput(), { pool })) {
+          seen.push(value);
+          setTimeout(() => scope.cancel(new Error('enough')), 50); // while the loop waits for the input
+        }
+      })();
+      return loop;
+    });
+    expect(((await settle(scoped)) as Error).message).toBe('enough');
+    const ended = await Promise.race([settle(loop), sleep(2_000).then(() => 'still waiting for the input')]);
+    expect((ended as Error).message).toBe('enough');
+    expect(seen).toEqual([1]);
+    release();
+  });
+
+  it('spreads the items after a chunk that turned costly over the workers, instead of running them one after another on one', async () => {
+    const naps = [...Array<number>(20_000).fill(0), ...Array<number>(60).fill(15)];
+    const threads = await collect(map(napOnThread, naps, { pool }));
+    expect(threads).toHaveLength(naps.length);
+    const costly = new Map<number, number>();
+    for (const thread of threads.slice(20_000)) costly.set(thread, (costly.get(thread) ?? 0) + 1);
+    // Cut after 60 ms, the chunk's rest goes to both workers (before: all 60 on one, ~0.9 s).
+    expect(costly.size).toBe(2);
+    expect(Math.min(...costly.values())).toBeGreaterThanOrEqual(10);
+  });
+
+  it('yields the values before an item that fails in the spread rest of a chunk, then its error, and stops the pieces after it', async () => {
+    const naps = [...Array<number>(5_000).fill(0), ...Array<number>(40).fill(10)];
+    naps[5_010] = -1; // throws
+    const seen: number[] = [];
+    const error = await settle(
+      (async () => {
+        for await (const value of map((ms: number) => {
+          if (ms < 0) throw new RangeError(`bad nap ${ms}`);
+          if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+          return ms;
+        }, naps, { pool })) seen.push(value);
+      })(),
+    );
+    expect(error).toBeInstanceOf(RangeError);
+    expect(seen).toEqual(naps.slice(0, 5_010));
+    await sleep(50);
+    expect(pool.stats().running).toBe(0);
   });
 
   it('yields nothing more once its signal aborts or its cancel scope ends, not even values already back', async () => {

@@ -49,6 +49,8 @@ export interface MapChunkResult {
   readonly failed?: WireThrown;
   /** How long the chunk ran on its worker (ms): what sizes the next chunk, travel time left out. */
   readonly ms: number;
+  /** The chunk stopped early, having run past CUT_MS (its items cost more than its size was judged from): the items after its values did not run. */
+  readonly cut?: boolean;
 }
 
 /** What `describe` answers. */

@@ -10,6 +10,12 @@
  * ms, 1.89-1.91x. Stopping is not slower: a running chunk is stopped by terminating its worker.
  */
 export const TARGET_CHUNK_MS = 20;
+/**
+ * A chunk that has run this long stops after its current item and sends back what it has: its
+ * items cost far more than the chunk before it, whose cost sized it, and the rest of them are
+ * spread over the workers instead of running one after another on this one.
+ */
+export const CUT_MS = TARGET_CHUNK_MS * 3;
 /** The most items a chunk of a sync input takes. */
 export const MAX_CHUNK = 4096;
 /** A chunk holds at most this many times the items of the chunk it was sized from, so a misjudged cost cannot overshoot far. */

@@ -81,22 +81,63 @@ export async function* map<F extends (item: never) => unknown>(
   let wake: (() => void) | undefined;
 
   /**
-   * Runs `items` (from position `base` of the input) as one chunk. An item that cannot be sent
-   * fails in its place, named by its position, after the items before it have run.
+   * Runs `items` (from position `base` of the input) as one chunk, and gives their values in order.
+   * An item that cannot be sent fails in its place, named by its position, after the items before
+   * it have run. A chunk its worker cut short (its items cost more than its size was judged from)
+   * has the rest of its items spread over the workers, in pieces sized from what it measured.
    */
   const runChunk = (items: unknown[], base: number): Promise<ChunkResult> => {
-    let running = pool.submit(fn, items, settings, site, MAP) as Promise<ChunkResult>;
-    const result = running.catch((error: unknown) => {
-      const at = error instanceof CloneError ? /^args\[(\d+)\]/.exec(error.path) : null;
-      if (at === null) throw error;
-      const k = Number(at[1]);
-      const refused = cloneErrorAt(error as CloneError, `input[${base + k}]${(error as CloneError).path.slice(at[0].length)}`);
-      if (k === 0) return { values: [], refused, ms: 0 }; // nothing ran
-      running = runChunk(items.slice(0, k), base);
-      return running.then((before) => (before.failed !== undefined || before.refused !== undefined ? before : { ...before, refused }));
-    });
-    onCancel(result, (reason) => cancelAwaitable(running, reason));
-    return result;
+    const send = (part: unknown[], at: number): Promise<ChunkResult> => {
+      const task = pool.submit(fn, part, settings, site, MAP) as Promise<ChunkResult>;
+      /** What the answer led to: the spread rest of a cut chunk, or the items before one that could not be sent. */
+      let then: Promise<ChunkResult> | undefined;
+      const result = task.then(
+        (answer) => (answer.cut === true ? (then = spread(part, at, answer)) : answer),
+        (error: unknown) => {
+          const found = error instanceof CloneError ? /^args\[(\d+)\]/.exec(error.path) : null;
+          if (found === null) throw error;
+          const k = Number(found[1]);
+          const refused = cloneErrorAt(error as CloneError, `input[${at + k}]${(error as CloneError).path.slice(found[0].length)}`);
+          if (k === 0) return { values: [], refused, ms: 0 }; // nothing ran
+          return (then = send(part.slice(0, k), at)).then((before) => (before.failed !== undefined || before.refused !== undefined ? before : { ...before, refused }));
+        },
+      );
+      onCancel(result, (reason) => {
+        cancelAwaitable(task, reason);
+        if (then !== undefined) cancelAwaitable(then, reason);
+      });
+      return result;
+    };
+    /** The rest of a cut chunk, run in up to `concurrency` pieces at once, joined to what ran. */
+    const spread = (part: unknown[], at: number, first: ChunkResult): Promise<ChunkResult> => {
+      const ran = first.values.length;
+      const rest = part.slice(ran);
+      const per = Math.max(nextChunkSize(ran, first.ms, maxChunk), Math.ceil(rest.length / concurrency));
+      const pieces: Array<Promise<ChunkResult>> = [];
+      for (let i = 0; i < rest.length; i += per) pieces.push(send(rest.slice(i, i + per), at + ran + i));
+      // A piece that fails ends the chunk there: the pieces after it are stopped.
+      const stopAfter = (index: number) => (): void => {
+        for (const later of pieces.slice(index + 1)) cancelAwaitable(later, new CancelledError('an earlier item of this map() failed'));
+      };
+      pieces.forEach((piece, index) => piece.then((r) => void ((r.failed !== undefined || r.refused !== undefined) && stopAfter(index)()), stopAfter(index)));
+      const joined = Promise.allSettled(pieces).then((settled): ChunkResult => {
+        const values = [...first.values];
+        let ms = first.ms;
+        for (const outcome of settled) {
+          if (outcome.status === 'rejected') throw outcome.reason;
+          const piece = outcome.value;
+          values.push(...piece.values);
+          ms += piece.ms;
+          if (piece.failed !== undefined || piece.refused !== undefined) return { ...piece, values, ms };
+        }
+        return { values, ms };
+      });
+      onCancel(joined, (reason) => {
+        for (const piece of pieces) cancelAwaitable(piece, reason);
+      });
+      return joined;
+    };
+    return send(items, base);
   };
 
   /** Sends `items` to a worker as one chunk. */
@@ -178,8 +219,9 @@ export async function* map<F extends (item: never) => unknown>(
     if (signal?.aborted) throw signal.reason;
     if (scope?.aborted) throw scope.reason;
   };
-  // One listener per signal however many loops share it (see signal-watch.ts).
-  const unwatch = signal === undefined ? undefined : watchSignal(signal, () => wake?.());
+  // One listener per signal however many loops share it (see signal-watch.ts). The loop may be
+  // waiting for an async input's next item: either one wakes it.
+  const unwatch = [signal, scope].filter((s): s is AbortSignal => s !== undefined).map((s) => watchSignal(s, () => wake?.()));
   try {
     for (;;) {
       throwIfStopped();
@@ -210,7 +252,7 @@ export async function* map<F extends (item: never) => unknown>(
       }
     }
   } finally {
-    unwatch?.();
+    for (const stop of unwatch) stop();
     const reason = new CancelledError('map() was left before its input was done');
     for (const slot of window) if (slot.settled === undefined) cancelAwaitable(slot.promise, reason);
     const closing = (source as Partial<AsyncIterator<unknown>>).return?.();

@@ -9,6 +9,7 @@ import { encodeThrown } from '../error-codec.js';
 import { CloneError, ExportError } from '../errors.js';
 import { DONE, LOADING, PENDING, RUNNING } from '../batch-states.js';
 import { argsAt } from '../batch-args.js';
+import { CUT_MS } from '../asyncio/chunk-size.js';
 import type { BootedMessage, ExportKind, MapChunkResult, RanMessage, ReplyMessage, RingMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
 import { markRunner, ring, writeAnswer } from '../inline-answers.js';
 import { markRan, markStart } from '../run-clock.js';
@@ -102,7 +103,7 @@ function mapChunk(request: TaskRequest, entry: Loaded): TaskResponse | Promise<T
   const items = request.args;
   const values: unknown[] = [];
   const since = performance.now();
-  const done = (failure?: { error: unknown }): TaskResponse => {
+  const done = (failure?: { error: unknown }, cut = false): TaskResponse => {
     try {
       for (let i = 0; i < values.length; i++) {
         const bad = unstreamedResult(values[i], "map() sends back each item's result and does not stream (toThread() streams a generator's values)");
@@ -113,7 +114,7 @@ function mapChunk(request: TaskRequest, entry: Loaded): TaskResponse | Promise<T
       // The check walks what the clone back will: values dear to send look as dear as they are.
       const ms = performance.now() - since;
       // What encodeThrown makes can always be sent.
-      if (failure === undefined) return { ok: true, value: { values, ms } satisfies MapChunkResult };
+      if (failure === undefined) return { ok: true, value: (cut ? { values, ms, cut } : { values, ms }) satisfies MapChunkResult };
       // An item's failure travels with the values before it, and the chunk counts as failed.
       return { ok: true, value: { values, failed: encodeThrown(failure.error, locateCtor(entry)), ms } satisfies MapChunkResult, failed: true };
     } catch (error) {
@@ -138,15 +139,18 @@ function mapChunk(request: TaskRequest, entry: Loaded): TaskResponse | Promise<T
         return Promise.resolve(value).then(
           (settled) => {
             values.push(settled);
-            return from(i + 1);
+            return overdue(i) ? done(undefined, true) : from(i + 1);
           },
           (error: unknown) => done({ error }),
         );
       }
       values.push(value);
+      if (overdue(i)) return done(undefined, true);
     }
     return done();
   };
+  /** True when the chunk has run past CUT_MS with items still to run after item `i`. */
+  const overdue = (i: number): boolean => i + 1 < items.length && performance.now() - since > CUT_MS;
   return from(0);
 }
 
