@@ -14,6 +14,17 @@ const nap = (ms: number): number => {
   return ms;
 };
 
+/** An async input that gives 1, then holds its next item until `release()` (called as a test ends). */
+function heldInput(): { input: () => AsyncGenerator<number>; release: () => void } {
+  let release = (): void => {};
+  async function* input(): AsyncGenerator<number> {
+    yield 1;
+    await new Promise<void>((resolve) => (release = resolve));
+    yield 2;
+  }
+  return { input, release: () => release() };
+}
+
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const value of iterable) out.push(value);
@@ -157,12 +168,7 @@ describe('map', () => {
 
   it('hears its signal while an async input is slow to produce its next item', async () => {
     const controller = new AbortController();
-    let release = (): void => {};
-    async function* slowInput(): AsyncGenerator<number> {
-      yield 1;
-      await new Promise<void>((resolve) => (release = resolve)); // held until the test ends
-      yield 2;
-    }
+    const { input: slowInput, release } = heldInput();
     const seen: number[] = [];
     const loop = (async () => {
       for await (const value of map(busyWaitSync, slowInput(), { pool, signal: controller.signal })) {
@@ -176,12 +182,7 @@ describe('map', () => {
   });
 
   it('hears the cancel scope it runs in while an async input is slow to produce its next item', async () => {
-    let release = (): void => {};
-    async function* slowInput(): AsyncGenerator<number> {
-      yield 1;
-      await new Promise<void>((resolve) => (release = resolve)); // held until the test ends
-      yield 2;
-    }
+    const { input: slowInput, release } = heldInput();
     const seen: number[] = [];
     let loop: Promise<void> = Promise.resolve();
     const scoped = cancelScope((scope) => {
