@@ -331,6 +331,24 @@ describe('streaming generators', () => {
     expect(await stream.next()).toEqual({ value: undefined, done: true });
   });
 
+  it("serves the replies to a generator's callbacks while it streams, instead of holding them all until it ends", async () => {
+    const answeredSoFar: number[] = [];
+    const stream = pool.toThread(
+      function* (count: number, onValue: (i: number) => Promise<unknown>) {
+        let answered = 0;
+        for (let i = 0; i < count; i++) {
+          void onValue(i).then(() => answered++);
+          yield answered;
+        }
+      },
+      3_000,
+      (i: number) => i,
+    );
+    for await (const answered of stream) answeredSoFar.push(answered);
+    expect(answeredSoFar).toHaveLength(3_000);
+    expect(answeredSoFar.at(-1)).toBeGreaterThan(1_000); // before: 0, every reply read only at the end
+  });
+
   it('pauses the worker when the consumer lags (bounded buffering)', async () => {
     const shared = new SharedArrayBuffer(8);
     const state = new Int32Array(shared);

@@ -13,6 +13,17 @@ import { outputWritten } from './output.js';
 const CREDITS = 0;
 const STOP = 1;
 const RECHECK_MS = 1000;
+/**
+ * Values sent between two turns of this thread's event loop. A generator that yields at once never
+ * lets it turn otherwise (awaiting its values is microtasks only): the replies to the callbacks it
+ * calls would pile up unread, with their promises, and its timers would not fire until it ends.
+ */
+const TURN_EVERY = 256;
+
+/** Lets this thread's event loop turn once: its messages (callback replies), timers and I/O are served. */
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 function stopped(control: Int32Array): boolean {
   return Atomics.load(control, STOP) === 1;
@@ -44,7 +55,8 @@ export async function pump(
   const post = (message: StreamMessage, moved?: ArrayBuffer[]): void => port.postMessage(message, moved);
   try {
     let returned: unknown;
-    while (takeCredit(control)) {
+    for (let sent = 1; takeCredit(control); sent++) {
+      if (sent % TURN_EVERY === 0) await turn();
       const next = await iterator.next();
       if (next.done) {
         returned = next.value;
