@@ -349,6 +349,21 @@ describe('streaming generators', () => {
     expect(answeredSoFar.at(-1)).toBeGreaterThan(1_000); // before: 0, every reply read only at the end
   });
 
+  it('never starts a stream left while it waited in the queue, and counts it as cancelled', async () => {
+    await using single = createPool({ minThreads: 1, maxThreads: 1 });
+    const ran = new Int32Array(new SharedArrayBuffer(4));
+    const busy = single.toThread((ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms), 200);
+    const stream = single.toThread(function* (flag: Int32Array) {
+      Atomics.store(flag, 0, 1);
+      yield 1;
+    }, ran);
+    await stream.return(undefined); // left before the busy call let it start
+    await busy;
+    await sleep(100);
+    expect(Atomics.load(ran, 0)).toBe(0);
+    expect(single.stats()).toMatchObject({ completed: 1, failed: 0, cancelled: 1 });
+  });
+
   it('pauses the worker when the consumer lags (bounded buffering)', async () => {
     const shared = new SharedArrayBuffer(8);
     const state = new Int32Array(shared);

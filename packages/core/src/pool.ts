@@ -13,7 +13,7 @@ import { CallQueue } from './call-queue.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { prepareArgs, type CallbackFailures } from './args.js';
 import { cancelAwaitable, currentSignal, onCancel, thenCancellable, type Cancels, type TaskSignal } from './cancel.js';
-import { CallbackError, CloneError, PoolClosedError, QueueFullError, ToThreadError } from './errors.js';
+import { CallbackError, CancelledError, CloneError, PoolClosedError, QueueFullError, ToThreadError } from './errors.js';
 import { refuseMovedAway } from './clone-check.js';
 import { resolveFunction } from './fn/resolve.js';
 import { KnownTargets } from './known-targets.js';
@@ -21,6 +21,7 @@ import { answerOutputQuery } from './output-flow.js';
 import type { FnRef, Mutable, ReplyMessage, StreamRef, TaskOp, TaskRequest, TaskResponse } from './protocol.js';
 import { resolveOptions, type PoolOptions, type Resolved } from './pool-options.js';
 import { RoomQueue } from './room.js';
+import { streamLeft } from './stream.js';
 import { ThreadLimit } from './thread-limit.js';
 import { ThreadTimes } from './thread-times.js';
 import { makeThreaded, makeToThread, type AnyFunction, type Threaded, type ToThread } from './to-thread.js';
@@ -418,6 +419,12 @@ export class Pool {
 
   #dispatch(call: Call): void {
     this.#occupy([call]);
+    if (call.request.stream !== undefined && streamLeft(call.request.stream)) {
+      // Left before it started (its port is closed with it): it never runs, and counts as cancelled.
+      this.#unsent();
+      call.settle(false, new CancelledError('The stream was left before it started'), 'cancelled');
+      return;
+    }
     if (call.request.started) this.#timedRuns.set(call.request.started, call); // not WAKE_ONLY
     const transferList = call.transfer.length > 0 ? (call.transfer as TransferListItem[]) : undefined;
     const { request } = call;

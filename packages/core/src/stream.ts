@@ -14,6 +14,11 @@ import type { TaskExtra } from './pool.js';
 const CREDITS = 0;
 const STOP = 1;
 
+/** True once the consumer left the stream (`break`, `return()`): a stream still queued then need not start at all. */
+export function streamLeft(stream: StreamRef): boolean {
+  return Atomics.load(stream.control, STOP) === 1;
+}
+
 /** How many values a stream may buffer ahead of its consumer. */
 const HIGH_WATER_MARK = 16;
 
