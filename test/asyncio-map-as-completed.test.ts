@@ -294,8 +294,12 @@ describe('map', () => {
       for await (const value of map((i: number) => (i === 3_000 ? { bad: () => i } : i), Array.from({ length: 5_000 }, (_, i) => i), { pool })) back.push(value);
     })())) as CloneError;
     expect(unsendable).toBeInstanceOf(CloneError);
-    expect(unsendable.path).toBe('result.bad');
+    expect(unsendable.path).toBe('results[3000].bad'); // named by its item's place, as an item that cannot be sent
+    expect(unsendable.message).toMatch(/^results\[3000\]\.bad cannot be sent back from the worker thread: it is a function \(`bad`\)\. Use plain data/);
     expect(back).toEqual(Array.from({ length: 3_000 }, (_, i) => i));
+    // A callback among an item's values is the main thread's function, which cannot go back.
+    const callback = (await settle(collect(map((item: object) => item, [{ id: 1, onDone: () => {} }], { pool })))) as CloneError;
+    expect(callback.message).toContain('results[0].onDone cannot be sent back from the worker thread: it is a callback from the main thread, which can be called here but not sent back');
   });
 
   it('refuses a generator function\'s results saying that map() does not stream, not to write it as a generator function', async () => {

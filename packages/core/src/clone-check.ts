@@ -102,7 +102,16 @@ export function isPlatformObject(value: unknown): boolean {
   return PLATFORM.has(tag) && isPlatform(value, tag);
 }
 
+/** The callbacks a worker was given: each is the main thread's function, which can be called here but not sent back. */
+const remoteCallbacks = new WeakSet<Function>();
+
+/** Marks `fn` as a callback from the main thread (see {@link remoteCallbacks}). */
+export function markRemoteCallback(fn: Function): void {
+  remoteCallbacks.add(fn);
+}
+
 function describe(value: unknown): string {
+  if (typeof value === 'function' && remoteCallbacks.has(value)) return 'a callback from the main thread, which can be called here but not sent back';
   if (typeof value === 'function') return `a function${value.name ? ` (\`${value.name}\`)` : ''}`;
   if (typeof value === 'symbol') return `a symbol (${String(value)})`;
   const tag = tagOf(value);

@@ -232,6 +232,9 @@ function summary(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
+/** What every CloneError's message ends with. */
+const PLAIN_DATA = '. Use plain data (objects, arrays, strings, numbers, Map, Set, Date, typed arrays) instead';
+
 /**
  * An argument (or a result) cannot be copied to another thread by the structured clone algorithm:
  * a function, a class instance with private state, a socket... `path` says which one.
@@ -252,7 +255,7 @@ export class CloneError extends ToThreadError<'ERR_TOTHREAD_UNCLONEABLE'> {
         : 'cannot be sent to a worker thread';
     super(
       'ERR_TOTHREAD_UNCLONEABLE',
-      `${path} ${where}: ${detail}. Use plain data (objects, arrays, strings, numbers, Map, Set, Date, typed arrays) instead`,
+      `${path} ${where}: ${detail}${PLAIN_DATA}`,
       options,
     );
     this.path = path;
@@ -263,9 +266,18 @@ export class CloneError extends ToThreadError<'ERR_TOTHREAD_UNCLONEABLE'> {
 /** What each CloneError found wrong, for {@link cloneErrorAt}. */
 const details = new WeakMap<CloneError, string>();
 
+/** What a CloneError found wrong: as it was given, or read back from the message of one rebuilt from a worker's. */
+function detailOf(error: CloneError): string {
+  const known = details.get(error);
+  if (known !== undefined) return known;
+  const text = error.message.endsWith(PLAIN_DATA) ? error.message.slice(0, -PLAIN_DATA.length) : error.message;
+  const colon = text.startsWith(error.path) ? text.indexOf(': ', error.path.length) : -1;
+  return colon === -1 ? text : text.slice(colon + 2);
+}
+
 /** The same refusal as `error`, of the value at `path` (map() names an item by its place in its input). */
 export function cloneErrorAt(error: CloneError, path: string): CloneError {
-  return new CloneError(path, details.get(error) ?? error.message, error.cause === undefined ? undefined : { cause: error.cause });
+  return new CloneError(path, detailOf(error), error.cause === undefined ? undefined : { cause: error.cause });
 }
 
 /**

@@ -35,6 +35,8 @@ interface ChunkResult extends MapChunkResult {
 
 interface Slot {
   readonly promise: Promise<ChunkResult>;
+  /** The input position of its first item. */
+  readonly base: number;
   settled: { ok: true; result: ChunkResult } | { ok: false; error: unknown } | undefined;
 }
 
@@ -143,8 +145,8 @@ export async function* map<F extends (item: never) => unknown>(
   /** Sends `items` to a worker as one chunk. */
   const submit = (items: unknown[]): void => {
     const promise = runChunk(items, submitted);
+    const slot: Slot = { promise, base: submitted, settled: undefined };
     submitted += items.length;
-    const slot: Slot = { promise, settled: undefined };
     inFlight++;
     promise
       .then(
@@ -248,6 +250,10 @@ export async function* map<F extends (item: never) => unknown>(
         // An item's own failure: its worker frames, then the loop's site, as a stream's error has.
         const error = await rebuildThrown(settled.result.failed);
         stitch(error, site);
+        // A value that could not be sent back is named by its item's place, as an item that could not be sent is.
+        if (error instanceof CloneError && /^result\b/.test(error.path)) {
+          throw cloneErrorAt(error, `results[${slot.base + settled.result.values.length}]${error.path.slice('result'.length)}`);
+        }
         throw error;
       }
     }

@@ -4,7 +4,7 @@
  * answers, every callback invocation is waited for, so the main thread has seen them all first.
  */
 import * as Comlink from 'comlink';
-import { findUncloneable, pathLabel } from '../clone-check.js';
+import { findUncloneable, markRemoteCallback, pathLabel } from '../clone-check.js';
 import { endpoint } from '../comlink-port.js';
 import { CloneError } from '../errors.js';
 import type { CallbackRef } from '../protocol.js';
@@ -52,6 +52,7 @@ export function reviveCallbacks(args: unknown[], refs: readonly CallbackRef[]): 
       void tracked.then(() => inFlight.delete(tracked));
       return reply;
     };
+    markRemoteCallback(proxy);
     let container = args as unknown as Record<string | number, unknown>;
     for (const key of path.slice(0, -1)) container = container[key] as Record<string | number, unknown>;
     container[path[path.length - 1]!] = proxy;
