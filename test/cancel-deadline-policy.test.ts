@@ -80,4 +80,27 @@ describe('grace period', () => {
     expect(error).toBeInstanceOf(TimeoutError);
     expect(await pool.toThread(callsOnThisWorker)).toBe(1); // a new worker: the old one was stopped
   });
+
+  it('never runs a call cancelled after it reached an idle worker but before its function started', async () => {
+    await pool.toThread((x: number) => x, 0); // the worker is up and idle: the next call goes to it at once
+    const rounds = 20;
+    const ran = new Int32Array(new SharedArrayBuffer(4 * rounds));
+    let notStarted = 0;
+    let ranAfter = 0;
+    for (let i = 0; i < rounds; i++) {
+      const controller = new AbortController();
+      const call = pool.toThread.with({ signal: controller.signal, grace: 200 })((flags: Int32Array, at: number) => Atomics.store(flags, at, 1), ran, i);
+      controller.abort(new Error('cancelled'));
+      const startedWhenCancelled = Atomics.load(ran, i) === 1;
+      expect(await settle(call)).toMatchObject({ message: 'cancelled' });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      if (startedWhenCancelled) continue;
+      notStarted++;
+      if (Atomics.load(ran, i) === 1) ranAfter++;
+    }
+    // Before: every one of them ran. A worker that had read the flag just before it was set runs
+    // its call (it had started, as far as it knew): that race is rare.
+    expect(notStarted).toBeGreaterThan(rounds / 2);
+    expect(ranAfter).toBeLessThanOrEqual(notStarted / 4);
+  });
 });

@@ -345,6 +345,9 @@ function runOne(request: TaskRequest): TaskResponse | Promise<unknown> {
     const result = start(request, run);
     return result instanceof Promise ? result.then(settle) : settle(result);
   }
+  // Cancelled with a grace period before it started (its promise has rejected already): it never
+  // runs, as a call cancelled while queued never does. The answer is not read.
+  if (Atomics.load(request.cancelFlag, 0) !== 0) return { ok: true, value: undefined };
   const context: TaskContext = { flag: request.cancelFlag, controller: undefined };
   setContext(context);
   const result = start(request, run);
