@@ -49,6 +49,30 @@ describe('callbacks across threads', () => {
     expect(await pool.toThread(() => 'serving')).toBe('serving'); // the spinning worker was stopped
   });
 
+  it('runs none of the callback calls already on their way once a callback has stopped the call, or a signal has', async () => {
+    const report = (n: number, onProgress: (k: number) => void): void => {
+      for (let k = 0; k < n; k++) onProgress(k); // all posted at once, before any has run
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+    };
+    const seen: number[] = [];
+    const error = await settle(pool.toThread(report, 10, (k: number) => {
+      seen.push(k);
+      if (k === 2) throw new Error('sink failed');
+    }));
+    expect(error).toBeInstanceOf(CallbackError);
+    await sleep(100);
+    expect(seen).toEqual([0, 1, 2]); // before: the 7 calls after the one that threw ran too
+    const controller = new AbortController();
+    const afterAbort: number[] = [];
+    const aborted = settle(pool.toThread.with({ signal: controller.signal })(report, 50, (k: number) => {
+      if (k === 0) controller.abort(new Error('enough'));
+      else afterAbort.push(k);
+    }));
+    expect(await aborted).toMatchObject({ message: 'enough' });
+    await sleep(100);
+    expect(afterAbort).toEqual([]);
+  });
+
   it("counts a call a callback stopped as failed, and shows a thrown object's fields", async () => {
     const solo = createPool({ maxThreads: 1 });
     try {

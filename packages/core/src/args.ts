@@ -78,6 +78,21 @@ function cutOut(root: unknown[], path: Path): void {
 }
 
 /** Where a callback that throws is reported: set by the pool once the call exists. */
+/** This thread's ends of the callback ports of calls that have settled (see {@link closeCallbacks}). */
+const closed = new WeakSet<MessagePort>();
+
+/**
+ * Closes this thread's ends of a settled call's callback ports. A callback invocation the worker
+ * posted before is still delivered (Node delivers what was queued): it does not run, since the
+ * call it belonged to is over (its rejection may be the very failure of a callback).
+ */
+export function closeCallbacks(ports: readonly MessagePort[]): void {
+  for (let i = 0; i < ports.length; i++) {
+    closed.add(ports[i]!);
+    ports[i]!.close();
+  }
+}
+
 export interface CallbackFailures {
   report: (path: string, error: unknown) => void;
 }
@@ -136,6 +151,7 @@ export function prepareArgs(args: readonly unknown[]): PreparedArgs | undefined 
         throw error;
       };
       Comlink.expose((...callArgs: unknown[]) => {
+        if (closed.has(port1)) throw new Error(`callback ${label} was called after its call had settled, and did not run`);
         try {
           const value: unknown = fn(...callArgs);
           const thenable = typeof (value as PromiseLike<unknown> | null)?.then === 'function'; // awaited, as Comlink would

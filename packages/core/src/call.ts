@@ -3,6 +3,7 @@
  * is idempotent, so an abort racing a result, or a timeout racing a crash, settles exactly once.
  */
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
+import { closeCallbacks } from './args.js';
 import { locate, stitch, type Site } from './call-site.js';
 import { decodeThrown, innerThrown } from './error-codec.js';
 import { TaskSignal } from './cancel.js';
@@ -160,7 +161,7 @@ export class Call {
   }
 
   #closePorts(): void {
-    for (let i = 0; i < this.#ports.length; i++) this.#ports[i]!.close();
+    if (this.#ports.length > 0) closeCallbacks(this.#ports);
   }
 
   /** Settles from the worker's answer that the call returned `value` (`failed`: a stream that ended with an error, which it delivered itself). */
