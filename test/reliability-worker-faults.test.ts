@@ -125,6 +125,42 @@ describe('faults around a call, not in it', () => {
     }
   });
 
+  it('a call sent to a worker that a timer a finished call left behind kills before starting it runs on another, with a warning', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error & { code?: string }): number => warnings.push(`${warning.code}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const started = new Int32Array(new SharedArrayBuffer(4 * 32));
+      const leaveThrow = (round: number): number => {
+        setTimeout(() => {
+          throw new Error(`left behind by round ${round}`);
+        }, 1);
+        return round;
+      };
+      // 11 ms: above the batching limit, each goes alone, and the next is sent as the timer is due.
+      const mark = (flags: Int32Array, i: number): number => {
+        Atomics.store(flags, i, 1);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 11);
+        return i;
+      };
+      const calls: Array<Promise<unknown>> = [];
+      for (let round = 0; round < 8; round++) {
+        calls.push(pool.toThread(leaveThrow, round));
+        for (let k = 0; k < 4; k++) calls.push(pool.toThread(mark, started, round * 4 + k));
+      }
+      const outcomes = await Promise.allSettled(calls);
+      // Before: 3 to 6 of the 32 failed with a WorkerExitError blaming them, never having started.
+      expect(outcomes.filter((outcome) => outcome.status === 'rejected')).toEqual([]);
+      expect(Array.from(started)).toEqual(Array<number>(32).fill(1));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(warnings.length).toBeGreaterThan(0); // the error is said, not dropped
+      expect(warnings.every((text) => /^TOTHREAD_WORKER_ERROR: A tothread worker failed outside any call: Error: left behind by round \d$/.test(text))).toBe(true);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('a rejection a finished call left behind is a warning, and the next call does not fail for it', async () => {
     await using pool = createPool({ minThreads: 1, maxThreads: 1 });
     const warned = nextWarning('TOTHREAD_UNHANDLED_REJECTION');

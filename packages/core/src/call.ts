@@ -52,6 +52,8 @@ export class Call {
   #graceTimer: NodeJS.Timeout | undefined;
   /** Cancelled while running, with a grace period: the function may still call back until its worker is done. */
   #lingering = false;
+  /** It went to a worker that died before starting it, and was sent again (it is not a second time). */
+  sentAgain = false;
   /** A plain call that moves nothing and needs no message of its own: it may travel in a batch. */
   batchable = false;
   /** The batch it runs in, its slot there and the id its answer comes back with. */

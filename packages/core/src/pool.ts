@@ -18,7 +18,7 @@ import { refuseMovedAway } from './clone-check.js';
 import { resolveFunction } from './fn/resolve.js';
 import { KnownTargets } from './known-targets.js';
 import { answerOutputQuery } from './output-flow.js';
-import type { FnRef, Mutable, ReplyMessage, StreamRef, TaskOp, TaskRequest, TaskResponse } from './protocol.js';
+import { diedOutsideAnyCall, type FnRef, type Mutable, type ReplyMessage, type StreamRef, type TaskOp, type TaskRequest, type TaskResponse } from './protocol.js';
 import { resolveOptions, type PoolOptions, type Resolved } from './pool-options.js';
 import { RoomQueue } from './room.js';
 import { streamLeft } from './stream.js';
@@ -26,7 +26,7 @@ import { ThreadLimit } from './thread-limit.js';
 import { ThreadTimes } from './thread-times.js';
 import { makeThreaded, makeToThread, type AnyFunction, type Threaded, type ToThread } from './to-thread.js';
 import * as check from './validate.js';
-import { startingWorkers, startWorkers } from './workers.js';
+import { startingWorkers, startWorkers, warnWorkerFailed } from './workers.js';
 
 /** What a call form adds to a plain call: an operation other than `call`, a stream, a known target. */
 export interface TaskExtra {
@@ -443,8 +443,18 @@ export class Pool {
     // Handled here rather than through #run: one promise hop fewer on the path of every single call.
     const failed = (error: unknown): void => {
       call.workerDone();
-      // Until a worker of this pool has started, a worker that dies under a call failed to start.
-      if (call.state !== 'settled') call.crashed(error, !this.#booted);
+      if (call.state !== 'settled') {
+        // The worker died of what a finished call left behind before it started this one: the
+        // call runs on another worker (once: a worker dying so again fails it), and the error is said.
+        if (diedOutsideAnyCall(error) && !call.sentAgain) {
+          call.sentAgain = true;
+          warnWorkerFailed(error);
+          this.#requeue([call]);
+        } else {
+          // Until a worker of this pool has started, a worker that dies under a call failed to start.
+          call.crashed(error, !this.#booted);
+        }
+      }
       this.#release();
     };
     const answered = (response: TaskResponse): Promise<void> | undefined => {

@@ -53,6 +53,18 @@ export interface MapChunkResult {
   readonly cut?: boolean;
 }
 
+/**
+ * The property a worker sets on what it throws outside any task (a timer a finished call left
+ * behind) as it dies: a task it was sent meanwhile had not started, and runs on another worker.
+ * Own string properties of a thrown object survive the trip (Node 20-24).
+ */
+export const OUTSIDE_ANY_CALL = 'tothreadOutsideAnyCall';
+
+/** True for the error a worker died of outside any task (see {@link OUTSIDE_ANY_CALL}). */
+export function diedOutsideAnyCall(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as Record<string, unknown>)[OUTSIDE_ANY_CALL] === true;
+}
+
 /** What `describe` answers. */
 export type ExportKind = 'function' | 'generator' | 'value';
 

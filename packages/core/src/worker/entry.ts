@@ -21,7 +21,7 @@ import { lowerPriority } from './priority.js';
 import { pump } from './stream.js';
 import { kernelThreadId } from '../thread-times.js';
 import { outputWritten } from './output.js';
-import { counted, outsideTask } from './strays.js';
+import { answering, counted, outsideTask } from './strays.js';
 
 const CANCEL_POLL_MS = 10;
 
@@ -312,9 +312,11 @@ function startBatch(request: TaskRequest): TaskResponse | Promise<TaskResponse> 
  * the main thread, and while an async call waits, a light poll turns the flag into an abort.
  */
 export default function runTask(request: TaskRequest): TaskResponse | Promise<unknown> {
-  // Output waits outside the count: a stray rejection found meanwhile is no longer this call's.
-  const result = counted(() => runOne(request));
-  return result instanceof Promise ? result.then((value) => answerAfterOutput(request, value)) : answerAfterOutput(request, result);
+  return answering(() => {
+    // Output waits outside the count: a stray rejection found meanwhile is no longer this call's.
+    const result = counted(() => runOne(request));
+    return result instanceof Promise ? result.then((value) => answerAfterOutput(request, value)) : answerAfterOutput(request, result);
+  });
 }
 
 /**

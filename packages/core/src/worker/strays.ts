@@ -6,10 +6,31 @@
  * nothing wrong, must not fail for it.
  */
 import { parentPort } from 'node:worker_threads';
-import type { StrayMessage } from '../protocol.js';
+import { OUTSIDE_ANY_CALL, type StrayMessage } from '../protocol.js';
+
+/** How many tasks are at some stage: each counted from when it starts until what it returned has settled. */
+class TaskCount {
+  n = 0;
+
+  run<T>(task: () => T): T {
+    this.n++;
+    let result: T;
+    try {
+      result = task();
+    } catch (error) {
+      this.n--;
+      throw error;
+    }
+    if (result instanceof Promise) return result.finally(() => this.n--) as T;
+    this.n--;
+    return result;
+  }
+}
 
 /** Tasks running on this thread now. */
-let running = 0;
+const running = new TaskCount();
+/** Tasks this thread has begun and not yet answered (a wait for output included). */
+const unanswered = new TaskCount();
 
 /** Has the main thread emit a process warning about what a finished call left behind. */
 export function warnMainThread(code: string, text: string): void {
@@ -17,29 +38,33 @@ export function warnMainThread(code: string, text: string): void {
 }
 
 process.on('unhandledRejection', (reason: unknown) => {
-  if (running > 0) throw reason;
+  if (running.n > 0) throw reason;
   // Its message and the frame that made it: the frames under it are tothread's own.
   const what = reason instanceof Error ? (reason.stack ?? String(reason)).split('\n').slice(0, 2).join('\n') : String(reason);
   warnMainThread('TOTHREAD_UNHANDLED_REJECTION', `A promise rejected with no handler on a worker thread after the call that made it had answered (the worker goes on): ${what}`);
 });
 
+// An exception thrown while no task has begun ends the worker as before (it is replaced), marked:
+// the call Piscina handed it meanwhile never started, and must not fail for it.
+process.on('uncaughtException', (error: unknown) => {
+  if (unanswered.n > 0) throw error;
+  const marked = typeof error === 'object' && error !== null ? error : new Error(`A value was thrown outside any call: ${String(error)}`);
+  Object.defineProperty(marked, OUTSIDE_ANY_CALL, { value: true, enumerable: true, configurable: true });
+  throw marked;
+});
+
+/** Runs a task until it has answered (`task` resolves once its answer may go): no exception then is outside any call. */
+export function answering<T>(task: () => T): T {
+  return unanswered.run(task);
+}
+
 /** Runs a task, counted as running until what it returns has settled. */
 export function counted<T>(task: () => T): T {
-  running++;
-  let result: T;
-  try {
-    result = task();
-  } catch (error) {
-    running--;
-    throw error;
-  }
-  if (result instanceof Promise) return result.finally(() => running--) as T;
-  running--;
-  return result;
+  return running.run(task);
 }
 
 /** Waits for `wait` as no task's: a rejection found meanwhile is one a finished call left behind. */
 export function outsideTask<T>(wait: Promise<T>): Promise<T> {
-  running--;
-  return wait.finally(() => running++);
+  running.n--;
+  return wait.finally(() => running.n++);
 }
