@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MessagePort } from 'node:worker_threads';
-import { CallbackError, CloneError, createPool, timeout, TimeoutError, transfer, WorkerExitError, wrapModule } from '@tothread/core';
+import { CallbackError, CloneError, createPool, map, timeout, TimeoutError, transfer, WorkerExitError, wrapModule } from '@tothread/core';
 import { askTheMainThread, crunchSync, reportJustBeforeReturning, reportThenThrow, spinWhileReporting, sumBytes } from './fixtures/progress.mjs';
 import type * as streams from './fixtures/streams.mjs';
 import { asyncRows, countThenSum, failAfter, produce, rowsUntilCancelled } from './fixtures/streams.mjs';
@@ -112,6 +112,28 @@ describe('callbacks across threads', () => {
     expect(error.path).toBe('callback args[1].onRow arguments[0].meta.retry');
     expect(error.message).toMatch(/cannot be sent to the main thread: it is a function/);
     expect(seen).toEqual([]);
+  });
+
+  it('keeps a Buffer a Buffer across threads, as an argument, a result, a batched result, a streamed value and a map() value', async () => {
+    expect(await pool.toThread((bytes: Buffer) => [Buffer.isBuffer(bytes), bytes.toString('utf8')], Buffer.from('héllo'))).toEqual([true, 'héllo']);
+    const made = await pool.toThread((text: string) => Buffer.from(text), 'abc');
+    expect(Buffer.isBuffer(made) && made.toString('utf8')).toBe('abc'); // before: a Uint8Array, whose toString gives '97,98,99'
+    const quick = (i: number): Buffer => Buffer.from(String(i));
+    for (let i = 0; i < 5; i++) await pool.toThread(quick, i); // measured quick: its calls batch
+    const batched = await Promise.all(Array.from({ length: 40 }, (_, i) => pool.toThread(quick, i)));
+    expect(batched.every((bytes, i) => Buffer.isBuffer(bytes) && bytes.toString() === String(i))).toBe(true);
+    const streamed: unknown[] = [];
+    for await (const chunk of pool.toThread(function* (parts: string[]) {
+      for (const part of parts) yield Buffer.from(part);
+    }, ['a', 'b'])) streamed.push(chunk);
+    expect(streamed.map((chunk) => Buffer.isBuffer(chunk) && chunk.toString())).toEqual(['a', 'b']);
+    const mapped: unknown[] = [];
+    for await (const bytes of map((text: string) => Buffer.from(text), ['x', 'y', 'z'], { pool })) mapped.push(bytes);
+    expect(mapped.map((bytes) => Buffer.isBuffer(bytes) && bytes.toString())).toEqual(['x', 'y', 'z']);
+    // Inside an object or array, a Buffer arrives as structured clone sends it: a Uint8Array.
+    const nested = await pool.toThread((text: string) => ({ bytes: Buffer.from(text) }), 'n');
+    expect(nested.bytes).toBeInstanceOf(Uint8Array);
+    expect(Buffer.isBuffer(nested.bytes)).toBe(false);
   });
 
   it('moves a transferred buffer back when it is the result, and a result marked in the worker', async () => {

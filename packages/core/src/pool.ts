@@ -20,6 +20,7 @@ import { KnownTargets } from './known-targets.js';
 import { answerOutputQuery } from './output-flow.js';
 import { diedOutsideAnyCall, type FnRef, type Mutable, type ReplyMessage, type StreamRef, type TaskOp, type TaskRequest, type TaskResponse } from './protocol.js';
 import { resolveOptions, type PoolOptions, type Resolved } from './pool-options.js';
+import { bufferPlaces } from './buffers.js';
 import { RoomQueue } from './room.js';
 import { streamLeft } from './stream.js';
 import { ThreadLimit } from './thread-limit.js';
@@ -282,7 +283,9 @@ export class Pool {
     // it moves cannot be moved a second time if a worker asked for the full form.
     const request: Mutable<TaskRequest> = { fn: moved.length === 0 ? this.#known.shorten(fn, this.#limit.value) : fn, args: prepared?.args ?? args };
     // A plain call: it moves nothing and needs no message of its own, so it may travel in a batch.
-    const plain = moved.length === 0 && cancelFlag === undefined && task.op === undefined;
+    const buffers = bufferPlaces(request.args);
+    if (buffers !== undefined) request.buffers = buffers;
+    const plain = moved.length === 0 && cancelFlag === undefined && task.op === undefined && buffers === undefined;
     // Only what a call uses travels (plain calls are the hot path: no spread, no empty fields).
     if (started !== undefined) request.started = started;
     // A brief call has its worker post 'started' as it starts (a timed call does anyway): if it goes

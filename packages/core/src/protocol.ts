@@ -49,6 +49,8 @@ export interface MapChunkResult {
   readonly failed?: WireThrown;
   /** How long the chunk ran on its worker (ms): what sizes the next chunk, travel time left out. */
   readonly ms: number;
+  /** The places of the values that are Buffers (they arrive as Uint8Arrays). */
+  readonly buffers?: readonly number[];
   /** The chunk stopped early, having run past CUT_MS (its items cost more than its size was judged from): the items after its values did not run. */
   readonly cut?: boolean;
 }
@@ -84,9 +86,10 @@ export interface StreamRef {
 
 /** A message on a stream's port. */
 export type StreamMessage =
-  | { readonly kind: 'value'; readonly value: unknown }
+  /** `buffer`: the value is a Buffer (it arrives as a Uint8Array). */
+  | { readonly kind: 'value'; readonly value: unknown; readonly buffer?: true }
   /** `value`: what the generator returned, if anything. */
-  | { readonly kind: 'done'; readonly value?: unknown }
+  | { readonly kind: 'done'; readonly value?: unknown; readonly buffer?: true }
   | { readonly kind: 'error'; readonly thrown: WireThrown };
 
 /** What every worker thread gets when it starts (its `workerData`, or part of it). */
@@ -113,6 +116,8 @@ export interface TaskRequest {
   readonly cancelFlag?: Int32Array;
   /** Buffers among the arguments arrived transferred: one returned as the result moves back. */
   readonly moved?: true;
+  /** The places of the arguments that are Buffers (they arrive as Uint8Arrays): see buffers.ts. */
+  readonly buffers?: readonly number[];
   /**
    * For `batch`: each call's id, its slot state (see batch-states.ts) shared with the main thread,
    * the board where calls answer in shared memory, and when each started if one of them has a
@@ -172,7 +177,7 @@ export type RingMessage = readonly ['tothread:ring', number];
  */
 export type TaskResponse = (
   /** `failed`: a stream whose generator threw (the stream delivers the error), or a map() chunk with an item that threw (its value carries the error): the call counts as failed. */
-  | { readonly ok: true; readonly value: unknown; readonly failed?: true }
+  | { readonly ok: true; readonly value: unknown; readonly failed?: true; readonly buffer?: true }
   /** The worker has not loaded the `known` target (a new or replaced worker): send it in full. */
   | { readonly ok: false; readonly missing: number }
   | { readonly ok: false; readonly thrown: WireThrown }

@@ -5,6 +5,7 @@
  * worker at its next yield.
  */
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { asBuffer } from './buffers.js';
 import { rebuildThrown } from './call.js';
 import { stitch, type Site } from './call-site.js';
 import { WorkerExitError } from './errors.js';
@@ -85,7 +86,7 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
       if (message?.kind === 'value') {
         Atomics.add(control, CREDITS, 1);
         Atomics.notify(control, CREDITS);
-        return { value: message.value as T, done: false };
+        return { value: (message.buffer ? asBuffer(message.value) : message.value) as T, done: false };
       }
       if (message?.kind === 'done') {
         close();
@@ -93,7 +94,7 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
         // value, or a cancel with a grace period whose generator then ended by itself, fails it.
         await ended;
         if (failure !== undefined) throw failure.error;
-        return { value: message.value, done: true };
+        return { value: message.buffer ? asBuffer(message.value) : message.value, done: true };
       }
       if (message?.kind === 'error') {
         close();

@@ -15,6 +15,7 @@ import type { MapChunkResult } from '../protocol.js';
 import * as check from '../validate.js';
 import { watchSignal } from '../signal-watch.js';
 import { MAX_CHUNK, nextChunkSize } from './chunk-size.js';
+import { restoreBuffers } from '../buffers.js';
 
 /** Options of {@link map}. */
 export interface MapOptions {
@@ -94,7 +95,10 @@ export async function* map<F extends (item: never) => unknown>(
       /** What the answer led to: the spread rest of a cut chunk, or the items before one that could not be sent. */
       let then: Promise<ChunkResult> | undefined;
       const result = task.then(
-        (answer) => (answer.cut === true ? (then = spread(part, at, answer)) : answer),
+        (answer) => {
+          restoreBuffers(answer.values as unknown[], answer.buffers);
+          return answer.cut === true ? (then = spread(part, at, answer)) : answer;
+        },
         (error: unknown) => {
           const found = error instanceof CloneError ? /^args\[(\d+)\]/.exec(error.path) : null;
           if (found === null) throw error;

@@ -10,6 +10,7 @@ import { CloneError, ExportError } from '../errors.js';
 import { DONE, LOADING, PENDING, RUNNING } from '../batch-states.js';
 import { argsAt } from '../batch-args.js';
 import { CUT_MS } from '../asyncio/chunk-size.js';
+import { bufferPlaces, isBuffer, restoreBuffers } from '../buffers.js';
 import type { BootedMessage, ExportKind, MapChunkResult, RanMessage, ReplyMessage, RingMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
 import { markRunner, ring, writeAnswer } from '../inline-answers.js';
 import { markRan, markStart } from '../run-clock.js';
@@ -50,7 +51,8 @@ function failed(thrown: unknown, entry: Loaded | undefined): TaskResponse {
 function succeeded(value: unknown, entry: Loaded): TaskResponse {
   try {
     const bad = uncloneableResult(value);
-    return bad === undefined ? { ok: true, value } : { ok: false, uncloneable: bad };
+    if (bad !== undefined) return { ok: false, uncloneable: bad };
+    return isBuffer(value) ? { ok: true, value, buffer: true } : { ok: true, value };
   } catch (error) {
     return failed(error, entry);
   }
@@ -114,9 +116,10 @@ function mapChunk(request: TaskRequest, entry: Loaded): TaskResponse | Promise<T
       // The check walks what the clone back will: values dear to send look as dear as they are.
       const ms = performance.now() - since;
       // What encodeThrown makes can always be sent.
-      if (failure === undefined) return { ok: true, value: (cut ? { values, ms, cut } : { values, ms }) satisfies MapChunkResult };
+      const buffers = bufferPlaces(values);
+      if (failure === undefined) return { ok: true, value: { values, ms, ...(cut && { cut }), ...(buffers && { buffers }) } satisfies MapChunkResult };
       // An item's failure travels with the values before it, and the chunk counts as failed.
-      return { ok: true, value: { values, failed: encodeThrown(failure.error, locateCtor(entry)), ms } satisfies MapChunkResult, failed: true };
+      return { ok: true, value: { values, failed: encodeThrown(failure.error, locateCtor(entry)), ms, ...(buffers && { buffers }) } satisfies MapChunkResult, failed: true };
     } catch (error) {
       return failed(error, entry);
     }
@@ -177,6 +180,7 @@ function begin(request: TaskRequest, entry: Loaded, run: RunStart | undefined): 
 
 function start(request: TaskRequest, run?: RunStart): TaskResponse | Promise<TaskResponse> {
   const args = request.args as unknown[];
+  restoreBuffers(args, request.buffers);
   const callbacks = request.callbacks?.length ? reviveCallbacks(args, request.callbacks) : undefined;
   let result: TaskResponse | Promise<TaskResponse>;
   try {

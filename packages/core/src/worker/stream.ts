@@ -7,6 +7,7 @@
 import type { StreamMessage, StreamRef, WireThrown } from '../protocol.js';
 import { findUncloneable } from '../clone-check.js';
 import { CloneError } from '../errors.js';
+import { isBuffer } from '../buffers.js';
 import { markedBuffers } from './move-back.js';
 import { outputWritten } from './output.js';
 
@@ -64,12 +65,12 @@ export async function pump(
       }
       sendable(next.value, 'streamed value');
       await outputWritten(); // what the generator logged before this value comes out first
-      post({ kind: 'value', value: next.value }, markedBuffers(next.value));
+      post(isBuffer(next.value) ? { kind: 'value', value: next.value, buffer: true } : { kind: 'value', value: next.value }, markedBuffers(next.value));
     }
     if (stopped(control)) await iterator.return?.();
     sendable(returned, 'streamed return value');
     await outputWritten();
-    post(returned === undefined ? DONE : { kind: 'done', value: returned }, markedBuffers(returned));
+    post(returned === undefined ? DONE : { kind: 'done', value: returned, ...(isBuffer(returned) && { buffer: true as const }) }, markedBuffers(returned));
     return false;
   } catch (error) {
     await outputWritten(); // what it logged before it threw, too

@@ -1,0 +1,30 @@
+/**
+ * Node's Buffers across threads. Structured clone sends a Buffer as a plain Uint8Array, so a
+ * `readFileSync(path)` run on a worker would come back without `toString('utf8')` or `equals()`.
+ * Where one travels as a whole value (an argument, a result, a streamed value, a `map()` value),
+ * its place is noted and the other side makes it a Buffer again, over the same memory: no copy.
+ * A Buffer nested inside an object or array arrives as a Uint8Array, as structured clone sends it.
+ */
+
+/** True for a Node Buffer (a Uint8Array of Buffer's class). */
+export function isBuffer(value: unknown): boolean {
+  return value instanceof Uint8Array && Buffer.isBuffer(value);
+}
+
+/** A Buffer over the memory of `view` (a Buffer that crossed threads arrived as a Uint8Array). */
+export function asBuffer(view: unknown): unknown {
+  return view instanceof Uint8Array && !Buffer.isBuffer(view) ? Buffer.from(view.buffer, view.byteOffset, view.byteLength) : view;
+}
+
+/** The places of the Buffers among `values`, or undefined when there is none (most calls). */
+export function bufferPlaces(values: readonly unknown[]): number[] | undefined {
+  let places: number[] | undefined;
+  for (let i = 0; i < values.length; i++) if (isBuffer(values[i])) (places ??= []).push(i);
+  return places;
+}
+
+/** Makes the values at `places` Buffers again, in place. */
+export function restoreBuffers(values: unknown[], places: readonly number[] | undefined): void {
+  if (places === undefined) return;
+  for (const place of places) values[place] = asBuffer(values[place]);
+}
