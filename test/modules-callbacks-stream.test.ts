@@ -403,7 +403,7 @@ describe('streaming generators', () => {
       Atomics.store(flag, 0, 1);
       yield 1;
     }, ran);
-    await stream.return(undefined); // left before the busy call let it start
+    await stream.return!(undefined); // left before the busy call let it start
     await busy;
     await sleep(100);
     expect(Atomics.load(ran, 0)).toBe(0);
