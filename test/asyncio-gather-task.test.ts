@@ -38,6 +38,9 @@ describe('gather', () => {
     const error = await settle(gather(42 as never));
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).message).toBe('Expected `awaitable` to be a promise, a task or a function, got `42` (number)');
+    // An array for the items themselves says how to pass them.
+    const listed = await settle(gather([Promise.resolve(1)] as never));
+    expect((listed as Error).message).toBe('Expected `awaitable` to be a promise, a task or a function, got `Array` (object): pass the items themselves, gather(...items)');
   });
 
   it('with its signal already aborted, stops the calls it was given: none is left running', async () => {

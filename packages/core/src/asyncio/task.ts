@@ -178,7 +178,10 @@ export function checkAwaitables(items: readonly unknown[]): void {
 function checkAwaitable(item: unknown): void {
   if (typeof item === 'function') return;
   if (item === null || typeof (item as { then?: unknown })?.then !== 'function') {
-    throw check.typeError('awaitable', 'a promise, a task or a function', item);
+    const error = check.typeError('awaitable', 'a promise, a task or a function', item);
+    // gather([a, b]) for gather(a, b): an array is not awaited as a whole.
+    if (Array.isArray(item)) error.message += ': pass the items themselves, gather(...items)';
+    throw error;
   }
 }
 
