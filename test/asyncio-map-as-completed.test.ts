@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { asCompleted, cancelScope, CloneError, createPool, map, Queue, timeout, TimeoutError } from '@tothread/core';
-import { napOnThread } from './fixtures/map-costs.mjs';
+import { napCounting, napOnThread } from './fixtures/map-costs.mjs';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { throwValue } from './fixtures/errors.mjs';
 import { settle, sleep } from './helpers.js';
@@ -210,6 +210,14 @@ describe('map', () => {
     // Cut after 60 ms, the chunk's rest goes to both workers (before: all 60 on one, ~0.9 s).
     expect(costly.size).toBe(2);
     expect(Math.min(...costly.values())).toBeGreaterThanOrEqual(10);
+  });
+
+  it('keeps the pieces of a cut chunk within `concurrency`', async () => {
+    await using wide = createPool({ minThreads: 4, maxThreads: 4 });
+    const counters = new Int32Array(new SharedArrayBuffer(8));
+    const items = [...Array.from({ length: 5_000 }, () => ({ ms: 0, counters })), ...Array.from({ length: 40 }, () => ({ ms: 15, counters }))];
+    expect(await collect(map(napCounting, items, { pool: wide, concurrency: 2 }))).toHaveLength(items.length);
+    expect(Atomics.load(counters, 1)).toBeLessThanOrEqual(2); // before: 4, every thread, from one cut chunk
   });
 
   it('yields the values before an item that fails in the spread rest of a chunk, then its error, and stops the pieces after it', async () => {

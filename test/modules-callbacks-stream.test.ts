@@ -122,6 +122,11 @@ describe('callbacks across threads', () => {
     for (let i = 0; i < 5; i++) await pool.toThread(quick, i); // measured quick: its calls batch
     const batched = await Promise.all(Array.from({ length: 40 }, (_, i) => pool.toThread(quick, i)));
     expect(batched.every((bytes, i) => Buffer.isBuffer(bytes) && bytes.toString() === String(i))).toBe(true);
+    // Buffer arguments of quick calls batch too, each a Buffer in its slot.
+    const read = (bytes: Buffer, n: number): string => (Buffer.isBuffer(bytes) ? bytes.toString('utf8') : 'not a Buffer') + n;
+    for (let i = 0; i < 5; i++) await pool.toThread(read, Buffer.from('w'), i);
+    const readBatched = await Promise.all(Array.from({ length: 40 }, (_, i) => pool.toThread(read, Buffer.from(`b${i}`), i)));
+    expect(readBatched).toEqual(Array.from({ length: 40 }, (_, i) => `b${i}${i}`));
     const streamed: unknown[] = [];
     for await (const chunk of pool.toThread(function* (parts: string[]) {
       for (const part of parts) yield Buffer.from(part);

@@ -155,7 +155,22 @@ describe('faults around a call, not in it', () => {
       expect(Array.from(started)).toEqual(Array<number>(32).fill(1));
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(warnings.length).toBeGreaterThan(0); // the error is said, not dropped
-      expect(warnings.every((text) => /^TOTHREAD_WORKER_ERROR: A tothread worker failed outside any call: Error: left behind by round \d$/.test(text))).toBe(true);
+      expect(warnings.every((text) => /^TOTHREAD_WORKER_ERROR: A tothread worker failed outside any call: Error: left behind by round \d+$/.test(text))).toBe(true);
+      // A call that moves something (here callback ports) cannot be sent again: what it moved went
+      // with the worker. It fails with the worker's death, not a CloneError blaming its arguments.
+      const withCallback = (onDone: () => void, ms: number): number => {
+        onDone();
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+        return ms;
+      };
+      const moving: Array<Promise<unknown>> = [];
+      for (let round = 8; round < 16; round++) {
+        moving.push(pool.toThread(leaveThrow, round));
+        for (let k = 0; k < 2; k++) moving.push(pool.toThread(withCallback, () => {}, 11));
+      }
+      for (const outcome of await Promise.allSettled(moving)) {
+        if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(WorkerExitError);
+      }
     } finally {
       process.off('warning', onWarning);
     }
@@ -185,6 +200,32 @@ describe('faults around a call, not in it', () => {
     } finally {
       process.off('warning', onWarning);
     }
+  });
+
+  it("leaves a worker's own uncaughtException handler and its 'exit' listeners working", async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    const first = await pool.toThread(async () => {
+      const { threadId } = await import('node:worker_threads');
+      process.on('uncaughtException', () => ((globalThis as { swallowed?: number }).swallowed = ((globalThis as { swallowed?: number }).swallowed ?? 0) + 1));
+      setTimeout(() => {
+        throw new Error('swallowed by the handler');
+      }, 1);
+      return threadId;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const next = await pool.toThread(async () => [(await import('node:worker_threads')).threadId, (globalThis as { swallowed?: number }).swallowed]);
+    expect(next).toEqual([first, 1]); // the same worker, kept alive by its handler
+    const exited = new Int32Array(new SharedArrayBuffer(4));
+    const error = await settle(pool.toThread(async (flag: Int32Array) => {
+      process.removeAllListeners('uncaughtException');
+      process.on('exit', () => Atomics.store(flag, 0, 1));
+      setTimeout(() => {
+        throw new Error('thrown during the call');
+      }, 1);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }, exited));
+    expect(error).toBeInstanceOf(WorkerExitError);
+    expect(Atomics.load(exited, 0)).toBe(1); // the worker's 'exit' listener ran as it died
   });
 
   it('a rejection a finished call left behind is a warning, and the next call does not fail for it', async () => {

@@ -107,11 +107,20 @@ export class Batcher {
     this.#batches.set(key, batch);
     this.#unread.set(key, batch);
     const { args, arity } = packArgs(calls.map((call) => call.request.args));
+    let buffers: number[] | undefined;
+    calls.forEach((call, slot) => call.request.buffers?.forEach((place) => (buffers ??= []).push(slot, place)));
     const request: TaskRequest = {
       fn: calls[0]!.request.fn,
       op: 'batch',
       args,
-      batch: { ids: calls.map((call) => call.id), states: batch.states, board: batch.board, ...(batch.starts && { starts: batch.starts }), ...(arity !== undefined && { arity }) },
+      batch: {
+        ids: calls.map((call) => call.id),
+        states: batch.states,
+        board: batch.board,
+        ...(batch.starts && { starts: batch.starts }),
+        ...(arity !== undefined && { arity }),
+        ...(buffers && { buffers }),
+      },
     };
     let task: Promise<TaskResponse>;
     try {

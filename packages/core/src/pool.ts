@@ -289,7 +289,7 @@ export class Pool {
     // A plain call: it moves nothing and needs no message of its own, so it may travel in a batch.
     const buffers = bufferPlaces(request.args);
     if (buffers !== undefined) request.buffers = buffers;
-    const plain = moved.length === 0 && cancelFlag === undefined && task.op === undefined && buffers === undefined;
+    const plain = moved.length === 0 && cancelFlag === undefined && task.op === undefined;
     // Only what a call uses travels (plain calls are the hot path: no spread, no empty fields).
     if (started !== undefined) request.started = started;
     // A brief call has its worker post 'started' as it starts (a timed call does anyway): if it goes
@@ -453,7 +453,8 @@ export class Pool {
       if (call.state !== 'settled') {
         // The worker died of what a finished call left behind before it started this one: the
         // call runs on another worker (once: a worker dying so again fails it), and the error is said.
-        if (diedOutsideAnyCall(error) && !call.sentAgain) {
+        // What it moved (a buffer, callback ports, a stream's port) went with the dead worker.
+        if (diedOutsideAnyCall(error) && !call.sentAgain && call.transfer.length === 0) {
           call.sentAgain = true;
           warnWorkerFailed(error);
           this.#requeue([call]);

@@ -124,7 +124,15 @@ export interface TaskRequest {
    * timeout that counts run time. With `arity`, `args` holds the calls' arguments one after
    * another, `arity` each (see batch-args.ts); without, one list per call.
    */
-  readonly batch?: { readonly ids: readonly number[]; readonly states: Int32Array; readonly board: AnswerBoard; readonly starts?: RunClock; readonly arity?: number };
+  readonly batch?: {
+    readonly ids: readonly number[];
+    readonly states: Int32Array;
+    readonly board: AnswerBoard;
+    readonly starts?: RunClock;
+    readonly arity?: number;
+    /** The calls' arguments that are Buffers, as pairs: slot, place among its arguments. */
+    readonly buffers?: readonly number[];
+  };
 }
 
 /**

@@ -114,19 +114,28 @@ export async function* map<F extends (item: never) => unknown>(
       });
       return result;
     };
-    /** The rest of a cut chunk, run in up to `concurrency` pieces at once, joined to what ran. */
+    /**
+     * The rest of a cut chunk, joined to what ran: in pieces at once, as many as `concurrency` has
+     * room for (the chunk holds one place; each further piece takes one until they are all back).
+     * With no room, the rest goes as one chunk, which is cut again later.
+     */
     const spread = (part: unknown[], at: number, first: ChunkResult): Promise<ChunkResult> => {
       const ran = first.values.length;
       const rest = part.slice(ran);
-      const per = Math.max(nextChunkSize(ran, first.ms, maxChunk), Math.ceil(rest.length / concurrency));
+      const room = Math.max(1, concurrency - inFlight + 1);
+      const per = Math.max(nextChunkSize(ran, first.ms, maxChunk), Math.ceil(rest.length / room));
       const pieces: Array<Promise<ChunkResult>> = [];
       for (let i = 0; i < rest.length; i += per) pieces.push(send(rest.slice(i, i + per), at + ran + i));
+      const extra = pieces.length - 1;
+      inFlight += extra;
       // A piece that fails ends the chunk there: the pieces after it are stopped.
       const stopAfter = (index: number) => (): void => {
         for (const later of pieces.slice(index + 1)) cancelAwaitable(later, new CancelledError('an earlier item of this map() failed'));
       };
       pieces.forEach((piece, index) => piece.then((r) => void ((r.failed !== undefined || r.refused !== undefined) && stopAfter(index)()), stopAfter(index)));
       const joined = Promise.allSettled(pieces).then((settled): ChunkResult => {
+        inFlight -= extra;
+        wake?.();
         const values = [...first.values];
         let ms = first.ms;
         for (const outcome of settled) {

@@ -46,7 +46,7 @@ export class TaskGroup implements AsyncDisposable {
   /** The reason the group cancelled its own tasks with (after a failure). */
   #ownReason: CancelledError | undefined;
 
-  /** Aborts when the group cancels its tasks. */
+  /** Aborts when the group cancels its tasks, or when the scope it was made in is cancelled while the group is open (not once it has closed). */
   get signal(): AbortSignal {
     return this.#open().signal;
   }

@@ -44,13 +44,18 @@ process.on('unhandledRejection', (reason: unknown) => {
   warnMainThread('TOTHREAD_UNHANDLED_REJECTION', `A promise rejected with no handler on a worker thread after the call that made it had answered (the worker goes on): ${what}`);
 });
 
-// An exception thrown while no task has begun ends the worker as before (it is replaced), marked:
-// the call Piscina handed it meanwhile never started, and must not fail for it.
-process.on('uncaughtException', (error: unknown) => {
-  if (unanswered.n > 0) throw error;
-  const marked = typeof error === 'object' && error !== null ? error : new Error(`A value was thrown outside any call: ${String(error)}`);
-  Object.defineProperty(marked, OUTSIDE_ANY_CALL, { value: true, enumerable: true, configurable: true });
-  throw marked;
+// An exception thrown while no task has begun is marked as it goes by: if it ends the worker (no
+// handler of the user's keeps it alive), the call Piscina handed the worker meanwhile never
+// started, and must not fail for it. A monitor, not a handler: the exception stays as fatal as it
+// was, and the worker still exits as Node ends it ('exit' listeners run). A thrown primitive or a
+// frozen error cannot be marked: that call then fails with it, as before.
+process.on('uncaughtExceptionMonitor', (error: unknown) => {
+  if (unanswered.n > 0 || typeof error !== 'object' || error === null) return;
+  try {
+    Object.defineProperty(error, OUTSIDE_ANY_CALL, { value: true, enumerable: true, configurable: true });
+  } catch {
+    // frozen, or a Proxy that refuses
+  }
 });
 
 /** Runs a task until it has answered (`task` resolves once its answer may go): no exception then is outside any call. */
