@@ -459,8 +459,9 @@ export class Pool {
           warnWorkerFailed(error);
           this.#requeue([call]);
         } else {
-          // Until a worker of this pool has started, a worker that dies under a call failed to start.
-          call.crashed(error, !this.#booted);
+          // Until a worker of this pool has started, a worker that dies under a call failed to start
+          // (unless it died of what a call it ran left behind: it had started).
+          call.crashed(error, !this.#booted && !diedOutsideAnyCall(error));
         }
       }
       this.#release();
