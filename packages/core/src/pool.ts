@@ -47,8 +47,6 @@ const BOOTED = 'tothread:booted';
 const OUTPUT_QUERY = 'tothread:output?';
 /** The `started` id of a call that has no timer: its worker's message only wakes the main thread. */
 const WAKE_ONLY = 0;
-/** How long after the pool stopped a worker under a call its death of out-of-memory is taken for that stop (see Pool#stoppedOne). */
-const STOPPING_MS = 1_000;
 const NOTHING_MOVED: readonly TransferListItem[] = [];
 const NO_SIGNALS: readonly AbortSignal[] = [];
 
@@ -106,8 +104,6 @@ export class Pool {
   #state: PoolState = 'open';
   readonly #queue = new CallQueue();
   #dispatched = 0;
-  /** When the pool last stopped a worker under a running call (performance.now()): see #stoppedOne. */
-  #lastStop = -Infinity;
   readonly #running = new Set<Call>();
   /** Whether a worker of this pool has ever started (see worker/entry.ts). */
   #booted = false;
@@ -569,17 +565,12 @@ export class Pool {
     const { grace } = call.settings;
     if (call.state === 'running' && cancelFlag !== undefined && grace) {
       // Calls with a grace period travel alone: its worker sees the flag, and is stopped only if still busy.
-      const stop = (): void => {
-        this.#lastStop = performance.now();
-        call.taskSignal.abort(reason);
-      };
-      if (call.cancelWithGrace(reason, grace, stop, outcome)) Atomics.store(cancelFlag, 0, 1);
+      if (call.cancelWithGrace(reason, grace, () => call.taskSignal.abort(reason), outcome)) Atomics.store(cancelFlag, 0, 1);
       return;
     }
     const wasRunning = call.state === 'running';
     const batch = call.batch;
     if (!call.settle(false, reason, outcome) || !wasRunning) return;
-    this.#lastStop = performance.now();
     if (batch !== undefined) {
       this.#requeue(this.#batcher.cancel(batch, call.slot, reason));
       this.#pump();
@@ -658,17 +649,8 @@ export class Pool {
     return startWorkers(
       this.#options,
       (message) => this.#onMessage(message),
-      (piscina, error) => this.#stoppedOne(error) || this.#stranded(piscina, error),
+      (piscina, error) => this.#stranded(piscina, error),
     );
-  }
-
-  /**
-   * True for a worker that ran out of memory while the pool was stopping it under a call it had
-   * just cancelled (a timeout racing the memory limit): its call has its answer, and Piscina,
-   * having let the worker go, reports its death as a failure outside any call. Nothing to say.
-   */
-  #stoppedOne(error: unknown): boolean {
-    return (error as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY' && performance.now() - this.#lastStop < STOPPING_MS;
   }
 
   /**

@@ -41,12 +41,6 @@ export interface PackageImport {
 export interface Closure {
   readonly kind: 'closure';
   readonly freeVariables: readonly string[];
-  /**
-   * How to ship it by source if none of those names is bound anywhere (a typo, `typeof window`):
-   * a worker then runs it as this thread would. Absent when it uses the `this` or `super` of
-   * where it was written, which only that place has.
-   */
-  readonly bySource?: SelfContained;
 }
 
 /** A function that can never be rebuilt from its source. */
@@ -227,9 +221,8 @@ function analyzeSource(source: string): Analysis {
   // an arrow's is not.
   const lexical = new Set<string>();
   lexicalBindings(root, { inFunction: method, inMethod: false }, lexical, member);
-  const bySource: SelfContained = { kind: 'self-contained', expression, method, globals, packageImports: packageImports(root, []) };
-  if (lexical.size > 0) return { kind: 'closure', freeVariables: [...free, ...lexical] };
-  return free.length > 0 ? { kind: 'closure', freeVariables: free, bySource } : bySource;
+  free.push(...lexical);
+  return free.length > 0 ? { kind: 'closure', freeVariables: free } : { kind: 'self-contained', expression, method, globals, packageImports: packageImports(root, []) };
 }
 
 /**

@@ -134,33 +134,11 @@ function packagesResolved(fn: Function, analysis: SelfContained): string {
   return expression;
 }
 
-/** Per analysed closure: the names it uses that a scope around it binds (the others are bound nowhere). */
-const boundFree = new WeakMap<Analysis, readonly string[] | undefined>();
-
-/**
- * The names of `free` that a scope around `fn` binds, or that the program set as globals (a
- * worker has neither); undefined when V8 cannot say. A name bound nowhere (a typo, `window` in
- * `typeof window`) behaves in a worker as it does here: a ReferenceError, or `typeof` undefined.
- */
-function outsideNames(fn: Function, analysis: Analysis, free: readonly string[]): readonly string[] | undefined {
-  if (boundFree.has(analysis)) return boundFree.get(analysis);
-  const bound = boundInScopes(fn, free);
-  const outside = bound === undefined ? undefined : free.filter((name) => bound.includes(name) || name in globalThis);
-  boundFree.set(analysis, outside);
-  return outside;
-}
-
 async function locate(fn: Function, analysis: Analysis, free: readonly string[]): Promise<FnRef> {
   const known = unreachable.get(analysis);
   const where = known ?? (await locateFunction(fn));
   if (where.ref !== undefined && !where.isEntry) return { kind: 'module', id: ++nextId, ...where.ref };
   unreachable.set(analysis, where);
-  if (analysis.kind === 'closure' && analysis.bySource !== undefined) {
-    const outside = outsideNames(fn, analysis, free);
-    if (outside !== undefined && outside.length === 0) return sourceRef(fn, packagesResolved(fn, analysis.bySource), analysis.bySource.method);
-    // Only the names it really takes from its surroundings are named.
-    if (outside !== undefined) free = outside;
-  }
   if (analysis.kind !== 'closure' && analysis.kind !== 'self-contained') throw opaqueError(fn, 'unparsable');
   throw closureError(fn, free, where);
 }
