@@ -176,6 +176,27 @@ describe('faults around a call, not in it', () => {
     }
   });
 
+  it('never runs a call twice when a microtask it left throws as its answer is on its way', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    const leaveMicrotask = async (runs: Int32Array, depth: number): Promise<string> => {
+      Atomics.add(runs, 0, 1);
+      let chain = Promise.resolve();
+      for (let i = 0; i < depth; i++) chain = chain.then(() => {});
+      void chain.then(() =>
+        queueMicrotask(() => {
+          throw new Error(`thrown ${depth} microtasks after the call`);
+        }),
+      );
+      return 'answered';
+    };
+    for (const depth of [3, 4, 5, 6, 7, 7, 7, 8, 9, 10]) {
+      const runs = new Int32Array(new SharedArrayBuffer(4));
+      await settle(pool.toThread(leaveMicrotask, runs, depth)); // its answer, or the worker's death under it
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(Atomics.load(runs, 0)).toBe(1); // before: 2 at depth 7, sent again as if it had never started
+    }
+  });
+
   it("leaves a worker's own uncaughtException handler and its 'exit' listeners working", async () => {
     await using pool = createPool({ minThreads: 1, maxThreads: 1 });
     const first = await pool.toThread(async () => {

@@ -29,8 +29,8 @@ class TaskCount {
 
 /** Tasks running on this thread now. */
 const running = new TaskCount();
-/** Tasks this thread has begun and not yet answered (a wait for output included). */
-const unanswered = new TaskCount();
+/** Tasks this thread has begun and not yet answered (a wait for output included): see {@link answering}. */
+let unanswered = 0;
 
 /** Has the main thread emit a process warning about what a finished call left behind. */
 export function warnMainThread(code: string, text: string): void {
@@ -50,7 +50,7 @@ process.on('unhandledRejection', (reason: unknown) => {
 // was, and the worker still exits as Node ends it ('exit' listeners run). A thrown primitive or a
 // frozen error cannot be marked: that call then fails with it, as before.
 process.on('uncaughtExceptionMonitor', (error: unknown) => {
-  if (unanswered.n > 0 || typeof error !== 'object' || error === null) return;
+  if (unanswered > 0 || typeof error !== 'object' || error === null) return;
   try {
     Object.defineProperty(error, OUTSIDE_ANY_CALL, { value: true, enumerable: true, configurable: true });
   } catch {
@@ -58,9 +58,24 @@ process.on('uncaughtExceptionMonitor', (error: unknown) => {
   }
 });
 
-/** Runs a task until it has answered (`task` resolves once its answer may go): no exception then is outside any call. */
+/**
+ * Runs a task, counted until its answer has gone: no exception meanwhile is outside any call.
+ * Piscina posts the answer in the microtasks after `task` settles, and a microtask the call left
+ * may throw before that: the count drops only in the next turn of the event loop, once it has.
+ */
 export function answering<T>(task: () => T): T {
-  return unanswered.run(task);
+  unanswered++;
+  const answered = (): void => void setImmediate(() => unanswered--);
+  let result: T;
+  try {
+    result = task();
+  } catch (error) {
+    answered();
+    throw error;
+  }
+  if (result instanceof Promise) return result.finally(answered) as T;
+  answered();
+  return result;
 }
 
 /** Runs a task, counted as running until what it returns has settled. */
