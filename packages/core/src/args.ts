@@ -77,7 +77,6 @@ function cutOut(root: unknown[], path: Path): void {
   container[path[path.length - 1]!] = null;
 }
 
-/** Where a callback that throws is reported: set by the pool once the call exists. */
 /** This thread's ends of the callback ports of calls that have settled (see {@link closeCallbacks}). */
 const closed = new WeakSet<MessagePort>();
 
@@ -93,6 +92,7 @@ export function closeCallbacks(ports: readonly MessagePort[]): void {
   }
 }
 
+/** Where a callback that throws is reported: set by the pool once the call exists. */
 export interface CallbackFailures {
   report: (path: string, error: unknown) => void;
 }

@@ -8,27 +8,8 @@
 import { parentPort } from 'node:worker_threads';
 import { OUTSIDE_ANY_CALL, type StrayMessage } from '../protocol.js';
 
-/** How many tasks are at some stage: each counted from when it starts until what it returned has settled. */
-class TaskCount {
-  n = 0;
-
-  run<T>(task: () => T): T {
-    this.n++;
-    let result: T;
-    try {
-      result = task();
-    } catch (error) {
-      this.n--;
-      throw error;
-    }
-    if (result instanceof Promise) return result.finally(() => this.n--) as T;
-    this.n--;
-    return result;
-  }
-}
-
 /** Tasks running on this thread now. */
-const running = new TaskCount();
+let running = 0;
 /** Tasks this thread has begun and not yet answered (a wait for output included): see {@link answering}. */
 let unanswered = 0;
 
@@ -38,7 +19,7 @@ export function warnMainThread(code: string, text: string): void {
 }
 
 process.on('unhandledRejection', (reason: unknown) => {
-  if (running.n > 0) throw reason;
+  if (running > 0) throw reason;
   // Its message and the frame that made it: the frames under it are tothread's own.
   const what = reason instanceof Error ? (reason.stack ?? String(reason)).split('\n').slice(0, 2).join('\n') : String(reason);
   warnMainThread('TOTHREAD_UNHANDLED_REJECTION', `A promise rejected with no handler on a worker thread after the call that made it had answered (the worker goes on): ${what}`);
@@ -80,11 +61,21 @@ export function answering<T>(task: () => T): T {
 
 /** Runs a task, counted as running until what it returns has settled. */
 export function counted<T>(task: () => T): T {
-  return running.run(task);
+  running++;
+  let result: T;
+  try {
+    result = task();
+  } catch (error) {
+    running--;
+    throw error;
+  }
+  if (result instanceof Promise) return result.finally(() => running--) as T;
+  running--;
+  return result;
 }
 
 /** Waits for `wait` as no task's: a rejection found meanwhile is one a finished call left behind. */
 export function outsideTask<T>(wait: Promise<T>): Promise<T> {
-  running.n--;
-  return wait.finally(() => running.n++);
+  running--;
+  return wait.finally(() => running++);
 }
