@@ -18,11 +18,10 @@ import { refuseMovedAway } from './clone-check.js';
 import { resolveFunction } from './fn/resolve.js';
 import { KnownTargets } from './known-targets.js';
 import { answerOutputQuery } from './output-flow.js';
-import { diedOutsideAnyCall, type FnRef, type Mutable, type ReplyMessage, type StreamRef, type TaskOp, type TaskRequest, type TaskResponse } from './protocol.js';
+import { diedOutsideAnyCall, streamStopped, type FnRef, type Mutable, type ReplyMessage, type StreamRef, type TaskOp, type TaskRequest, type TaskResponse } from './protocol.js';
 import { resolveOptions, type PoolOptions, type Resolved } from './pool-options.js';
 import { bufferPlaces } from './buffers.js';
 import { RoomQueue } from './room.js';
-import { streamLeft } from './stream.js';
 import { ThreadLimit } from './thread-limit.js';
 import { ThreadTimes } from './thread-times.js';
 import { makeThreaded, makeToThread, type AnyFunction, type Threaded, type ToThread } from './to-thread.js';
@@ -422,7 +421,7 @@ export class Pool {
 
   #dispatch(call: Call): void {
     this.#occupy([call]);
-    if (call.request.stream !== undefined && streamLeft(call.request.stream)) {
+    if (call.request.stream !== undefined && streamStopped(call.request.stream.control)) {
       // Left before it started (its port is closed with it): it never runs, and counts as cancelled.
       this.#unsent();
       call.settle(false, new CancelledError('The stream was left before it started'), 'cancelled');

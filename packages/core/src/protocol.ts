@@ -84,6 +84,16 @@ export interface StreamRef {
   readonly control: Int32Array;
 }
 
+/** Where {@link StreamRef.control} keeps the items the consumer can take now. */
+export const STREAM_CREDITS = 0;
+/** Where {@link StreamRef.control} says (1) that the consumer has stopped listening (`break`, `return()`). */
+export const STREAM_STOP = 1;
+
+/** True once a stream's consumer has stopped listening: the worker ends the generator, and a stream still queued need not start. */
+export function streamStopped(control: Int32Array): boolean {
+  return Atomics.load(control, STREAM_STOP) === 1;
+}
+
 /** A message on a stream's port. */
 export type StreamMessage =
   /** `buffer`: the value is a Buffer (it arrives as a Uint8Array). */

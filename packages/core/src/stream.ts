@@ -9,16 +9,8 @@ import { asBuffer } from './buffers.js';
 import { rebuildThrown } from './call.js';
 import { stitch, type Site } from './call-site.js';
 import { WorkerExitError } from './errors.js';
-import type { StreamMessage, StreamRef } from './protocol.js';
+import { STREAM_CREDITS as CREDITS, STREAM_STOP as STOP, type StreamMessage, type StreamRef } from './protocol.js';
 import type { TaskExtra } from './pool.js';
-
-const CREDITS = 0;
-const STOP = 1;
-
-/** True once the consumer left the stream (`break`, `return()`): a stream still queued then need not start at all. */
-export function streamLeft(stream: StreamRef): boolean {
-  return Atomics.load(stream.control, STOP) === 1;
-}
 
 /** How many values a stream may buffer ahead of its consumer. */
 const HIGH_WATER_MARK = 16;

@@ -4,15 +4,13 @@
  * sync generator uses no CPU). A stop flag from the consumer (`break`) ends the generator at its
  * next yield, running its `finally` blocks.
  */
-import type { StreamMessage, StreamRef, WireThrown } from '../protocol.js';
+import { STREAM_CREDITS as CREDITS, streamStopped, type StreamMessage, type StreamRef, type WireThrown } from '../protocol.js';
 import { findUncloneable } from '../clone-check.js';
 import { CloneError } from '../errors.js';
 import { isBuffer } from '../buffers.js';
 import { markedBuffers } from './move-back.js';
 import { outputWritten } from './output.js';
 
-const CREDITS = 0;
-const STOP = 1;
 const RECHECK_MS = 1000;
 /**
  * Values sent between two turns of this thread's event loop. A generator that yields at once never
@@ -26,14 +24,10 @@ function turn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-function stopped(control: Int32Array): boolean {
-  return Atomics.load(control, STOP) === 1;
-}
-
 /** Waits for a credit; false when the consumer stopped meanwhile. */
 function takeCredit(control: Int32Array): boolean {
   for (;;) {
-    if (stopped(control)) return false;
+    if (streamStopped(control)) return false;
     const credits = Atomics.load(control, CREDITS);
     if (credits > 0) {
       if (Atomics.compareExchange(control, CREDITS, credits, credits - 1) === credits) return true;
@@ -67,7 +61,7 @@ export async function pump(
       await outputWritten(); // what the generator logged before this value comes out first
       post(isBuffer(next.value) ? { kind: 'value', value: next.value, buffer: true } : { kind: 'value', value: next.value }, markedBuffers(next.value));
     }
-    if (stopped(control)) await iterator.return?.();
+    if (streamStopped(control)) await iterator.return?.();
     sendable(returned, 'streamed return value');
     await outputWritten();
     post(returned === undefined ? DONE : { kind: 'done', value: returned, ...(isBuffer(returned) && { buffer: true as const }) }, markedBuffers(returned));
