@@ -107,8 +107,7 @@ export class Batcher {
     this.#batches.set(key, batch);
     this.#unread.set(key, batch);
     const { args, arity } = packArgs(calls.map((call) => call.request.args));
-    let buffers: number[] | undefined;
-    calls.forEach((call, slot) => call.request.buffers?.forEach((place) => (buffers ??= []).push(slot, place)));
+    const buffers = calls.some((call) => call.request.buffers !== undefined) ? calls.map((call) => call.request.buffers) : undefined;
     const request: TaskRequest = {
       fn: calls[0]!.request.fn,
       op: 'batch',

@@ -140,8 +140,8 @@ export interface TaskRequest {
     readonly board: AnswerBoard;
     readonly starts?: RunClock;
     readonly arity?: number;
-    /** The calls' arguments that are Buffers, as pairs: slot, place among its arguments. */
-    readonly buffers?: readonly number[];
+    /** By slot, the places among its call's arguments of those that are Buffers (see buffers.ts). */
+    readonly buffers?: ReadonlyArray<readonly number[] | undefined>;
   };
 }
 

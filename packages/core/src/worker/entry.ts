@@ -238,13 +238,6 @@ function reply(request: TaskRequest, slot: number, call: TaskRequest, response: 
   Atomics.store(states, slot, DONE);
 }
 
-/** The places of the Buffers among the arguments of the call in `slot`, from a batch's pairs (slot, place). */
-function placesOf(pairs: readonly number[], slot: number): number[] | undefined {
-  let places: number[] | undefined;
-  for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === slot) (places ??= []).push(pairs[i + 1]!);
-  return places;
-}
-
 /**
  * Runs the calls of a batch one after another, each only if the main thread has not skipped it
  * (cancelled, or taken back), each answering as soon as it settles. `claimed` is a slot already
@@ -257,7 +250,7 @@ function runBatch(request: TaskRequest, entry: Loaded | { error: unknown }, from
     if (slot === claimed) Atomics.store(batch.states, slot, RUNNING); // loaded: LOADING -> RUNNING
     else if (!take(batch, slot, RUNNING)) continue;
     const call: TaskRequest = { fn: request.fn, args: argsAt(packed, slot) };
-    if (batch.buffers !== undefined) restoreBuffers(call.args as unknown[], placesOf(batch.buffers, slot));
+    restoreBuffers(call.args as unknown[], batch.buffers?.[slot]);
     // A call whose module failed to load never ran: it reports no cost (as a call sent alone).
     const since = 'error' in entry ? undefined : performance.now();
     const response = 'error' in entry ? failed(entry.error, undefined) : perform(call, entry);
