@@ -3,7 +3,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { CallbackError, CloneError, createPool, map, timeout, TimeoutError, transfer, WorkerExitError, wrapModule } from '@tothread/core';
 import { askTheMainThread, crunchSync, reportJustBeforeReturning, reportThenThrow, spinWhileReporting, sumBytes } from './fixtures/progress.mjs';
 import type * as streams from './fixtures/streams.mjs';
-import { asyncRows, countThenSum, failAfter, produce, rowsUntilCancelled } from './fixtures/streams.mjs';
+import { asyncRows, countThenSum, failAfter, produce, rowsOf, rowsUntilCancelled } from './fixtures/streams.mjs';
 import { echoBytes, keptLength, makeBytes, makeNested, streamBytes } from './fixtures/buffers.mjs';
 import { nextWarning, settle, sleep } from './helpers.js';
 
@@ -296,6 +296,18 @@ describe('streaming generators', () => {
     expect(await left.return!()).toEqual({ value: undefined, done: true });
     const direct = pool.toThread(countThenSum, 1);
     expect([await direct.next(), await direct.next()]).toEqual([{ value: 1, done: false }, { value: 1, done: true }]);
+  });
+
+  it("fails inside the loop when a plain function's call is iterated, with the call's own error or one saying to await it, leaving nothing unhandled", async () => {
+    // rowsOf returns a generator's iterator: typed as a stream, but only a generator function's calls stream.
+    const returned = await settle((async () => { for await (const _ of pool.toThread(rowsOf, 2)); })());
+    expect(returned).toBeInstanceOf(CloneError);
+    expect((returned as Error).message).toMatch(/only a generator function's calls stream/);
+    const plain = pool.toThread((n: number) => n + 1, 1) as unknown as AsyncIterable<number>;
+    const awaited = await settle((async () => { for await (const _ of plain); })());
+    expect(awaited).toBeInstanceOf(TypeError);
+    expect((awaited as Error).message).toMatch(/not a generator function: its call gives a promise of the result, not a stream of values\. Await it/);
+    expect(await plain).toBe(2);
   });
 
   it('answers next() calls made at once in the order they were made, an error in its place', async () => {

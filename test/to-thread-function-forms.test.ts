@@ -160,14 +160,18 @@ console.log(JSON.stringify(await toThread(async () => [(await import('acorn')).w
   });
 
   it("runs Node's own functions from their public built-in module, even one defined in an internal module (pbkdf2Sync)", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'tothread-builtin-')), 'note.txt');
-    writeFileSync(file, 'from disk');
-    expect(await pool.toThread(readFileSync, file, 'utf8')).toBe('from disk');
-    expect(await pool.toThread(readFile, file, 'utf8')).toBe('from disk');
-    expect(gunzipSync(await pool.toThread(gzipSync, 'zipped')).toString()).toBe('zipped');
-    const key = await pool.toThread(pbkdf2Sync, 'secret', 'salt', 1_000, 16, 'sha256');
-    expect(Buffer.from(key).equals(pbkdf2Sync('secret', 'salt', 1_000, 16, 'sha256'))).toBe(true);
-    rmSync(file);
+    const dir = mkdtempSync(join(tmpdir(), 'tothread-builtin-'));
+    try {
+      const file = join(dir, 'note.txt');
+      writeFileSync(file, 'from disk');
+      expect(await pool.toThread(readFileSync, file, 'utf8')).toBe('from disk');
+      expect(await pool.toThread(readFile, file, 'utf8')).toBe('from disk');
+      expect(gunzipSync(await pool.toThread(gzipSync, 'zipped')).toString()).toBe('zipped');
+      const key = await pool.toThread(pbkdf2Sync, 'secret', 'salt', 1_000, 16, 'sha256');
+      expect(Buffer.from(key).equals(pbkdf2Sync('secret', 'salt', 1_000, 16, 'sha256'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('works through threaded(), the async twin made once and called many times', async () => {

@@ -19,7 +19,8 @@ export type Submit = (fn: unknown, args: readonly unknown[], settings: CallSetti
 /**
  * What offloading a function returning `R` gives: a promise of its awaited result, or, for a
  * generator, an async iterator over its values (streamed as the worker produces them). A generator
- * function typed as returning an iterator (`IterableIterator<T>`) streams too.
+ * function typed as returning an iterator (`IterableIterator<T>`) streams too; a plain function
+ * typed so does not (iterating its call throws the call's error, or says to await it).
  */
 export type Offloaded<R> = 0 extends 1 & R
   ? Promise<R>
@@ -66,7 +67,22 @@ function offload(submit: Submit, from: Function, fn: unknown, args: readonly unk
     const site = captureSite(from);
     return openStream((task) => submit(fn, args, settings, site, task), site);
   }
-  return submit(fn, args, settings, LAZY);
+  const call = submit(fn, args, settings, LAZY) as Promise<unknown> & { [Symbol.asyncIterator]?: unknown };
+  call[Symbol.asyncIterator] = notAStream; // a plain store: a defineProperty costs several times more per call
+  return call;
+}
+
+/**
+ * What `for await` over a plain call's promise runs. A function typed as returning an iterator gets
+ * a stream type (see {@link Offloaded}), but only a generator function's calls stream: the loop
+ * gets the call's own error (a returned iterator cannot come back: a CloneError with the fix) or a
+ * TypeError saying to await the call, and the promise is never left unhandled.
+ */
+async function* notAStream(this: Promise<unknown>): AsyncGenerator<never, never> {
+  await this;
+  throw new TypeError(
+    'Iterated a call whose function is not a generator function: its call gives a promise of the result, not a stream of values. Await it, or write the function as function* (or async function*) to stream what it yields',
+  );
 }
 
 /** Builds a `toThread` over `submit`, with `settings` as its defaults. */
