@@ -10,6 +10,7 @@ import { createPool, ExportError, ModuleLoadError, ModuleNotFoundError, TimeoutE
 import type * as batching from './fixtures/batching.mjs';
 import * as esm from './fixtures/legacy-esm.mjs';
 import cjs from './fixtures/legacy-cjs.cjs';
+import type liveExports from './fixtures/live-exports.cjs';
 import type stateful from './fixtures/stateful.cjs';
 import { fixture, runNode, settle } from './helpers.js';
 
@@ -118,6 +119,17 @@ describe('wrapModule facades return what direct calls return', () => {
     expect(own.stats()).toMatchObject({ completed: 1, failed: 0 });
     expect(await settle((legacy as unknown as { noSuchExport: () => Promise<unknown> }).noSuchExport())).toBeInstanceOf(ExportError);
     expect(own.stats()).toMatchObject({ completed: 1, failed: 1 }); // the call that failed
+  });
+
+  it('reads an export afresh at every call and read, as this thread would: a value that changed, a function the module swapped', async () => {
+    await using one = createPool({ maxThreads: 1 }); // one worker: one copy of the module's state
+    const live = wrapModule<typeof liveExports>('./fixtures/live-exports.cjs', { pool: one });
+    expect(await live.count).toBe(0);
+    expect(await live.parse('a')).toBe('lenient:a');
+    expect([await live.increment(), await live.increment()]).toEqual([1, 2]);
+    expect(await live.count).toBe(2);
+    await live.configure('strict');
+    expect(await live.parse('a')).toBe('strict:a');
   });
 
   it('applies the timeout option to every call and leaves out skipped exports', async () => {

@@ -21,6 +21,8 @@ export interface Loaded {
   readonly module: { readonly root: unknown; readonly ref: ExportRef } | undefined;
   /** For a facade's call (`facade.obj.method()`, see FnRef `asMethod`): the object it is called on. */
   readonly holder?: unknown;
+  /** A facade's target: read again from its module at every use (see {@link load}), the module's kind found once. */
+  readonly live?: { readonly commonjs: boolean };
 }
 
 const loaded = new Map<number, Loaded>();
@@ -121,15 +123,21 @@ function compiledDefault(namespaceDefault: unknown): boolean {
 }
 
 /**
+ * Whether `root` is the namespace of a CommonJS module imported: it holds a copy of the names Node
+ * found, taken when it loaded; `module.exports`, its default, is what its functions see as `this`
+ * and change.
+ */
+function importedCommonJs(root: unknown, ref: ExportRef): boolean {
+  return ref.format === 'esm' && ref.url.startsWith('file:') && isExportsOf((root as { default?: unknown } | null)?.default, ref.url);
+}
+
+/**
  * Walks `path` from the namespace; a CommonJS module's names may only be on its default export.
  * Returns the value and the object it was read from.
  */
-function walk(root: unknown, ref: ExportRef): { value: unknown; holder: unknown } {
+function walk(root: unknown, ref: ExportRef, commonjs = importedCommonJs(root, ref)): { value: unknown; holder: unknown } {
   let value = root;
   let holder: unknown = undefined;
-  // A CommonJS module imported: its namespace holds a copy of the names Node found, taken when it
-  // loaded; `module.exports`, its default, is what its functions see as `this` and change.
-  const commonjs = ref.format === 'esm' && ref.url.startsWith('file:') && isExportsOf((root as { default?: unknown } | null)?.default, ref.url);
   ref.path.forEach((key, index) => {
     const namespaceDefault = index === 0 ? (value as { default?: unknown }).default : undefined;
     // A name is read from module.exports itself; `default` only when compiled (else it is module.exports).
@@ -175,17 +183,28 @@ export function locateCtor(entry: Loaded | undefined): (ctor: Function) => CtorR
  */
 export async function loadExport(ref: ExportRef, asMethod = false): Promise<Loaded> {
   const root = await importRoot(ref);
-  const { value, holder } = walk(root, ref);
-  return { value, module: { root, ref }, ...(asMethod && { holder }) };
+  const commonjs = importedCommonJs(root, ref);
+  const { value, holder } = walk(root, ref, commonjs);
+  return { value, module: { root, ref }, ...(asMethod && { holder, live: { commonjs } }) };
+}
+
+/** A facade's target read again from its module's namespace, already imported. */
+function reread(entry: Loaded): Loaded {
+  const { root, ref } = entry.module!;
+  const { value, holder } = walk(root, ref, entry.live!.commonjs);
+  return { value, module: entry.module, holder, live: entry.live };
 }
 
 /**
  * Resolves a task's target: synchronously when known or compiled from source; `undefined` for a
- * `known` target this worker has never loaded (the main thread then sends it in full).
+ * `known` target this worker has never loaded (the main thread then sends it in full). A function
+ * passed to toThread is the one the main thread found, loaded once; a facade's export is read
+ * afresh at every call, as `module.parse` would be on this thread: a module may reassign it
+ * (`exports.parse = strictParse`) or keep a value that changes (`exports.count`).
  */
 export function load(ref: FnRef): Loaded | Promise<Loaded> | undefined {
   const known = loaded.get(ref.id);
-  if (known !== undefined) return known;
+  if (known !== undefined) return known.live ? reread(known) : known;
   if (ref.kind === 'known') return undefined;
   if (ref.kind === 'source') return remember(ref.id, compile(ref));
   return loadExport(ref, ref.asMethod).then((value) => remember(ref.id, value));
