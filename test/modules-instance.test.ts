@@ -17,6 +17,13 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     expect(await inventory.owner).toBe('shop');
   });
 
+  it("refuses to change an instance's property from this thread, naming it and the fix, and JSON leaves the instance out", async () => {
+    await using inventory = await createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'shop');
+    expect(() => ((inventory as unknown as { owner: string }).owner = 'elsewhere')).toThrow(/Cannot change `owner` of the `Inventory` instance of .*stateful\.cjs: it lives in a worker thread, and this thread only reads and calls it\. Call a method of the instance that changes it/);
+    expect(await inventory.owner).toBe('shop');
+    expect(JSON.stringify({ shop: 'corner', inventory })).toBe('{"shop":"corner"}'); // no toJSON() asked of the worker
+  });
+
   it('builds the instance with an init export when the module has no class', async () => {
     await using counter = await createInstance<Fixture['openCounter']>('./fixtures/stateful.cjs', 'openCounter', 41);
     expect(await counter.next()).toBe(42);

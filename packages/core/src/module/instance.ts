@@ -21,6 +21,7 @@ import { UNCLONEABLE_RESULT, type WireThrown } from '../protocol.js';
 import type { InstanceData, InstanceReady } from '../worker/instance-entry.js';
 import { markOffloaded } from '../fn/resolve.js';
 import * as check from '../validate.js';
+import { isLocalKey, readOnly } from './remote-member.js';
 import { callerUrl, resolveSpecifier } from './specifier.js';
 
 const INSTANCE_FILE = fileURLToPath(new URL('./instance-worker.js', import.meta.url));
@@ -236,7 +237,7 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
         // Read in a string context (a template, String(), +): a name, never a call to the worker.
         if (key === Symbol.toPrimitive) return () => (root ? label : `a member of ${label}`);
         if (key === 'then') return root ? undefined : (onValue?: (v: unknown) => unknown, onError?: (e: unknown) => unknown) => race(() => Promise.resolve(node)).then(onValue, onError);
-        if (typeof key === 'symbol') return undefined;
+        if (typeof key === 'symbol' || isLocalKey(key)) return undefined;
         // Once released, Comlink's proxy throws on any access: the guard answers instead.
         return guard(ending !== undefined ? undefined : (node as Record<string, unknown>)[key], false);
       },
@@ -252,6 +253,7 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
         }
         return race(() => Promise.resolve((node as (...a: unknown[]) => unknown)(...callArgs)));
       },
+      ...readOnly((key) => `\`${String(key)}\` of ${root ? label : `a member of ${label}`}`, 'Call a method of the instance that changes it'),
     }), root ? `T${label.slice(1)} is not a function to offload: call its methods, \`await instance.name(...args)\`` : `A method of ${label} already runs on its worker thread when called: call it, \`await instance.name(...args)\`, instead of passing it to toThread`);
   const facade = guard(remote, true);
   guards.set(facade, { release });

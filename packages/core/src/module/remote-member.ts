@@ -1,0 +1,25 @@
+/**
+ * What the proxies of a facade and of an instance share: they stand for things that live in a
+ * worker, so this thread can read and call them, never change them, and JSON leaves them out.
+ */
+import * as check from '../validate.js';
+
+/**
+ * Proxy traps that refuse to set, define or delete a member, with `what` said of the member
+ * (`\`level\` of the facade of file:///…`) and the fix. Without them a write lands on the proxy's
+ * stand-in, silently lost in sloppy code.
+ */
+export function readOnly(what: (key: string | symbol) => string, fix: string): Pick<ProxyHandler<Function>, 'set' | 'defineProperty' | 'deleteProperty'> {
+  const refuse = (key: string | symbol): never => {
+    throw check.valueError(`Cannot change ${what(key)}: it lives in a worker thread, and this thread only reads and calls it. ${fix}`);
+  };
+  return { set: (_target, key) => refuse(key), defineProperty: (_target, key) => refuse(key), deleteProperty: (_target, key) => refuse(key) };
+}
+
+/**
+ * Keys a remote member answers on this thread instead of asking its worker: `toJSON` is read by
+ * JSON.stringify (a logger's), which then leaves the member out, as it does any function.
+ */
+export function isLocalKey(key: string | symbol): boolean {
+  return key === 'toJSON';
+}
