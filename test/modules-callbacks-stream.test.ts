@@ -141,6 +141,21 @@ describe('callbacks across threads', () => {
     expect(Buffer.isBuffer(nested.bytes)).toBe(false);
   });
 
+  it("keeps a Buffer a Buffer through a callback: one the worker passes it, and one it returns", async () => {
+    const chunks: unknown[] = [];
+    const seen = await pool.toThread(
+      async (onChunk: (chunk: Buffer) => void, ask: () => Promise<Buffer>) => {
+        onChunk(Buffer.from('chunk'));
+        const answer = await ask();
+        return Buffer.isBuffer(answer) && answer.toString();
+      },
+      (chunk) => chunks.push(Buffer.isBuffer(chunk) && chunk.toString()),
+      async () => Buffer.from('answer'),
+    );
+    expect(chunks).toEqual(['chunk']);
+    expect(seen).toBe('answer');
+  });
+
   it('moves a transferred buffer back when it is the result, and a result marked in the worker', async () => {
     const single = createPool({ minThreads: 1, maxThreads: 1 });
     const bytes = new Uint8Array(4096).fill(3);

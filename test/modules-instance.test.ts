@@ -4,7 +4,7 @@ import stateful from './fixtures/stateful.cjs';
 import { settle } from './helpers.js';
 
 type Fixture = typeof stateful & {
-  Inventory: new (owner: string) => { owner: string; addSync(sku: string, n: number): number; countSync(): number; slowSync(ms: number): number; crashSync(): never; removeSync(sku: string): void; bytesSync(bytes: Uint8Array): number; listenerSync(): () => string };
+  Inventory: new (owner: string) => { owner: string; addSync(sku: string, n: number): number; countSync(): number; slowSync(ms: number): number; crashSync(): never; removeSync(sku: string): void; bytesSync(bytes: Uint8Array): number; labelSync(bytes: Buffer): Buffer; listenerSync(): () => string };
   openCounter: (start: number) => { next(): number };
 };
 
@@ -118,6 +118,15 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     expect(refused).toBeInstanceOf(CloneError);
     expect(refused.message).toMatch(/^args\[1\] cannot be sent to a worker thread: it is a function.*: an instance's methods take no callbacks/);
     expect(await inventory.addSync('a', 2)).toBe(2);
+  });
+
+  it('keeps a Buffer a Buffer both ways through a method, moved when marked with transfer()', async () => {
+    await using inventory = await createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'shop');
+    const label = await inventory.labelSync(Buffer.from('crate'));
+    expect(Buffer.isBuffer(label) && label.toString()).toBe('true:crate'); // before: a Uint8Array both ways
+    const own = Buffer.from(new TextEncoder().encode('moved').buffer); // over its own memory, not Node's shared pool
+    expect((await inventory.labelSync(transfer(own))).toString()).toBe('true:moved');
+    expect(own.byteLength).toBe(0); // moved, not copied
   });
 
   it('moves a buffer marked with transfer(), and rejects a result that cannot be sent back with CloneError naming it', async () => {

@@ -3,6 +3,7 @@
  * `readFileSync(path)` run on a worker would come back without `toString('utf8')` or `equals()`.
  * Where one travels as a whole value (an argument, a result, a streamed value, a `map()` value),
  * its place is noted and the other side makes it a Buffer again, over the same memory: no copy.
+ * Through Comlink (an instance's methods, callbacks), a transfer handler does the same (see comlink-port.ts).
  * A Buffer nested inside an object or array arrives as a Uint8Array, as structured clone sends it.
  */
 

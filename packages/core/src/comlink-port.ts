@@ -1,5 +1,8 @@
 /** Comlink over a Node `MessagePort` (or Worker), on either thread. */
+import type { TransferListItem } from 'node:worker_threads';
+import * as Comlink from 'comlink';
 import type { Endpoint } from 'comlink';
+import { asBuffer, isBuffer } from './buffers.js';
 // @ts-expect-error comlink ships no declarations for its Node adapter
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 
@@ -16,8 +19,39 @@ export interface NodePortLike {
  * It moves once.
  */
 export function endpoint(port: NodePortLike): Endpoint {
+  sendBuffersWhole();
   const end = (nodeEndpoint as (port: NodePortLike) => Endpoint)(port);
   const post = end.postMessage.bind(end);
   end.postMessage = (message, transfer) => post(message, transfer !== undefined && transfer.length > 1 ? [...new Set(transfer)] : transfer);
   return end;
+}
+
+/** What Comlink moves (its own name for a transfer list's items). */
+type Movable = Parameters<typeof Comlink.transfer>[1][number];
+
+/** What a Buffer given to {@link moveWith} moves with: Comlink's own list is not read for a value a handler sends. */
+const moves = new WeakMap<object, readonly TransferListItem[]>();
+
+/** Marks `value`, an argument of a Comlink call, to move `transferables` instead of copying them. */
+export function moveWith(value: object, transferables: readonly TransferListItem[]): void {
+  Comlink.transfer(value, transferables as Movable[]);
+  if (isBuffer(value)) moves.set(value, transferables);
+}
+
+let buffersWhole = false;
+
+/**
+ * Makes a Buffer passed whole through Comlink (an argument of an instance's method or of a
+ * callback, or what one returns) a Buffer again on the other side, over the same memory, as a
+ * call's are (see buffers.ts). Registered on each thread that talks Comlink, in tothread's own
+ * copy of Comlink (bundled), so an app's own Comlink is left as it is.
+ */
+function sendBuffersWhole(): void {
+  if (buffersWhole) return;
+  buffersWhole = true;
+  Comlink.transferHandlers.set('tothread:buffer', {
+    canHandle: (value): value is Buffer => isBuffer(value),
+    serialize: (buffer: Buffer) => [buffer, (moves.get(buffer) ?? []) as Movable[]], // structured clone sends it as a Uint8Array
+    deserialize: asBuffer,
+  });
 }

@@ -11,7 +11,7 @@ import { rebuildThrown } from '../call.js';
 import { marksIn } from '../args.js';
 import { awaitedAt, LAZY, stitch } from '../call-site.js';
 import { findUncloneable, type Uncloneable } from '../clone-check.js';
-import { endpoint } from '../comlink-port.js';
+import { endpoint, moveWith } from '../comlink-port.js';
 import { defaultPool } from '../default-pool.js';
 import { THROWN_KEY } from '../error-codec.js';
 import { CloneError, InstanceError, PoolClosedError } from '../errors.js';
@@ -249,7 +249,7 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
         }
         for (const arg of callArgs) {
           const moved = marksIn(arg); // transfer(): its buffers move, as for a toThread() call
-          if (moved.length > 0) Comlink.transfer(arg, moved);
+          if (moved.length > 0) moveWith(arg as object, moved);
         }
         return race(() => Promise.resolve((node as (...a: unknown[]) => unknown)(...callArgs)));
       },
