@@ -27,6 +27,12 @@ describe('facade types follow the module', () => {
     expectTypeOf(toThread(function* gen(n: number) { yield n; }, 1)).toEqualTypeOf<AsyncIterableIterator<number>>();
   });
 
+  it('keeps the functions and values set on a function export (glob.sync), made async', () => {
+    expectTypeOf(facade.glob('*.ts')).toEqualTypeOf<Promise<string[]>>();
+    expectTypeOf(facade.glob.sync).toEqualTypeOf<(pattern: string) => Promise<string[]>>();
+    expectTypeOf(facade.glob.escapeChar).toEqualTypeOf<PromiseLike<string>>();
+  });
+
   it('keeps classes out of the facade: they go through createInstance', () => {
     expectTypeOf(facade.Store).toEqualTypeOf<never>();
   });

@@ -24,7 +24,9 @@ export type Wrapped<V> = 0 extends 1 & V
   : V extends abstract new (...args: never) => unknown
     ? never // a class: use createInstance()
     : V extends AnyFunction
-      ? AsyncSignatures<V>
+      ? [keyof V] extends [never]
+        ? AsyncSignatures<V>
+        : AsyncSignatures<V> & Facade<V> // functions and values set on it (`glob.sync`), as a namespace's
       : V extends object
         ? Facade<V> & PromiseLike<V>
         : PromiseLike<V>;
