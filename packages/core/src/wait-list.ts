@@ -12,11 +12,12 @@ interface Waiter<T> {
 }
 
 export class WaitList<T = void> {
-  readonly #waiters: Array<Waiter<T>> = [];
+  /** In the order they came (a Set keeps it): one that leaves the line leaves at once, wherever it is. */
+  readonly #waiters = new Set<Waiter<T>>();
 
   /** How many wait. */
   get size(): number {
-    return this.#waiters.length;
+    return this.#waiters.size;
   }
 
   /**
@@ -45,13 +46,11 @@ export class WaitList<T = void> {
         },
       };
       onAbort = (reason) => {
-        const index = this.#waiters.indexOf(waiter);
-        if (index === -1) return; // granted or refused already
-        this.#waiters.splice(index, 1);
+        if (!this.#waiters.delete(waiter)) return; // granted or refused already
         waiter.refuse(reason);
       };
       for (const signal of active) unwatch.push(watchSignal(signal, onAbort));
-      this.#waiters.push(waiter);
+      this.#waiters.add(waiter);
     });
     onCancel(waiting, (reason) => {
       if (granted === undefined) return onAbort(reason);
@@ -64,13 +63,18 @@ export class WaitList<T = void> {
 
   /** Grants the oldest waiter `value`; false when nobody waits. */
   grantNext(value: T): boolean {
-    const next = this.#waiters.shift();
-    next?.grant(value);
-    return next !== undefined;
+    for (const next of this.#waiters) {
+      this.#waiters.delete(next);
+      next.grant(value);
+      return true;
+    }
+    return false;
   }
 
   /** Refuses everyone waiting, each with a fresh `reason()`. */
   refuseAll(reason: () => unknown): void {
-    for (const waiter of this.#waiters.splice(0)) waiter.refuse(reason());
+    const waiting = [...this.#waiters];
+    this.#waiters.clear();
+    for (const waiter of waiting) waiter.refuse(reason());
   }
 }
