@@ -109,6 +109,33 @@ describe('tasks', () => {
       process.off('unhandledRejection', listener);
     }
   });
+
+  it('end cancelled, not failed, when a CancelledError they awaited leaves them, as in asyncio (and are not reported unhandled)', async () => {
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', listener);
+    try {
+      const inner = createTask(() => sleep(10_000), { name: 'inner' });
+      const outer = createTask(async () => {
+        await inner;
+        return 'never';
+      });
+      const failing = createTask(async () => {
+        await sleep(1);
+        throw new RangeError('its own failure');
+      });
+      const failed = settle(failing); // awaited: not unhandled
+      inner.cancel();
+      await sleep(50);
+      expect([inner.state, outer.state]).toEqual(['cancelled', 'cancelled']);
+      expect(await settle(outer)).toBeInstanceOf(CancelledError);
+      expect(failing.state).toBe('rejected');
+      expect(await failed).toBeInstanceOf(RangeError);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', listener);
+    }
+  });
 });
 
 describe('waitFor', () => {

@@ -68,9 +68,10 @@ export class Task<T> implements PromiseLike<T> {
       },
       (error: unknown) => {
         placeLeftover(error, site);
-        // Cancelled means it ended *because of* the cancel: a failure of its own that came first
-        // stays a failure.
-        this.#state = this.#scope.cancelled && error === this.#scope.signal.reason ? 'cancelled' : 'rejected';
+        // Cancelled means it ended *because of* a cancel: its own (a failure of its own that came
+        // first stays a failure), or one it let through, a task it awaited was cancelled (as in
+        // asyncio, where a CancelledError leaving a task's coroutine cancels the task).
+        this.#state = (this.#scope.cancelled && error === this.#scope.signal.reason) || error instanceof CancelledError ? 'cancelled' : 'rejected';
         // Unobserved failures surface as unhandled rejections (as a bare promise's would);
         // unobserved cancellations do not: the caller asked for them.
         if (this.#state === 'rejected') setImmediate(() => this.#observed || Promise.reject(error));
