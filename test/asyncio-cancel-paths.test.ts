@@ -8,7 +8,9 @@ import {
   gather,
   limit,
   map,
+  Queue,
   Semaphore,
+  shield,
   TaskGroupError,
   taskGroup,
   timeout,
@@ -136,6 +138,31 @@ describe('every cancellation path stops a running sync loop in its worker, and t
 });
 
 describe('cancel scopes', () => {
+  it('let cleanup in a finally offload and wait inside shield() once their scope is cancelled, where a bare call is refused', async () => {
+    const seen: unknown[] = [];
+    const queue = new Queue<string>();
+    queue.putNowait('item');
+    let cleaned!: () => void;
+    const cleanedUp = new Promise<void>((resolve) => (cleaned = resolve));
+    const error = await settle(
+      timeout(100, async () => {
+        try {
+          await pool.toThread(spinForever);
+        } finally {
+          seen.push(await settle(pool.toThread((x: number) => x + 1, 1))); // refused: the scope stays cancelled
+          seen.push(await shield(() => pool.toThread((x: number) => x + 1, 1)));
+          seen.push(await shield(() => queue.get()));
+          cleaned();
+        }
+      }),
+    );
+    await cleanedUp; // timeout() rejects at once; the cleanup goes on after
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(seen[0]).toBe(error);
+    expect(seen.slice(1)).toEqual([2, 'item']);
+    expect(() => shield('not a function' as never)).toThrow(/Expected `fn` to be a function/);
+  });
+
   it('adds one abort listener to a scope\'s signal however many runs, or scopes run inside it, watch it', async () => {
     const warnings: Error[] = [];
     const onWarning = (warning: Error): void => void warnings.push(warning);

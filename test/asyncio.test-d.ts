@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { asCompleted, createTask, gather, limit, map, Queue, type Task, taskGroup, timeout, toThread, waitFor } from '@tothread/core';
+import { asCompleted, createTask, gather, limit, map, Queue, shield, type Task, taskGroup, timeout, toThread, waitFor } from '@tothread/core';
 
 declare function parseSync(text: string): string[];
 declare function countSync(items: readonly string[]): number;
@@ -18,6 +18,7 @@ describe('asyncio toolkit types', () => {
     expectTypeOf(await waitFor(toThread(parseSync, 'x'), 10)).toEqualTypeOf<string[]>();
     expectTypeOf(await waitFor(() => toThread(countSync, []), 10)).toEqualTypeOf<number>();
     expectTypeOf(await timeout(10, () => toThread(countSync, []))).toEqualTypeOf<number>();
+    expectTypeOf(shield(() => toThread(countSync, []))).toEqualTypeOf<Promise<number>>();
     expectTypeOf(await taskGroup(async () => 'done' as const)).toEqualTypeOf<'done'>();
   });
 

@@ -3,7 +3,7 @@ export { Pool, createPool } from './pool.js';
 export { transfer } from './args.js';
 export { wrapModule } from './module/facade.js';
 export { createInstance, releaseInstance } from './module/instance.js';
-export { CancelScope, cancelScope, timeout } from './asyncio/scope.js';
+export { CancelScope, cancelScope, shield, timeout } from './asyncio/scope.js';
 export { Task, createTask } from './asyncio/task.js';
 export { waitFor } from './asyncio/wait-for.js';
 export { gather } from './asyncio/gather.js';

@@ -4,7 +4,7 @@
  * a signal by hand. Scopes nest: cancelling an outer scope cancels the inner ones.
  */
 import { captureSite, locate } from '../call-site.js';
-import { cancelAwaitable, currentSignal, withSignal } from '../cancel.js';
+import { cancelAwaitable, currentSignal, withoutSignal, withSignal } from '../cancel.js';
 import { watchSignal } from '../signal-watch.js';
 import { CancelledError, TimeoutError } from '../errors.js';
 import * as check from '../validate.js';
@@ -219,4 +219,25 @@ export async function timeout<T>(ms: number, fn: (scope: CancelScope) => T | Pro
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Runs `fn` outside every enclosing cancel scope (trio's shielded scope): the offloaded calls,
+ * waits and tasks it starts are not stopped when an enclosing scope, task or task group is
+ * cancelled. Cancellation stays on for the rest of a cancelled scope (every call or wait there is
+ * refused), so cleanup in a `catch` or `finally` that must still offload or wait goes in here. A
+ * signal or `timeout()` given inside still bounds it.
+ *
+ * @returns what `fn` returns.
+ * @throws {TypeError} when `fn` is not a function.
+ * @example
+ * try {
+ *   await toThread(importSync, rows)
+ * } finally {
+ *   await shield(() => timeout(5_000, () => toThread(rollbackSync)))  // runs even after a cancel
+ * }
+ */
+export function shield<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw check.typeError('fn', 'a function', fn);
+  return withoutSignal(fn);
 }
