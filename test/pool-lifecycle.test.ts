@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPool, PoolClosedError, QueueFullError, WorkerExitError } from '@tothread/core';
 import { busyWaitSync, spinForever } from './fixtures/legacy-esm.mjs';
+import { lookUp, lookUpTwice } from './fixtures/module-state.mjs';
 import { settle, thrown, workersOf } from './helpers.js';
 
 
@@ -59,6 +60,18 @@ describe('close and destroy', () => {
     await closed;
     expect(pool.state).toBe('closed');
     expect(pool.stats().threads).toBe(0);
+  });
+
+  it('refuses a call made before close() or destroy() but still locating its module function as a queued one, saying so', async () => {
+    for (const [end, fn] of [['close', lookUp], ['destroy', lookUpTwice]] as const) {
+      const pool = createPool({ maxThreads: 1 });
+      const call = settle(pool.toThread(fn, 1)); // its first call: the export is located first
+      const ended = pool[end]();
+      const error = (await call) as Error;
+      expect(error).toBeInstanceOf(PoolClosedError);
+      expect(error.message).toMatch(end === 'close' ? /^The pool was closed before this call started: await the calls you need before close\(\)/ : /^The pool was destroyed before this call started/);
+      await ended;
+    }
   });
 
   it('close({ timeout }) stops a call still running when the timeout ends', async () => {

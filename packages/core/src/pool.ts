@@ -135,6 +135,8 @@ export class Pool {
   /** Calls waiting for room in a full queue (`queueFull: 'wait'`). */
   readonly #room = new RoomQueue();
   #closing: Promise<void> | undefined;
+  /** What a call made before close() or destroy(), but not queued by then, is refused with (as the queued ones are). */
+  #closedBefore: string | undefined;
   /** The one ending of the workers, however many close()/destroy() calls ask for it. */
   #terminating: Promise<void> | undefined;
 
@@ -252,7 +254,8 @@ export class Pool {
   ): Promise<unknown> {
     const reserved = roomWaited !== undefined;
     if (reserved) this.#room.take();
-    if (this.#state !== 'open') throw new PoolClosedError();
+    // Here only from a call made while the pool was open, its function located since, or a wait for room.
+    if (this.#state !== 'open') throw new PoolClosedError(this.#closedBefore);
     const full = this.#dispatched >= this.#limit.value && (this.#queue.size + this.#room.reserved >= this.#options.maxQueue || this.#room.waiting > 0);
     if (full && !reserved) {
       const limit = this.#options.maxQueue;
@@ -672,6 +675,7 @@ export class Pool {
   }
 
   #rejectQueued(message: string): void {
+    this.#closedBefore ??= message;
     this.#room.refuseAll(() => new PoolClosedError(message));
     for (const call of this.#queue.clear()) call.settle(false, call.locate(new PoolClosedError(message)));
   }
@@ -696,7 +700,7 @@ export class Pool {
     }
     if (this.#closing) return this.#closing;
     this.#state = 'closing';
-    this.#rejectQueued('The pool was closed before this call started: make calls before close(), or create a new pool');
+    this.#rejectQueued('The pool was closed before this call started: await the calls you need before close(), or create a new pool');
     this.#closing = (async () => {
       // Answers of a batch travel apart from its task's end: they are waited for too, and so are
       // the calls of the workers this pool lends (createInstance).
