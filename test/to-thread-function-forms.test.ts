@@ -205,6 +205,7 @@ describe('functions that cannot run on a worker fail before dispatch, naming the
 
   it('rejects bound, native and class values, and accessors, saying why', async () => {
     expect((await rejection(toThread(hashSync.bind(null), 'x'))).reason).toBe('bound');
+    expect((await rejection(toThread(((x: number) => x).bind(null), 1))).message).toMatch(/^This anonymous function is a bound function/); // bind() names it 'bound '
     expect((await rejection(toThread(Math.max, 1, 2))).reason).toBe('native');
     expect((await rejection(toThread(class Parser {} as unknown as () => void))).reason).toBe('class');
     const getter = Object.getOwnPropertyDescriptor({ get size() { return 1; } }, 'size')!.get!;

@@ -230,7 +230,8 @@ function find(value: unknown, seen: Set<object>, toMain: boolean, nesting: numbe
     const tag = tagOf(value);
     if (resultRoot && (tag === 'Generator' || tag === 'AsyncGenerator')) {
       // A function that returns a generator object: only a generator function streams.
-      return here(`it is a ${tag} object, and only a generator function's calls stream: write the function as one (function* (…) { yield* … })`);
+      const [article, star] = tag === 'Generator' ? ['a', 'function*'] : ['an', 'async function*'];
+      return here(`it is ${article} ${tag} object, and only a generator function's calls stream: write the function as one (${star} (…) { yield* … })`);
     }
     if (UNCLONEABLE_TAGS.has(tag)) return here(`it is ${describe(value)}`);
     const instead = PLATFORM.get(tag);

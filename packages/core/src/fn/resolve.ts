@@ -37,7 +37,8 @@ export function newTargetId(): number {
 }
 
 function label(fn: Function): string {
-  return fn.name ? `\`${fn.name}\`` : 'This anonymous function';
+  const name = fn.name === 'bound ' ? '' : fn.name; // what bind() names an anonymous function
+  return name ? `\`${name}\`` : 'This anonymous function';
 }
 
 function list(names: readonly string[]): string {
