@@ -318,7 +318,7 @@ describe('streaming generators', () => {
     const returned = await settle((async () => { for await (const _ of pool.toThread(rowsOf, 2)); })());
     expect(returned).toBeInstanceOf(CloneError);
     expect((returned as Error).message).toMatch(/it is a Generator object, and only a generator function's calls stream: write the function as one \(function\* /);
-    const asyncReturned = await settle(pool.toThread(() => (async function* () { yield 1; })()));
+    const asyncReturned = await settle(pool.toThread(() => (async function* () { yield 1; })()) as unknown as PromiseLike<unknown>);
     expect((asyncReturned as Error).message).toMatch(/it is an AsyncGenerator object, .*write the function as one \(async function\* /);
     const plain = pool.toThread((n: number) => n + 1, 1) as unknown as AsyncIterable<number>;
     const awaited = await settle((async () => { for await (const _ of plain); })());
