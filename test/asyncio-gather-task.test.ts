@@ -34,13 +34,14 @@ describe('gather', () => {
     expect(((await settle(all)) as Error).message).toBe('stop');
   });
 
-  it('rejects something that is not awaitable with a TypeError', async () => {
-    const error = await settle(gather(42 as never));
+  it('rejects something that is not awaitable with a TypeError naming its place', async () => {
+    const error = await settle(gather(Promise.resolve(1), 42 as never));
     expect(error).toBeInstanceOf(TypeError);
-    expect((error as Error).message).toBe('Expected `awaitable` to be a promise, a task or a function, got `42` (number)');
+    expect((error as Error).message).toBe('Expected `items[1]` to be a promise, a task or a function, got `42` (number)');
     // An array for the items themselves says how to pass them.
     const listed = await settle(gather([Promise.resolve(1)] as never));
-    expect((listed as Error).message).toBe('Expected `awaitable` to be a promise, a task or a function, got `Array` (object): pass the items themselves, gather(...items)');
+    expect((listed as Error).message).toBe('Expected `items[0]` to be a promise, a task or a function, got `Array` (object): pass the items themselves, gather(...items)');
+    expect((await settle(waitFor(7 as never, 10)) as Error).message).toBe('Expected `awaitable` to be a promise, a task or a function, got `7` (number)');
   });
 
   it('with its signal already aborted, stops the calls it was given: none is left running', async () => {

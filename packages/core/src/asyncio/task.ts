@@ -168,18 +168,21 @@ export function start<T>(item: Awaitable<T>, signal?: AbortSignal): PromiseLike<
  */
 export function checkAwaitables(items: readonly unknown[]): void {
   try {
-    items.forEach(checkAwaitable);
+    items.forEach((item, index) => checkAwaitable(item, index));
   } catch (error) {
     for (const item of items) stopAndWatch(item, error);
     throw error;
   }
 }
 
-/** @throws {TypeError} unless `item` is a promise, a task or a function: what {@link start} takes. */
-function checkAwaitable(item: unknown): void {
+/**
+ * @throws {TypeError} unless `item` is a promise, a task or a function: what {@link start} takes;
+ *   named by its place `index` among the items, if it has one.
+ */
+function checkAwaitable(item: unknown, index?: number): void {
   if (typeof item === 'function') return;
   if (item === null || typeof (item as { then?: unknown })?.then !== 'function') {
-    const error = check.typeError('awaitable', 'a promise, a task or a function', item);
+    const error = check.typeError(index === undefined ? 'awaitable' : `items[${index}]`, 'a promise, a task or a function', item);
     // gather([a, b]) for gather(a, b): an array is not awaited as a whole.
     if (Array.isArray(item)) error.message += ': pass the items themselves, gather(...items)';
     throw error;
