@@ -160,7 +160,26 @@ describe('cancel scopes', () => {
     expect(error).toBeInstanceOf(TimeoutError);
     expect(seen[0]).toBe(error);
     expect(seen.slice(1)).toEqual([2, 'item']);
-    expect(() => shield('not a function' as never)).toThrow(/Expected `fn` to be a function/);
+    expect(((await settle(shield('not a function' as never))) as Error).message).toMatch(/Expected `fn` to be a function/);
+  });
+
+  it("leave shield()'s call running however its promise is used: returned from a scope or a task, or handed to waitFor", async () => {
+    const shielded = (): Promise<string> => shield(() => pool.toThread(async (ms: number) => {
+      const end = Date.now() + ms;
+      while (Date.now() < end);
+      return 'ran to its end';
+    }, 200));
+    const inScope = shielded();
+    expect(await settle(timeout(20, () => inScope))).toBeInstanceOf(TimeoutError);
+    expect(await inScope).toBe('ran to its end');
+    const inWait = shielded();
+    expect(await settle(waitFor(inWait, 20))).toBeInstanceOf(TimeoutError);
+    expect(await inWait).toBe('ran to its end');
+    let inTask!: Promise<string>;
+    const task = createTask(() => (inTask = shielded()));
+    task.cancel();
+    expect(await settle(task)).toBeInstanceOf(CancelledError);
+    expect(await inTask).toBe('ran to its end');
   });
 
   it('adds one abort listener to a scope\'s signal however many runs, or scopes run inside it, watch it', async () => {

@@ -4,8 +4,9 @@ import stateful from './fixtures/stateful.cjs';
 import { settle } from './helpers.js';
 
 type Fixture = typeof stateful & {
-  Inventory: new (owner: string) => { owner: string; addSync(sku: string, n: number): number; countSync(): number; slowSync(ms: number): number; crashSync(): never; removeSync(sku: string): void; bytesSync(bytes: Uint8Array): number; labelSync(bytes: Buffer): Buffer; listenerSync(): () => string };
+  Inventory: new (owner: string) => { owner: string; addSync(sku: string, n: number): number; countSync(): number; slowSync(ms: number): number; crashSync(): never; removeSync(sku: string): void; bytesSync(bytes: Uint8Array): number; labelSync(bytes: Buffer): Buffer; toJSON(): { owner: string; items: number }; listenerSync(): () => string };
   openCounter: (start: number) => { next(): number };
+  openReader: (bytes: Buffer) => { describe(): string };
 };
 
 describe('createInstance: stateful legacy code in one dedicated worker', () => {
@@ -22,6 +23,7 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     expect(() => ((inventory as unknown as { owner: string }).owner = 'elsewhere')).toThrow(/Cannot change `owner` of the `Inventory` instance of .*stateful\.cjs: it lives in a worker thread, and this thread only reads and calls it\. Call a method of the instance that changes it/);
     expect(await inventory.owner).toBe('shop');
     expect(JSON.stringify({ shop: 'corner', inventory })).toBe('{"shop":"corner"}'); // no toJSON() asked of the worker
+    expect(await inventory.toJSON()).toEqual({ owner: 'shop', items: 0 }); // its class's own, called by hand
   });
 
   it('builds the instance with an init export when the module has no class', async () => {
@@ -127,6 +129,8 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     const own = Buffer.from(new TextEncoder().encode('moved').buffer); // over its own memory, not Node's shared pool
     expect((await inventory.labelSync(transfer(own))).toString()).toBe('true:moved');
     expect(own.byteLength).toBe(0); // moved, not copied
+    await using reader = await createInstance<Fixture['openReader']>('./fixtures/stateful.cjs', 'openReader', Buffer.from('built over'));
+    expect(await reader.describe()).toBe('true:built over'); // a Buffer given to the init function too
   });
 
   it('moves a buffer marked with transfer(), and rejects a result that cannot be sent back with CloneError naming it', async () => {

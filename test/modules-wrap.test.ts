@@ -253,14 +253,6 @@ describe('wrapModule bad input names the module, the export and the fix', () => 
     expect(Atomics.load(counts, 0)).toBe(0); // step() counts each run
   });
 
-  it('gives an export iterated late its ModuleLoadError in the loop, the call it was made as left handled', async () => {
-    const broken = wrapModule<{ rows: () => Generator<number> }>('./fixtures/top-level-throw.mjs', { pool });
-    const rows = broken.rows();
-    await new Promise((resolve) => setTimeout(resolve, 200)); // the look-up of its kind has failed by now
-    const error = await settle((async () => { for await (const _ of rows); })());
-    expect(error).toBeInstanceOf(ModuleLoadError);
-  });
-
   it('refuses to change an export through the facade, naming it and the fix, and JSON leaves the facade out', async () => {
     const legacy = wrapModule<typeof liveExports>('./fixtures/live-exports.cjs', { pool }) as unknown as Record<string, unknown>;
     expect(() => (legacy.count = 5)).toThrow(/Cannot change `count` of the facade of file:.*live-exports\.cjs: it lives in a worker thread, and this thread only reads and calls it\. Call a function of the module that changes it/);

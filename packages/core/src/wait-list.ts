@@ -9,15 +9,26 @@ import { watchSignal } from './signal-watch.js';
 interface Waiter<T> {
   readonly grant: (value: T) => void;
   readonly refuse: (reason: unknown) => void;
+  /** Still in the line: one that leaves is only marked so, and skipped when its turn comes. */
+  waiting: boolean;
 }
 
+/** Waiters passed over at the head of the line before the line is cut down to those behind them. */
+const COMPACT_AT = 1024;
+
 export class WaitList<T = void> {
-  /** In the order they came (a Set keeps it): one that leaves the line leaves at once, wherever it is. */
-  readonly #waiters = new Set<Waiter<T>>();
+  /**
+   * In the order they came, from {@link #head} on. Leaving the line and being served both cost the
+   * same however long it is (a search, a shift or a Set's head full of holes made cancelling or
+   * serving 100,000 waiters take seconds of blocked event loop).
+   */
+  #line: Array<Waiter<T>> = [];
+  #head = 0;
+  #size = 0;
 
   /** How many wait. */
   get size(): number {
-    return this.#waiters.size;
+    return this.#size;
   }
 
   /**
@@ -35,6 +46,7 @@ export class WaitList<T = void> {
       const unwatch: Array<() => void> = [];
       const done = (): void => unwatch.splice(0).forEach((stop) => stop());
       const waiter: Waiter<T> = {
+        waiting: true,
         grant: (value) => {
           done();
           granted = { value };
@@ -46,11 +58,12 @@ export class WaitList<T = void> {
         },
       };
       onAbort = (reason) => {
-        if (!this.#waiters.delete(waiter)) return; // granted or refused already
+        if (!this.#leave(waiter)) return; // granted or refused already
         waiter.refuse(reason);
       };
       for (const signal of active) unwatch.push(watchSignal(signal, onAbort));
-      this.#waiters.add(waiter);
+      this.#line.push(waiter);
+      this.#size++;
     });
     onCancel(waiting, (reason) => {
       if (granted === undefined) return onAbort(reason);
@@ -63,8 +76,10 @@ export class WaitList<T = void> {
 
   /** Grants the oldest waiter `value`; false when nobody waits. */
   grantNext(value: T): boolean {
-    for (const next of this.#waiters) {
-      this.#waiters.delete(next);
+    while (this.#head < this.#line.length) {
+      const next = this.#line[this.#head++]!;
+      if (!this.#leave(next)) continue; // it left the line before its turn
+      this.#compact();
       next.grant(value);
       return true;
     }
@@ -73,8 +88,25 @@ export class WaitList<T = void> {
 
   /** Refuses everyone waiting, each with a fresh `reason()`. */
   refuseAll(reason: () => unknown): void {
-    const waiting = [...this.#waiters];
-    this.#waiters.clear();
-    for (const waiter of waiting) waiter.refuse(reason());
+    const line = this.#line.slice(this.#head);
+    this.#line = [];
+    this.#head = 0;
+    for (const waiter of line) if (this.#leave(waiter)) waiter.refuse(reason());
+  }
+
+  /** Takes `waiter` out of the line; false if it had left it already. */
+  #leave(waiter: Waiter<T>): boolean {
+    if (!waiter.waiting) return false;
+    waiter.waiting = false;
+    this.#size--;
+    return true;
+  }
+
+  /** Drops the waiters served or gone at the head once they are many, and most of the line. */
+  #compact(): void {
+    if (this.#head >= COMPACT_AT && this.#head * 2 >= this.#line.length) {
+      this.#line = this.#line.slice(this.#head);
+      this.#head = 0;
+    }
   }
 }

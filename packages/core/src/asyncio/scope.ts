@@ -224,12 +224,14 @@ export async function timeout<T>(ms: number, fn: (scope: CancelScope) => T | Pro
 /**
  * Runs `fn` outside every enclosing cancel scope (trio's shielded scope): the offloaded calls,
  * waits and tasks it starts are not stopped when an enclosing scope, task or task group is
- * cancelled. Cancellation stays on for the rest of a cancelled scope (every call or wait there is
- * refused), so cleanup in a `catch` or `finally` that must still offload or wait goes in here. A
- * signal or `timeout()` given inside still bounds it.
+ * cancelled, and neither is the promise it gives back, however it is used (returned from a scope
+ * or a task, handed to waitFor or gather: only the waiting stops). Cancellation stays on for the
+ * rest of a cancelled scope (every call or wait there is refused), so cleanup in a `catch` or
+ * `finally` that must still offload or wait goes in here. A signal or `timeout()` given inside
+ * still bounds it.
  *
- * @returns what `fn` returns.
- * @throws {TypeError} when `fn` is not a function.
+ * @returns a promise of what `fn` returns.
+ * @throws {TypeError} (the promise rejects) when `fn` is not a function.
  * @example
  * try {
  *   await toThread(importSync, rows)
@@ -237,7 +239,8 @@ export async function timeout<T>(ms: number, fn: (scope: CancelScope) => T | Pro
  *   await shield(() => timeout(5_000, () => toThread(rollbackSync)))  // runs even after a cancel
  * }
  */
-export function shield<T>(fn: () => T): T {
+export async function shield<T>(fn: () => T | PromiseLike<T>): Promise<T> {
   if (typeof fn !== 'function') throw check.typeError('fn', 'a function', fn);
-  return withoutSignal(fn);
+  // Awaited here, not handed on: what fn returned keeps its own cancel handle out of reach.
+  return await withoutSignal(fn);
 }

@@ -37,7 +37,7 @@ export function newTargetId(): number {
 }
 
 function label(fn: Function): string {
-  const name = fn.name === 'bound ' ? '' : fn.name; // what bind() names an anonymous function
+  const name = /^(bound )+$/.test(fn.name) ? '' : fn.name; // what bind() names an anonymous function
   return name ? `\`${name}\`` : 'This anonymous function';
 }
 

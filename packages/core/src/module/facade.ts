@@ -15,7 +15,7 @@ import { openStream } from '../stream.js';
 import type { AnyFunction } from '../to-thread.js';
 import type { AsyncSignatures } from '../overloads.js';
 import * as check from '../validate.js';
-import { isLocalKey, readOnly } from './remote-member.js';
+import { jsonAware, readOnly } from './remote-member.js';
 import { callerUrl, resolveSpecifier } from './specifier.js';
 
 /** An export as the facade offers it. */
@@ -118,9 +118,7 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
       return pool.submit(undefined, args, settings, LAZY, { ref });
     });
     // A generator is iterated, not awaited: that call's rejection is for whoever awaits it.
-    // An export that could not be described (its module failed to load, it is missing) fails the
-    // loop too if iterated, later maybe: whoever awaits the call still gets its rejection.
-    kind.then((k) => k === 'generator' && call.catch(() => {}), () => call.catch(() => {}));
+    kind.then((k) => k === 'generator' && call.catch(() => {}), () => {});
     // A real promise (for a function export), iterable too (for a generator export): which one
     // the export is, only the worker knows.
     let stream: AsyncIterableIterator<unknown> | undefined;
@@ -152,7 +150,8 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
       get(_target, key) {
         // Read in a string context (a template, String(), +): a name, never a call to the worker.
         if (key === Symbol.toPrimitive) return () => described;
-        if (typeof key === 'symbol' || isLocalKey(key)) return undefined;
+        if (typeof key === 'symbol') return undefined;
+        if (key === 'toJSON') return jsonAware(node([...path, key]));
         if (key === 'then') {
           // The facade itself is not a promise (so it can be returned from async functions);
           // anything below it reads the export's value.

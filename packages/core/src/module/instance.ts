@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { rebuildThrown } from '../call.js';
 import { marksIn } from '../args.js';
+import { bufferPlaces } from '../buffers.js';
 import { awaitedAt, LAZY, stitch } from '../call-site.js';
 import { findUncloneable, type Uncloneable } from '../clone-check.js';
 import { endpoint, moveWith } from '../comlink-port.js';
@@ -21,7 +22,7 @@ import { UNCLONEABLE_RESULT, type WireThrown } from '../protocol.js';
 import type { InstanceData, InstanceReady } from '../worker/instance-entry.js';
 import { markOffloaded } from '../fn/resolve.js';
 import * as check from '../validate.js';
-import { isLocalKey, readOnly } from './remote-member.js';
+import { jsonAware, readOnly } from './remote-member.js';
 import { callerUrl, resolveSpecifier } from './specifier.js';
 
 const INSTANCE_FILE = fileURLToPath(new URL('./instance-worker.js', import.meta.url));
@@ -147,7 +148,8 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
   refuseUncloneable(args);
   const pool = (raw.pool as Pool | undefined) ?? defaultPool();
   if (pool.state !== 'open') throw new PoolClosedError('The pool is closed: createInstance() needs an open pool');
-  const data: InstanceData = { ref: { url, path: exportName.split('.'), format: 'esm' }, args, niceIncrement: pool.niceIncrement };
+  const buffers = bufferPlaces(args); // Buffers among the arguments are Buffers again in the worker
+  const data: InstanceData = { ref: { url, path: exportName.split('.'), format: 'esm' }, args, ...(buffers && { buffers }), niceIncrement: pool.niceIncrement };
   startLibuvThreads(data.niceIncrement);
   const worker = new Worker(INSTANCE_FILE, { ...pool.workerOptions(), workerData: data });
   const label = `the \`${exportName}\` instance of ${url}`;
@@ -237,9 +239,10 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
         // Read in a string context (a template, String(), +): a name, never a call to the worker.
         if (key === Symbol.toPrimitive) return () => (root ? label : `a member of ${label}`);
         if (key === 'then') return root ? undefined : (onValue?: (v: unknown) => unknown, onError?: (e: unknown) => unknown) => race(() => Promise.resolve(node)).then(onValue, onError);
-        if (typeof key === 'symbol' || isLocalKey(key)) return undefined;
+        if (typeof key === 'symbol') return undefined;
         // Once released, Comlink's proxy throws on any access: the guard answers instead.
-        return guard(ending !== undefined ? undefined : (node as Record<string, unknown>)[key], false);
+        const member = guard(ending !== undefined ? undefined : (node as Record<string, unknown>)[key], false);
+        return key === 'toJSON' ? jsonAware(member) : member;
       },
       apply(_target, _this, callArgs: unknown[]) {
         try {

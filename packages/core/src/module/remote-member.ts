@@ -17,9 +17,13 @@ export function readOnly(what: (key: string | symbol) => string, fix: string): P
 }
 
 /**
- * Keys a remote member answers on this thread instead of asking its worker: `toJSON` is read by
- * JSON.stringify (a logger's), which then leaves the member out, as it does any function.
+ * The `toJSON` of a facade or an instance, made of its remote `member`. JSON.stringify calls it
+ * with one key (a logger's, say), and is answered here with `undefined`: the facade or instance is
+ * left out, as any function is, and its worker is not asked. Called by hand (a class's own
+ * `toJSON()`, with no argument), it is the remote method.
  */
-export function isLocalKey(key: string | symbol): boolean {
-  return key === 'toJSON';
+export function jsonAware(member: unknown): (...args: unknown[]) => unknown {
+  return function toJSON(...args: unknown[]): unknown {
+    return args.length === 1 && typeof args[0] === 'string' ? undefined : (member as (...a: unknown[]) => unknown)(...args);
+  };
 }

@@ -6,6 +6,7 @@
 import { types } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
+import { restoreBuffers } from '../buffers.js';
 import { unstreamedResult, type Uncloneable } from '../clone-check.js';
 import { endpoint } from '../comlink-port.js';
 import { encodeThrown, THROWN_KEY } from '../error-codec.js';
@@ -19,6 +20,8 @@ import { lowerPriority } from './priority.js';
 export interface InstanceData extends WorkerSettings {
   readonly ref: ExportRef;
   readonly args: readonly unknown[];
+  /** The places of the Buffers among `args` (see buffers.ts). */
+  readonly buffers?: readonly number[];
 }
 
 /** The first message the worker posts: ready, or why not. */
@@ -163,7 +166,8 @@ function refuseNonMethods(ep: Comlink.Endpoint, instance: object, ref: ExportRef
 }
 
 async function main(): Promise<void> {
-  const { ref, args, niceIncrement } = workerData as InstanceData;
+  const { ref, args, buffers, niceIncrement } = workerData as InstanceData;
+  restoreBuffers(args as unknown[], buffers);
   lowerPriority(niceIncrement);
   const port = parentPort!;
   let loaded: Loaded | undefined;

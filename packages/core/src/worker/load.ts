@@ -26,8 +26,8 @@ export interface Loaded {
 }
 
 const loaded = new Map<number, Loaded>();
-/** Targets checked to be callable: the check runs once, not at every call. */
-const callables = new WeakSet<Loaded>();
+/** Functions checked to be callable (not classes): the check runs once, not at every call. */
+const callables = new WeakSet<Function>();
 const roots = new Map<string, Promise<unknown>>();
 
 function compile(ref: Extract<FnRef, { kind: 'source' }>): Loaded {
@@ -231,12 +231,12 @@ export function exportOf(entry: Loaded, ref: FnRef): ExportRef | undefined {
 
 /** The function a task calls, or an ExportError saying what the export is instead. */
 export function callable(entry: Loaded, ref: FnRef): Function {
-  if (callables.has(entry)) return entry.value as Function;
+  if (callables.has(entry.value as Function)) return entry.value as Function;
   const where = exportOf(entry, ref);
   if (typeof entry.value === 'function') {
     // Calling a class would fail with V8's words, not the fix.
     if (!isClass(entry.value)) {
-      callables.add(entry);
+      callables.add(entry.value);
       return entry.value;
     }
     const name = where?.path.join('.');
