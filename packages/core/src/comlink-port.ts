@@ -19,7 +19,6 @@ export interface NodePortLike {
  * It moves once.
  */
 export function endpoint(port: NodePortLike): Endpoint {
-  sendBuffersWhole();
   const end = (nodeEndpoint as (port: NodePortLike) => Endpoint)(port);
   const post = end.postMessage.bind(end);
   end.postMessage = (message, transfer) => post(message, transfer !== undefined && transfer.length > 1 ? [...new Set(transfer)] : transfer);
@@ -38,20 +37,12 @@ export function moveWith(value: object, transferables: readonly TransferListItem
   if (isBuffer(value)) moves.set(value, transferables);
 }
 
-let buffersWhole = false;
-
-/**
- * Makes a Buffer passed whole through Comlink (an argument of an instance's method or of a
- * callback, or what one returns) a Buffer again on the other side, over the same memory, as a
- * call's are (see buffers.ts). Registered on each thread that talks Comlink, in tothread's own
- * copy of Comlink (bundled), so an app's own Comlink is left as it is.
- */
-function sendBuffersWhole(): void {
-  if (buffersWhole) return;
-  buffersWhole = true;
-  Comlink.transferHandlers.set('tothread:buffer', {
-    canHandle: (value): value is Buffer => isBuffer(value),
-    serialize: (buffer: Buffer) => [buffer, (moves.get(buffer) ?? []) as Movable[]], // structured clone sends it as a Uint8Array
-    deserialize: asBuffer,
-  });
-}
+// A Buffer passed whole through Comlink (an argument of an instance's method or of a callback,
+// or what one returns) is a Buffer again on the other side, over the same memory, as a call's are
+// (see buffers.ts). Registered on each thread that loads this module, in tothread's own copy of
+// Comlink (bundled), so an app's own Comlink is left as it is.
+Comlink.transferHandlers.set('tothread:buffer', {
+  canHandle: (value): value is Buffer => isBuffer(value),
+  serialize: (buffer: Buffer) => [buffer, (moves.get(buffer) ?? []) as Movable[]], // structured clone sends it as a Uint8Array
+  deserialize: asBuffer,
+});
