@@ -429,6 +429,30 @@ describe('streaming generators', () => {
     expect(answeredSoFar.at(-1)).toBeGreaterThan(1_000); // before: 0, every reply read only at the end
   });
 
+  it('runs a callback called before a yield before its value is seen, and one called before a throw before the error', async () => {
+    const calledBack: number[] = [];
+    const seenAfter: number[] = []; // the last callback run when each value was seen
+    const stream = pool.toThread(
+      function* (count: number, onItem: (i: number) => unknown) {
+        for (let i = 0; i < count; i++) {
+          onItem(i);
+          yield i;
+        }
+        onItem(count);
+        throw new RangeError('no more');
+      },
+      2_000,
+      (i: number) => void calledBack.push(i),
+    );
+    const error = await (async () => {
+      for await (const value of stream) seenAfter.push(calledBack.at(-1)! - value);
+    })().catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(RangeError);
+    expect(calledBack.at(-1)).toBe(2_000); // the one before the throw, too
+    expect(seenAfter).toHaveLength(2_000);
+    expect(seenAfter.filter((lag) => lag < 0)).toEqual([]); // before: hundreds of values seen ahead of their callback
+  });
+
   it('never starts a stream left while it waited in the queue, and counts it as cancelled', async () => {
     await using single = createPool({ minThreads: 1, maxThreads: 1 });
     const ran = new Int32Array(new SharedArrayBuffer(4));

@@ -97,6 +97,23 @@ export interface CallbackFailures {
   report: (path: string, error: unknown) => void;
 }
 
+/** Runs a callback invocation and counts it, however it ends. */
+function countedRun(run: (...callArgs: unknown[]) => unknown, callArgs: unknown[], counted: CallbackCount): unknown {
+  try {
+    return run(...callArgs);
+  } finally {
+    counted.count++;
+    counted.ran();
+  }
+}
+
+/** How many invocations of a call's callbacks have run here: a stream's values wait for theirs (see StreamMessage). */
+export interface CallbackCount {
+  count: number;
+  /** Told after each one has run. */
+  readonly ran: () => void;
+}
+
 /** Arguments ready to post, and what must go with them. */
 export interface PreparedArgs {
   readonly args: readonly unknown[];
@@ -110,11 +127,12 @@ export interface PreparedArgs {
 
 /**
  * Prepares `args`: undefined when they travel as they are (primitives only, the common case, which
- * then costs no object). A callback that throws is reported to `failures` of the result.
+ * then costs no object). A callback that throws is reported to `failures` of the result; each
+ * invocation that runs is counted in `counted`, if given.
  *
  * @throws {CloneError} naming the first argument that cannot be sent.
  */
-export function prepareArgs(args: readonly unknown[]): PreparedArgs | undefined {
+export function prepareArgs(args: readonly unknown[], counted?: CallbackCount): PreparedArgs | undefined {
   let functions: Array<{ path: Path; fn: Function }> | undefined;
   let moved: TransferListItem[] | undefined;
   for (let i = 0; i < args.length; i++) {
@@ -150,7 +168,7 @@ export function prepareArgs(args: readonly unknown[]): PreparedArgs | undefined 
         failures.report(label, error);
         throw error;
       };
-      Comlink.expose((...callArgs: unknown[]) => {
+      const run = (...callArgs: unknown[]): unknown => {
         if (closed.has(port1)) throw new Error(`callback ${label} was called after its call had settled, and did not run`);
         try {
           const value: unknown = fn(...callArgs);
@@ -159,7 +177,8 @@ export function prepareArgs(args: readonly unknown[]): PreparedArgs | undefined 
         } catch (error) {
           return failed(error);
         }
-      }, endpoint(port1));
+      };
+      Comlink.expose(counted === undefined ? run : (...callArgs: unknown[]) => countedRun(run, callArgs, counted), endpoint(port1));
       ports.push(port1);
       callbacks.push({ path, port: port2 });
       moved.push(port2);

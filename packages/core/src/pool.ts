@@ -11,7 +11,7 @@ import { awaitedAt, LAZY, locate, type Site } from './call-site.js';
 import { Call, timeoutError, type CallHooks, type CallOutcome, type CallState } from './call.js';
 import { CallQueue } from './call-queue.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
-import { prepareArgs, type CallbackFailures } from './args.js';
+import { prepareArgs, type CallbackCount, type CallbackFailures } from './args.js';
 import { cancelAwaitable, currentSignal, onCancel, thenCancellable, type Cancels, type TaskSignal } from './cancel.js';
 import { CallbackError, CancelledError, CloneError, PoolClosedError, QueueFullError, ToThreadError } from './errors.js';
 import { refuseMovedAway } from './clone-check.js';
@@ -32,6 +32,8 @@ import { startingWorkers, startWorkers, warnWorkerFailed } from './workers.js';
 export interface TaskExtra {
   readonly op?: TaskOp;
   readonly stream?: StreamRef;
+  /** Where a stream counts its call's callback invocations as they run. */
+  readonly callbacks?: CallbackCount;
   /** A target already resolved (a module export named by `wrapModule`). */
   readonly ref?: FnRef;
 }
@@ -271,7 +273,7 @@ export class Pool {
     const signals = settings.signal === undefined ? (scope === undefined ? NO_SIGNALS : [scope]) : scope === undefined ? [settings.signal] : [settings.signal, scope];
     for (let i = 0; i < signals.length; i++) if (signals[i]!.aborted) throw signals[i]!.reason;
     // From here the call exists: the ports its callbacks get are closed when it settles.
-    const prepared = prepareArgs(args);
+    const prepared = prepareArgs(args, task.callbacks);
     const free = this.#dispatched < this.#limit.value;
     const { timeout, timeoutFrom, grace } = settings;
     const started = timeout !== undefined && timeoutFrom !== 'call' ? ++this.#nextCallId : undefined; // from 1: 0 is WAKE_ONLY

@@ -94,13 +94,18 @@ export function streamStopped(control: Int32Array): boolean {
   return Atomics.load(control, STREAM_STOP) === 1;
 }
 
-/** A message on a stream's port. */
-export type StreamMessage =
+/**
+ * A message on a stream's port. `calls`: how many callback invocations the worker had posted before
+ * it (absent: none). They travel on ports of their own, so the main thread delivers the message
+ * once it has run as many: a callback called before a `yield` runs before its value is seen.
+ */
+export type StreamMessage = (
   /** `buffer`: the value is a Buffer (it arrives as a Uint8Array). */
   | { readonly kind: 'value'; readonly value: unknown; readonly buffer?: true }
   /** `value`: what the generator returned, if anything. */
   | { readonly kind: 'done'; readonly value?: unknown; readonly buffer?: true }
-  | { readonly kind: 'error'; readonly thrown: WireThrown };
+  | { readonly kind: 'error'; readonly thrown: WireThrown }
+) & { readonly calls?: number };
 
 /** What every worker thread gets when it starts (its `workerData`, or part of it). */
 export interface WorkerSettings {

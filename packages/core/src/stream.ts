@@ -11,6 +11,7 @@ import { stitch, type Site } from './call-site.js';
 import { WorkerExitError } from './errors.js';
 import { STREAM_CREDITS as CREDITS, STREAM_STOP as STOP, type StreamMessage, type StreamRef } from './protocol.js';
 import type { TaskExtra } from './pool.js';
+import type { CallbackCount } from './args.js';
 
 /** How many values a stream may buffer ahead of its consumer. */
 const HIGH_WATER_MARK = 16;
@@ -35,6 +36,11 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
     waiting = [];
     for (const wake of woken) wake();
   };
+  /** The call's callback invocations run so far: a message waits for those the worker made before it. */
+  const callbacks: CallbackCount = { count: 0, ran: notify };
+  /** The call has ended: its callbacks have all run (it answers after them), or their ports are closed. */
+  let callEnded = false;
+  const behindCallbacks = (message: StreamMessage | undefined): boolean => !callEnded && message?.calls !== undefined && message.calls > callbacks.count;
   port1.on('message', (message: StreamMessage) => {
     if (stopped || finished) return; // posted before the stop (a cancel, return()), delivered after it
     inbox.push(message);
@@ -49,9 +55,13 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
   // stopped stream yields nothing more, not even values already here: the caller asked it to stop.
   // A dead worker's values before its death are still read (those still queued on the port too:
   // its death and its values travel apart), then its error.
-  const ended = start({ op: 'stream', stream }).then(
-    () => undefined,
+  const ended = start({ op: 'stream', stream, callbacks }).then(
+    () => {
+      callEnded = true;
+      notify();
+    },
     (error: unknown) => {
+      callEnded = true;
       failure = { error };
       if (error instanceof WorkerExitError) {
         if (!finished) for (let queued = receiveMessageOnPort(port1); queued !== undefined; queued = receiveMessageOnPort(port1)) inbox.push(queued.message as StreamMessage);
@@ -74,6 +84,10 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
   const step = async (): Promise<IteratorResult<T>> => {
     for (;;) {
       if (finished && inbox.length === 0) return { value: undefined, done: true };
+      if (behindCallbacks(inbox[0])) {
+        await new Promise<void>((resolve) => waiting.push(resolve));
+        continue;
+      }
       const message = inbox.shift();
       if (message?.kind === 'value') {
         Atomics.add(control, CREDITS, 1);

@@ -12,9 +12,14 @@ import { warnMainThread } from './strays.js';
 
 /** The callbacks of one call: invocations still on their way, and how to let go of them. */
 export interface Callbacks {
+  /** Invocations posted to the main thread so far (a stream's values say how many came before them). */
+  readonly posted: number;
   settled(): Promise<void>;
   release(): void;
 }
+
+/** Comlink's message that calls the function behind a proxy. */
+const APPLY = 'APPLY';
 
 /**
  * A callback called after its call settled: a warning on the main thread, and a rejection for the
@@ -33,8 +38,16 @@ export function reviveCallbacks(args: unknown[], refs: readonly CallbackRef[]): 
   const inFlight = new Set<Promise<unknown>>();
   const remotes: Array<Comlink.Remote<(...a: unknown[]) => unknown>> = [];
   let released = false;
+  let posted = 0;
   for (const { path, port } of refs) {
-    const remote = Comlink.wrap<(...a: unknown[]) => unknown>(endpoint(port));
+    // Counted once posted: one that failed on its way (refused by structured clone) never arrives.
+    const end = endpoint(port);
+    const post = end.postMessage.bind(end);
+    end.postMessage = (message, transfer) => {
+      post(message, transfer);
+      if ((message as { type?: unknown }).type === APPLY) posted++;
+    };
+    const remote = Comlink.wrap<(...a: unknown[]) => unknown>(end);
     remotes.push(remote);
     const label = `callback ${pathLabel(path)}`;
     const proxy = (...callArgs: unknown[]): Promise<unknown> => {
@@ -58,6 +71,9 @@ export function reviveCallbacks(args: unknown[], refs: readonly CallbackRef[]): 
     container[path[path.length - 1]!] = proxy;
   }
   return {
+    get posted() {
+      return posted;
+    },
     async settled() {
       while (inFlight.size > 0) await Promise.all(inFlight);
     },

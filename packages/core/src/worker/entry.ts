@@ -14,7 +14,7 @@ import { bufferPlaces, isBuffer, restoreBuffers } from '../buffers.js';
 import type { BootedMessage, ExportKind, MapChunkResult, RanMessage, ReplyMessage, RingMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
 import { markRunner, ring, writeAnswer } from '../inline-answers.js';
 import { markRan, markStart } from '../run-clock.js';
-import { reviveCallbacks } from './callbacks.js';
+import { reviveCallbacks, type Callbacks } from './callbacks.js';
 import { checkCancelled, setContext, type TaskContext } from './context.js';
 import { moveBack, movedBuffers } from './move-back.js';
 import { callable, exportOf, load, locateCtor, type Loaded } from './load.js';
@@ -68,8 +68,8 @@ function kindOf(value: unknown): ExportKind {
   return ctor === 'GeneratorFunction' || ctor === 'AsyncGeneratorFunction' ? 'generator' : 'function';
 }
 
-/** Runs the task against its resolved target. */
-function perform(request: TaskRequest, entry: Loaded): TaskResponse | Promise<TaskResponse> {
+/** Runs the task against its resolved target (`callbacks`: those of its arguments, if any). */
+function perform(request: TaskRequest, entry: Loaded, callbacks?: Callbacks): TaskResponse | Promise<TaskResponse> {
   const op = request.op ?? 'call';
   if (op === 'describe') return { ok: true, value: kindOf(entry.value) satisfies ExportKind };
   if (op === 'read') return readValue(request, entry);
@@ -82,7 +82,7 @@ function perform(request: TaskRequest, entry: Loaded): TaskResponse | Promise<Ta
     if (op === 'stream') {
       const iterator = value as Iterator<unknown> | AsyncIterator<unknown>;
       if (typeof iterator?.next !== 'function') throw new TypeError('the function did not return an iterator: call it without streaming');
-      return pump(iterator, request.stream!, (e) => encodeThrown(e, locateCtor(entry))).then((threw): TaskResponse => (threw ? { ok: true, value: undefined, failed: true } : { ok: true, value: undefined }));
+      return pump(iterator, request.stream!, (e) => encodeThrown(e, locateCtor(entry)), callbacks).then((threw): TaskResponse => (threw ? { ok: true, value: undefined, failed: true } : { ok: true, value: undefined }));
     }
   } catch (error) {
     return failed(error, entry);
@@ -173,9 +173,9 @@ interface RunStart {
 }
 
 /** Runs a call whose module is loaded: a plain call's clock starts only now, the load left out. */
-function begin(request: TaskRequest, entry: Loaded, run: RunStart | undefined): TaskResponse | Promise<TaskResponse> {
+function begin(request: TaskRequest, entry: Loaded, run: RunStart | undefined, callbacks: Callbacks | undefined): TaskResponse | Promise<TaskResponse> {
   if (run !== undefined) run.since = performance.now();
-  return perform(request, entry);
+  return perform(request, entry, callbacks);
 }
 
 function start(request: TaskRequest, run?: RunStart): TaskResponse | Promise<TaskResponse> {
@@ -189,7 +189,7 @@ function start(request: TaskRequest, run?: RunStart): TaskResponse | Promise<Tas
       callbacks?.release();
       return { ok: false, missing: request.fn.id };
     }
-    result = entry instanceof Promise ? entry.then((e) => begin(request, e, run), (error: unknown) => failed(error, undefined)) : begin(request, entry, run);
+    result = entry instanceof Promise ? entry.then((e) => begin(request, e, run, callbacks), (error: unknown) => failed(error, undefined)) : begin(request, entry, run, callbacks);
   } catch (error) {
     result = failed(error, undefined);
   }

@@ -10,6 +10,7 @@ import { CloneError } from '../errors.js';
 import { isBuffer } from '../buffers.js';
 import { markedBuffers } from './move-back.js';
 import { outputWritten } from './output.js';
+import type { Callbacks } from './callbacks.js';
 
 const RECHECK_MS = 1000;
 /**
@@ -46,8 +47,13 @@ export async function pump(
   iterator: Iterator<unknown> | AsyncIterator<unknown>,
   { port, control }: StreamRef,
   encode: (thrown: unknown) => WireThrown,
+  callbacks?: Callbacks,
 ): Promise<boolean> {
-  const post = (message: StreamMessage, moved?: ArrayBuffer[]): void => port.postMessage(message, moved);
+  // Each message says how many callback invocations went before it (see StreamMessage).
+  const post = (message: StreamMessage, moved?: ArrayBuffer[]): void => {
+    const calls = callbacks?.posted ?? 0;
+    port.postMessage(calls === 0 ? message : { ...message, calls }, moved);
+  };
   try {
     let returned: unknown;
     for (let sent = 1; takeCredit(control); sent++) {
