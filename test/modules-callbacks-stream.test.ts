@@ -570,4 +570,79 @@ describe('streaming generators', () => {
     expect(error).toBe('stop');
     expect(values.slice(0, 5)).toEqual([0, 1, 2, 3, 4]);
   });
+
+  it('closes the generator, running its finally block, when a value it yields cannot be sent', async () => {
+    const closed = new Int32Array(new SharedArrayBuffer(4));
+    const values: number[] = [];
+    const error = await settle(
+      (async () => {
+        const stream = pool.toThread(function* (flag: Int32Array): Generator<unknown> {
+          try {
+            yield 1;
+            yield { bad: () => 0 };
+          } finally {
+            Atomics.store(flag, 0, 1);
+          }
+        }, closed);
+        for await (const value of stream) values.push(value as number);
+      })(),
+    );
+    expect(error).toBeInstanceOf(CloneError);
+    expect(values).toEqual([1]);
+    expect(Atomics.load(closed, 0)).toBe(1); // before: left paused at its yield, its finally never ran
+  });
+
+  it('ends a generator paused for its consumer when its call is cancelled with a grace period, keeping the worker', async () => {
+    await using single = createPool({ minThreads: 1, maxThreads: 1 });
+    const closed = new Int32Array(new SharedArrayBuffer(4));
+    const controller = new AbortController();
+    const stream = single.toThread.with({ signal: controller.signal, grace: 5_000 })(function* (flag: Int32Array) {
+      try {
+        for (let i = 0; ; i++) yield i;
+      } finally {
+        Atomics.store(flag, 0, 1);
+      }
+    }, closed);
+    await stream.next(); // the worker then fills the buffer and pauses
+    const before = single.workers().map((worker) => worker.threadId);
+    controller.abort(new Error('stop'));
+    for (let waited = 0; Atomics.load(closed, 0) === 0 && waited < 4_000; waited += 20) await sleep(20);
+    expect(Atomics.load(closed, 0)).toBe(1); // before: paused until the grace period ended and the worker was terminated
+    await single.toThread((x: number) => x, 1);
+    expect(single.workers().map((worker) => worker.threadId)).toEqual(before);
+  });
+
+  it("keeps an async generator's event loop turning while it waits for its consumer", async () => {
+    const ticks = new Int32Array(new SharedArrayBuffer(4));
+    const stream = pool.toThread(async function* (counter: Int32Array) {
+      const timer = setInterval(() => Atomics.add(counter, 0, 1), 10);
+      try {
+        for (let i = 0; ; i++) yield i;
+      } finally {
+        clearInterval(timer);
+      }
+    }, ticks);
+    await stream.next(); // the worker then fills the buffer and pauses
+    await sleep(50);
+    const paused = Atomics.load(ticks, 0);
+    await sleep(500);
+    await stream.return!(undefined);
+    expect(Atomics.load(ticks, 0) - paused).toBeGreaterThan(5); // before: 0, the thread blocked in Atomics.wait
+  });
+
+  it('ends with an error saying it cannot be read, not a worker crash, when a generator throws what cannot be read', async () => {
+    const error = await settle(
+      (async () => {
+        const stream = pool.toThread(function* () {
+          yield 1;
+          const { proxy, revoke } = Proxy.revocable({}, {});
+          revoke();
+          throw proxy; // eslint-disable-line no-throw-literal
+        });
+        for await (const _ of stream);
+      })(),
+    );
+    expect(error).not.toBeInstanceOf(WorkerExitError);
+    expect(String(error)).toMatch(/could not report how the stream ended/);
+  });
 });

@@ -41,6 +41,11 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
   /** The call has ended: its callbacks have all run (it answers after them), or their ports are closed. */
   let callEnded = false;
   const behindCallbacks = (message: StreamMessage | undefined): boolean => !callEnded && message?.calls !== undefined && message.calls > callbacks.count;
+  /** Tells the worker the consumer has stopped: its generator ends at its next yield, a paused one at once. */
+  const stopWorker = (): void => {
+    Atomics.store(control, STOP, 1);
+    Atomics.notify(control, CREDITS);
+  };
   port1.on('message', (message: StreamMessage) => {
     if (stopped || finished) return; // posted before the stop (a cancel, return()), delivered after it
     inbox.push(message);
@@ -68,6 +73,7 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
       } else {
         stopped = true;
         inbox.length = 0;
+        stopWorker(); // a worker given a grace period ends the generator at its next yield, paused or not
       }
       port1.unref();
       notify();
@@ -76,8 +82,7 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
   const close = (): void => {
     finished = true;
     notify();
-    Atomics.store(control, STOP, 1);
-    Atomics.notify(control, CREDITS);
+    stopWorker();
     port1.close();
   };
   /** The next result; one at a time (see next). */

@@ -1,8 +1,9 @@
 /**
  * Streaming an iterator's values to the main thread with backpressure. The consumer grants
- * credits through shared memory; with none left the worker thread waits (Atomics.wait: a paused
- * sync generator uses no CPU). A stop flag from the consumer (`break`) ends the generator at its
- * next yield, running its `finally` blocks.
+ * credits through shared memory; with none left the worker waits for one (Atomics.waitAsync: no
+ * CPU used, and the thread's event loop turns meanwhile, so an async generator's timers and I/O,
+ * and the replies to its callbacks, are served). A stop flag from the consumer (`break`, or the
+ * call stopped) ends the generator at its next yield, running its `finally` blocks.
  */
 import { STREAM_CREDITS as CREDITS, streamStopped, type StreamMessage, type StreamRef, type WireThrown } from '../protocol.js';
 import { findUncloneable } from '../clone-check.js';
@@ -25,16 +26,29 @@ function turn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Waits for a credit; false when the consumer stopped meanwhile. */
-function takeCredit(control: Int32Array): boolean {
+/** Takes a credit: true when one was taken, false when the consumer stopped, else the credits seen (none). */
+function tryCredit(control: Int32Array): boolean | number {
   for (;;) {
     if (streamStopped(control)) return false;
     const credits = Atomics.load(control, CREDITS);
-    if (credits > 0) {
-      if (Atomics.compareExchange(control, CREDITS, credits, credits - 1) === credits) return true;
-      continue;
-    }
-    Atomics.wait(control, CREDITS, credits, RECHECK_MS);
+    if (credits <= 0) return credits;
+    if (Atomics.compareExchange(control, CREDITS, credits, credits - 1) === credits) return true;
+  }
+}
+
+/** Waits for a credit; false when the consumer stopped meanwhile. At once (no promise) when one is there. */
+function takeCredit(control: Int32Array): boolean | Promise<boolean> {
+  const taken = tryCredit(control);
+  return typeof taken === 'boolean' ? taken : waitCredit(control, taken);
+}
+
+async function waitCredit(control: Int32Array, seen: number): Promise<boolean> {
+  for (;;) {
+    const { async, value } = Atomics.waitAsync(control, CREDITS, seen, RECHECK_MS);
+    if (async) await value;
+    const taken = tryCredit(control);
+    if (typeof taken === 'boolean') return taken;
+    seen = taken;
   }
 }
 
@@ -56,7 +70,7 @@ export async function pump(
   };
   try {
     let returned: unknown;
-    for (let sent = 1; takeCredit(control); sent++) {
+    for (let sent = 1; await takeCredit(control); sent++) {
       if (sent % TURN_EVERY === 0) await turn();
       const next = await iterator.next();
       if (next.done) {
@@ -73,8 +87,11 @@ export async function pump(
     post(returned === undefined ? DONE : { kind: 'done', value: returned, ...(isBuffer(returned) && { buffer: true as const }) }, markedBuffers(returned));
     return false;
   } catch (error) {
+    // A value that could not be sent leaves the generator paused at its yield: it is closed, as
+    // `break` closes it, and its `finally` blocks run (a generator that threw is over already).
+    await closeQuietly(iterator);
     await outputWritten(); // what it logged before it threw, too
-    post({ kind: 'error', thrown: encode(error) });
+    post({ kind: 'error', thrown: encodeSafely(encode, error) });
     return true;
   } finally {
     port.close();
@@ -82,6 +99,24 @@ export async function pump(
 }
 
 const DONE: StreamMessage = { kind: 'done' };
+
+/** Ends `iterator`; what its `finally` throws then is dropped: the stream ends with the error that ended it first. */
+async function closeQuietly(iterator: Iterator<unknown> | AsyncIterator<unknown>): Promise<void> {
+  try {
+    await iterator.return?.();
+  } catch {
+    // the first error is the one reported
+  }
+}
+
+/** `encode(thrown)`, or, when the thrown value cannot be read (a revoked Proxy), a note saying so. */
+function encodeSafely(encode: (thrown: unknown) => WireThrown, thrown: unknown): WireThrown {
+  try {
+    return encode(thrown);
+  } catch {
+    return { kind: 'value', value: 'tothread could not report how the stream ended' };
+  }
+}
 
 /** @throws {CloneError} when structured clone would refuse `value` (at `path`). */
 function sendable(value: unknown, path: string): void {
