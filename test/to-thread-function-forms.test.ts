@@ -203,6 +203,13 @@ describe('functions that cannot run on a worker fail before dispatch, naming the
     expect(error.message).toContain('fixtures/closures.mjs');
   });
 
+  it('runs an exported function whose source text is that of a closure refused before, from its own module', async () => {
+    const { makeParse } = (await import('./fixtures/closures.mjs')) as { makeParse: () => (t: string) => string };
+    const { parse } = (await import('./fixtures/same-text-export.mjs')) as { parse: (t: string) => string };
+    expect((await rejection(toThread(makeParse(), 'x'))).message).toContain('fixtures/closures.mjs');
+    expect(await toThread(parse, 'x')).toBe('exported:x'); // before: refused, blaming closures.mjs
+  });
+
   it('rejects bound, native and class values, and accessors, saying why', async () => {
     expect((await rejection(toThread(hashSync.bind(null), 'x'))).reason).toBe('bound');
     expect((await rejection(toThread(((x: number) => x).bind(null), 1))).message).toMatch(/^This anonymous function is a bound function/); // bind() names it 'bound '

@@ -1,8 +1,9 @@
 /**
  * Turns a function into what a worker needs to run it (`FnRef`), or explains, before anything is
  * dispatched, why it cannot run there and what to do instead. Answers are cached per function (the
- * hot path is one WeakMap lookup) and per source text (a closure created again in a loop is
- * analysed, and refused, once).
+ * hot path is one WeakMap lookup); its parse, and which globals its scopes rebind, per source text
+ * (an arrow created again in a loop is analysed once). Where a function lives is looked up per
+ * function: another function of the same text may live elsewhere, exported or not.
  */
 import { UnsupportedFunctionError } from '../errors.js';
 import { typeError } from '../validate.js';
@@ -24,10 +25,15 @@ export function markOffloaded<F extends Function>(fn: F, message: string): F {
   return fn;
 }
 const pending = new WeakMap<Function, Promise<FnRef>>();
-/** Per analysed source: globals a scope around the function rebinds (checked once). */
+/**
+ * Per analysed source: globals a scope around the function rebinds (checked once: reading a
+ * function's scopes costs ~0.2 ms, too much for an arrow made anew at every call). Another
+ * function of the same text, in a module that binds those names otherwise, gets the same answer
+ * (the README says so).
+ */
 const shadowed = new WeakMap<Analysis, readonly string[]>();
-/** Per analysed source: where a closure was found not to be importable (checked once). */
-const unreachable = new WeakMap<Analysis, Location>();
+/** Functions found not to be importable, and where they were (refused again at once). */
+const unreachable = new WeakMap<Function, Location>();
 const sourceIds = new Map<string, number>();
 let nextId = 0;
 
@@ -136,10 +142,9 @@ function packagesResolved(fn: Function, analysis: SelfContained): string {
 }
 
 async function locate(fn: Function, analysis: Analysis, free: readonly string[]): Promise<FnRef> {
-  const known = unreachable.get(analysis);
-  const where = known ?? (await locateFunction(fn));
+  const where = unreachable.get(fn) ?? (await locateFunction(fn));
   if (where.ref !== undefined && !where.isEntry) return { kind: 'module', id: ++nextId, ...where.ref };
-  unreachable.set(analysis, where);
+  unreachable.set(fn, where);
   if (analysis.kind !== 'closure' && analysis.kind !== 'self-contained') throw opaqueError(fn, 'unparsable');
   throw closureError(fn, free, where);
 }
