@@ -1,8 +1,9 @@
 /**
  * The seeds' batch: 20 blocking HTTP requests to a server that answers each after 100 ms. One
  * after the other they take 2 s; gathered through toThread they overlap. How much depends on how
- * many threads can wait at once: the default pool has one per CPU core, a pool made for waiting
- * on I/O can have one per request.
+ * many threads can wait at once: a pool of one thread per CPU core, or one thread per request (the
+ * default pool, `maxThreads: 'auto'`, starts with one per core and grows while its threads are
+ * blocked and the CPUs idle; this example fixes its pools' sizes to compare the two ends).
  *
  *   pnpm example batch-requests
  */
