@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { pbkdf2Sync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -196,6 +197,14 @@ describe('functions that cannot run on a worker fail before dispatch, naming the
     await fresh.close();
   });
 
+  it('rejects a closure using require without suggesting to pass require, saying how to load modules inside the function', async () => {
+    const require = createRequire(import.meta.url);
+    const error = await rejection(toThread(() => (require('node:os') as typeof import('node:os')).arch()));
+    expect(error.freeVariables).toEqual(['require']);
+    expect(error.message).not.toMatch(/toThread\(\(require\)/); // before: "pass `require` as an argument", which runs back here as a callback
+    expect(error.message).toContain("process.getBuiltinModule('node:fs')");
+  });
+
   it('rejects a function its module defines but does not export, naming the module', async () => {
     const { makeAdder } = (await import('./fixtures/closures.mjs')) as { makeAdder: (n: number) => (x: number) => number };
     const error = await rejection(toThread(makeAdder(2), 1));
@@ -208,6 +217,15 @@ describe('functions that cannot run on a worker fail before dispatch, naming the
     const { parse } = (await import('./fixtures/same-text-export.mjs')) as { parse: (t: string) => string };
     expect((await rejection(toThread(makeParse(), 'x'))).message).toContain('fixtures/closures.mjs');
     expect(await toThread(parse, 'x')).toBe('exported:x'); // before: refused, blaming closures.mjs
+  });
+
+  it('runs a function using new.target by source, and one using import.meta from its module; refuses a non-exported one, naming import.meta', async () => {
+    expect(await toThread(function (this: unknown) { return new.target === undefined; })).toBe(true); // before: refused, "uses `new`"
+    const { whereAmI, makeWhereAmI } = (await import('./fixtures/import-meta.mjs')) as { whereAmI: () => string; makeWhereAmI: () => () => string };
+    expect(await toThread(whereAmI)).toMatch(/fixtures\/import-meta\.mjs$/);
+    const error = await rejection(toThread(makeWhereAmI()));
+    expect(error.freeVariables).toEqual(['import.meta']);
+    expect(error.message).toContain('uses `import.meta`'); // before: "could not be rebuilt from its source"
   });
 
   it('rejects bound, native and class values, and accessors, saying why', async () => {

@@ -96,7 +96,7 @@ interface Context {
 }
 
 /**
- * What the source takes from the place it was written, beyond names: `this`, `arguments` and
+ * What the source takes from the place it was written, beyond names: `import.meta`; `this`, `arguments` and
  * `new.target` outside any non-arrow function (an arrow in a class field, say); `super` outside a
  * method written inside the source (the source's own method has its home object here, not in the
  * worker); a direct `eval`, which reads the surrounding scope. The worker cannot have them.
@@ -110,7 +110,9 @@ function lexicalBindings(node: AnyNode, at: Context, found: Set<string>, root: A
       if (!at.inMethod) found.add('super');
       return;
     case 'MetaProperty':
-      if (!at.inFunction) found.add('new.target');
+      // `import.meta` is its module's, wherever it is used; `new.target` an enclosing function's.
+      if ((node.meta as AnyNode).name === 'import') found.add('import.meta');
+      else if (!at.inFunction) found.add('new.target');
       return;
     case 'Identifier':
       if (!at.inFunction && node.name === 'arguments') found.add('arguments');
@@ -213,7 +215,8 @@ function analyzeSource(source: string): Analysis {
   const free: string[] = [];
   const globals: string[] = [];
   for (const name of analyze(ast).globals.keys()) {
-    if (name === 'arguments' || TOOL_HELPERS.has(name) || own.has(name)) continue;
+    // periscopic lists the `new` of `new.target` and the `import` of `import.meta`: keywords, not names (see lexicalBindings).
+    if (name === 'arguments' || name === 'new' || name === 'import' || TOOL_HELPERS.has(name) || own.has(name)) continue;
     if (isLanguageGlobal(name) || HOST_GLOBALS.has(name)) globals.push(name);
     else free.push(name);
   }

@@ -15,7 +15,8 @@ let acorn: typeof import('acorn') | undefined;
 export function tryParse(code: string, superOutsideMethod = false): Node | undefined {
   acorn ??= createRequire(import.meta.url)('acorn') as typeof import('acorn');
   try {
-    return acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'script', allowSuperOutsideMethod: superOutsideMethod }) as unknown as Node;
+    // `import.meta` parses (a script refuses it) so that it can be named: see analyze.ts.
+    return acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'script', allowSuperOutsideMethod: superOutsideMethod, allowImportExportEverywhere: true }) as unknown as Node;
   } catch {
     return undefined;
   }
