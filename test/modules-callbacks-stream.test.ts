@@ -245,6 +245,9 @@ describe('callbacks across threads', () => {
     expect((refused([bytes.buffer, new SharedArrayBuffer(4)]) as Error).message).toMatch(/^Expected `options.transfer\[1\]` .*a SharedArrayBuffer is shared, never moved/);
     expect(refused([1])).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
     expect(() => transfer(5 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    // before: "Expected `value` to be … a typed array …, got `Uint8Array`"
+    expect(() => transfer(new Uint8Array(new SharedArrayBuffer(4)))).toThrow(/a SharedArrayBuffer, or a view of one, is shared, never moved/);
+    expect(() => transfer(new SharedArrayBuffer(4))).toThrow(/pass it without transfer\(\)/);
   });
 
   it('moves a buffer reached twice (one view marked twice, two marked halves, a mark and options.transfer) once', async () => {

@@ -21,7 +21,7 @@ const marks = new WeakMap<object, readonly TransferListItem[]>();
  * of being copied; they become unusable on this thread. Returns `value`.
  *
  * @param transferables what moves. @default `[value]` for an ArrayBuffer or MessagePort, `[value.buffer]` for a typed array or DataView
- * @throws {TypeError} when nothing transferable can be derived from `value`.
+ * @throws {TypeError} when nothing transferable can be derived from `value` (a SharedArrayBuffer, shared already, among them).
  * @example
  * await toThread(compressSync, transfer(bytes)) // bytes.buffer moves, no copy
  */
@@ -30,7 +30,9 @@ export function transfer<T extends object>(value: T, transferables?: readonly Tr
   if (list === undefined) {
     if (value instanceof ArrayBuffer || isPort(value)) list = [value as TransferListItem];
     else if (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer) list = [value.buffer];
-    else throw check.typeError('value', 'an ArrayBuffer, a typed array, a DataView or a MessagePort (or `transferables` to be given)', value);
+    else if (value instanceof SharedArrayBuffer || (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer)) {
+      throw check.typeError('value', 'an ArrayBuffer, a typed array, a DataView or a MessagePort (a SharedArrayBuffer, or a view of one, is shared, never moved: pass it without transfer())', value);
+    } else throw check.typeError('value', 'an ArrayBuffer, a typed array, a DataView or a MessagePort (or `transferables` to be given)', value);
   }
   marks.set(value, list);
   return value;
