@@ -5,7 +5,7 @@ import { askTheMainThread, crunchSync, reportJustBeforeReturning, reportThenThro
 import type * as streams from './fixtures/streams.mjs';
 import { asyncRows, countThenSum, failAfter, produce, rowsOf, rowsUntilCancelled } from './fixtures/streams.mjs';
 import { echoBytes, keptLength, makeBytes, makeNested, streamBytes } from './fixtures/buffers.mjs';
-import { nextWarning, settle, sleep } from './helpers.js';
+import { nextWarning, settle, sleep, workersOf } from './helpers.js';
 
 const pool = createPool({ minThreads: 1, maxThreads: 2 });
 afterAll(() => pool.close());
@@ -607,12 +607,12 @@ describe('streaming generators', () => {
       }
     }, closed);
     await stream.next(); // the worker then fills the buffer and pauses
-    const before = single.workers().map((worker) => worker.threadId);
+    const before = workersOf(single).map((worker) => worker.threadId);
     controller.abort(new Error('stop'));
     for (let waited = 0; Atomics.load(closed, 0) === 0 && waited < 4_000; waited += 20) await sleep(20);
     expect(Atomics.load(closed, 0)).toBe(1); // before: paused until the grace period ended and the worker was terminated
     await single.toThread((x: number) => x, 1);
-    expect(single.workers().map((worker) => worker.threadId)).toEqual(before);
+    expect(workersOf(single).map((worker) => worker.threadId)).toEqual(before);
   });
 
   it("keeps an async generator's event loop turning while it waits for its consumer", async () => {
