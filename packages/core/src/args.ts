@@ -30,9 +30,11 @@ export function transfer<T extends object>(value: T, transferables?: readonly Tr
   if (list === undefined) {
     if (value instanceof ArrayBuffer || isPort(value)) list = [value as TransferListItem];
     else if (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer) list = [value.buffer];
-    else if (value instanceof SharedArrayBuffer || (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer)) {
-      throw check.typeError('value', 'an ArrayBuffer, a typed array, a DataView or a MessagePort (a SharedArrayBuffer, or a view of one, is shared, never moved: pass it without transfer())', value);
-    } else throw check.typeError('value', 'an ArrayBuffer, a typed array, a DataView or a MessagePort (or `transferables` to be given)', value);
+    else {
+      const shared = value instanceof SharedArrayBuffer || (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer);
+      const hint = shared ? 'a SharedArrayBuffer, or a view of one, is shared, never moved: pass it without transfer()' : 'or `transferables` to be given';
+      throw check.typeError('value', `an ArrayBuffer, a typed array, a DataView or a MessagePort (${hint})`, value);
+    }
   }
   marks.set(value, list);
   return value;

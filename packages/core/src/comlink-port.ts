@@ -16,12 +16,15 @@ export interface NodePortLike {
 /**
  * The Comlink endpoint of a Node port. Comlink joins the transfer lists of a call's arguments as
  * they are: one buffer marked in two arguments would be listed twice, which postMessage refuses.
- * It moves once.
+ * It moves once. `posted` is told of each message once it is posted (one refused is not).
  */
-export function endpoint(port: NodePortLike): Endpoint {
+export function endpoint(port: NodePortLike, posted?: (message: unknown) => void): Endpoint {
   const end = (nodeEndpoint as (port: NodePortLike) => Endpoint)(port);
   const post = end.postMessage.bind(end);
-  end.postMessage = (message, transfer) => post(message, transfer !== undefined && transfer.length > 1 ? [...new Set(transfer)] : transfer);
+  end.postMessage = (message, transfer) => {
+    post(message, transfer !== undefined && transfer.length > 1 ? [...new Set(transfer)] : transfer);
+    posted?.(message);
+  };
   return end;
 }
 

@@ -122,6 +122,18 @@ function safe<T>(read: () => T, fallback: T): T {
 export const THROWN_KEY = 'tothread.thrown';
 
 /**
+ * What `encode` gives, or, when the thrown value cannot even be read (a revoked Proxy), a note that
+ * the `what` (a call, a stream) ended unreported: the worker never dies of a report.
+ */
+export function encodedOrNote(encode: () => WireThrown, what: string): WireThrown {
+  try {
+    return encode();
+  } catch {
+    return { kind: 'value', value: `tothread could not report how the ${what} ended` };
+  }
+}
+
+/**
  * Encodes a thrown value for the wire. `locateCtor` names the user's error class when the worker
  * can find it among a module's exports. An error met twice (the same one as a `cause` and in a
  * field, or in a cycle) is encoded once: structured clone keeps the shared reference, and

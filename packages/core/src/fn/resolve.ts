@@ -56,16 +56,18 @@ const SCOPE_WORDS = new Set(['arguments', 'this', 'super', 'eval', 'new.target',
 
 /** A CommonJS module's own bindings: passed as an argument, `require` would run back on this thread. */
 const MODULE_WORDS = new Set(['require', 'module', 'exports', '__filename', '__dirname']);
-const GET_INSIDE = "get it inside the function (a built-in module: process.getBuiltinModule('node:fs'); a package: await import('pkg'))";
+/** The fix of loading a module inside the function, after `doing` (`get it`, `load what \`require\` loads`). */
+function inside(doing: string): string {
+  return `${doing} inside the function (a built-in module: process.getBuiltinModule('node:fs'); a package: await import('pkg'))`;
+}
 
 function closureError(fn: Function, free: readonly string[], where: Location): UnsupportedFunctionError {
   const names = list(free);
   const site = where.url ? ` (defined in ${where.url})` : '';
   const params = free.filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && !SCOPE_WORDS.has(n) && !MODULE_WORDS.has(n));
-  const asArgs = params.length > 0 ? `: toThread((${params.join(', ')}) => …, ${params.join(', ')})` : '';
   if (params.length === 0) {
     // `this`, `super`, a direct `eval`, `import.meta`, `require`: nothing that could be passed instead.
-    const required = free.includes('require') ? `, and ${GET_INSIDE.replace('get it', 'load what `require` loads')}` : '';
+    const required = free.includes('require') ? `, and ${inside('load what `require` loads')}` : '';
     return new UnsupportedFunctionError(
       where.isEntry ? 'entry-script' : 'closure',
       `${label(fn)}${site} uses ${names}, which only the place it was written in has: a worker rebuilding it from its source cannot. ` +
@@ -73,21 +75,22 @@ function closureError(fn: Function, free: readonly string[], where: Location): U
       free,
     );
   }
+  const asArgs = `: toThread((${params.join(', ')}) => …, ${params.join(', ')})`;
+  const asData = `${params.length > 1 ? `${list(params)} as arguments` : `${list(params)} as an argument`}${asArgs} if ${params.length > 1 ? 'they are' : 'it is'} data (a function in an argument runs back on this thread, as a callback)`;
+  const getInside = inside(free.length > 1 ? 'get them' : 'get it');
   if (where.isEntry) {
     return new UnsupportedFunctionError(
       'entry-script',
       `${label(fn)}${site} uses ${names} from its surrounding scope, and it lives in the program's entry script, ` +
         `which a worker cannot import without running the whole program again. Move it into its own module and ` +
-        `export it, pass ${params.length > 1 ? `${list(params)} as arguments` : `${list(params)} as an argument`}${asArgs} if ${params.length > 1 ? 'they are' : 'it is'} data (a function in an argument runs back on this thread, as a callback), ` +
-        `or ${GET_INSIDE.replace(' it ', free.length > 1 ? ' them ' : ' it ')}`,
+        `export it, pass ${asData}, or ${getInside}`,
       free,
     );
   }
   return new UnsupportedFunctionError(
     'closure',
     `${label(fn)}${site} uses ${names} from its surrounding scope, which a worker thread does not have. ` +
-      `Pass ${params.length > 1 ? `${list(params)} as arguments` : `${list(params)} as an argument`}${asArgs} if ${params.length > 1 ? 'they are' : 'it is'} data (a function in an argument runs back on this thread, as a callback), ` +
-      `${GET_INSIDE.replace(' it ', free.length > 1 ? ' them ' : ' it ')}, or export the function from a module and pass the imported reference`,
+      `Pass ${asData}, ${getInside}, or export the function from a module and pass the imported reference`,
     free,
   );
 }

@@ -39,15 +39,12 @@ export function reviveCallbacks(args: unknown[], refs: readonly CallbackRef[]): 
   const remotes: Array<Comlink.Remote<(...a: unknown[]) => unknown>> = [];
   let released = false;
   let posted = 0;
+  const countApply = (message: unknown): void => {
+    if ((message as { type?: unknown }).type === APPLY) posted++;
+  };
   for (const { path, port } of refs) {
     // Counted once posted: one that failed on its way (refused by structured clone) never arrives.
-    const end = endpoint(port);
-    const post = end.postMessage.bind(end);
-    end.postMessage = (message, transfer) => {
-      post(message, transfer);
-      if ((message as { type?: unknown }).type === APPLY) posted++;
-    };
-    const remote = Comlink.wrap<(...a: unknown[]) => unknown>(end);
+    const remote = Comlink.wrap<(...a: unknown[]) => unknown>(endpoint(port, countApply));
     remotes.push(remote);
     const label = `callback ${pathLabel(path)}`;
     const proxy = (...callArgs: unknown[]): Promise<unknown> => {

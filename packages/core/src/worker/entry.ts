@@ -5,7 +5,7 @@
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { uncloneableResult, unstreamedResult } from '../clone-check.js';
-import { encodeThrown } from '../error-codec.js';
+import { encodedOrNote, encodeThrown } from '../error-codec.js';
 import { CloneError, ExportError } from '../errors.js';
 import { DONE, LOADING, PENDING, RUNNING } from '../batch-states.js';
 import { argsAt } from '../batch-args.js';
@@ -40,11 +40,7 @@ g.__vite_ssr_dynamic_import__ ??= (specifier: string) => import(specifier);
 
 /** Whatever goes wrong while reporting is itself reported: the worker never dies of a report. */
 function failed(thrown: unknown, entry: Loaded | undefined): TaskResponse {
-  try {
-    return { ok: false, thrown: encodeThrown(thrown, locateCtor(entry)) };
-  } catch {
-    return { ok: false, thrown: { kind: 'value', value: 'tothread could not report how the call ended' } };
-  }
+  return { ok: false, thrown: encodedOrNote(() => encodeThrown(thrown, locateCtor(entry)), 'call') };
 }
 
 /** A result that structured clone would refuse is reported as such, instead of killing the worker. */

@@ -8,6 +8,7 @@
 import { STREAM_CREDITS as CREDITS, streamStopped, type StreamMessage, type StreamRef, type WireThrown } from '../protocol.js';
 import { findUncloneable } from '../clone-check.js';
 import { CloneError } from '../errors.js';
+import { encodedOrNote } from '../error-codec.js';
 import { isBuffer } from '../buffers.js';
 import { markedBuffers } from './move-back.js';
 import { outputWritten } from './output.js';
@@ -91,7 +92,7 @@ export async function pump(
     // `break` closes it, and its `finally` blocks run (a generator that threw is over already).
     await closeQuietly(iterator);
     await outputWritten(); // what it logged before it threw, too
-    post({ kind: 'error', thrown: encodeSafely(encode, error) });
+    post({ kind: 'error', thrown: encodedOrNote(() => encode(error), 'stream') });
     return true;
   } finally {
     port.close();
@@ -106,15 +107,6 @@ async function closeQuietly(iterator: Iterator<unknown> | AsyncIterator<unknown>
     await iterator.return?.();
   } catch {
     // the first error is the one reported
-  }
-}
-
-/** `encode(thrown)`, or, when the thrown value cannot be read (a revoked Proxy), a note saying so. */
-function encodeSafely(encode: (thrown: unknown) => WireThrown, thrown: unknown): WireThrown {
-  try {
-    return encode(thrown);
-  } catch {
-    return { kind: 'value', value: 'tothread could not report how the stream ended' };
   }
 }
 
