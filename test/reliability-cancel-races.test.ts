@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createPool, TimeoutError } from '@tothread/core';
-import { step } from './fixtures/batching.mjs';
+import { step, workAfterFlag } from './fixtures/batching.mjs';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
-import { workersOf } from './helpers.js';
+import { settle, sleep, workersOf } from './helpers.js';
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -58,6 +58,32 @@ describe('cancellation races settle each call exactly once and leak nothing', ()
     expect(pool.stats()).toMatchObject({ running: 0, queued: 0 });
     expect(await pool.toThread(() => 'recovered')).toBe('recovered');
     expect(workersOf(pool).length).toBeLessThanOrEqual(2);
+  });
+
+  it('calls sharing one signal that had not started when it aborted reject with its reason, none resolving with a value it ran for after abort()', async () => {
+    await using pool = createPool({ minThreads: 2, maxThreads: 2 });
+    const n = 400;
+    const idle = new Int32Array(new SharedArrayBuffer(4));
+    const ignored = new Int32Array(new SharedArrayBuffer(4 * n));
+    let late = 0;
+    for (let round = 0; round < 8; round++) {
+      // Measured quick (they batch), and both workers started.
+      for (let k = 0; k < 2; k++) await Promise.all(Array.from({ length: 200 }, (_, i) => pool.toThread(workAfterFlag, idle, ignored, i)));
+      const flag = new Int32Array(new SharedArrayBuffer(4));
+      const started = new Int32Array(new SharedArrayBuffer(4 * n));
+      const controller = new AbortController();
+      const calls = Array.from({ length: n }, (_, i) => settle(pool.toThread.with({ signal: controller.signal })(workAfterFlag, flag, started, i)));
+      await sleep(8); // batches are running on both workers
+      Atomics.store(flag, 0, 1);
+      controller.abort(new Error('all off'));
+      const outcomes = await Promise.all(calls);
+      // Before: 0 to 99 in all (16 and 99 in two runs of three, 5 rounds each), read from shared
+      // memory as another call's cancel read the answers behind it, before their own cancel.
+      late += outcomes.filter((outcome, i) => Atomics.load(started, i) === 1 && outcome === i).length;
+      expect(outcomes.every((outcome, i) => outcome === i || (outcome as Error).message === 'all off')).toBe(true);
+    }
+    expect(late).toBe(0);
+    expect(pool.stats()).toMatchObject({ running: 0, queued: 0 });
   });
 
   it('timed calls in batches, among calls that hang and aborts: each settles once, only the hung ones time out', async () => {

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { createPool, ModuleLoadError, WorkerExitError, type Pool } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { configuredSync } from './fixtures/worker-only-throw.mjs';
-import { fixture, nextWarning, settle, workersOf } from './helpers.js';
+import { fixture, nextWarning, settle, sleep, workersOf } from './helpers.js';
+
+const ignore = (): void => {};
 
 
 /** Runs `fault` next to an untouched call on the other worker; checks replacement and stats. */
@@ -109,6 +111,21 @@ describe('faults around a call, not in it', () => {
     }
   });
 
+  it('a worker terminated while starting leaves no call waiting for ever once the last worker dies too, and close() returns', async () => {
+    const pool = createPool({ minThreads: 1, maxThreads: 2 });
+    await pool.toThread(busyWaitSync, 1); // one worker, started
+    const first = settle(pool.toThread(busyWaitSync, 300));
+    const second = settle(pool.toThread((x: number) => x * 2, 21)); // Piscina starts a second worker for it
+    const [running, starting] = workersOf(pool);
+    // Piscina then replaces no worker that dies (it takes one dying before it was ready for a sign
+    // that every worker would): the call waiting for the second one waited for ever, and close() too.
+    await starting!.terminate();
+    await running!.terminate();
+    expect(await within(first)).toBeInstanceOf(WorkerExitError);
+    expect(await within(second)).toBe(42);
+    await expect(within(pool.close())).resolves.toBeUndefined();
+  });
+
   it('a worker that crashes idle after its batch answered fails none of the calls that ran (their answers were on the way)', async () => {
     // A race: before the fix, 1-4 trials in 30 failed every call of the batch as "could not start".
     for (let trial = 0; trial < 50; trial++) {
@@ -139,8 +156,8 @@ describe('faults around a call, not in it', () => {
         return round;
       };
       // 11 ms: above the batching limit, each goes alone, and the next is sent as the timer is due.
-      const mark = (flags: Int32Array, i: number): number => {
-        Atomics.store(flags, i, 1);
+      const mark = (runs: Int32Array, i: number): number => {
+        Atomics.add(runs, i, 1);
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 11);
         return i;
       };
@@ -152,6 +169,7 @@ describe('faults around a call, not in it', () => {
       const outcomes = await Promise.allSettled(calls);
       // Before: 3 to 6 of the 32 failed with a WorkerExitError blaming them, never having started.
       expect(outcomes.filter((outcome) => outcome.status === 'rejected')).toEqual([]);
+      // Each ran once: a call that answered as its worker died is not sent again (before: 1 in 30 twice).
       expect(Array.from(started)).toEqual(Array<number>(32).fill(1));
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(warnings.length).toBeGreaterThan(0); // the error is said, not dropped
@@ -173,6 +191,76 @@ describe('faults around a call, not in it', () => {
       }
     } finally {
       process.off('warning', onWarning);
+    }
+  });
+
+  it('a call sent to a worker that a timer left behind kills just after the call before answered runs on another (it is not blamed)', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    process.on('warning', ignore);
+    try {
+      // Three functions (each call goes alone): the first leaves a check that throws once the second
+      // has run, in the same turn of the worker's event loop as the second's answer leaves; the
+      // third is sent as that answer arrives.
+      const leaveCheck = (flag: Int32Array): string => {
+        const check = (): void => {
+          if (Atomics.load(flag, 0) === 1) throw new Error('left behind by leaveCheck');
+          setImmediate(check);
+        };
+        setImmediate(check);
+        return 'first';
+      };
+      const setFlag = (flag: Int32Array, runs: Int32Array): string => {
+        Atomics.add(runs, 0, 1);
+        Atomics.store(flag, 0, 1);
+        return 'second';
+      };
+      const count = (runs: Int32Array): string => {
+        Atomics.add(runs, 1, 1);
+        return 'third';
+      };
+      for (let round = 0; round < 10; round++) {
+        const flag = new Int32Array(new SharedArrayBuffer(4));
+        const runs = new Int32Array(new SharedArrayBuffer(8));
+        const outcomes = await Promise.allSettled([pool.toThread(leaveCheck, flag), pool.toThread(setFlag, flag, runs), pool.toThread(count, runs)]);
+        // Before: the third failed every round, "crashed (left behind by leaveCheck)", never having started.
+        expect(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : (outcome.reason as Error).message))).toEqual(['first', 'second', 'third']);
+        expect(Array.from(runs)).toEqual([1, 1]);
+      }
+    } finally {
+      process.off('warning', ignore);
+    }
+  });
+
+  it('a call whose worker dies of what a call left behind after it answered, before its answer arrives, gets the answer the death carries, or fails saying so, and is not run again', async () => {
+    const answerThenDie = async (said: object): Promise<unknown> => {
+      await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+      const runs = new Int32Array(new SharedArrayBuffer(4));
+      const call = pool.toThread((counter: Int32Array) => {
+        Atomics.add(counter, 0, 1);
+        return 'answered';
+      }, runs);
+      // The main thread is busy while the call answers, and learns of its worker's death first: the
+      // worker's error names the last task it began, the pool's first, and carries its answer when
+      // it still has it (as a worker marks what it dies of outside any call, see worker/strays.ts).
+      const [worker] = workersOf(pool);
+      const until = Date.now() + 10_000;
+      while (Atomics.load(runs, 0) === 0 && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50); // its answer is posted
+      worker!.emit('error', Object.assign(new Error('thrown by a timer a call left behind'), { tothreadOutsideAnyCall: said }));
+      const outcome = await settle(call);
+      await sleep(200);
+      expect(Atomics.load(runs, 0)).toBe(1); // before: 2, sent again as if it had never started
+      expect(await pool.toThread((x: number) => x + 1, 1)).toBe(2); // the pool replaced the worker
+      return outcome;
+    };
+    process.on('warning', ignore);
+    try {
+      expect(await answerThenDie({ begun: 1, answer: { ok: true, value: 'carried by the death' } })).toBe('carried by the death');
+      const error = (await answerThenDie({ begun: 1 })) as WorkerExitError;
+      expect(error).toBeInstanceOf(WorkerExitError);
+      expect(error.message).toMatch(/ran to the end, but its worker thread crashed \(thrown by a timer a call left behind\) before the answer reached this thread.*not run again/);
+    } finally {
+      process.off('warning', ignore);
     }
   });
 

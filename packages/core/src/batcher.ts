@@ -6,7 +6,7 @@
  */
 import { Batch, CostTable } from './batch.js';
 import { packArgs } from './batch-args.js';
-import { LOADING, RUNNING } from './batch-states.js';
+import { LOADING, RUNNING, SKIPPED } from './batch-states.js';
 import { needsText } from './inline-answers.js';
 import { warnWorkerFailed } from './workers.js';
 import type { Call } from './call.js';
@@ -65,7 +65,9 @@ export class Batcher {
   readonly #deliverValue = (call: Call, value: unknown, ms: number | undefined): void => {
     this.#answered(call.id);
     if (ms !== undefined) this.#costs.record(call.target.id, ms);
-    if (call.state === 'running') call.resolveWith(value);
+    // Read while its signal's calls are being cancelled (a cancel reads the answers behind it): it
+    // is cancelled as the others, as a call alone whose answer had not arrived yet.
+    if (call.state === 'running' && !call.aborted) call.resolveWith(value);
   };
 
   constructor(host: BatchHost) {
@@ -304,7 +306,8 @@ export class Batcher {
    * memory, or by a message on its way): nothing else changes.
    */
   cancel(batch: Batch, slot: number, reason: unknown): Call[] {
-    if (batch.skip(slot) || batch.answered(slot)) return [];
+    // Skipped here, or already as its signal aborted (see Pool#cancelUnstarted).
+    if (batch.skip(slot) || batch.state(slot) === SKIPPED || batch.answered(slot)) return [];
     const later = batch.open().filter((other) => other.slot > slot && batch.skip(other.slot));
     const state = batch.state(slot);
     if (state === RUNNING || state === LOADING) batch.taskSignal.abort(reason);

@@ -31,6 +31,8 @@ export interface CallHooks {
   settled(call: Call, prior: CallState): void;
   /** The call is to stop: its promise was cancelled, or a signal of its aborted. */
   cancel(call: Call, reason: unknown): void;
+  /** A signal of the call aborted: stops it now if it has not started (see signal-watch.ts); `cancel` follows. */
+  cancelUnstarted(call: Call, reason: unknown): void;
 }
 
 /** One call on the main thread: its request, its settings, its promise, and how it settles. */
@@ -118,6 +120,17 @@ export class Call {
     this.#hooks.cancel(this, reason);
   }
 
+  /** A signal of the call aborted: it stops now if it has not started; {@link cancel} follows. */
+  cancelUnstarted(reason: unknown): void {
+    this.#hooks.cancelUnstarted(this, reason);
+  }
+
+  /** True once one of its signals has aborted: its cancel has come, or is on its way (see signal-watch.ts). */
+  get aborted(): boolean {
+    for (let i = 0; i < this.#signals.length; i++) if (this.#signals[i]!.aborted) return true;
+    return false;
+  }
+
   /** Cancels the call with the reason of whichever of its signals aborts first. */
   listen(): void {
     if (this.#signals.length > 0) this.#unwatch = watchAll(this.#signals, this);
@@ -196,10 +209,11 @@ export class Call {
   }
 
   /**
-   * Settles from a Piscina rejection: the worker died under the call, or the task never reached it
-   * (`starting`: no worker could start to run it).
+   * Settles from a Piscina rejection: the worker died under the call (`running`), the task never
+   * reached it (`starting`: no worker could start to run it), or it died after the call had
+   * answered, before the answer reached this thread (`answered`).
    */
-  crashed(error: unknown, starting = false): void {
+  crashed(error: unknown, when: 'starting' | 'running' | 'answered' = 'running'): void {
     const code = (error as { code?: unknown } | null)?.code;
     const name = (error as { name?: unknown } | null)?.name;
     const detail = error instanceof Error ? error.message : String(error);
@@ -216,8 +230,10 @@ export class Call {
       const memory = code === 'ERR_WORKER_OUT_OF_MEMORY';
       const what = memory ? 'ran out of memory' : exit ? `exited with code ${exit[1]}` : `crashed (${detail})`;
       failure = new WorkerExitError(
-        starting
+        when === 'starting'
           ? `No worker thread could start to run \`${this.name}\`: one ${what} while starting. Check the pool's execArgv, env and resourceLimits; the next call starts a worker again.`
+          : when === 'answered'
+          ? `\`${this.name}\` ran to the end, but its worker thread ${what} before the answer reached this thread, of something a call left behind (a timer that threw, say): the answer is lost, and the call is not run again (it may have done its work). The pool replaces the worker.`
           : `The worker thread running \`${this.name}\` ${what} before the call settled. The pool replaces the worker.${memory ? " Raise the pool's resourceLimits, or process the data in smaller pieces." : ''}`,
         exit ? Number(exit[1]) : undefined,
         { cause: error },
@@ -240,7 +256,8 @@ export class Call {
 /** Cancels `call` when one of `signals` aborts; returns how to stop watching each. */
 function watchAll(signals: readonly AbortSignal[], call: Call): Array<() => void> {
   const cancel = (reason: unknown): void => call.cancel(reason);
-  return signals.map((signal) => watchSignal(signal, cancel));
+  const unstarted = (reason: unknown): void => call.cancelUnstarted(reason);
+  return signals.map((signal) => watchSignal(signal, cancel, unstarted));
 }
 
 /** How errors name the function a call runs. */

@@ -129,6 +129,7 @@ export class Pool {
   readonly #callHooks: CallHooks = {
     settled: (call, prior) => this.#settled(call, prior),
     cancel: (call, reason) => this.#cancel(call, reason),
+    cancelUnstarted: (call, reason) => this.#cancelUnstarted(call, reason),
   };
   #completed = 0;
   #failed = 0;
@@ -276,7 +277,8 @@ export class Pool {
     const prepared = prepareArgs(args, task.callbacks);
     const free = this.#dispatched < this.#limit.value;
     const { timeout, timeoutFrom, grace } = settings;
-    const started = timeout !== undefined && timeoutFrom !== 'call' ? ++this.#nextCallId : undefined; // from 1: 0 is WAKE_ONLY
+    const id = ++this.#nextCallId; // from 1: 0 is WAKE_ONLY
+    const started = timeout !== undefined && timeoutFrom !== 'call' ? id : undefined;
     const cancelFlag = grace ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
     // Most calls move nothing: they share one empty list instead of building one.
     const moved =
@@ -285,7 +287,7 @@ export class Pool {
         : [...new Set([...(settings.transfer ?? []), ...(prepared?.transfer ?? []), ...(task.stream ? [task.stream.port] : [])])]; // a buffer reached twice moves once
     // A call that moves something (buffers, callback or stream ports) always travels in full: what
     // it moves cannot be moved a second time if a worker asked for the full form.
-    const request: Mutable<TaskRequest> = { fn: moved.length === 0 ? this.#known.shorten(fn, this.#limit.value) : fn, args: prepared?.args ?? args };
+    const request: Mutable<TaskRequest> = { id, fn: moved.length === 0 ? this.#known.shorten(fn, this.#limit.value) : fn, args: prepared?.args ?? args };
     // A plain call: it moves nothing and needs no message of its own, so it may travel in a batch.
     const buffers = bufferPlaces(request.args);
     if (buffers !== undefined) request.buffers = buffers;
@@ -449,19 +451,28 @@ export class Pool {
     }
     // Handled here rather than through #run: one promise hop fewer on the path of every single call.
     const failed = (error: unknown): void => {
+      // The worker died of what a finished call left behind (a timer that threw), and this call is
+      // the last it began: it had settled, and its answer, lost with the worker, came with the death.
+      const outside = diedOutsideAnyCall(error);
+      if (outside !== undefined && outside.begun === request.id && outside.answer !== undefined && call.state !== 'settled') {
+        warnWorkerFailed(error);
+        void answered(outside.answer);
+        return;
+      }
       call.workerDone();
       if (call.state !== 'settled') {
-        // The worker died of what a finished call left behind before it started this one: the
-        // call runs on another worker (once: a worker dying so again fails it), and the error is said.
-        // What it moved (a buffer, callback ports, a stream's port) went with the dead worker.
-        if (diedOutsideAnyCall(error) && !call.sentAgain && call.transfer.length === 0) {
+        // Unless this call is the last the worker began (its answer was lost with the worker), it
+        // never started there, and runs on another worker; the error is said. One that died before
+        // beginning any call sends it again once only: a worker that always dies so would loop.
+        // What a call moved (a buffer, callback ports, a stream's port) went with the dead worker.
+        if (outside !== undefined && outside.begun !== request.id && (outside.begun !== 0 || !call.sentAgain) && call.transfer.length === 0) {
           call.sentAgain = true;
           warnWorkerFailed(error);
           this.#requeue([call]);
         } else {
           // Until a worker of this pool has started, a worker that dies under a call failed to start
           // (unless it died of what a call it ran left behind: it had started).
-          call.crashed(error, !this.#booted && !diedOutsideAnyCall(error));
+          call.crashed(error, outside?.begun === request.id ? 'answered' : !this.#booted && outside === undefined ? 'starting' : 'running');
         }
       }
       this.#release();
@@ -583,6 +594,17 @@ export class Pool {
     call.taskSignal.abort(reason);
   }
 
+  /**
+   * A signal of `call` aborted, and every call it stops hears it here before any is cancelled: one
+   * still queued settles now, and one waiting in a batch is skipped there (its cancel follows). A
+   * worker freed by stopping a running call then takes none of them, and a batch's worker starts
+   * none of them while the others are cancelled.
+   */
+  #cancelUnstarted(call: Call, reason: unknown): void {
+    if (call.state === 'queued') this.#cancel(call, reason);
+    else if (call.state === 'running' && call.batch !== undefined) call.batch.skip(call.slot);
+  }
+
   /** Arms a call's timeout of `ms`, `spent` of which have passed already (waiting for room in the queue). */
   #startTimer(call: Call, ms: number, spent = 0): void {
     if (call.timer !== undefined) return; // a call sent again in full starts once
@@ -671,7 +693,7 @@ export class Pool {
     const stranded = [...this.#running].filter((call) => (call.batch === undefined ? !call.answered : !call.batch.answered(call.slot)));
     if (stranded.length === 0) return false;
     this.#piscina = undefined;
-    for (const call of stranded) call.crashed(error, true);
+    for (const call of stranded) call.crashed(error, 'starting');
     void piscina.destroy();
     return true;
   }

@@ -57,14 +57,27 @@ export interface MapChunkResult {
 
 /**
  * The property a worker sets on what it throws outside any task (a timer a finished call left
- * behind) as it dies: a task it was sent meanwhile had not started, and runs on another worker.
- * Own string properties of a thrown object survive the trip (Node 20-24).
+ * behind) as it dies: an {@link OutsideAnyCall}. Own properties of a thrown object survive the trip
+ * (Node 20-24).
  */
 export const OUTSIDE_ANY_CALL = 'tothreadOutsideAnyCall';
 
-/** True for the error a worker died of outside any task (see {@link OUTSIDE_ANY_CALL}). */
-export function diedOutsideAnyCall(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as Record<string, unknown>)[OUTSIDE_ANY_CALL] === true;
+/**
+ * What a worker that died outside any task says. A task it was sent meanwhile had not started,
+ * unless it is the last it began: that one had settled, and its answer may not have reached the
+ * main thread, so the worker sends it again here when it still has it.
+ */
+export interface OutsideAnyCall {
+  /** The id of the last task the worker began (0: none yet; -1: a batch). */
+  readonly begun: number;
+  /** That task's answer, kept for a moment after it is posted (see worker/strays.ts). */
+  readonly answer?: TaskResponse;
+}
+
+/** What a worker that died outside any task says (see {@link OUTSIDE_ANY_CALL}); undefined for any other error. */
+export function diedOutsideAnyCall(error: unknown): OutsideAnyCall | undefined {
+  const said = typeof error === 'object' && error !== null ? (error as Record<string, unknown>)[OUTSIDE_ANY_CALL] : undefined;
+  return typeof said === 'object' && said !== null && typeof (said as OutsideAnyCall).begun === 'number' ? (said as OutsideAnyCall) : undefined;
 }
 
 /** What `describe` answers. */
@@ -115,6 +128,11 @@ export interface WorkerSettings {
 
 /** One call. */
 export interface TaskRequest {
+  /**
+   * Unique in its pool, for a task Piscina runs (a call sent alone, a batch): a worker that dies
+   * outside any task names the last it began (see {@link OUTSIDE_ANY_CALL}).
+   */
+  readonly id?: number;
   readonly fn: FnRef;
   readonly args: readonly unknown[];
   /** @default 'call' */

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Piscina } from 'piscina';
 import type { Resolved } from './pool-options.js';
-import type { WorkerSettings } from './protocol.js';
+import type { TaskRequest, WorkerSettings } from './protocol.js';
 import { TIMER_MAX } from './validate.js';
 
 const WORKER_FILE = fileURLToPath(new URL('./worker-boot.cjs', import.meta.url)); // it imports worker.js
@@ -78,6 +78,7 @@ export function startWorkers(options: Resolved, onMessage: (message: unknown) =>
   });
   piscina.on('message', onMessage);
   trackReadiness(piscina);
+  keepStarting(piscina);
   // Piscina reports here what happens outside any task; without a listener it would crash the
   // process. A late result racing an abort is expected and harmless: the call already settled.
   piscina.on('error', (error: unknown) => {
@@ -86,6 +87,30 @@ export function startWorkers(options: Resolved, onMessage: (message: unknown) =>
     warnWorkerFailed(error);
   });
   return piscina;
+}
+
+/** What makes Piscina start a worker: a call of a function that does nothing. */
+const WAKE: TaskRequest = { fn: { kind: 'source', id: -1, source: '() => undefined', method: false, name: 'wake' }, args: [] };
+
+/**
+ * Once a worker has died before it was ready (terminated while starting, say), Piscina starts none
+ * in place of those that die after it; and it starts none below `minThreads` (0 by default). With
+ * every worker gone, a task it had queued would wait for ever, and `close()` with it. Running a task
+ * starts one, which takes the queued tasks first: a call that does nothing is run then, one at a
+ * time. A worker that dies while starting with an error is Pool#stranded's: it fails the calls.
+ */
+function keepStarting(piscina: Piscina): void {
+  let waking = false;
+  piscina.on('workerDestroy', () =>
+    setImmediate(() => {
+      if (waking || piscina.threads.length > 0 || piscina.queueSize === 0) return;
+      waking = true;
+      piscina.run(WAKE).then(
+        () => (waking = false),
+        () => (waking = false),
+      );
+    }),
+  );
 }
 
 /** A worker failed where no call can take the error (between calls, or after them): it is said, not dropped. */

@@ -22,7 +22,7 @@ import { lowerPriority } from './priority.js';
 import { pump } from './stream.js';
 import { kernelThreadId } from '../thread-times.js';
 import { outputWritten } from './output.js';
-import { answering, counted, outsideTask } from './strays.js';
+import { answers, begins, counted, outsideTask } from './strays.js';
 
 const CANCEL_POLL_MS = 10;
 
@@ -313,11 +313,14 @@ function startBatch(request: TaskRequest): TaskResponse | Promise<TaskResponse> 
  * the main thread, and while an async call waits, a light poll turns the flag into an abort.
  */
 export default function runTask(request: TaskRequest): TaskResponse | Promise<unknown> {
-  return answering(() => {
-    // Output waits outside the count: a stray rejection found meanwhile is no longer this call's.
-    const result = counted(() => runOne(request));
-    return result instanceof Promise ? result.then((value) => answerAfterOutput(request, value)) : answerAfterOutput(request, result);
-  });
+  begins(request.id ?? -1);
+  // Output waits outside the count: a stray rejection found meanwhile is no longer this call's.
+  const result = counted(() => runOne(request));
+  const settle = (value: unknown): unknown => {
+    const answer = answerAfterOutput(request, value);
+    return answer instanceof Promise ? answer.then(answers) : answers(answer);
+  };
+  return result instanceof Promise ? result.then(settle) : (settle(result) as TaskResponse | Promise<unknown>);
 }
 
 /**

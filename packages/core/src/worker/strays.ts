@@ -6,12 +6,24 @@
  * nothing wrong, must not fail for it.
  */
 import { parentPort } from 'node:worker_threads';
-import { OUTSIDE_ANY_CALL, type StrayMessage } from '../protocol.js';
+import { OUTSIDE_ANY_CALL, type OutsideAnyCall, type StrayMessage, type TaskResponse } from '../protocol.js';
 
 /** Tasks running on this thread now. */
 let running = 0;
-/** Tasks this thread has begun and not yet answered (a wait for output included): see {@link answering}. */
-let unanswered = 0;
+/** The id of the last task this thread began (0: none yet; -1: a batch, see TaskRequest.id). */
+let lastBegun = 0;
+/**
+ * The answer of that task, once it has settled, for {@link KEPT_MS}: if this thread dies outside
+ * any task meanwhile, the main thread may learn of the death before the answer, which is then lost
+ * with the thread, and the death carries it again (see {@link OUTSIDE_ANY_CALL}).
+ */
+let lastAnswer: TaskResponse | undefined;
+/**
+ * How long an answer is kept. The main thread reads an answer posted before a death first unless
+ * it was reading its messages at that very moment: it then reads it within that turn of its loop.
+ */
+const KEPT_MS = 1_000;
+const forget = setTimeout(() => (lastAnswer = undefined), KEPT_MS).unref();
 
 /** Has the main thread emit a process warning about what a finished call left behind. */
 export function warnMainThread(code: string, text: string): void {
@@ -25,38 +37,40 @@ process.on('unhandledRejection', (reason: unknown) => {
   warnMainThread('TOTHREAD_UNHANDLED_REJECTION', `A promise rejected with no handler on a worker thread after the call that made it had answered (the worker goes on): ${what}`);
 });
 
-// An exception thrown while no task has begun is marked as it goes by: if it ends the worker (no
-// handler of the user's keeps it alive), the call Piscina handed the worker meanwhile never
-// started, and must not fail for it. A monitor, not a handler: the exception stays as fatal as it
-// was, and the worker still exits as Node ends it ('exit' listeners run). A thrown primitive or a
-// frozen error cannot be marked: that call then fails with it, as before.
+// An exception thrown while no task runs (a timer a finished call left behind) is marked as it
+// goes by, with the id of the last task this thread began: if it ends the worker (no handler of the
+// user's keeps it alive), a task Piscina handed the worker meanwhile never started unless it is
+// that one, and must not fail for it. That one had settled: its answer may or may not have reached
+// the main thread. A monitor, not a handler: the exception stays as fatal as it was, and the worker
+// still exits as Node ends it ('exit' listeners run). A thrown primitive or a frozen error cannot
+// be marked: the task in flight then fails with it, as before.
 process.on('uncaughtExceptionMonitor', (error: unknown) => {
-  if (unanswered > 0 || typeof error !== 'object' || error === null) return;
+  if (running > 0 || typeof error !== 'object' || error === null) return;
   try {
-    Object.defineProperty(error, OUTSIDE_ANY_CALL, { value: true, enumerable: true, configurable: true });
+    const said: OutsideAnyCall = lastAnswer === undefined ? { begun: lastBegun } : { begun: lastBegun, answer: lastAnswer };
+    Object.defineProperty(error, OUTSIDE_ANY_CALL, { value: said, enumerable: true, configurable: true });
   } catch {
     // frozen, or a Proxy that refuses
   }
 });
 
+/** Notes that the task `id` begins here (see {@link OUTSIDE_ANY_CALL}). */
+export function begins(id: number): void {
+  lastBegun = id;
+  lastAnswer = undefined;
+}
+
 /**
- * Runs a task, counted until its answer has gone: no exception meanwhile is outside any call.
- * Piscina posts the answer in the microtasks after `task` settles, and a microtask the call left
- * may throw before that: the count drops only in the next turn of the event loop, once it has.
+ * Keeps the answer of the task begun last for a moment (see {@link lastAnswer}), unless it moves
+ * buffers back (they are gone from here once posted) or the task was a batch (its answers are in
+ * shared memory). Returns `answer`.
  */
-export function answering<T>(task: () => T): T {
-  unanswered++;
-  const answered = (): void => void setImmediate(() => unanswered--);
-  let result: T;
-  try {
-    result = task();
-  } catch (error) {
-    answered();
-    throw error;
+export function answers<T>(answer: T): T {
+  if (lastBegun > 0 && typeof answer === 'object' && answer !== null && 'ok' in answer) {
+    lastAnswer = answer as unknown as TaskResponse;
+    forget.refresh();
   }
-  if (result instanceof Promise) return result.finally(answered) as T;
-  answered();
-  return result;
+  return answer;
 }
 
 /** Runs a task, counted as running until what it returns has settled. */
