@@ -4,7 +4,7 @@ import { CallbackError, CloneError, createPool, map, timeout, TimeoutError, tran
 import { askTheMainThread, crunchSync, reportJustBeforeReturning, reportThenThrow, spinWhileReporting, sumBytes } from './fixtures/progress.mjs';
 import type * as streams from './fixtures/streams.mjs';
 import { asyncRows, countThenSum, failAfter, produce, rowsOf, rowsUntilCancelled } from './fixtures/streams.mjs';
-import { echoBytes, keptLength, makeBytes, makeNested, streamBytes } from './fixtures/buffers.mjs';
+import { echoBytes, keptLength, makeBytes, makeNested, markedSlice, slicesOfLarge, streamBytes } from './fixtures/buffers.mjs';
 import { nextWarning, settle, sleep, workersOf } from './helpers.js';
 
 const pool = createPool({ minThreads: 1, maxThreads: 2 });
@@ -139,6 +139,37 @@ describe('callbacks across threads', () => {
     const nested = await pool.toThread((text: string) => ({ bytes: Buffer.from(text) }), 'n');
     expect(nested.bytes).toBeInstanceOf(Uint8Array);
     expect(Buffer.isBuffer(nested.bytes)).toBe(false);
+  });
+
+  it('sends a small view of a larger buffer as the bytes it covers only: a result, a batched result, a streamed value and a map() value', async () => {
+    // Structured clone copies a view's whole ArrayBuffer: before, each of these carried 8 KiB (a
+    // small Buffer's pool slab) or 8 MiB.
+    const made = await pool.toThread((text: string) => Buffer.from(text), 'abc');
+    expect([Buffer.isBuffer(made), made.toString(), made.buffer.byteLength]).toEqual([true, 'abc', 3]);
+    const doubles = await pool.toThread(() => {
+      const large = new Float64Array(1 << 20);
+      large[5] = 2.5;
+      return large.subarray(5, 9);
+    });
+    expect([doubles.constructor.name, Array.from(doubles), doubles.buffer.byteLength]).toEqual(['Float64Array', [2.5, 0, 0, 0], 32]);
+    const view = await pool.toThread(() => new DataView(new ArrayBuffer(1 << 16), 8, 4));
+    expect([view.constructor.name, view.byteLength, view.buffer.byteLength]).toEqual(['DataView', 4, 4]);
+    const quick = (i: number): Buffer => Buffer.from(String(i));
+    for (let i = 0; i < 5; i++) await pool.toThread(quick, i); // measured quick: its calls batch
+    const batched = await Promise.all(Array.from({ length: 40 }, (_, i) => pool.toThread(quick, i)));
+    expect(batched.every((bytes, i) => Buffer.isBuffer(bytes) && bytes.toString() === String(i) && bytes.buffer.byteLength === bytes.length)).toBe(true);
+    const stream = pool.toThread(slicesOfLarge, 3)[Symbol.asyncIterator]();
+    const streamed: Array<IteratorResult<Buffer, Float64Array>> = [];
+    for (let i = 0; i < 4; i++) streamed.push(await stream.next());
+    expect(streamed.slice(0, 3).map(({ value }) => [Buffer.isBuffer(value), value.length, value.buffer.byteLength, value[0]])).toEqual(Array(3).fill([true, 1024, 1024, 97]));
+    const returned = streamed[3]!; // what the generator returned, at the end
+    expect([returned.done, returned.value.length, returned.value.buffer.byteLength]).toEqual([true, 16, 128]);
+    const mapped: Buffer[] = [];
+    for await (const bytes of map((text: string) => Buffer.from(text), ['x', 'y'], { pool })) mapped.push(bytes);
+    expect(mapped.map((bytes) => [Buffer.isBuffer(bytes), bytes.toString(), bytes.buffer.byteLength])).toEqual([[true, 'x', 1], [true, 'y', 1]]);
+    // A view marked with transfer() moves its whole buffer, as before: nothing is copied.
+    const moved = await pool.toThread(markedSlice, 1 << 20);
+    expect([moved.length, moved.buffer.byteLength]).toEqual([4, 1 << 20]);
   });
 
   it("keeps a Buffer a Buffer through a callback: one the worker passes it, and one it returns", async () => {

@@ -29,3 +29,21 @@ export function restoreBuffers(values: unknown[], places: readonly number[] | un
   if (places === undefined) return;
   for (const place of places) values[place] = asBuffer(values[place]);
 }
+
+/**
+ * `value`, or for a view (a typed array, a Buffer, a DataView) that covers less than half of the
+ * ArrayBuffer under it, a copy of only what it covers. Structured clone copies a view's whole
+ * ArrayBuffer: a 1 KiB slice of an 8 MiB file would cost 8 MiB, and a small `Buffer.from(text)`
+ * carries Node's 8 KiB pool slab. Shared memory is never copied. A Buffer comes out as a
+ * Uint8Array (its flag makes it a Buffer again on the other side).
+ */
+export function trimmed<T>(value: T): T {
+  if (!ArrayBuffer.isView(value)) return value;
+  const { buffer, byteOffset, byteLength } = value;
+  if (!(buffer instanceof ArrayBuffer) || byteLength * 2 >= buffer.byteLength) return value;
+  const copy = buffer.slice(byteOffset, byteOffset + byteLength);
+  if (value instanceof DataView) return new DataView(copy) as T;
+  // The built-in class of a typed array (a Buffer's is Uint8Array), as structured clone sends it.
+  const View = (globalThis as unknown as Record<string, (new (buffer: ArrayBuffer) => T) | undefined>)[(value as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag]];
+  return View === undefined ? value : new View(copy);
+}

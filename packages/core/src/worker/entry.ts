@@ -10,13 +10,13 @@ import { CloneError, ExportError } from '../errors.js';
 import { DONE, LOADING, PENDING, RUNNING } from '../batch-states.js';
 import { argsAt } from '../batch-args.js';
 import { CUT_MS } from '../asyncio/chunk-size.js';
-import { bufferPlaces, isBuffer, restoreBuffers } from '../buffers.js';
+import { bufferPlaces, isBuffer, restoreBuffers, trimmed } from '../buffers.js';
 import type { BootedMessage, ExportKind, MapChunkResult, RanMessage, ReplyMessage, RingMessage, StartedMessage, TaskRequest, TaskResponse, WorkerSettings } from '../protocol.js';
 import { markRunner, ring, writeAnswer } from '../inline-answers.js';
 import { markRan, markStart } from '../run-clock.js';
 import { reviveCallbacks, type Callbacks } from './callbacks.js';
 import { checkCancelled, setContext, type TaskContext } from './context.js';
-import { moveBack, movedBuffers } from './move-back.js';
+import { moveBack, outgoing } from './move-back.js';
 import { callable, exportOf, load, locateCtor, type Loaded } from './load.js';
 import { lowerPriority } from './priority.js';
 import { pump } from './stream.js';
@@ -113,6 +113,7 @@ function mapChunk(request: TaskRequest, entry: Loaded): TaskResponse | Promise<T
       const ms = performance.now() - since;
       // What encodeThrown makes can always be sent.
       const buffers = bufferPlaces(values);
+      for (let i = 0; i < values.length; i++) values[i] = trimmed(values[i]);
       if (failure === undefined) return { ok: true, value: { values, ms, ...(cut && { cut }), ...(buffers && { buffers }) } satisfies MapChunkResult };
       // An item's failure travels with the values before it, and the chunk counts as failed.
       return { ok: true, value: { values, failed: encodeThrown(failure.error, locateCtor(entry)), ms, ...(buffers && { buffers }) } satisfies MapChunkResult, failed: true };
@@ -227,7 +228,8 @@ function reply(request: TaskRequest, slot: number, call: TaskRequest, response: 
     return;
   }
   try {
-    parentPort!.postMessage(['tothread:reply', ids[slot]!, response] satisfies ReplyMessage, movedBuffers(call, response));
+    const [sent, moved] = outgoing(call, response);
+    parentPort!.postMessage(['tothread:reply', ids[slot]!, sent] satisfies ReplyMessage, moved);
   } catch (error) {
     parentPort!.postMessage(['tothread:reply', ids[slot]!, failed(error, undefined)] satisfies ReplyMessage);
   }

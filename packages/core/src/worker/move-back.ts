@@ -4,6 +4,7 @@
  * as the result or inside the plain objects, arrays, Maps and Sets it is made of.
  */
 import type { TaskRequest, TaskResponse } from '../protocol.js';
+import { trimmed } from '../buffers.js';
 import { isPlainContainer, MARK_DEPTH } from '../containers.js';
 import { moveMarks } from './context.js';
 
@@ -40,7 +41,7 @@ export function markedBuffers(value: unknown): ArrayBuffer[] | undefined {
 }
 
 /** The buffers of a response that move back; undefined when none does (most calls). */
-export function movedBuffers(request: TaskRequest, response: TaskResponse): ArrayBuffer[] | undefined {
+function movedBuffers(request: TaskRequest, response: TaskResponse): ArrayBuffer[] | undefined {
   if (!response.ok) return undefined;
   const { value } = response;
   const buffer = bufferOf(value);
@@ -48,9 +49,20 @@ export function movedBuffers(request: TaskRequest, response: TaskResponse): Arra
   return markedBuffers(value);
 }
 
-/** A result whose buffers should move is wrapped for Piscina, which moves what `Piscina.move()` wraps. */
-export function moveBack(request: TaskRequest, response: TaskResponse): TaskResponse | Promise<unknown> {
+/**
+ * A response as it is sent, and the buffers it moves: a result that is a view over a larger buffer
+ * and does not move is copied out of it (see trimmed).
+ */
+export function outgoing(request: TaskRequest, response: TaskResponse): [TaskResponse, ArrayBuffer[] | undefined] {
   const buffers = movedBuffers(request, response);
+  if (buffers !== undefined || !response.ok) return [response, buffers];
+  const value = trimmed(response.value);
+  return [value === response.value ? response : { ...response, value }, undefined];
+}
+
+/** A result whose buffers should move is wrapped for Piscina, which moves what `Piscina.move()` wraps. */
+export function moveBack(request: TaskRequest, sent: TaskResponse): TaskResponse | Promise<unknown> {
+  const [response, buffers] = outgoing(request, sent);
   if (buffers === undefined) return response;
   const wrapped: Movable = { [Symbol.for('Piscina.transferable')]: buffers, [Symbol.for('Piscina.valueOf')]: response };
   if (move !== undefined) return move(wrapped);

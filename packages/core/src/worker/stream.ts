@@ -9,7 +9,7 @@ import { STREAM_CREDITS as CREDITS, streamStopped, type StreamMessage, type Stre
 import { findUncloneable } from '../clone-check.js';
 import { CloneError } from '../errors.js';
 import { encodedOrNote } from '../error-codec.js';
-import { isBuffer } from '../buffers.js';
+import { isBuffer, trimmed } from '../buffers.js';
 import { markedBuffers } from './move-back.js';
 import { outputWritten } from './output.js';
 import type { Callbacks } from './callbacks.js';
@@ -69,6 +69,12 @@ export async function pump(
     const calls = callbacks?.posted ?? 0;
     port.postMessage(calls === 0 ? message : { ...message, calls }, moved);
   };
+  // A yielded or returned value: flagged when a Buffer, and copied out of a larger buffer unless it moves (see trimmed).
+  const postValue = (kind: 'value' | 'done', value: unknown): void => {
+    const moved = markedBuffers(value);
+    const sent = moved === undefined ? trimmed(value) : value;
+    post((isBuffer(value) ? { kind, value: sent, buffer: true } : { kind, value: sent }) as StreamMessage, moved);
+  };
   try {
     let returned: unknown;
     for (let sent = 1; await takeCredit(control); sent++) {
@@ -80,12 +86,13 @@ export async function pump(
       }
       sendable(next.value, 'streamed value');
       await outputWritten(); // what the generator logged before this value comes out first
-      post(isBuffer(next.value) ? { kind: 'value', value: next.value, buffer: true } : { kind: 'value', value: next.value }, markedBuffers(next.value));
+      postValue('value', next.value);
     }
     if (streamStopped(control)) await iterator.return?.();
     sendable(returned, 'streamed return value');
     await outputWritten();
-    post(returned === undefined ? DONE : { kind: 'done', value: returned, ...(isBuffer(returned) && { buffer: true as const }) }, markedBuffers(returned));
+    if (returned === undefined) post(DONE);
+    else postValue('done', returned);
     return false;
   } catch (error) {
     // A value that could not be sent leaves the generator paused at its yield: it is closed, as
