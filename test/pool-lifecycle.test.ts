@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createPool, PoolClosedError, QueueFullError, WorkerExitError } from '@tothread/core';
+import { createPool, PoolClosedError, QueueFullError, WorkerExitError, wrapModule } from '@tothread/core';
+import { firstTicket, firstTicketToo } from './fixtures/first-calls.mjs';
 import { busyWaitSync, spinForever } from './fixtures/legacy-esm.mjs';
 import { lookUp, lookUpTwice } from './fixtures/module-state.mjs';
 import { settle, thrown, workersOf } from './helpers.js';
@@ -32,6 +33,33 @@ describe('queue and stats', () => {
     expect(order).toEqual([0, 1, 2, 3, 4]);
     expect(pool.stats()).toMatchObject({ running: 0, queued: 0, completed: 5, failed: 0, cancelled: 0, threads: 1 });
     await pool.close();
+  });
+
+  it('keeps call order when the first call of a module function, or of a facade\'s export, waits to be located: the calls after it start after it', async () => {
+    await using pool = createPool({ maxThreads: 1 });
+    await pool.toThread(() => 0); // its worker started
+    const counter = new Int32Array(new SharedArrayBuffer(4));
+    const ticket = (c: Int32Array, ms: number): number => {
+      const until = Date.now() + ms;
+      while (Date.now() < until);
+      return Atomics.add(c, 0, 1);
+    };
+    // Before: 0, 3, 1, 2: the calls made after it entered the queue while its module was located.
+    expect(await Promise.all([pool.toThread(ticket, counter, 50), pool.toThread(firstTicket, counter), pool.toThread(ticket, counter, 0), pool.toThread(ticket, counter, 0)])).toEqual([0, 1, 2, 3]);
+    const facade = wrapModule<typeof import('./fixtures/first-calls-facade.cjs')>('./fixtures/first-calls-facade.cjs', { pool });
+    Atomics.store(counter, 0, 0);
+    expect(await Promise.all([pool.toThread(ticket, counter, 50), facade.ticket(counter), pool.toThread(ticket, counter, 0)])).toEqual([0, 1, 2]);
+  });
+
+  it('refuses the later call, not the first call of a module function, when maxQueue is reached while that one is located', async () => {
+    await using pool = createPool({ maxThreads: 1, maxQueue: 1 });
+    const counter = new Int32Array(new SharedArrayBuffer(4));
+    const running = pool.toThread(busyWaitSync, 100);
+    const first = settle(pool.toThread(firstTicketToo, counter));
+    const later = settle(pool.toThread(busyWaitSync, 1));
+    expect(pool.stats()).toMatchObject({ running: 1, queued: 2 }); // both count as queued while they wait their turn
+    expect(await later).toBeInstanceOf(QueueFullError); // before: the first call was refused instead
+    expect([await running, await first]).toEqual([100, 0]);
   });
 
   it('rejects a call beyond maxQueue with QueueFullError and drops nothing it accepted', async () => {

@@ -126,6 +126,17 @@ describe('faults around a call, not in it', () => {
     await expect(within(pool.close())).resolves.toBeUndefined();
   });
 
+  it('a worker whose preload exits fails the calls waiting for it as unable to start, and close() returns', async () => {
+    const pool = createPool({ minThreads: 0, maxThreads: 2, execArgv: ['--require', fixture('exits-at-preload.cjs')] });
+    const outcomes = await Promise.all([0, 1, 2].map((i) => within(pool.toThread((x: number) => x, i))));
+    // Before: the last call stayed pending (no 'error' to say the worker could not start), and close() too.
+    for (const outcome of outcomes) {
+      expect(outcome).toBeInstanceOf(WorkerExitError);
+      expect((outcome as Error).message).toMatch(/^No worker thread could start to run/);
+    }
+    await expect(within(pool.close())).resolves.toBeUndefined();
+  });
+
   it('a worker that crashes idle after its batch answered fails none of the calls that ran (their answers were on the way)', async () => {
     // A race: before the fix, 1-4 trials in 30 failed every call of the batch as "could not start".
     for (let trial = 0; trial < 50; trial++) {
@@ -259,6 +270,36 @@ describe('faults around a call, not in it', () => {
       const error = (await answerThenDie({ begun: 1 })) as WorkerExitError;
       expect(error).toBeInstanceOf(WorkerExitError);
       expect(error.message).toMatch(/ran to the end, but its worker thread crashed \(thrown by a timer a call left behind\) before the answer reached this thread.*not run again/);
+    } finally {
+      process.off('warning', ignore);
+    }
+  });
+
+  it('a call sent to a worker busy in a timer a call left behind runs on another, even when that call returned a bare SharedArrayBuffer', async () => {
+    await using pool = createPool({ minThreads: 1, maxThreads: 1 });
+    process.on('warning', ignore);
+    try {
+      const answerLeaveSpin = (): { shared: SharedArrayBuffer } => {
+        setTimeout(() => {
+          const end = Date.now() + 150;
+          while (Date.now() < end);
+          throw new Error('left behind by answerLeaveSpin');
+        }, 1);
+        return { shared: new SharedArrayBuffer(8) };
+      };
+      const next = (runs: Int32Array): string => {
+        Atomics.add(runs, 0, 1);
+        return 'ran';
+      };
+      for (let round = 0; round < 3; round++) {
+        await pool.toThread(answerLeaveSpin);
+        await sleep(30); // its worker is busy in the timer, which then throws
+        const runs = new Int32Array(new SharedArrayBuffer(4));
+        // Before: a WorkerExitError blaming it (Node sends the worker's error with v8.serialize,
+        // which refuses a bare SharedArrayBuffer: the mark saying what the worker began was lost).
+        expect(await settle(pool.toThread(next, runs))).toBe('ran');
+        expect(Atomics.load(runs, 0)).toBe(1);
+      }
     } finally {
       process.off('warning', ignore);
     }

@@ -65,9 +65,12 @@ export class Batcher {
   readonly #deliverValue = (call: Call, value: unknown, ms: number | undefined): void => {
     this.#answered(call.id);
     if (ms !== undefined) this.#costs.record(call.target.id, ms);
+    if (call.state !== 'running') return;
     // Read while its signal's calls are being cancelled (a cancel reads the answers behind it): it
     // is cancelled as the others, as a call alone whose answer had not arrived yet.
-    if (call.state === 'running' && !call.aborted) call.resolveWith(value);
+    const aborted = call.abortedBy();
+    if (aborted === undefined) call.resolveWith(value);
+    else call.cancel(aborted.reason);
   };
 
   constructor(host: BatchHost) {

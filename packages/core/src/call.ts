@@ -125,10 +125,10 @@ export class Call {
     this.#hooks.cancelUnstarted(this, reason);
   }
 
-  /** True once one of its signals has aborted: its cancel has come, or is on its way (see signal-watch.ts). */
-  get aborted(): boolean {
-    for (let i = 0; i < this.#signals.length; i++) if (this.#signals[i]!.aborted) return true;
-    return false;
+  /** The first of its signals that has aborted, if one has: its cancel has come, or is on its way (see signal-watch.ts). */
+  abortedBy(): AbortSignal | undefined {
+    for (let i = 0; i < this.#signals.length; i++) if (this.#signals[i]!.aborted) return this.#signals[i];
+    return undefined;
   }
 
   /** Cancels the call with the reason of whichever of its signals aborts first. */

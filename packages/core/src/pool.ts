@@ -34,8 +34,8 @@ export interface TaskExtra {
   readonly stream?: StreamRef;
   /** Where a stream counts its call's callback invocations as they run. */
   readonly callbacks?: CallbackCount;
-  /** A target already resolved (a module export named by `wrapModule`). */
-  readonly ref?: FnRef;
+  /** The target, located already (a facade's export; a promise: once its kind is known, see facade.ts). */
+  readonly ref?: FnRef | Promise<FnRef>;
 }
 const PLAIN: TaskExtra = {};
 
@@ -126,6 +126,10 @@ export class Pool {
   /** Which targets the workers have most likely loaded: those travel by id only. */
   readonly #known = new KnownTargets();
   #nextCallId = 0;
+  /** Settles once the last call waiting its turn to enter the queue has entered it (see #enqueueInLine). */
+  #line: Promise<void> | undefined;
+  /** Calls waiting their turn to enter the queue: counted as queued. */
+  #inLine = 0;
   readonly #callHooks: CallHooks = {
     settled: (call, prior) => this.#settled(call, prior),
     cancel: (call, reason) => this.#cancel(call, reason),
@@ -183,7 +187,7 @@ export class Pool {
   stats(): PoolStats {
     return {
       threads: this.#piscina?.threads.length ?? 0,
-      queued: this.#queue.size,
+      queued: this.#queue.size + this.#inLine,
       running: this.#running.size,
       completed: this.#completed,
       failed: this.#failed,
@@ -227,8 +231,8 @@ export class Pool {
       // Start the workers first: their boot then overlaps the first analysis of `fn`.
       this.#piscina ??= this.#startWorkers();
       const ref = task.ref ?? resolveFunction(fn);
-      if (!(ref instanceof Promise)) return this.#enqueue(ref, args, settings, scope, site, task);
-      return this.#enqueueResolved(ref, args, settings, scope, site, task);
+      if (!(ref instanceof Promise) && this.#line === undefined) return this.#enqueue(ref, args, settings, scope, site, task);
+      return this.#enqueueInLine(ref, args, settings, scope, site, task);
     } catch (error) {
       // Refused before it existed (a CloneError, the pool closed): an error of ours gets the call
       // site's frames as a call's would; a signal's reason is the caller's own, left as it is.
@@ -238,12 +242,37 @@ export class Pool {
   }
 
   /**
-   * The first call of a module function waits for its module to be located; a cancel in the
-   * meantime is kept and applied as soon as the call exists. (Apart from submit(), whose every
-   * call would otherwise pay for this closure's context.)
+   * The first call of a module function waits for its module to be located, and every call made
+   * after it waits its turn behind it: calls enter the queue in the order they were made (FIFO,
+   * and `maxQueue` refuses the later ones). A cancel meanwhile is kept and applied as soon as the
+   * call exists. (Apart from submit(), whose every call would otherwise pay for this closure's context.)
    */
-  #enqueueResolved(ref: Promise<FnRef>, args: readonly unknown[], settings: CallSettings, scope: AbortSignal | undefined, site: Site, task: TaskExtra): Promise<unknown> {
-    return thenCancellable(ref, (resolved) => this.#enqueue(resolved, args, settings, scope, site, task));
+  #enqueueInLine(ref: FnRef | Promise<FnRef>, args: readonly unknown[], settings: CallSettings, scope: AbortSignal | undefined, site: Site, task: TaskExtra): Promise<unknown> {
+    const prior = this.#line;
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    this.#line = mine;
+    this.#inLine++;
+    let left = false;
+    const leave = (): void => {
+      if (left) return;
+      left = true;
+      this.#inLine--;
+      if (this.#line === mine) this.#line = undefined;
+      done(); // the next in line enters in a later microtask: after this one
+    };
+    const turn = prior === undefined ? (ref as Promise<FnRef>) : prior.then(() => ref);
+    const entered = thenCancellable(turn, (resolved) => {
+      try {
+        return this.#enqueue(resolved, args, settings, scope, site, task);
+      } finally {
+        leave();
+      }
+    });
+    // Cancelled before its turn, or its function could not be located: it leaves the line as its
+    // turn comes (this runs after the reaction above, registered first on the same promise).
+    turn.then(leave, leave);
+    return entered;
   }
 
   #enqueue(
@@ -676,6 +705,7 @@ export class Pool {
       this.#options,
       (message) => this.#onMessage(message),
       (piscina, error) => this.#stranded(piscina, error),
+      () => this.#booted,
     );
   }
 

@@ -15,6 +15,8 @@ const WORKER_FILE = fileURLToPath(new URL('./worker-boot.cjs', import.meta.url))
 const load = createRequire(import.meta.url);
 /** The workers each pool has seen become ready. Weak: a worker that exits is let go. */
 const readiness = new WeakMap<Piscina, WeakSet<object>>();
+/** The thread ids of the workers of each pool that have started (a worker gone is taken out: see keepStarting). */
+const readyIds = new WeakMap<Piscina, Set<number>>();
 
 /**
  * Notes which of `piscina`'s workers are ready, from its `workerCreate` events: emitted once a
@@ -25,7 +27,10 @@ export function trackReadiness(piscina: Piscina): void {
   const ready = new WeakSet<object>();
   readiness.set(piscina, ready);
   // The event carries a fresh view of the worker each time, with its thread id: find the Worker.
+  const ids = new Set<number>();
+  readyIds.set(piscina, ids);
   piscina.on('workerCreate', ({ id }: { id: number }) => {
+    ids.add(id);
     const worker = piscina.threads.find((thread) => thread.threadId === id);
     if (worker !== undefined) ready.add(worker);
   });
@@ -57,7 +62,12 @@ export function startLibuvThreads(niceIncrement: number): void {
  * result, `onFailure` a worker's failure outside any task (true: it reached the calls it concerns,
  * otherwise it is reported as a process warning).
  */
-export function startWorkers(options: Resolved, onMessage: (message: unknown) => void, onFailure: (piscina: Piscina, error: unknown) => boolean): Piscina {
+export function startWorkers(
+  options: Resolved,
+  onMessage: (message: unknown) => void,
+  onFailure: (piscina: Piscina, error: unknown) => boolean,
+  booted: () => boolean,
+): Piscina {
   const { min, ceiling, idleTimeout, niceIncrement, rest } = options;
   startLibuvThreads(niceIncrement);
   const { Piscina: PiscinaPool } = load('piscina') as typeof import('piscina');
@@ -78,7 +88,7 @@ export function startWorkers(options: Resolved, onMessage: (message: unknown) =>
   });
   piscina.on('message', onMessage);
   trackReadiness(piscina);
-  keepStarting(piscina);
+  keepStarting(piscina, onFailure, booted);
   // Piscina reports here what happens outside any task; without a listener it would crash the
   // process. A late result racing an abort is expected and harmless: the call already settled.
   piscina.on('error', (error: unknown) => {
@@ -97,20 +107,29 @@ const WAKE: TaskRequest = { fn: { kind: 'source', id: -1, source: '() => undefin
  * in place of those that die after it; and it starts none below `minThreads` (0 by default). With
  * every worker gone, a task it had queued would wait for ever, and `close()` with it. Running a task
  * starts one, which takes the queued tasks first: a call that does nothing is run then, one at a
- * time. A worker that dies while starting with an error is Pool#stranded's: it fails the calls.
+ * time. If the last worker gone had not started, and no worker of the pool ever has (`booted`), or
+ * the one this started did not either (a preload in execArgv that exits), no worker can start: that
+ * is `onFailure`'s, as a worker failing to start with an error is (it fails the calls, and the next
+ * call starts the workers afresh).
  */
-function keepStarting(piscina: Piscina): void {
+function keepStarting(piscina: Piscina, onFailure: (piscina: Piscina, error: unknown) => boolean, booted: () => boolean): void {
   let waking = false;
-  piscina.on('workerDestroy', () =>
+  piscina.on('workerDestroy', ({ id }: { id: number }) => {
+    const started = readyIds.get(piscina)?.delete(id) === true;
     setImmediate(() => {
-      if (waking || piscina.threads.length > 0 || piscina.queueSize === 0) return;
+      if (piscina.threads.length > 0 || piscina.queueSize === 0) return;
+      if (!started && (waking || !booted())) {
+        onFailure(piscina, new Error('a worker thread exited before it had started'));
+        return;
+      }
+      if (waking) return;
       waking = true;
       piscina.run(WAKE).then(
         () => (waking = false),
         () => (waking = false),
       );
-    }),
-  );
+    });
+  });
 }
 
 /** A worker failed where no call can take the error (between calls, or after them): it is said, not dropped. */

@@ -5,7 +5,7 @@
  */
 import { captureSite, LAZY, type Site } from '../call-site.js';
 import { callSettings } from '../call-options.js';
-import { cancelAwaitable, thenCancellable, withoutSignal } from '../cancel.js';
+import { cancelAwaitable, withoutSignal } from '../cancel.js';
 import { CancelledError } from '../errors.js';
 import { defaultPool } from '../default-pool.js';
 import { markOffloaded, newTargetId } from '../fn/resolve.js';
@@ -113,9 +113,13 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     // waitFor, gather and asCompleted can stop it, even before it reaches the pool. Awaited, it
     // finds its site only if it fails, as a toThread() call does (the pool's promise for a LAZY
     // site does that).
-    const call = thenCancellable(kind, (k) => {
-      if (k === 'generator') throw new TypeError(`\`${name}\` of ${url} is a generator function: iterate it with for await (const value of facade.${name}(...))`);
-      return pool.submit(undefined, args, settings, LAZY, { ref });
+    // It takes its place in the pool's line now: calls made after it enter the queue after it,
+    // though its export's kind is known only later (see Pool#enqueueInLine).
+    const call = pool.submit(undefined, args, settings, LAZY, {
+      ref: kind.then((k) => {
+        if (k === 'generator') throw new TypeError(`\`${name}\` of ${url} is a generator function: iterate it with for await (const value of facade.${name}(...))`);
+        return ref;
+      }),
     });
     // A generator is iterated, not awaited: that call's rejection is for whoever awaits it.
     kind.then((k) => k === 'generator' && call.catch(() => {}), () => {});

@@ -5,6 +5,7 @@
  * is reported to the main thread as a warning, and the worker goes on: the next call, which did
  * nothing wrong, must not fail for it.
  */
+import { serialize } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
 import { OUTSIDE_ANY_CALL, type OutsideAnyCall, type StrayMessage, type TaskResponse } from '../protocol.js';
 
@@ -47,12 +48,24 @@ process.on('unhandledRejection', (reason: unknown) => {
 process.on('uncaughtExceptionMonitor', (error: unknown) => {
   if (running > 0 || typeof error !== 'object' || error === null) return;
   try {
-    const said: OutsideAnyCall = lastAnswer === undefined ? { begun: lastBegun } : { begun: lastBegun, answer: lastAnswer };
+    // Node sends the error with v8.serialize, which refuses what postMessage takes (a bare
+    // SharedArrayBuffer): the mark would be lost with it, so such an answer stays behind.
+    const answer = lastAnswer !== undefined && serializable(lastAnswer) ? lastAnswer : undefined;
+    const said: OutsideAnyCall = answer === undefined ? { begun: lastBegun } : { begun: lastBegun, answer };
     Object.defineProperty(error, OUTSIDE_ANY_CALL, { value: said, enumerable: true, configurable: true });
   } catch {
     // frozen, or a Proxy that refuses
   }
 });
+
+function serializable(value: unknown): boolean {
+  try {
+    serialize(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Notes that the task `id` begins here (see {@link OUTSIDE_ANY_CALL}). */
 export function begins(id: number): void {
