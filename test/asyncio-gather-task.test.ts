@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { CancelledError, cancelScope, createPool, createTask, gather, Task, waitFor } from '@tothread/core';
+import { CancelledError, cancelScope, createPool, createTask, gather, Queue, Semaphore, Task, waitFor } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { throwValue } from './fixtures/errors.mjs';
 import { runNode, settle, sleep } from './helpers.js';
@@ -180,3 +180,37 @@ process.on('exit', () => console.log('exited after', Math.round(performance.now(
     expect(pool.stats().running).toBe(0);
   });
 });
+
+describe('a gather cancelled after its children settled, before it did', () => {
+  it('gives back what its children took: queue items and a semaphore permit', async () => {
+    const microtasks = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) await Promise.resolve();
+    };
+    for (let n = 0; n <= 8; n++) {
+      const queue = new Queue<string>();
+      const both = gather(queue.get(), queue.get());
+      queue.putNowait('a');
+      queue.putNowait('b');
+      await microtasks(n);
+      const cancelled = both.cancel();
+      const outcome = await settle(both);
+      await microtasks(20);
+      // Before: cancel() true and a CancelledError at n = 1 and 2, with both items gone.
+      if (cancelled) expect([outcome instanceof CancelledError, queue.size]).toEqual([true, 2]);
+      else expect([outcome, queue.size]).toEqual([['a', 'b'], 0]);
+    }
+    for (let n = 0; n <= 8; n++) {
+      const semaphore = new Semaphore(1);
+      const held = await semaphore.acquire();
+      const one = gather(semaphore.acquire());
+      held.release();
+      await microtasks(n);
+      const cancelled = one.cancel();
+      const outcome = await settle(one);
+      await microtasks(20);
+      if (!cancelled) (outcome as [{ release(): void }])[0].release();
+      expect(semaphore.available).toBe(1); // before: 0 at n = 1, the permit lost for good
+    }
+  });
+});
+

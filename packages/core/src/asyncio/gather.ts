@@ -47,6 +47,7 @@ function make(options: GatherOptions): Gather {
   const signal = check.optionalSignal('options.signal', raw.signal);
   const gather = ((...items: Awaitable<unknown>[]) => {
     let ran = false;
+    let detach: (() => void) | undefined;
     const task = new Task(
       async (taskSignal) => {
         ran = true;
@@ -55,14 +56,18 @@ function make(options: GatherOptions): Gather {
         const children = items.map((item) => start(item));
         const cancelChildren = (): void => children.forEach((child) => stop(child, taskSignal.reason));
         taskSignal.addEventListener('abort', cancelChildren, { once: true });
-        try {
-          if (!returnExceptions) return await Promise.all(children);
-          return await Promise.all(children.map((child) => Promise.resolve(child).then((v) => v, (e: unknown) => e)));
-        } finally {
-          taskSignal.removeEventListener('abort', cancelChildren);
-        }
+        detach = () => taskSignal.removeEventListener('abort', cancelChildren);
+        if (!returnExceptions) return await Promise.all(children);
+        return await Promise.all(children.map((child) => Promise.resolve(child).then((v) => v, (e: unknown) => e)));
       },
       { name: 'gather', ...(signal ? { signal } : {}) },
+    );
+    // Its children are stopped by a cancel until the gather itself has settled: one that comes
+    // after they settled, before the gather did, gives back what they took (a queue's item, a
+    // semaphore's permit), as the gather then rejects with it.
+    task.then(
+      () => detach?.(),
+      () => detach?.(),
     );
     // Refused at once (its signal or scope already aborted): the promises it was given, running
     // already, are stopped as a cancelled gather's are, and watched (their rejection is the
