@@ -26,9 +26,9 @@ const readyIds = new WeakMap<Piscina, Set<number>>();
 export function trackReadiness(piscina: Piscina): void {
   const ready = new WeakSet<object>();
   readiness.set(piscina, ready);
-  // The event carries a fresh view of the worker each time, with its thread id: find the Worker.
   const ids = new Set<number>();
   readyIds.set(piscina, ids);
+  // The event carries a fresh view of the worker each time, with its thread id: find the Worker.
   piscina.on('workerCreate', ({ id }: { id: number }) => {
     ids.add(id);
     const worker = piscina.threads.find((thread) => thread.threadId === id);
