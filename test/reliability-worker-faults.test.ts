@@ -4,7 +4,6 @@ import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { configuredSync } from './fixtures/worker-only-throw.mjs';
 import { fixture, nextWarning, settle, sleep, workersOf } from './helpers.js';
 
-const ignore = (): void => {};
 
 
 /** Runs `fault` next to an untouched call on the other worker; checks replacement and stats. */
@@ -207,38 +206,33 @@ describe('faults around a call, not in it', () => {
 
   it('a call sent to a worker that a timer left behind kills just after the call before answered runs on another (it is not blamed)', async () => {
     await using pool = createPool({ minThreads: 1, maxThreads: 1 });
-    process.on('warning', ignore);
-    try {
-      // Three functions (each call goes alone): the first leaves a check that throws once the second
-      // has run, in the same turn of the worker's event loop as the second's answer leaves; the
-      // third is sent as that answer arrives.
-      const leaveCheck = (flag: Int32Array): string => {
-        const check = (): void => {
-          if (Atomics.load(flag, 0) === 1) throw new Error('left behind by leaveCheck');
-          setImmediate(check);
-        };
+    // Three functions (each call goes alone): the first leaves a check that throws once the second
+    // has run, in the same turn of the worker's event loop as the second's answer leaves; the
+    // third is sent as that answer arrives.
+    const leaveCheck = (flag: Int32Array): string => {
+      const check = (): void => {
+        if (Atomics.load(flag, 0) === 1) throw new Error('left behind by leaveCheck');
         setImmediate(check);
-        return 'first';
       };
-      const setFlag = (flag: Int32Array, runs: Int32Array): string => {
-        Atomics.add(runs, 0, 1);
-        Atomics.store(flag, 0, 1);
-        return 'second';
-      };
-      const count = (runs: Int32Array): string => {
-        Atomics.add(runs, 1, 1);
-        return 'third';
-      };
-      for (let round = 0; round < 10; round++) {
-        const flag = new Int32Array(new SharedArrayBuffer(4));
-        const runs = new Int32Array(new SharedArrayBuffer(8));
-        const outcomes = await Promise.allSettled([pool.toThread(leaveCheck, flag), pool.toThread(setFlag, flag, runs), pool.toThread(count, runs)]);
-        // Before: the third failed every round, "crashed (left behind by leaveCheck)", never having started.
-        expect(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : (outcome.reason as Error).message))).toEqual(['first', 'second', 'third']);
-        expect(Array.from(runs)).toEqual([1, 1]);
-      }
-    } finally {
-      process.off('warning', ignore);
+      setImmediate(check);
+      return 'first';
+    };
+    const setFlag = (flag: Int32Array, runs: Int32Array): string => {
+      Atomics.add(runs, 0, 1);
+      Atomics.store(flag, 0, 1);
+      return 'second';
+    };
+    const count = (runs: Int32Array): string => {
+      Atomics.add(runs, 1, 1);
+      return 'third';
+    };
+    for (let round = 0; round < 10; round++) {
+      const flag = new Int32Array(new SharedArrayBuffer(4));
+      const runs = new Int32Array(new SharedArrayBuffer(8));
+      const outcomes = await Promise.allSettled([pool.toThread(leaveCheck, flag), pool.toThread(setFlag, flag, runs), pool.toThread(count, runs)]);
+      // Before: the third failed every round, "crashed (left behind by leaveCheck)", never having started.
+      expect(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : (outcome.reason as Error).message))).toEqual(['first', 'second', 'third']);
+      expect(Array.from(runs)).toEqual([1, 1]);
     }
   });
 
@@ -264,44 +258,34 @@ describe('faults around a call, not in it', () => {
       expect(await pool.toThread((x: number) => x + 1, 1)).toBe(2); // the pool replaced the worker
       return outcome;
     };
-    process.on('warning', ignore);
-    try {
-      expect(await answerThenDie({ begun: 1, answer: { ok: true, value: 'carried by the death' } })).toBe('carried by the death');
-      const error = (await answerThenDie({ begun: 1 })) as WorkerExitError;
-      expect(error).toBeInstanceOf(WorkerExitError);
-      expect(error.message).toMatch(/ran to the end, but its worker thread crashed \(thrown by a timer a call left behind\) before the answer reached this thread.*not run again/);
-    } finally {
-      process.off('warning', ignore);
-    }
+    expect(await answerThenDie({ begun: 1, answer: { ok: true, value: 'carried by the death' } })).toBe('carried by the death');
+    const error = (await answerThenDie({ begun: 1 })) as WorkerExitError;
+    expect(error).toBeInstanceOf(WorkerExitError);
+    expect(error.message).toMatch(/ran to the end, but its worker thread crashed \(thrown by a timer a call left behind\) before the answer reached this thread.*not run again/);
   });
 
   it('a call sent to a worker busy in a timer a call left behind runs on another, even when that call returned a bare SharedArrayBuffer', async () => {
     await using pool = createPool({ minThreads: 1, maxThreads: 1 });
-    process.on('warning', ignore);
-    try {
-      const answerLeaveSpin = (): { shared: SharedArrayBuffer } => {
-        setTimeout(() => {
-          const end = Date.now() + 150;
-          while (Date.now() < end);
-          throw new Error('left behind by answerLeaveSpin');
-        }, 1);
-        return { shared: new SharedArrayBuffer(8) };
-      };
-      const next = (runs: Int32Array): string => {
-        Atomics.add(runs, 0, 1);
-        return 'ran';
-      };
-      for (let round = 0; round < 3; round++) {
-        await pool.toThread(answerLeaveSpin);
-        await sleep(30); // its worker is busy in the timer, which then throws
-        const runs = new Int32Array(new SharedArrayBuffer(4));
-        // Before: a WorkerExitError blaming it (Node sends the worker's error with v8.serialize,
-        // which refuses a bare SharedArrayBuffer: the mark saying what the worker began was lost).
-        expect(await settle(pool.toThread(next, runs))).toBe('ran');
-        expect(Atomics.load(runs, 0)).toBe(1);
-      }
-    } finally {
-      process.off('warning', ignore);
+    const answerLeaveSpin = (): { shared: SharedArrayBuffer } => {
+      setTimeout(() => {
+        const end = Date.now() + 150;
+        while (Date.now() < end);
+        throw new Error('left behind by answerLeaveSpin');
+      }, 1);
+      return { shared: new SharedArrayBuffer(8) };
+    };
+    const next = (runs: Int32Array): string => {
+      Atomics.add(runs, 0, 1);
+      return 'ran';
+    };
+    for (let round = 0; round < 3; round++) {
+      await pool.toThread(answerLeaveSpin);
+      await sleep(30); // its worker is busy in the timer, which then throws
+      const runs = new Int32Array(new SharedArrayBuffer(4));
+      // Before: a WorkerExitError blaming it (Node sends the worker's error with v8.serialize,
+      // which refuses a bare SharedArrayBuffer: the mark saying what the worker began was lost).
+      expect(await settle(pool.toThread(next, runs))).toBe('ran');
+      expect(Atomics.load(runs, 0)).toBe(1);
     }
   });
 

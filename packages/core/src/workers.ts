@@ -13,10 +13,11 @@ import { TIMER_MAX } from './validate.js';
 
 const WORKER_FILE = fileURLToPath(new URL('./worker-boot.cjs', import.meta.url)); // it imports worker.js
 const load = createRequire(import.meta.url);
-/** The workers each pool has seen become ready. Weak: a worker that exits is let go. */
-const readiness = new WeakMap<Piscina, WeakSet<object>>();
-/** The thread ids of the workers of each pool that have started (a worker gone is taken out: see keepStarting). */
-const readyIds = new WeakMap<Piscina, Set<number>>();
+/**
+ * The thread ids of the workers each pool has seen become ready. keepStarting takes a worker's
+ * out as it goes (the set holds live workers only).
+ */
+const readiness = new WeakMap<Piscina, Set<number>>();
 
 /**
  * Notes which of `piscina`'s workers are ready, from its `workerCreate` events: emitted once a
@@ -24,22 +25,15 @@ const readyIds = new WeakMap<Piscina, Set<number>>();
  * starts with (it marks those ready from the start).
  */
 export function trackReadiness(piscina: Piscina): void {
-  const ready = new WeakSet<object>();
+  const ready = new Set<number>();
   readiness.set(piscina, ready);
-  const ids = new Set<number>();
-  readyIds.set(piscina, ids);
-  // The event carries a fresh view of the worker each time, with its thread id: find the Worker.
-  piscina.on('workerCreate', ({ id }: { id: number }) => {
-    ids.add(id);
-    const worker = piscina.threads.find((thread) => thread.threadId === id);
-    if (worker !== undefined) ready.add(worker);
-  });
+  piscina.on('workerCreate', ({ id }: { id: number }) => ready.add(id));
 }
 
 /** How many of `piscina`'s workers are still starting: spawned, not yet ready for a task. */
 export function startingWorkers(piscina: Piscina): number {
   const ready = readiness.get(piscina);
-  return ready === undefined ? 0 : piscina.threads.filter((thread) => !ready.has(thread)).length;
+  return ready === undefined ? 0 : piscina.threads.filter((thread) => !ready.has(thread.threadId)).length;
 }
 
 let libuvStarted = false;
@@ -115,7 +109,7 @@ const WAKE: TaskRequest = { fn: { kind: 'source', id: -1, source: '() => undefin
 function keepStarting(piscina: Piscina, onFailure: (piscina: Piscina, error: unknown) => boolean, booted: () => boolean): void {
   let waking = false;
   piscina.on('workerDestroy', ({ id }: { id: number }) => {
-    const started = readyIds.get(piscina)?.delete(id) === true;
+    const started = readiness.get(piscina)?.delete(id) === true;
     setImmediate(() => {
       if (piscina.threads.length > 0 || piscina.queueSize === 0) return;
       if (!started && (waking || !booted())) {
