@@ -13,7 +13,7 @@ interface Waiter<T> {
   waiting: boolean;
 }
 
-/** Waiters passed over at the head of the line before the line is cut down to those behind them. */
+/** Waiters served or gone that the line keeps at most before it is cut down to those still waiting. */
 const COMPACT_AT = 1024;
 
 export class WaitList<T = void> {
@@ -59,6 +59,7 @@ export class WaitList<T = void> {
       };
       onAbort = (reason) => {
         if (!this.#leave(waiter)) return; // granted or refused already
+        this.#compact();
         waiter.refuse(reason);
       };
       for (const signal of active) unwatch.push(watchSignal(signal, onAbort));
@@ -102,10 +103,15 @@ export class WaitList<T = void> {
     return true;
   }
 
-  /** Drops the waiters served or gone at the head once they are many, and most of the line. */
+  /**
+   * Drops the waiters served or gone once they are many, and most of the line: served at its head,
+   * or gone from anywhere in it (a line nobody is served from, each waiter leaving as its timeout
+   * fires, would otherwise keep them all).
+   */
   #compact(): void {
-    if (this.#head >= COMPACT_AT && this.#head * 2 >= this.#line.length) {
-      this.#line = this.#line.slice(this.#head);
+    const gone = this.#line.length - this.#size;
+    if (gone >= COMPACT_AT && gone * 2 >= this.#line.length) {
+      this.#line = this.#line.filter((waiter) => waiter.waiting); // all before the head are gone
       this.#head = 0;
     }
   }
