@@ -3,7 +3,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { CallbackError, CloneError, createPool, map, timeout, TimeoutError, transfer, WorkerExitError, wrapModule } from '@tothread/core';
 import { askTheMainThread, crunchSync, reportJustBeforeReturning, reportThenThrow, spinWhileReporting, sumBytes } from './fixtures/progress.mjs';
 import type * as streams from './fixtures/streams.mjs';
-import { asyncRows, countThenSum, failAfter, produce, rowsOf, rowsUntilCancelled } from './fixtures/streams.mjs';
+import { asyncRows, cleanupFails, countThenSum, failAfter, produce, rowsOf, rowsUntilCancelled } from './fixtures/streams.mjs';
 import { echoBytes, keptLength, makeBytes, makeNested, markedSlice, slicesOfLarge, streamBytes } from './fixtures/buffers.mjs';
 import { nextWarning, settle, sleep, workersOf } from './helpers.js';
 
@@ -514,16 +514,60 @@ describe('streaming generators', () => {
     await stream.return!();
   });
 
-  it('stops the worker-side generator on break, running its finally block', async () => {
+  it('stops the worker-side generator on break', async () => {
     const shared = new SharedArrayBuffer(8);
     const state = new Int32Array(shared);
     for await (const value of pool.toThread(produce, 1_000_000, shared)) {
       if (value === 3) break;
     }
-    const deadline = Date.now() + 5_000;
-    while (Atomics.load(state, 1) === 0 && Date.now() < deadline) await sleep(10);
     expect(Atomics.load(state, 1)).toBe(1);
     expect(Atomics.load(state, 0)).toBeLessThan(1_000_000);
+  });
+
+  it("has run the worker-side generator's finally block, however long it takes, when break leaves the loop", async () => {
+    const cleanedUp = new Int32Array(new SharedArrayBuffer(4));
+    const stream = pool.toThread(function* (flag: Int32Array) {
+      try {
+        for (let i = 0; ; i++) yield i;
+      } finally {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 150); // a slow cleanup
+        Atomics.store(flag, 0, 1);
+      }
+    }, cleanedUp);
+    for await (const value of stream) {
+      if (value === 3) break;
+    }
+    expect(Atomics.load(cleanedUp, 0)).toBe(1); // before: the loop was left while the cleanup still ran
+  });
+
+  it("throws from break what the worker-side generator's finally block threw, as break out of a local generator does", async () => {
+    const error = await settle(
+      (async () => {
+        for await (const value of pool.toThread(cleanupFails, 'the lock file is gone')) {
+          if (value === 2) break;
+        }
+      })(),
+    );
+    expect(error).toBeInstanceOf(RangeError); // before: dropped, and the loop ended as if all went well
+    expect((error as Error).message).toBe('the lock file is gone');
+    expect((error as Error).stack).toContain('cleanupFails');
+  });
+
+  it("throws from return() what an async generator's finally block threw after awaiting, and yields nothing more", async () => {
+    const stream = pool.toThread(async function* (ms: number) {
+      try {
+        for (let i = 0; ; i++) yield i;
+      } finally {
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        throw new TypeError('flush failed');
+      }
+    }, 50);
+    expect(await stream.next()).toEqual({ value: 0, done: false });
+    const error = await settle(stream.return!());
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe('flush failed');
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+    expect(await stream.return!()).toEqual({ value: undefined, done: true });
   });
 
   it('throws an error raised mid-stream after the values before it, with its class', async () => {

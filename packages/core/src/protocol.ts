@@ -93,7 +93,7 @@ export interface CallbackRef {
 /** The channel of a streamed call. */
 export interface StreamRef {
   readonly port: import('node:worker_threads').MessagePort;
-  /** `[credits, stop]`: items the consumer can take now, and 1 once it has stopped listening. */
+  /** `[credits, stop, started]`: items the consumer can take now, 1 once it has stopped listening, and 1 once the worker may have run the generator. */
   readonly control: Int32Array;
 }
 
@@ -101,6 +101,15 @@ export interface StreamRef {
 export const STREAM_CREDITS = 0;
 /** Where {@link StreamRef.control} says (1) that the consumer has stopped listening (`break`, `return()`). */
 export const STREAM_STOP = 1;
+/**
+ * Where {@link StreamRef.control} says (1) that the worker has begun to pull values: from then on
+ * the generator may have run, and its consumer's `return()` waits for its `finally` blocks. The
+ * worker sets it before it first reads the stop flag, and the consumer sets the stop flag before
+ * it reads this one, so a stream both see as not begun never runs its generator.
+ */
+export const STREAM_STARTED = 2;
+/** How many Int32 slots {@link StreamRef.control} has. */
+export const STREAM_CONTROL_SLOTS = 3;
 
 /** True once a stream's consumer has stopped listening: the worker ends the generator, and a stream still queued need not start. */
 export function streamStopped(control: Int32Array): boolean {

@@ -2,16 +2,22 @@
  * The main thread's end of a streamed call: an async iterator over the values a worker-side
  * iterator produces. It grants the worker credits as values are taken (bounded buffering: the
  * worker pauses when the consumer lags), and `break` or `return()` stops the generator in the
- * worker at its next yield.
+ * worker at its next yield, waits for its `finally` blocks, and throws what they threw, as `break`
+ * out of a local generator does.
  */
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { asBuffer } from './buffers.js';
 import { rebuildThrown } from './call.js';
 import { stitch, type Site } from './call-site.js';
 import { WorkerExitError } from './errors.js';
-import { STREAM_CREDITS as CREDITS, STREAM_STOP as STOP, type StreamMessage, type StreamRef } from './protocol.js';
+import { STREAM_CONTROL_SLOTS, STREAM_CREDITS as CREDITS, STREAM_STARTED as STARTED, STREAM_STOP as STOP, type StreamMessage, type StreamRef } from './protocol.js';
 import type { TaskExtra } from './pool.js';
 import type { CallbackCount } from './args.js';
+
+/** A stream its consumer left, while its generator closes: the error its `finally` blocks threw, if any. */
+interface Closing {
+  thrown?: StreamMessage & { readonly kind: 'error' };
+}
 
 /** How many values a stream may buffer ahead of its consumer. */
 const HIGH_WATER_MARK = 16;
@@ -22,7 +28,7 @@ const HIGH_WATER_MARK = 16;
  */
 export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site: Site, highWaterMark = HIGH_WATER_MARK): AsyncIterableIterator<T> {
   const { port1, port2 } = new MessageChannel();
-  const control = new Int32Array(new SharedArrayBuffer(8));
+  const control = new Int32Array(new SharedArrayBuffer(STREAM_CONTROL_SLOTS * Int32Array.BYTES_PER_ELEMENT));
   Atomics.store(control, CREDITS, highWaterMark);
   const stream: StreamRef = { port: port2, control };
   const inbox: StreamMessage[] = [];
@@ -30,6 +36,8 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
   let finished = false;
   /** The call was stopped: values still on their way are dropped. */
   let stopped = false;
+  /** The consumer left (`return()`) and waits for the generator's `finally` blocks: what they threw, if anything. */
+  let closing: Closing | undefined;
   let waiting: Array<() => void> = [];
   const notify = (): void => {
     const woken = waiting;
@@ -48,7 +56,9 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
   };
   port1.on('message', (message: StreamMessage) => {
     if (stopped || finished) return; // posted before the stop (a cancel, return()), delivered after it
-    inbox.push(message);
+    if (closing !== undefined) {
+      if (message.kind === 'error') closing.thrown = message;
+    } else inbox.push(message);
     // The last message: what is left to read is here, and a stream read only in part (or not at
     // all) must not keep the process alive for it.
     if (message.kind !== 'value') port1.unref();
@@ -120,6 +130,14 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
       await new Promise<void>((resolve) => waiting.push(resolve));
     }
   };
+  /** Waits for the call to end once the consumer has left: the error the generator's `finally` blocks threw, if any. */
+  const generatorClosed = async (): Promise<Closing['thrown']> => {
+    const left: Closing = (closing = {});
+    await ended; // the call ends after the stream's last message was posted: what is still on the port is read now
+    const late = inbox.splice(0); // a dead worker's, read by `ended`
+    for (let queued = receiveMessageOnPort(port1); queued !== undefined; queued = receiveMessageOnPort(port1)) late.push(queued.message as StreamMessage);
+    return late.findLast((message) => message.kind === 'error') ?? left.thrown;
+  };
   /** The last next() asked for: a next() waits for it, so results come in the order they were asked for. */
   let last: Promise<unknown> = Promise.resolve();
   const iterator: AsyncIterableIterator<T> = {
@@ -129,9 +147,17 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
       return result;
     },
     async return(): Promise<IteratorResult<T>> {
-      if (!finished) close();
       inbox.length = 0;
-      return { value: undefined, done: true };
+      if (finished || closing !== undefined) return { value: undefined, done: true };
+      stopWorker();
+      // A generator that may have run ends at its next yield (at once when paused for credits):
+      // its `finally` blocks run, and what they throw is thrown here. One that never began never runs.
+      const thrown = !stopped && Atomics.load(control, STARTED) === 1 ? await generatorClosed() : undefined;
+      close();
+      if (thrown === undefined) return { value: undefined, done: true };
+      const error = await rebuildThrown(thrown.thrown);
+      stitch(error, site);
+      throw error;
     },
     [Symbol.asyncIterator]() {
       return iterator;

@@ -3,9 +3,10 @@
  * credits through shared memory; with none left the worker waits for one (Atomics.waitAsync: no
  * CPU used, and the thread's event loop turns meanwhile, so an async generator's timers and I/O,
  * and the replies to its callbacks, are served). A stop flag from the consumer (`break`, or the
- * call stopped) ends the generator at its next yield, running its `finally` blocks.
+ * call stopped) ends the generator at its next yield, running its `finally` blocks; what they
+ * throw then is sent as the stream's error, which the consumer's `return()` throws.
  */
-import { STREAM_CREDITS as CREDITS, streamStopped, type StreamMessage, type StreamRef, type WireThrown } from '../protocol.js';
+import { STREAM_CREDITS as CREDITS, STREAM_STARTED as STARTED, streamStopped, type StreamMessage, type StreamRef, type WireThrown } from '../protocol.js';
 import { findUncloneable } from '../clone-check.js';
 import { CloneError } from '../errors.js';
 import { encodedOrNote } from '../error-codec.js';
@@ -75,6 +76,8 @@ export async function pump(
     const sent = moved === undefined ? trimmed(value) : value;
     post((isBuffer(value) ? { kind, value: sent, buffer: true } : { kind, value: sent }) as StreamMessage, moved);
   };
+  // Before the stop flag is first read: a consumer that left before this never waits for the generator (see STREAM_STARTED).
+  Atomics.store(control, STARTED, 1);
   try {
     let returned: unknown;
     for (let sent = 1; await takeCredit(control); sent++) {
