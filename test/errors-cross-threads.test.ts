@@ -4,6 +4,9 @@ import { CloneError, createPool } from '@tothread/core';
 import { fixture, runNode } from './helpers.js';
 import { failAggregate, failShared, failStrict, failWrapped, ParseError, parseSync, portResult, proxyResult, StrictError, throwValue } from './fixtures/errors.mjs';
 
+/** Node has WebAssembly's objects; this project's types (no DOM lib) only name them. */
+declare const WebAssembly: { Memory: new (descriptor: { initial: number }) => object; Module: new (bytes: Uint8Array) => object };
+
 const pool = createPool({ maxThreads: 2 });
 afterAll(() => pool.close());
 
@@ -157,6 +160,21 @@ describe('values that cannot cross threads', () => {
       expect(await caught(pool.toThread((x: unknown) => x, { arg }))).toMatchObject({ name: 'CloneError', path: 'args[0].arg' });
     }
     expect(await pool.toThread(() => 'alive')).toBe('alive');
+  });
+
+  it("rejects JavaScript's own objects with internal state (an Intl formatter, WebAssembly memory) as results, arguments and callback arguments, naming their path", async () => {
+    // Before: a result crashed the worker (WorkerExitError blaming "something a call left behind").
+    const collator = (await caught(pool.toThread(() => ({ sort: new Intl.Collator('de') })))) as CloneError;
+    expect(collator).toMatchObject({ name: 'CloneError', path: 'result.sort' });
+    expect(collator.message).toContain('it is an Intl.Collator, which structured clone cannot copy (its state is internal): send what makes it');
+    expect(await caught(pool.toThread(() => [new WebAssembly.Memory({ initial: 1 })]))).toMatchObject({ name: 'CloneError', path: 'result[0]' });
+    expect(await caught(pool.toThread((x: unknown) => x, { format: new Intl.NumberFormat() }))).toMatchObject({ name: 'CloneError', path: 'args[0].format' });
+    const seen: unknown[] = [];
+    // Before: the callback call was dropped without a word, and the call returned normally.
+    const viaCallback = await caught(pool.toThread((report: (x: unknown) => void) => report({ at: new Intl.Locale('en') }), (x: unknown) => seen.push(x)));
+    expect(viaCallback).toMatchObject({ name: 'CloneError', path: 'callback args[0] arguments[0].at' });
+    expect(seen).toEqual([]);
+    expect(await pool.toThread(() => new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])))).toBeInstanceOf(WebAssembly.Module); // a compiled module travels
   });
 
   it('rejects an uncloneable result with a CloneError naming its path, and the worker survives', async () => {

@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import semver from 'semver';
-import { createPool, ExportError, ModuleLoadError, ModuleNotFoundError, TimeoutError, wrapModule } from '@tothread/core';
+import { createPool, ExportError, ModuleLoadError, ModuleNotFoundError, PoolClosedError, timeout, TimeoutError, wrapModule } from '@tothread/core';
 import type * as batching from './fixtures/batching.mjs';
 import * as esm from './fixtures/legacy-esm.mjs';
 import cjs from './fixtures/legacy-cjs.cjs';
 import type liveExports from './fixtures/live-exports.cjs';
 import type stateful from './fixtures/stateful.cjs';
-import { fixture, runNode, settle } from './helpers.js';
+import type * as streams from './fixtures/streams.mjs';
+import { fixture, runNode, settle, sleep } from './helpers.js';
 
 const pool = createPool({ maxThreads: 2 });
 afterAll(() => pool.close());
@@ -258,6 +259,31 @@ describe('wrapModule bad input names the module, the export and the fix', () => 
     expect(() => (legacy.count = 5)).toThrow(/Cannot change `count` of the facade of file:.*live-exports\.cjs: it lives in a worker thread, and this thread only reads and calls it\. Call a function of the module that changes it/);
     expect(() => delete legacy.parse).toThrow(TypeError);
     expect(JSON.stringify({ job: 'report', legacy })).toBe('{"job":"report"}'); // no toJSON() asked of the worker
+  });
+
+  it('refuses a call on a closed pool or in a cancelled scope through its own promise alone: nothing rejects unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): number => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const closing = createPool({ maxThreads: 1 });
+      const legacy = wrapModule<typeof streams>('./fixtures/streams.mjs', { pool: closing });
+      for await (const _ of legacy.countThenSum(2)); // its kind is known now: a generator
+      const inScope = await settle(timeout(20, async () => {
+        await sleep(50);
+        return legacy.failAfter(1); // called once the scope is cancelled
+      }));
+      expect(inScope).toBeInstanceOf(TimeoutError);
+      await closing.close();
+      expect(await settle(legacy.rowsOf(1) as unknown as Promise<unknown>)).toBeInstanceOf(PoolClosedError);
+      expect(await settle((async () => {
+        for await (const _ of legacy.countThenSum(2));
+      })())).toBeInstanceOf(PoolClosedError);
+      await sleep(100);
+      expect(unhandled).toEqual([]); // before: the pool's refusal, and the generator's "iterate it" TypeError
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 
   it('rejects with ModuleLoadError, carrying the cause, when the module throws at its top level', async () => {

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createPool, PoolClosedError, QueueFullError, WorkerExitError, wrapModule } from '@tothread/core';
+import { rmSync, writeFileSync } from 'node:fs';
+import { createPool, PoolClosedError, QueueFullError, timeout, TimeoutError, WorkerExitError, wrapModule } from '@tothread/core';
+import { hangFlag } from './fixtures/hangs-on-load.mjs';
 import { firstTicket, firstTicketToo } from './fixtures/first-calls.mjs';
 import { busyWaitSync, spinForever } from './fixtures/legacy-esm.mjs';
 import { lookUp, lookUpTwice } from './fixtures/module-state.mjs';
-import { settle, thrown, workersOf } from './helpers.js';
+import { settle, sleep, thrown, workersOf } from './helpers.js';
 
 
 describe('options', () => {
@@ -60,6 +62,26 @@ describe('queue and stats', () => {
     expect(pool.stats()).toMatchObject({ running: 1, queued: 2 }); // both count as queued while they wait their turn
     expect(await later).toBeInstanceOf(QueueFullError); // before: the first call was refused instead
     expect([await running, await first]).toEqual([100, 0]);
+  });
+
+  it('lets the calls made after a facade call whose module never finishes loading go ahead, and rejects that call at once when it is cancelled', { timeout: 20_000 }, async () => {
+    const pool = createPool({ maxThreads: 2 });
+    writeFileSync(hangFlag, '');
+    try {
+      const legacy = wrapModule<{ next: (x: number) => number }>('./fixtures/hangs-on-load.mjs', { pool });
+      let stuck!: Promise<number>;
+      const scope = settle(timeout(200, () => (stuck = legacy.next(1))));
+      const later = pool.toThread((x: number) => x * 2, 21);
+      expect(await scope).toBeInstanceOf(TimeoutError);
+      // Before: it waited for the module for ever, the scope's cancel kept until then.
+      expect(await Promise.race([settle(stuck), sleep(5_000).then(() => 'still pending')])).toBeInstanceOf(TimeoutError);
+      // Before: it waited in line behind the facade call for ever.
+      expect(await Promise.race([later, sleep(10_000).then(() => 'still pending')])).toBe(42);
+      expect(pool.stats()).toMatchObject({ queued: 0, completed: 1 });
+    } finally {
+      rmSync(hangFlag, { force: true });
+      await pool.destroy(); // its worker still loads the module
+    }
   });
 
   it('rejects a call beyond maxQueue with QueueFullError and drops nothing it accepted', async () => {

@@ -89,11 +89,20 @@ export function tagOf(value: unknown): string {
   return Object.prototype.toString.call(value).slice(8, -1);
 }
 
-/** Whether `value`, whose tag is `tag`, is the platform's own object of that name (not a package's look-alike, nor when the global is missing). */
+/**
+ * Whether `value`, whose tag is `tag`, is the platform's own object of that name (not a package's
+ * look-alike, nor when the global is missing). A dotted tag (`Intl.Collator`) names a namespace's member.
+ */
 function isPlatform(value: object, tag: string): boolean {
-  const ctor = (globalThis as Record<string, unknown>)[tag];
+  const ctor = tag.split('.').reduce<unknown>((at, name) => (at as Record<string, unknown> | undefined)?.[name], globalThis);
   return typeof ctor === 'function' && value instanceof ctor;
 }
+
+/**
+ * Tags of JavaScript's own objects whose state is internal and which structured clone refuses:
+ * every `Intl` formatter, and WebAssembly's objects but a compiled `WebAssembly.Module`.
+ */
+const INTERNAL_STATE = /^(?:Intl\.|WebAssembly\.(?!Module$))/;
 
 /** Whether `value` is a platform object structured clone cannot copy (a `URL`, `Headers`…): as text, it says more. */
 export function isPlatformObject(value: unknown): boolean {
@@ -234,6 +243,9 @@ function find(value: unknown, seen: Set<object>, toMain: boolean, nesting: numbe
       return here(`it is ${article} ${tag} object, and only a generator function's calls stream: write the function as one (${star} (…) { yield* … })`);
     }
     if (UNCLONEABLE_TAGS.has(tag)) return here(`it is ${describe(value)}`);
+    if (INTERNAL_STATE.test(tag) && isPlatform(value, tag)) {
+      return here(`it is ${describe(value)}, which structured clone cannot copy (its state is internal): send what makes it (its locales and options, say) and make one where it is used`);
+    }
     const instead = PLATFORM.get(tag);
     if (instead !== undefined && isPlatform(value, tag)) return here(`it is ${describe(value)}, which structured clone cannot copy (its data is internal): ${instead}`);
     // `arr.values()`, `map.keys()`, an iterator helper (Node 22+).

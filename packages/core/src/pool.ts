@@ -12,11 +12,12 @@ import { Call, timeoutError, type CallHooks, type CallOutcome, type CallState } 
 import { CallQueue } from './call-queue.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { prepareArgs, type CallbackCount, type CallbackFailures } from './args.js';
-import { cancelAwaitable, currentSignal, onCancel, thenCancellable, type Cancels, type TaskSignal } from './cancel.js';
+import { cancelAwaitable, currentSignal, onCancel, type Cancels, type TaskSignal } from './cancel.js';
 import { CallbackError, CancelledError, CloneError, PoolClosedError, QueueFullError, ToThreadError } from './errors.js';
 import { refuseMovedAway } from './clone-check.js';
 import { resolveFunction } from './fn/resolve.js';
 import { KnownTargets } from './known-targets.js';
+import { Line } from './line.js';
 import { answerOutputQuery } from './output-flow.js';
 import { diedOutsideAnyCall, streamStopped, type FnRef, type Mutable, type ReplyMessage, type StreamRef, type TaskOp, type TaskRequest, type TaskResponse } from './protocol.js';
 import { resolveOptions, type PoolOptions, type Resolved } from './pool-options.js';
@@ -126,10 +127,8 @@ export class Pool {
   /** Which targets the workers have most likely loaded: those travel by id only. */
   readonly #known = new KnownTargets();
   #nextCallId = 0;
-  /** Settles once the last call waiting its turn to enter the queue has entered it (see #enqueueInLine). */
-  #line: Promise<void> | undefined;
-  /** Calls waiting their turn to enter the queue: counted as queued. */
-  #inLine = 0;
+  /** Calls waiting their turn to enter the queue (counted as queued), behind one whose function is being located. */
+  readonly #line = new Line();
   readonly #callHooks: CallHooks = {
     settled: (call, prior) => this.#settled(call, prior),
     cancel: (call, reason) => this.#cancel(call, reason),
@@ -187,7 +186,7 @@ export class Pool {
   stats(): PoolStats {
     return {
       threads: this.#piscina?.threads.length ?? 0,
-      queued: this.#queue.size + this.#inLine,
+      queued: this.#queue.size + this.#line.size,
       running: this.#running.size,
       completed: this.#completed,
       failed: this.#failed,
@@ -231,7 +230,7 @@ export class Pool {
       // Start the workers first: their boot then overlaps the first analysis of `fn`.
       this.#piscina ??= this.#startWorkers();
       const ref = task.ref ?? resolveFunction(fn);
-      if (!(ref instanceof Promise) && this.#line === undefined) return this.#enqueue(ref, args, settings, scope, site, task);
+      if (!(ref instanceof Promise) && this.#line.empty) return this.#enqueue(ref, args, settings, scope, site, task);
       return this.#enqueueInLine(ref, args, settings, scope, site, task);
     } catch (error) {
       // Refused before it existed (a CloneError, the pool closed): an error of ours gets the call
@@ -241,38 +240,9 @@ export class Pool {
     }
   }
 
-  /**
-   * The first call of a module function waits for its module to be located, and every call made
-   * after it waits its turn behind it: calls enter the queue in the order they were made (FIFO,
-   * and `maxQueue` refuses the later ones). A cancel meanwhile is kept and applied as soon as the
-   * call exists. (Apart from submit(), whose every call would otherwise pay for this closure's context.)
-   */
+  /** A call whose function is being located, or made behind one, enters the queue in its turn (see line.ts). Apart from submit(), whose every call would otherwise pay for this closure's context. */
   #enqueueInLine(ref: FnRef | Promise<FnRef>, args: readonly unknown[], settings: CallSettings, scope: AbortSignal | undefined, site: Site, task: TaskExtra): Promise<unknown> {
-    const prior = this.#line;
-    let done!: () => void;
-    const mine = new Promise<void>((resolve) => (done = resolve));
-    this.#line = mine;
-    this.#inLine++;
-    let left = false;
-    const leave = (): void => {
-      if (left) return;
-      left = true;
-      this.#inLine--;
-      if (this.#line === mine) this.#line = undefined;
-      done(); // the next in line enters in a later microtask: after this one
-    };
-    const turn = prior === undefined ? (ref as Promise<FnRef>) : prior.then(() => ref);
-    const entered = thenCancellable(turn, (resolved) => {
-      try {
-        return this.#enqueue(resolved, args, settings, scope, site, task);
-      } finally {
-        leave();
-      }
-    });
-    // Cancelled before its turn, or its function could not be located: it leaves the line as its
-    // turn comes (this runs after the reaction above, registered first on the same promise).
-    turn.then(leave, leave);
-    return entered;
+    return this.#line.join(ref, (located) => this.#enqueue(located, args, settings, scope, site, task));
   }
 
   #enqueue(

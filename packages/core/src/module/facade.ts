@@ -115,12 +115,14 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     // site does that).
     // It takes its place in the pool's line now: calls made after it enter the queue after it,
     // though its export's kind is known only later (see Pool#enqueueInLine).
-    const call = pool.submit(undefined, args, settings, LAZY, {
-      ref: kind.then((k) => {
-        if (k === 'generator') throw new TypeError(`\`${name}\` of ${url} is a generator function: iterate it with for await (const value of facade.${name}(...))`);
-        return ref;
-      }),
+    const located = kind.then((k) => {
+      if (k === 'generator') throw new TypeError(`\`${name}\` of ${url} is a generator function: iterate it with for await (const value of facade.${name}(...))`);
+      return ref;
     });
+    // What it rejects with reaches the caller through the call; a call the pool refused at once
+    // (closed, or its scope cancelled) never looks at it, and it must not be an unhandled rejection.
+    located.catch(() => {});
+    const call = pool.submit(undefined, args, settings, LAZY, { ref: located });
     // A generator is iterated, not awaited: that call's rejection is for whoever awaits it.
     kind.then((k) => k === 'generator' && call.catch(() => {}), () => {});
     // A real promise (for a function export), iterable too (for a generator export): which one
