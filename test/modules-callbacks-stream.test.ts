@@ -172,6 +172,18 @@ describe('callbacks across threads', () => {
     expect([moved.length, moved.buffer.byteLength]).toEqual([4, 1 << 20]);
   });
 
+  it('passes a callback a small view of a large buffer as a copy of the bytes it covers', async () => {
+    const seen: Array<[boolean, number, number]> = [];
+    await pool.toThread(
+      (report: (bytes: Uint8Array | Float32Array) => void) => {
+        report(Buffer.from('hi'));
+        report(new Float32Array(1 << 20).subarray(0, 2));
+      },
+      (bytes: Uint8Array | Float32Array) => void seen.push([Buffer.isBuffer(bytes), bytes.length, bytes.buffer.byteLength]),
+    );
+    expect(seen).toEqual([[true, 2, 2], [false, 2, 8]]); // before: the worker's 8 KiB pool slab, and 4 MiB
+  });
+
   it("keeps a Buffer a Buffer through a callback: one the worker passes it, and one it returns", async () => {
     const chunks: unknown[] = [];
     const seen = await pool.toThread(

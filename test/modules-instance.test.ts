@@ -4,7 +4,7 @@ import stateful from './fixtures/stateful.cjs';
 import { settle } from './helpers.js';
 
 type Fixture = typeof stateful & {
-  Inventory: new (owner: string) => { owner: string; addSync(sku: string, n: number): number; countSync(): number; slowSync(ms: number): number; crashSync(): never; removeSync(sku: string): void; bytesSync(bytes: Uint8Array): number; labelSync(bytes: Buffer): Buffer; toJSON(): { owner: string; items: number }; listenerSync(): () => string };
+  Inventory: new (owner: string) => { owner: string; addSync(sku: string, n: number): number; countSync(): number; slowSync(ms: number): number; crashSync(): never; removeSync(sku: string): void; bytesSync(bytes: Uint8Array): number; headSync(size: number, length: number): Buffer; memorySync(bytes: ArrayBufferView): number; labelSync(bytes: Buffer): Buffer; toJSON(): { owner: string; items: number }; listenerSync(): () => string };
   openCounter: (start: number) => { next(): number };
   openReader: (bytes: Buffer) => { describe(): string };
 };
@@ -131,6 +131,17 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     expect(own.byteLength).toBe(0); // moved, not copied
     await using reader = await createInstance<Fixture['openReader']>('./fixtures/stateful.cjs', 'openReader', Buffer.from('built over'));
     expect(await reader.describe()).toBe('true:built over'); // a Buffer given to the init function too
+  });
+
+  it('sends a small view of a large buffer, to a method or back from it, as a copy of the bytes it covers, unless it is marked to move', async () => {
+    await using inventory = await createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'shop');
+    const head = await inventory.headSync(1 << 22, 16);
+    expect(Buffer.isBuffer(head) && head.equals(Buffer.alloc(16, 1))).toBe(true);
+    expect(head.buffer.byteLength).toBe(16); // before: the whole 4 MiB
+    expect(await inventory.memorySync(new Uint16Array(1 << 20).subarray(0, 4))).toBe(8); // before: 2 MiB
+    expect(await inventory.memorySync(Buffer.from('crate'))).toBe(5); // before: Node's 8 KiB pool slab
+    const marked = new Uint8Array(1 << 10).subarray(0, 4);
+    expect(await inventory.memorySync(transfer(marked))).toBe(1 << 10); // moved whole, uncopied
   });
 
   it('moves a buffer marked with transfer(), and rejects a result that cannot be sent back with CloneError naming it', async () => {

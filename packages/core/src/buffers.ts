@@ -30,6 +30,11 @@ export function restoreBuffers(values: unknown[], places: readonly number[] | un
   for (const place of places) values[place] = asBuffer(values[place]);
 }
 
+/** True for a view over less than half of its (non-shared) ArrayBuffer: {@link trimmed} copies it out. */
+export function isSmallView(value: unknown): value is ArrayBufferView {
+  return ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer && value.byteLength * 2 < value.buffer.byteLength;
+}
+
 /**
  * `value`, or for a view (a typed array, a Buffer, a DataView) that covers less than half of the
  * ArrayBuffer under it, a copy of only what it covers. Structured clone copies a view's whole
@@ -38,10 +43,9 @@ export function restoreBuffers(values: unknown[], places: readonly number[] | un
  * Uint8Array (its flag makes it a Buffer again on the other side).
  */
 export function trimmed<T>(value: T): T {
-  if (!ArrayBuffer.isView(value)) return value;
+  if (!isSmallView(value)) return value;
   const { buffer, byteOffset, byteLength } = value;
-  if (!(buffer instanceof ArrayBuffer) || byteLength * 2 >= buffer.byteLength) return value;
-  const copy = buffer.slice(byteOffset, byteOffset + byteLength);
+  const copy = (buffer as ArrayBuffer).slice(byteOffset, byteOffset + byteLength);
   if (value instanceof DataView) return new DataView(copy) as T;
   // The built-in class of a typed array (a Buffer's is Uint8Array), as structured clone sends it.
   const View = (globalThis as unknown as Record<string, (new (buffer: ArrayBuffer) => T) | undefined>)[(value as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag]];
