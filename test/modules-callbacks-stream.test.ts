@@ -172,6 +172,19 @@ describe('callbacks across threads', () => {
     expect([moved.length, moved.buffer.byteLength]).toEqual([4, 1 << 20]);
   });
 
+  it('refuses a function where it cannot become a callback (too deep, in an object that refers to itself, in a Map) saying where callbacks go', async () => {
+    const cyclic: Record<string, unknown> = { onProgress: () => {} };
+    cyclic.self = cyclic;
+    let deep: Record<string, unknown> = { onProgress: () => {} };
+    for (let i = 0; i < 8; i++) deep = { level: deep };
+    for (const arg of [cyclic, deep, { hooks: new Map([['done', () => {}]]) }]) {
+      const error = (await settle(pool.toThread((x: unknown) => typeof x, arg))) as CloneError;
+      expect(error).toBeInstanceOf(CloneError);
+      // Before: only "it is a function (`onProgress`). Use plain data …", though functions are callbacks elsewhere.
+      expect(error.message).toMatch(/it is a function.*, where it cannot become a callback: a function becomes a callback as an argument, or inside plain objects and arrays up to 8 levels deep that do not refer to themselves/);
+    }
+  });
+
   it('passes a callback a small view of a large buffer as a copy of the bytes it covers', async () => {
     const seen: Array<[boolean, number, number]> = [];
     await pool.toThread(

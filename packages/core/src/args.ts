@@ -46,6 +46,9 @@ function isPort(value: object): boolean {
 
 type Path = Array<string | number>;
 
+/** Where a function among a call's arguments becomes a callback (see scan). */
+const CALLBACK_PLACES = `a function becomes a callback as an argument, or inside plain objects and arrays up to ${MARK_DEPTH} levels deep that do not refer to themselves (not in a class instance, Map or Set): pass it nearer the top, as its own argument say`;
+
 /** Finds functions and transfer marks inside plain objects and arrays. */
 function scan(value: unknown, path: Path, functions: Array<{ path: Path; fn: Function }>, moved: TransferListItem[], depth: number): void {
   if (typeof value === 'function') {
@@ -192,7 +195,8 @@ export function prepareArgs(args: readonly unknown[], counted?: CallbackCount): 
     const bad = findUncloneable(sent[i], `args[${i}]`);
     if (bad !== undefined) {
       for (const port of ports) port.close();
-      throw new CloneError(bad.path, bad.detail);
+      // Every function scan() reached is a callback now: this one sits where callbacks are not looked for.
+      throw new CloneError(bad.path, bad.fn ? `${bad.detail}, where it cannot become a callback: ${CALLBACK_PLACES}` : bad.detail);
     }
   }
   return { args: sent, callbacks: callbacks.length > 0 ? callbacks : undefined, transfer: moved, ports, failures: callbacks.length > 0 ? failures : undefined };
