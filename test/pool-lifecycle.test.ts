@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { rmSync, writeFileSync } from 'node:fs';
 import { createPool, PoolClosedError, QueueFullError, timeout, TimeoutError, WorkerExitError, wrapModule } from '@tothread/core';
 import { hangFlag } from './fixtures/hangs-on-load.mjs';
-import { firstTicket, firstTicketToo } from './fixtures/first-calls.mjs';
+import { firstTicket, firstTicketFour, firstTicketThree, firstTicketToo } from './fixtures/first-calls.mjs';
 import { busyWaitSync, spinForever } from './fixtures/legacy-esm.mjs';
 import { lookUp, lookUpTwice } from './fixtures/module-state.mjs';
 import { settle, sleep, thrown, workersOf } from './helpers.js';
@@ -82,6 +82,23 @@ describe('queue and stats', () => {
       rmSync(hangFlag, { force: true });
       await pool.destroy(); // its worker still loads the module
     }
+  });
+
+  it('counts a call that waited in line and never entered the queue: cancelled when cancelled there, failed when the pool closed', async () => {
+    const counter = new Int32Array(new SharedArrayBuffer(4));
+    const closing = createPool({ maxThreads: 1 });
+    const first = settle(closing.toThread(firstTicketThree, counter));
+    const behind = settle(closing.toThread((x: number) => x, 1));
+    expect(closing.stats()).toMatchObject({ queued: 2 });
+    await closing.close();
+    expect([await first, await behind]).toEqual([expect.any(PoolClosedError), expect.any(PoolClosedError)]);
+    expect(closing.stats()).toMatchObject({ queued: 0, failed: 2, cancelled: 0 }); // before: 0 and 0, as if they never were
+    await using pool = createPool({ maxThreads: 1 });
+    let call!: Promise<number>;
+    expect(await settle(timeout(1, async () => void (await (call = pool.toThread(firstTicketFour, counter)))))).toBeInstanceOf(TimeoutError);
+    await settle(call);
+    await sleep(50);
+    expect(pool.stats()).toMatchObject({ queued: 0, cancelled: 1 });
   });
 
   it('rejects a call beyond maxQueue with QueueFullError and drops nothing it accepted', async () => {

@@ -16,10 +16,12 @@ function adaptive() {
   let wall = 0;
   let demand = 0;
   let starting = false;
+  let running = 0;
   const raises: number[] = [];
   const limit = new ThreadLimit(CORES, 32, {
     raised: () => raises.push(limit.value),
     starting: () => starting,
+    running: () => running,
     read: () => ({ cpu, wall, demand }),
     cores: CORES,
   });
@@ -28,6 +30,9 @@ function adaptive() {
     raises,
     setStarting(value: boolean) {
       starting = value;
+    },
+    setRunning(value: number) {
+      running = value;
     },
     /** Lets `ms` pass (whole samples) with the CPUs `busy` (0..1) all along, the workers asking for `asked`. */
     run(ms: number, busy: number, asked = busy) {
@@ -45,10 +50,10 @@ describe("the limit of maxThreads: 'auto'", () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
-  it('doubles at each sample while calls wait and the CPUs are idle, up to its ceiling', () => {
+  it('doubles at each sample from the second idle one in a row while calls wait, up to its ceiling', () => {
     const { limit, raises, run } = adaptive();
     limit.waiting(true);
-    run(5 * SAMPLE_MS, 0.05);
+    run(6 * SAMPLE_MS, 0.05); // the clock, a first idle sample, then four doublings
     expect(raises).toEqual([4, 8, 16, 32]);
     expect(limit.value).toBe(32);
   });
@@ -58,7 +63,7 @@ describe("the limit of maxThreads: 'auto'", () => {
     limit.waiting(true);
     run(SAMPLE_MS, 0);
     expect(raises).toEqual([]);
-    run(SAMPLE_MS, 0);
+    run(2 * SAMPLE_MS, 0);
     expect(raises).toEqual([4]);
   });
 
@@ -68,7 +73,7 @@ describe("the limit of maxThreads: 'auto'", () => {
     run(SAMPLE_MS, 0);
     run(10 * SAMPLE_MS, 0.3, 1); // the process gets 0.3 of the cores; its workers ask for all of them
     expect(raises).toEqual([]);
-    run(2 * SAMPLE_MS, 0.05, 0.05); // blocked
+    run(3 * SAMPLE_MS, 0.05, 0.05); // blocked
     expect(raises).toEqual([4, 8]);
     run(300, 0.3, 0.95);
     expect(limit.value).toBe(4);
@@ -78,7 +83,7 @@ describe("the limit of maxThreads: 'auto'", () => {
     const { limit, raises, run, setStarting } = adaptive();
     limit.waiting(true);
     run(SAMPLE_MS, 0); // starts the clock
-    run(SAMPLE_MS, 0.05);
+    run(2 * SAMPLE_MS, 0.05);
     expect(limit.value).toBe(4);
     setStarting(true);
     run(1_000, 1);
@@ -86,7 +91,7 @@ describe("the limit of maxThreads: 'auto'", () => {
     setStarting(false);
     run(SAMPLE_MS, 0); // the first sample after a start only starts the clock: the new worker is just getting its call
     expect(raises).toEqual([4]);
-    run(SAMPLE_MS, 0.05);
+    run(SAMPLE_MS, 0.05); // the second idle sample judged in a row: the one before the start counts
     expect(raises).toEqual([4, 8]);
   });
 
@@ -94,7 +99,7 @@ describe("the limit of maxThreads: 'auto'", () => {
     const { limit, run } = adaptive();
     limit.waiting(true);
     run(SAMPLE_MS, 0); // starts the clock
-    run(2 * SAMPLE_MS, 0.05);
+    run(3 * SAMPLE_MS, 0.05);
     expect(limit.value).toBe(8);
     run(180, 1); // new threads' first calls load their modules, then block again
     run(SAMPLE_MS, 0.6);
@@ -105,7 +110,7 @@ describe("the limit of maxThreads: 'auto'", () => {
     const { limit, run } = adaptive();
     limit.waiting(true);
     run(SAMPLE_MS, 0); // starts the clock
-    run(3 * SAMPLE_MS, 0.05);
+    run(4 * SAMPLE_MS, 0.05);
     expect(limit.value).toBe(16);
     run(200, 0.95);
     expect(limit.value).toBe(8);
@@ -115,18 +120,62 @@ describe("the limit of maxThreads: 'auto'", () => {
     expect(limit.value).toBe(CORES);
   });
 
-  it('neither grows nor shrinks in the middle band, and stops sampling when no call waits', () => {
-    const { limit, raises, run } = adaptive();
+  it('neither grows nor shrinks in the middle band, and never grows when no call waits', () => {
+    const { limit, raises, run, setRunning } = adaptive();
     limit.waiting(true);
     run(SAMPLE_MS, 0); // starts the clock
-    run(SAMPLE_MS, 0.05);
+    run(2 * SAMPLE_MS, 0.05);
     run(1_000, 0.7);
     expect(limit.value).toBe(4);
+    setRunning(4);
     limit.waiting(false);
     run(1_000, 0.05);
     expect(raises).toEqual([4]);
+    expect(limit.value).toBe(4); // every thread it added still runs a call
     limit.reset();
     expect(limit.value).toBe(CORES);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('does not grow on one idle-looking sample among busy ones (a late timer, a call not yet handed over)', () => {
+    const { limit, raises, run } = adaptive();
+    limit.waiting(true);
+    run(SAMPLE_MS, 0); // starts the clock
+    for (let i = 0; i < 5; i++) {
+      run(3 * SAMPLE_MS, 0.95);
+      run(SAMPLE_MS, 0.45);
+    }
+    expect(raises).toEqual([]); // before: 4 at the first idle-looking sample
+  });
+
+  it('falls back, once no call waits, to the most calls that ran over the stabilization window, and stops sampling at its floor', () => {
+    const { limit, run, setRunning } = adaptive();
+    limit.waiting(true);
+    run(SAMPLE_MS, 0); // starts the clock
+    run(5 * SAMPLE_MS, 0.05);
+    expect(limit.value).toBe(32); // a burst of blocked calls
+    setRunning(5); // it is over: five still run
+    limit.waiting(false);
+    run(180, 0.05);
+    expect(limit.value).toBe(32); // not yet: a short lull
+    run(40, 0.05);
+    expect(limit.value).toBe(5); // before: 32 until the pool went idle, so 30 CPU calls could all run at once on 2 cores
+    setRunning(1);
+    run(220, 0.05);
+    expect(limit.value).toBe(CORES);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('steps back while the CPUs stay busy, also when no call waits', () => {
+    const { limit, run, setRunning } = adaptive();
+    limit.waiting(true);
+    run(SAMPLE_MS, 0); // starts the clock
+    run(4 * SAMPLE_MS, 0.05);
+    expect(limit.value).toBe(16);
+    setRunning(16); // the calls it let in compute now
+    limit.waiting(false);
+    run(200, 0.95);
+    expect(limit.value).toBe(8);
   });
 
   it('a fixed limit never samples', () => {

@@ -30,8 +30,9 @@ export class Line {
    * Joins the line: `enter(located)` runs once `ref` has settled and the calls ahead have entered
    * (or let it go ahead). The promise is `enter`'s, and cancellable: before its turn, the call
    * leaves the line and rejects with the reason at once; after, the call `enter` made is cancelled.
+   * `refused` hears of a call that never entered: cancelled, its `ref` rejected, or `enter` threw.
    */
-  join<T, R>(ref: T | Promise<T>, enter: (located: T) => Promise<R>): Promise<R> {
+  join<T, R>(ref: T | Promise<T>, enter: (located: T) => Promise<R>, refused: (error: unknown, cancelled: boolean) => void): Promise<R> {
     const prior = this.#tail;
     let done!: () => void;
     const mine = new Promise<void>((resolve) => (done = resolve));
@@ -60,6 +61,7 @@ export class Line {
           try {
             resolve((entered = enter(located)));
           } catch (error) {
+            refused(error, false);
             reject(error);
           } finally {
             leave(true); // the next in line enters in a later microtask: after this one
@@ -68,6 +70,7 @@ export class Line {
         (error: unknown) => {
           if (left) return;
           leave(true);
+          refused(error, false);
           reject(error);
         },
       );
@@ -75,6 +78,7 @@ export class Line {
         if (entered !== undefined) return void cancelAwaitable(entered, reason);
         if (left) return;
         leave(false);
+        refused(reason, true);
         reject(reason);
       };
     });

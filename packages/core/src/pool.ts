@@ -155,6 +155,7 @@ export class Pool {
     this.#limit = new ThreadLimit(this.#options.max, this.#options.ceiling, {
       raised: () => this.#pump(),
       starting: () => this.#piscina !== undefined && startingWorkers(this.#piscina) > 0,
+      running: () => this.#dispatched,
       ...(this.#times && { read: this.#times.read }),
     });
     this.toThread = makeToThread((fn, args, settings, site, task) => this.submit(fn, args, settings, site, task));
@@ -242,7 +243,13 @@ export class Pool {
 
   /** A call whose function is being located, or made behind one, enters the queue in its turn (see line.ts). Apart from submit(), whose every call would otherwise pay for this closure's context. */
   #enqueueInLine(ref: FnRef | Promise<FnRef>, args: readonly unknown[], settings: CallSettings, scope: AbortSignal | undefined, site: Site, task: TaskExtra): Promise<unknown> {
-    return this.#line.join(ref, (located) => this.#enqueue(located, args, settings, scope, site, task));
+    // Counted as queued meanwhile: one that never enters the queue is counted as it ends, as one
+    // refused while it waits for room is (see #waitForRoom).
+    const refused = (error: unknown, cancelled: boolean): void => {
+      if (cancelled || [settings.signal, scope].some((signal) => signal?.aborted && signal.reason === error)) this.#cancelled++;
+      else this.#failed++;
+    };
+    return this.#line.join(ref, (located) => this.#enqueue(located, args, settings, scope, site, task), refused);
   }
 
   #enqueue(

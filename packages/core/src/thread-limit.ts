@@ -36,6 +36,8 @@ export interface ThreadLimitHooks {
   readonly raised: () => void;
   /** Whether workers are still starting: their start-up burns CPU that says nothing about the calls. */
   readonly starting?: () => boolean;
+  /** How many calls run now (compared with the limit). @default none */
+  readonly running?: () => number;
   /** Reads the CPU clock. @default the process's CPU time and `performance.now()` */
   readonly read?: () => CpuReading;
   /** @default availableParallelism() */
@@ -56,18 +58,26 @@ export class ThreadLimit {
   #settling = false;
   /** When the CPUs became busy and stayed so, no worker starting (undefined: they are not). */
   #busySince: number | undefined;
+  /** The last sample judged found the CPUs idle: the limit grows on a second such sample in a row, not on one late timer. */
+  #idleBefore = false;
+  /** Calls wait for a thread now. */
+  #waiting = false;
+  /** Since when no call has waited and fewer calls than the limit have run, and the most that ran meanwhile (undefined: not so). */
+  #slack: { since: number; most: number } | undefined;
   readonly #cores: number;
   readonly #raised: () => void;
   readonly #starting: () => boolean;
+  readonly #running: () => number;
   readonly #now: () => CpuReading;
 
   /** `floor === ceiling` is a fixed limit. */
-  constructor(floor: number, ceiling: number, { raised, starting = () => false, read = processCpu, cores = availableParallelism() }: ThreadLimitHooks) {
+  constructor(floor: number, ceiling: number, { raised, starting = () => false, running = () => 0, read = processCpu, cores = availableParallelism() }: ThreadLimitHooks) {
     this.floor = floor;
     this.ceiling = ceiling;
     this.#value = floor;
     this.#raised = raised;
     this.#starting = starting;
+    this.#running = running;
     this.#now = read;
     this.#cores = cores;
   }
@@ -80,24 +90,37 @@ export class ThreadLimit {
     return this.ceiling > this.floor;
   }
 
-  /** Calls are waiting for a thread (`true`) or none is (`false`): sampling runs only meanwhile. */
+  /**
+   * Calls are waiting for a thread (`true`) or none is (`false`). Sampling runs meanwhile, and while
+   * the limit is above its floor: it grows only while calls wait, and falls back once the CPUs stay
+   * busy, or once the threads it added go unused (a burst of blocked calls is over).
+   */
   waiting(waiting: boolean): void {
-    if (!this.adaptive) return;
-    if (waiting && this.#timer === undefined) {
-      this.#last = this.#now();
-      this.#busySince = undefined;
-      this.#settling = true;
-      this.#timer = setInterval(() => this.#sample(), SAMPLE_MS);
-      this.#timer.unref();
-    } else if (!waiting && this.#timer !== undefined) {
-      clearInterval(this.#timer);
-      this.#timer = undefined;
+    if (!this.adaptive || waiting === this.#waiting) return;
+    this.#waiting = waiting;
+    this.#slack = undefined;
+    if (!waiting) {
+      if (this.#value <= this.floor) this.#stop();
+      return;
     }
+    this.#idleBefore = false; // what the CPUs did before these calls waited says nothing about them
+    if (this.#timer !== undefined) return;
+    this.#last = this.#now();
+    this.#busySince = undefined;
+    this.#settling = true;
+    this.#timer = setInterval(() => this.#sample(), SAMPLE_MS);
+    this.#timer.unref();
   }
 
   /** Back to the floor, e.g. when the pool has gone idle. */
   reset(): void {
     this.#value = this.floor;
+    if (!this.#waiting) this.#stop();
+  }
+
+  #stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 
   #sample(): void {
@@ -116,13 +139,35 @@ export class ThreadLimit {
     this.#last = now;
     if (busy <= BUSY) this.#busySince = undefined;
     else this.#busySince ??= now.wall - wall;
-    if (busy < IDLE && this.#value < this.ceiling) {
+    const idle = busy < IDLE;
+    const idleTwice = idle && this.#idleBefore;
+    this.#idleBefore = idle;
+    if (this.#waiting && idleTwice && this.#value < this.ceiling) {
       this.#value = Math.min(this.ceiling, this.#value * 2);
       this.#raised();
     } else if (this.#busySince !== undefined && now.wall - this.#busySince >= STABLE_MS && this.#value > this.floor) {
       this.#value = Math.max(this.floor, Math.ceil(this.#value / 2));
       this.#busySince = now.wall;
+    } else if (!this.#waiting) this.#useLess(now.wall);
+    if (!this.#waiting && this.#value <= this.floor) this.#stop();
+  }
+
+  /**
+   * No call waits: once fewer calls than the limit have run for STABLE_MS, the limit falls to the
+   * most that ran meanwhile (not below its floor). A burst of blocked calls that is over leaves no
+   * room for calls that come next to run all at once, whatever they do.
+   */
+  #useLess(wall: number): void {
+    const running = this.#running();
+    if (running >= this.#value) {
+      this.#slack = undefined;
+      return;
     }
+    this.#slack ??= { since: wall, most: running };
+    this.#slack.most = Math.max(this.#slack.most, running);
+    if (wall - this.#slack.since < STABLE_MS) return;
+    this.#value = Math.max(this.floor, this.#slack.most);
+    this.#slack = undefined;
   }
 }
 
