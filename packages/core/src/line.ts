@@ -30,7 +30,8 @@ export class Line {
    * Joins the line: `enter(located)` runs once `ref` has settled and the calls ahead have entered
    * (or let it go ahead). The promise is `enter`'s, and cancellable: before its turn, the call
    * leaves the line and rejects with the reason at once; after, the call `enter` made is cancelled.
-   * `refused` hears of a call that never entered: cancelled, its `ref` rejected, or `enter` threw.
+   * `refused` hears of a call that left without entering: cancelled, or `enter` threw (the pool
+   * closed meanwhile, say); not of one whose `ref` rejected (its function cannot run there).
    */
   join<T, R>(ref: T | Promise<T>, enter: (located: T) => Promise<R>, refused: (error: unknown, cancelled: boolean) => void): Promise<R> {
     const prior = this.#tail;
@@ -70,8 +71,7 @@ export class Line {
         (error: unknown) => {
           if (left) return;
           leave(true);
-          refused(error, false);
-          reject(error);
+          reject(error); // refused before it existed, as a function that cannot run is refused at once
         },
       );
       cancel = (reason) => {
