@@ -245,10 +245,7 @@ export class Pool {
   #enqueueInLine(ref: FnRef | Promise<FnRef>, args: readonly unknown[], settings: CallSettings, scope: AbortSignal | undefined, site: Site, task: TaskExtra): Promise<unknown> {
     // Counted as queued meanwhile: one that never enters the queue is counted as it ends, as one
     // refused while it waits for room is (see #waitForRoom).
-    const refused = (error: unknown, cancelled: boolean): void => {
-      if (cancelled || [settings.signal, scope].some((signal) => signal?.aborted && signal.reason === error)) this.#cancelled++;
-      else this.#failed++;
-    };
+    const refused = (error: unknown, cancelled: boolean): void => (cancelled ? void this.#cancelled++ : this.#countRefused(error, [settings.signal, scope]));
     return this.#line.join(ref, (located) => this.#enqueue(located, args, settings, scope, site, task), refused);
   }
 
@@ -322,6 +319,12 @@ export class Pool {
     return cancellable(call.promise, site, call);
   }
 
+  /** Counts a call that ended before it was queued: cancelled when one of `signals` ended it (its reason is `error`), failed otherwise (the pool closed, say). */
+  #countRefused(error: unknown, signals: ReadonlyArray<AbortSignal | undefined>): void {
+    if (signals.some((signal) => signal?.aborted && signal.reason === error)) this.#cancelled++;
+    else this.#failed++;
+  }
+
   /** A callback of `call` that throws stops the call with a CallbackError. */
   #stopOnCallbackFailure(call: Call, failures: CallbackFailures): void {
     failures.report = (path, error) => this.#cancel(call, call.locate(new CallbackError(path, { cause: error })), 'failed'); // stopped, but by a failure: with the caller's frames
@@ -343,11 +346,9 @@ export class Pool {
       timer.unref();
     }
     let inner: Promise<unknown> | undefined;
-    // A call that ends before it could be queued is counted here: as cancelled when its signal,
-    // scope or timeout ended it, as failed otherwise (the pool closed, say).
+    // A call that ends before it could be queued is counted here: its signal, scope or timeout may have ended it.
     const refused = (error: unknown): never => {
-      if ([settings.signal, scope, own.signal].some((signal) => signal?.aborted && signal.reason === error)) this.#cancelled++;
-      else this.#failed++;
+      this.#countRefused(error, [settings.signal, scope, own.signal]);
       throw error;
     };
     const waited = this.#room.wait(settings.signal, scope, own.signal).then(

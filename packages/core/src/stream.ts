@@ -14,10 +14,8 @@ import { STREAM_CONTROL_SLOTS, STREAM_CREDITS as CREDITS, STREAM_STARTED as STAR
 import type { TaskExtra } from './pool.js';
 import type { CallbackCount } from './args.js';
 
-/** A stream its consumer left, while its generator closes: the error its `finally` blocks threw, if any. */
-interface Closing {
-  thrown?: StreamMessage & { readonly kind: 'error' };
-}
+/** The message that ends a stream with an error. */
+type ErrorMessage = Extract<StreamMessage, { kind: 'error' }>;
 
 /** How many values a stream may buffer ahead of its consumer. */
 const HIGH_WATER_MARK = 16;
@@ -36,8 +34,10 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
   let finished = false;
   /** The call was stopped: values still on their way are dropped. */
   let stopped = false;
-  /** The consumer left (`return()`) and waits for the generator's `finally` blocks: what they threw, if anything. */
-  let closing: Closing | undefined;
+  /** The consumer left (`return()`) and waits for the generator's `finally` blocks. */
+  let closing = false;
+  /** What those blocks threw, once it has arrived. */
+  let thrownAtClose: ErrorMessage | undefined;
   let waiting: Array<() => void> = [];
   const notify = (): void => {
     const woken = waiting;
@@ -56,9 +56,8 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
   };
   port1.on('message', (message: StreamMessage) => {
     if (stopped || finished) return; // posted before the stop (a cancel, return()), delivered after it
-    if (closing !== undefined) {
-      if (message.kind === 'error') closing.thrown = message;
-    } else inbox.push(message);
+    if (!closing) inbox.push(message);
+    else if (message.kind === 'error') thrownAtClose = message;
     // The last message: what is left to read is here, and a stream read only in part (or not at
     // all) must not keep the process alive for it.
     if (message.kind !== 'value') port1.unref();
@@ -131,12 +130,12 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
     }
   };
   /** Waits for the call to end once the consumer has left: the error the generator's `finally` blocks threw, if any. */
-  const generatorClosed = async (): Promise<Closing['thrown']> => {
-    const left: Closing = (closing = {});
+  const generatorClosed = async (): Promise<ErrorMessage | undefined> => {
+    closing = true;
     await ended; // the call ends after the stream's last message was posted: what is still on the port is read now
     const late = inbox.splice(0); // a dead worker's, read by `ended`
     for (let queued = receiveMessageOnPort(port1); queued !== undefined; queued = receiveMessageOnPort(port1)) late.push(queued.message as StreamMessage);
-    return late.findLast((message) => message.kind === 'error') ?? left.thrown;
+    return late.findLast((message) => message.kind === 'error') ?? thrownAtClose;
   };
   /** The last next() asked for: a next() waits for it, so results come in the order they were asked for. */
   let last: Promise<unknown> = Promise.resolve();
@@ -148,7 +147,7 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
     },
     async return(): Promise<IteratorResult<T>> {
       inbox.length = 0;
-      if (finished || closing !== undefined) return { value: undefined, done: true };
+      if (finished || closing) return { value: undefined, done: true };
       stopWorker();
       // A generator that may have run ends at its next yield (at once when paused for credits):
       // its `finally` blocks run, and what they throw is thrown here. One that never began never runs.
