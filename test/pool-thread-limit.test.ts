@@ -25,7 +25,7 @@ function adaptive() {
     read: () => ({ cpu, wall, demand }),
     cores: CORES,
   });
-  return {
+  const harness = {
     limit,
     raises,
     setStarting(value: boolean) {
@@ -33,6 +33,12 @@ function adaptive() {
     },
     setRunning(value: number) {
       running = value;
+    },
+    /** Calls start waiting on idle CPUs until the limit has doubled `doublings` times: the clock, a first idle sample, then one per doubling. */
+    raise(doublings: number) {
+      limit.waiting(true);
+      harness.run(SAMPLE_MS, 0);
+      harness.run((doublings + 1) * SAMPLE_MS, 0.05);
     },
     /** Lets `ms` pass (whole samples) with the CPUs `busy` (0..1) all along, the workers asking for `asked`. */
     run(ms: number, busy: number, asked = busy) {
@@ -44,6 +50,7 @@ function adaptive() {
       }
     },
   };
+  return harness;
 }
 
 describe("the limit of maxThreads: 'auto'", () => {
@@ -80,10 +87,8 @@ describe("the limit of maxThreads: 'auto'", () => {
   });
 
   it('judges nothing while workers are starting: their start-up CPU says nothing about the calls', () => {
-    const { limit, raises, run, setStarting } = adaptive();
-    limit.waiting(true);
-    run(SAMPLE_MS, 0); // starts the clock
-    run(2 * SAMPLE_MS, 0.05);
+    const { limit, raises, run, setStarting, raise } = adaptive();
+    raise(1);
     expect(limit.value).toBe(4);
     setStarting(true);
     run(1_000, 1);
@@ -96,10 +101,8 @@ describe("the limit of maxThreads: 'auto'", () => {
   });
 
   it('keeps its threads while the CPUs are busy for less than the stabilization window (first calls loading code)', () => {
-    const { limit, run } = adaptive();
-    limit.waiting(true);
-    run(SAMPLE_MS, 0); // starts the clock
-    run(3 * SAMPLE_MS, 0.05);
+    const { limit, run, raise } = adaptive();
+    raise(2);
     expect(limit.value).toBe(8);
     run(180, 1); // new threads' first calls load their modules, then block again
     run(SAMPLE_MS, 0.6);
@@ -107,10 +110,8 @@ describe("the limit of maxThreads: 'auto'", () => {
   });
 
   it('steps back toward the floor, one halving per window, while the CPUs stay busy (the calls compute)', () => {
-    const { limit, run } = adaptive();
-    limit.waiting(true);
-    run(SAMPLE_MS, 0); // starts the clock
-    run(4 * SAMPLE_MS, 0.05);
+    const { limit, run, raise } = adaptive();
+    raise(3);
     expect(limit.value).toBe(16);
     run(200, 0.95);
     expect(limit.value).toBe(8);
@@ -121,10 +122,8 @@ describe("the limit of maxThreads: 'auto'", () => {
   });
 
   it('neither grows nor shrinks in the middle band, and never grows when no call waits', () => {
-    const { limit, raises, run, setRunning } = adaptive();
-    limit.waiting(true);
-    run(SAMPLE_MS, 0); // starts the clock
-    run(2 * SAMPLE_MS, 0.05);
+    const { limit, raises, run, setRunning, raise } = adaptive();
+    raise(1);
     run(1_000, 0.7);
     expect(limit.value).toBe(4);
     setRunning(4);
@@ -149,10 +148,8 @@ describe("the limit of maxThreads: 'auto'", () => {
   });
 
   it('falls back, once no call waits, to the most calls that ran over the stabilization window, and stops sampling at its floor', () => {
-    const { limit, run, setRunning } = adaptive();
-    limit.waiting(true);
-    run(SAMPLE_MS, 0); // starts the clock
-    run(5 * SAMPLE_MS, 0.05);
+    const { limit, run, setRunning, raise } = adaptive();
+    raise(4);
     expect(limit.value).toBe(32); // a burst of blocked calls
     setRunning(5); // it is over: five still run
     limit.waiting(false);
@@ -167,10 +164,8 @@ describe("the limit of maxThreads: 'auto'", () => {
   });
 
   it('steps back while the CPUs stay busy, also when no call waits', () => {
-    const { limit, run, setRunning } = adaptive();
-    limit.waiting(true);
-    run(SAMPLE_MS, 0); // starts the clock
-    run(4 * SAMPLE_MS, 0.05);
+    const { limit, run, setRunning, raise } = adaptive();
+    raise(3);
     expect(limit.value).toBe(16);
     setRunning(16); // the calls it let in compute now
     limit.waiting(false);
