@@ -5,7 +5,9 @@ import { settle } from './helpers.js';
 
 type Fixture = typeof stateful & {
   Inventory: new (owner: string) => { owner: string; addSync(sku: string, n: number): number; countSync(): number; slowSync(ms: number): number; crashSync(): never; removeSync(sku: string): void; bytesSync(bytes: Uint8Array): number; headSync(size: number, length: number): Buffer; memorySync(bytes: ArrayBufferView): number; labelSync(bytes: Buffer): Buffer; toJSON(): { owner: string; items: number }; listenerSync(): () => string };
+  SlowStart: new (ms: number) => { waitedSync(): number };
   openCounter: (start: number) => { next(): number };
+  openNever: () => Promise<never>;
   openReader: (bytes: Buffer) => { describe(): string };
 };
 
@@ -65,6 +67,12 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     const own = (await settle(createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'closed'))) as Error & { code: string };
     expect(own).toBeInstanceOf((stateful as { StockError: new () => Error }).StockError);
     expect(own).toMatchObject({ code: 'E_STOCK', sku: 'anything' });
+  });
+
+  it('rejects with an InstanceError saying why when the init function returns a promise that never settles', async () => {
+    const error = await settle(createInstance<Fixture['openNever']>('./fixtures/stateful.cjs', 'openNever'));
+    expect(error).toBeInstanceOf(InstanceError);
+    expect((error as Error).message).toMatch(/^The worker of the `openNever` instance of .* exited \(code 0\) before the instance was ready: .* returned a promise that never settles/);
   });
 
   it('rejects an export that builds nothing, and arguments that cannot be sent', async () => {
@@ -202,5 +210,25 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     const running = settle(released.slowSync(5_000));
     await releaseInstance(released);
     expect(((await running) as Error).message).toMatch(/was released while this call was running/);
+  });
+
+  it('lets a constructor still running when its pool closes finish, then refuses the instance; destroy() and close()\'s timeout stop it', async () => {
+    const closing = createPool({ maxThreads: 1 });
+    const built = settle(createInstance.with({ pool: closing })<Fixture['SlowStart']>('./fixtures/stateful.cjs', 'SlowStart', 300));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the worker is up and in the constructor
+    await closing.close();
+    expect(await built).toMatchObject({ name: 'PoolClosedError', message: expect.stringMatching(/^The pool was closed while the `SlowStart` instance of .* started: create it on an open pool$/) });
+
+    const destroyed = createPool({ maxThreads: 1 });
+    const stopped = settle(createInstance.with({ pool: destroyed })<Fixture['SlowStart']>('./fixtures/stateful.cjs', 'SlowStart', 60_000));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await destroyed.destroy(); // resolves once the worker has exited: it did not wait for the constructor
+    expect(await stopped).toMatchObject({ name: 'PoolClosedError', message: 'The pool was destroyed while this call was running' });
+
+    const bounded = createPool({ maxThreads: 1 });
+    const cut = settle(createInstance.with({ pool: bounded })<Fixture['SlowStart']>('./fixtures/stateful.cjs', 'SlowStart', 60_000));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await bounded.close({ timeout: 100 });
+    expect(await cut).toMatchObject({ name: 'PoolClosedError', message: 'The pool was closed: close() stopped this call after waiting 100 ms for it' });
   });
 });

@@ -16,7 +16,7 @@ import { endpoint, moveWith } from '../comlink-port.js';
 import { defaultPool } from '../default-pool.js';
 import { THROWN_KEY } from '../error-codec.js';
 import { CloneError, InstanceError, PoolClosedError } from '../errors.js';
-import { Pool } from '../pool.js';
+import { Pool, type Adopted } from '../pool.js';
 import { startLibuvThreads } from '../workers.js';
 import { UNCLONEABLE_RESULT, type WireThrown } from '../protocol.js';
 import type { InstanceData, InstanceReady } from '../worker/instance-entry.js';
@@ -168,7 +168,16 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
       onDeath.clear();
     });
   worker.once('error', (error) => die(new InstanceError(`The worker of ${label} crashed: ${error.message}. Pending calls are rejected; create a new instance`, { cause: error })));
-  worker.once('exit', (code) => die(new InstanceError(`The worker of ${label} exited (code ${code}). Pending calls are rejected; create a new instance`)));
+  let started = false;
+  worker.once('exit', (code) =>
+    die(
+      new InstanceError(
+        code === 0 && !started
+          ? `The worker of ${label} exited (code 0) before the instance was ready: its constructor or init function called process.exit(0), or returned a promise that never settles (nothing was left pending in the worker to settle it)`
+          : `The worker of ${label} exited (code ${code}). Pending calls are rejected; create a new instance`,
+      ),
+    ),
+  );
   /**
    * `work()`, or the worker's death if it comes first. Each wait listens for the death only while
    * it is pending: a reaction on one promise that lives as long as the instance would keep every
@@ -191,23 +200,34 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
         (error: unknown) => void (settled() && reject(error)),
       );
     });
-  const ready = await unlessDead(() => new Promise<InstanceReady>((resolve) => worker.once('message', resolve)));
-  if (ready.tothread === 'failed') {
-    await worker.terminate();
-    throw await rebuildThrown(ready.thrown);
-  }
+  // The pool owns the worker from its start: close() waits for the constructor as for a running
+  // call, then stops it (destroy() at once), and the instance is refused with why.
+  const starting = unlessDead(() => new Promise<InstanceReady>((resolve) => worker.once('message', resolve)));
+  const stopStart = (message: string): Promise<void> => {
+    ending ??= new PoolClosedError(message);
+    return worker.terminate().then(() => undefined);
+  };
   let pending = 0;
   const idle: Array<() => void> = [];
-  let untrack: () => void;
+  let lent: Adopted = {
+    drained: () => starting.then(() => undefined, () => undefined),
+    stop: stopStart,
+  };
+  const untrack = pool.adopt({ drained: () => lent.drained(), stop: (message) => lent.stop(message) }); // open: checked above, nothing awaited since
   try {
-    untrack = pool.adopt({
-      drained: () => (pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => idle.push(resolve))),
-      stop: (message) => release(new PoolClosedError(message)),
-    });
+    const ready = await starting;
+    if (ready.tothread === 'failed') throw await rebuildThrown(ready.thrown);
+    if (pool.state !== 'open') throw new PoolClosedError(`The pool was closed while ${label} started: create it on an open pool`);
+    started = true;
   } catch (error) {
-    await worker.terminate(); // the pool closed while the instance started
+    untrack();
+    await worker.terminate();
     throw error;
   }
+  lent = {
+    drained: () => (pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => idle.push(resolve))),
+    stop: (message) => release(new PoolClosedError(message)),
+  };
   const remote = Comlink.wrap<InstanceOf<C>>(endpoint(worker as never));
   worker.unref(); // after Comlink listens (listening refs the worker): an idle instance never keeps the process alive
   /** Ends the worker; its running calls fail with `why`. */
