@@ -162,12 +162,21 @@ describe("backpressure: a full queue rejects, or waits when asked (queueFull: 'w
     expect(pool.stats()).toMatchObject({ completed: 2, cancelled: 1, failed: 0 });
   });
 
-  it("rejects with QueueFullError by default, naming the 'wait' option", async () => {
-    await using pool = createPool({ maxThreads: 1, maxQueue: 0 });
+  it("rejects with QueueFullError by default, naming the 'wait' option, which a pool that queues nothing needs a queue for", async () => {
+    await using pool = createPool({ maxThreads: 1, maxQueue: 1 });
     const running = pool.toThread(busyWaitSync, 50);
+    const queued = pool.toThread(busyWaitSync, 1);
     const error = (await settle(pool.toThread(busyWaitSync, 1))) as QueueFullError;
     expect(error).toBeInstanceOf(QueueFullError);
-    expect(error.message).toMatch(/queueFull: 'wait'/);
-    expect(await running).toBe(50);
+    expect(error.message).toMatch(/\(maxQueue: 1\): .*pass queueFull: 'wait'/);
+    expect(await Promise.all([running, queued])).toEqual([50, 1]);
+
+    await using none = createPool({ maxThreads: 1, maxQueue: 0 });
+    const busy = none.toThread(busyWaitSync, 50);
+    const refused = (await settle(none.toThread(busyWaitSync, 1))) as QueueFullError;
+    expect(refused).toBeInstanceOf(QueueFullError);
+    expect(refused.message).toMatch(/queues nothing \(maxQueue: 0\): .*raise maxQueue \(with queueFull: 'wait' to wait for room\)/);
+    expect(() => createPool({ maxQueue: 0, queueFull: 'wait' })).toThrow(RangeError); // the advice is to raise maxQueue first
+    expect(await busy).toBe(50);
   });
 });

@@ -269,7 +269,9 @@ export class Pool {
         this.#limit.waiting(true); // a call turned away wanted a thread too: an 'auto' pool with no room to queue still grows
         throw new QueueFullError(
           limit,
-          `The pool's queue is full (maxQueue: ${limit}): wait for calls to settle, raise maxQueue, pass queueFull: 'wait', or limit concurrency with a Semaphore`,
+          limit === 0
+            ? "Every thread is busy and the pool queues nothing (maxQueue: 0): wait for calls to settle, raise maxQueue (with queueFull: 'wait' to wait for room), or limit concurrency with a Semaphore"
+            : `The pool's queue is full (maxQueue: ${limit}): wait for calls to settle, raise maxQueue, pass queueFull: 'wait', or limit concurrency with a Semaphore`,
         );
       }
       return this.#waitForRoom(fn, args, settings, scope, site, task);
