@@ -84,6 +84,33 @@ describe('queue and stats', () => {
     }
   });
 
+  it('stops the look-up of a facade export whose module never finishes loading once every call waiting for it has left, so close() ends', { timeout: 30_000 }, async () => {
+    const pool = createPool({ maxThreads: 2 });
+    writeFileSync(hangFlag, '');
+    try {
+      const legacy = wrapModule<{ next: (x: number) => number }>('./fixtures/hangs-on-load.mjs', { pool });
+      const first = settle(timeout(100, () => legacy.next(1)));
+      const second = settle(timeout(300, () => legacy.next(2)));
+      expect(await first).toBeInstanceOf(TimeoutError);
+      await sleep(50);
+      expect(pool.stats()).toMatchObject({ running: 1 }); // the second call still waits for the look-up
+      expect(await second).toBeInstanceOf(TimeoutError);
+      // Before: the look-up ran on with its worker, and close() waited for it for ever.
+      expect(await Promise.race([pool.close(), sleep(10_000).then(() => 'still closing')])).toBeUndefined();
+      expect(pool.stats()).toMatchObject({ running: 0, cancelled: 2, failed: 0 }); // the two calls; not the look-up
+    } finally {
+      rmSync(hangFlag, { force: true });
+      await pool.destroy();
+    }
+    // A module that loads in the end: a call that left does not stop the look-up of one that waits.
+    await using slow = createPool({ maxThreads: 1 });
+    const loading = wrapModule<{ quick: (x: number) => number }>('./fixtures/slow-load.mjs', { pool: slow });
+    const gone = settle(timeout(20, () => loading.quick(1)));
+    const stays = loading.quick(2);
+    expect(await gone).toBeInstanceOf(TimeoutError);
+    expect(await stays).toBe(3);
+  });
+
   it('counts a call that waited in line and never entered the queue: cancelled when cancelled there, failed when the pool closed', async () => {
     const counter = new Int32Array(new SharedArrayBuffer(4));
     const closing = createPool({ maxThreads: 1 });

@@ -37,6 +37,8 @@ export interface TaskExtra {
   readonly callbacks?: CallbackCount;
   /** The target, located already (a facade's export; a promise: once its kind is known, see facade.ts). */
   readonly ref?: FnRef | Promise<FnRef>;
+  /** Told when the call ends before it enters the queue: cancelled, or refused (not when its `ref` rejects). */
+  readonly left?: () => void;
 }
 const PLAIN: TaskExtra = {};
 
@@ -234,6 +236,7 @@ export class Pool {
       if (!(ref instanceof Promise) && this.#line.empty) return this.#enqueue(ref, args, settings, scope, site, task);
       return this.#enqueueInLine(ref, args, settings, scope, site, task);
     } catch (error) {
+      task.left?.();
       // Refused before it existed (a CloneError, the pool closed): an error of ours gets the call
       // site's frames as a call's would; a signal's reason is the caller's own, left as it is.
       if (!(error instanceof ToThreadError)) return Promise.reject(error);
@@ -245,7 +248,11 @@ export class Pool {
   #enqueueInLine(ref: FnRef | Promise<FnRef>, args: readonly unknown[], settings: CallSettings, scope: AbortSignal | undefined, site: Site, task: TaskExtra): Promise<unknown> {
     // Counted as queued meanwhile: one that never enters the queue is counted as it ends, as one
     // refused while it waits for room is (see #waitForRoom).
-    const refused = (error: unknown, cancelled: boolean): void => (cancelled ? void this.#cancelled++ : this.#countRefused(error, [settings.signal, scope]));
+    const refused = (error: unknown, cancelled: boolean): void => {
+      task.left?.();
+      if (cancelled) this.#cancelled++;
+      else this.#countRefused(error, [settings.signal, scope]);
+    };
     return this.#line.join(ref, (located) => this.#enqueue(located, args, settings, scope, site, task), refused);
   }
 
@@ -574,8 +581,9 @@ export class Pool {
     if (call.request.started) this.#timedRuns.delete(call.request.started);
     // A facade's look-up of an export's kind is not a call of the user's; when it fails, the
     // user's call fails with it, and is counted so.
+    // One stopped because every call waiting for it left is not counted either: those calls are.
     if (call.outcome === 'completed') this.#completed += call.request.op === 'describe' ? 0 : 1;
-    else if (call.outcome === 'cancelled') this.#cancelled++;
+    else if (call.outcome === 'cancelled') this.#cancelled += call.request.op === 'describe' && call.settings.signal?.aborted ? 0 : 1;
     else this.#failed++;
     if (this.#queue.size === 0 && this.#dispatched === 0) this.#pump();
   }

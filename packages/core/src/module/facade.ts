@@ -4,7 +4,7 @@
  * export on a worker, awaiting it reads a value export, and a generator export streams.
  */
 import { captureSite, LAZY, type Site } from '../call-site.js';
-import { callSettings } from '../call-options.js';
+import { callSettings, mergeSettings } from '../call-options.js';
 import { cancelAwaitable, withoutSignal } from '../cancel.js';
 import { CancelledError } from '../errors.js';
 import { defaultPool } from '../default-pool.js';
@@ -80,7 +80,7 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
   const poolOf = (): Pool => (raw.pool as Pool | undefined) ?? defaultPool();
 
   const targets = new Map<string, FnRef>();
-  const kinds = new Map<string, Promise<ExportKind>>();
+  const kinds = new Map<string, Lookup>();
   const nodes = new Map<string, unknown>();
   const target = (path: readonly string[]): FnRef => {
     const key = path.join('\0');
@@ -89,16 +89,42 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     if (ref === undefined) targets.set(key, (ref = { kind: 'module', id: newTargetId(), url, path, format: 'esm', asMethod: true }));
     return ref;
   };
-  const describe = (path: readonly string[]): Promise<ExportKind> => {
+  /**
+   * The look-up of the kind of the export at `path`, made once for every caller. No caller's scope
+   * may cancel it for the others; each holds it while it waits (see {@link hold}).
+   */
+  const describe = (path: readonly string[]): Lookup => {
     const key = path.join('\0');
-    let kind = kinds.get(key);
-    if (kind === undefined) {
-      // Shared by every caller of this export: no caller's scope may cancel it for the others.
-      kind = withoutSignal(() => poolOf().submit(undefined, [], settings, site(), { op: 'describe', ref: target(path) })) as Promise<ExportKind>;
-      kinds.set(key, kind);
-      kind.catch(() => kinds.delete(key)); // not cached: the next call asks again
+    let lookup = kinds.get(key);
+    if (lookup === undefined) {
+      const abandon = new AbortController();
+      const own = mergeSettings(settings, callSettings({ signal: abandon.signal }));
+      const kind = withoutSignal(() => poolOf().submit(undefined, [], own, site(), { op: 'describe', ref: target(path) })) as Promise<ExportKind>;
+      const entry: Lookup = (lookup = { key, kind, abandon, waiting: 0, done: false });
+      kinds.set(key, entry);
+      const end = (): void => void (entry.done = true);
+      kind.then(end, () => {
+        end();
+        if (kinds.get(key) === entry) kinds.delete(key); // not cached: the next call asks again
+      });
     }
-    return kind;
+    return lookup;
+  };
+  /**
+   * Holds `lookup` for a caller; returns how the caller lets go of it. Once every caller has let go
+   * before it ends (a module that hangs as it loads, and the calls waiting for it cancelled), it is
+   * stopped, and its worker with it.
+   */
+  const hold = (lookup: Lookup, name: string): (() => void) => {
+    lookup.waiting++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      if (--lookup.waiting > 0 || lookup.done) return;
+      if (kinds.get(lookup.key) === lookup) kinds.delete(lookup.key); // a call made from now on asks again
+      lookup.abandon.abort(new CancelledError(`Every call of \`${name}\` of ${url} left before its module had loaded`));
+    };
   };
 
   const invoke = (path: readonly string[], args: unknown[]): unknown => {
@@ -108,8 +134,9 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     }
     const pool = poolOf();
     const ref = target(path);
-    const kind = describe(path);
     const name = path.join('.');
+    const lookup = describe(path);
+    const { kind } = lookup;
     // waitFor, gather and asCompleted can stop it, even before it reaches the pool. Awaited, it
     // finds its site only if it fails, as a toThread() call does (the pool's promise for a LAZY
     // site does that).
@@ -122,7 +149,8 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     // What it rejects with reaches the caller through the call; a call the pool refused at once
     // (closed, or its scope cancelled) never looks at it, and it must not be an unhandled rejection.
     located.catch(() => {});
-    const call = pool.submit(undefined, args, settings, LAZY, { ref: located });
+    // It lets go of the look-up if it leaves before entering the queue (cancelled, or refused).
+    const call = pool.submit(undefined, args, settings, LAZY, { ref: located, left: hold(lookup, name) });
     // A generator is iterated, not awaited: that call's rejection is for whoever awaits it.
     kind.then((k) => k === 'generator' && call.catch(() => {}), () => {});
     // A real promise (for a function export), iterable too (for a generator export): which one
@@ -130,6 +158,10 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     let stream: AsyncIterableIterator<unknown> | undefined;
     /** Iterated, not awaited: the stream, opened on first use; `at` is the frame the caller's site is found below. */
     const iterated = (at: Function): AsyncIterableIterator<unknown> => {
+      if (stream === undefined) {
+        const untilKnown = hold(lookup, name); // the stream waits for the look-up to its end
+        kind.then(untilKnown, untilKnown);
+      }
       // The call made for awaiting is cancelled (iterated at once, as by for await, it has not
       // reached the pool yet, so it never runs), and the stream reports its own errors.
       cancelAwaitable(call, new CancelledError(`\`${name}\` was iterated, not awaited`));
@@ -186,6 +218,18 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     return existing;
   };
   return node([]) as Facade<M>;
+}
+
+/** The look-up of an export's kind, shared by the calls waiting for it. */
+interface Lookup {
+  readonly key: string;
+  readonly kind: Promise<ExportKind>;
+  /** Stops the look-up (not counted in the pool's stats: the calls that left are). */
+  readonly abandon: AbortController;
+  /** Calls waiting for it. */
+  waiting: number;
+  /** Settled. */
+  done: boolean;
 }
 
 /** A stream that starts once the export is known to be a generator. */
