@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  asCompleted,
   CancelledError,
   CancelScope,
   cancelScope,
@@ -81,6 +82,22 @@ describe('every cancellation path stops a running sync loop in its worker, and t
     const all = gather(pool.toThread(spinForever), () => pool.toThread(spinForever));
     later(100, () => all.cancel());
     expect(await settle(all)).toBeInstanceOf(CancelledError);
+    await expectStoppedAndServing();
+  });
+
+  it('cancelling a gather stops the waitFor(), timeout() or cancelScope() it holds and the call inside; so do leaving asCompleted and an outer waitFor', async () => {
+    for (const hold of [() => waitFor(pool.toThread(spinForever), 60_000), () => timeout(60_000, () => pool.toThread(spinForever)), () => cancelScope(() => pool.toThread(spinForever))]) {
+      const all = gather(hold());
+      later(100, () => all.cancel());
+      expect(await settle(all)).toBeInstanceOf(CancelledError);
+      await expectStoppedAndServing(); // before: the call ran on until the inner deadline, or for ever
+    }
+    for await (const first of asCompleted([waitFor(pool.toThread(spinForever), 60_000), sleep(100).then(() => 'first')])) {
+      expect(first).toBe('first');
+      break;
+    }
+    await expectStoppedAndServing();
+    expect(await settle(waitFor(waitFor(pool.toThread(spinForever), 60_000), 100))).toBeInstanceOf(TimeoutError);
     await expectStoppedAndServing();
   });
 

@@ -4,7 +4,7 @@
  * a signal by hand. Scopes nest: cancelling an outer scope cancels the inner ones.
  */
 import { captureSite, locate } from '../call-site.js';
-import { cancelAwaitable, currentSignal, withoutSignal, withSignal } from '../cancel.js';
+import { cancelAwaitable, currentSignal, onCancel, withoutSignal, withSignal } from '../cancel.js';
 import { watchSignal } from '../signal-watch.js';
 import { CancelledError, TimeoutError } from '../errors.js';
 import * as check from '../validate.js';
@@ -193,7 +193,18 @@ export class CancelScope {
  * })
  */
 export function cancelScope<T>(fn: (scope: CancelScope) => T | PromiseLike<T>, options?: ScopeOptions): Promise<T> {
-  return CancelScope.oneRun(options).run(fn);
+  return runOwn(CancelScope.oneRun(options), fn);
+}
+
+/**
+ * `scope.run(fn)` for a scope made for this run alone: its promise, cancelled by what holds it
+ * (gather, asCompleted, waitFor), cancels the scope, as cancelling a call's promise stops the call.
+ */
+function runOwn<T>(scope: CancelScope, fn: (scope: CancelScope) => T | PromiseLike<T>, after?: () => void): Promise<T> {
+  const run = scope.run(fn);
+  const result = after === undefined ? run : run.finally(after);
+  onCancel(result, (reason) => scope.cancel(reason));
+  return result;
 }
 
 /**
@@ -208,17 +219,19 @@ export function cancelScope<T>(fn: (scope: CancelScope) => T | PromiseLike<T>, o
  *   return toThread(summariseSync, rows)
  * })
  */
-export async function timeout<T>(ms: number, fn: (scope: CancelScope) => T | PromiseLike<T>): Promise<T> {
-  const limit = check.optionalDuration('ms', ms);
-  if (limit === undefined) throw check.typeError('ms', 'a number of milliseconds', ms);
+export function timeout<T>(ms: number, fn: (scope: CancelScope) => T | PromiseLike<T>): Promise<T> {
+  let limit: number | undefined;
+  try {
+    limit = check.optionalDuration('ms', ms);
+    if (limit === undefined) throw check.typeError('ms', 'a number of milliseconds', ms);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const scope = CancelScope.oneRun();
   const site = captureSite(timeout); // its TimeoutError shows where the scope was opened
-  const timer = setTimeout(() => scope.cancel(locate(new TimeoutError('The timeout() scope', limit), site)), limit);
-  try {
-    return await scope.run(fn);
-  } finally {
-    clearTimeout(timer);
-  }
+  const deadline = limit;
+  const timer = setTimeout(() => scope.cancel(locate(new TimeoutError('The timeout() scope', deadline), site)), deadline);
+  return runOwn(scope, fn, () => clearTimeout(timer));
 }
 
 /**

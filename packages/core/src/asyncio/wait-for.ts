@@ -1,6 +1,6 @@
 /** asyncio's `wait_for`: a deadline on one awaitable, and the work behind it stopped when it passes. */
 import { captureSite, locate } from '../call-site.js';
-import { currentSignal } from '../cancel.js';
+import { currentSignal, onCancel } from '../cancel.js';
 import { TimeoutError } from '../errors.js';
 import { watchSignal } from '../signal-watch.js';
 import * as check from '../validate.js';
@@ -17,7 +17,20 @@ import { start, stop, stopAndWatch, type Awaitable, type AwaitedOf } from './tas
  * const rows = await waitFor(toThread(parseSync, text), 2_000)
  * const sum = await waitFor(() => toThread(sumSync, big), 500)
  */
-export async function waitFor<A extends Awaitable<unknown>>(item: A, ms: number): Promise<AwaitedOf<A>> {
+export function waitFor<A extends Awaitable<unknown>>(item: A, ms: number): Promise<AwaitedOf<A>> {
+  // Cancelled itself (by gather, asCompleted, an outer waitFor), it stops what it waits for.
+  const hooks: Hooks = {};
+  const waiting = waitUntil(item, ms, hooks);
+  onCancel(waiting, (reason) => hooks.cancel?.(reason));
+  return waiting;
+}
+
+/** How a wait is cancelled, once it waits. */
+interface Hooks {
+  cancel?: (reason: unknown) => void;
+}
+
+async function waitUntil<A extends Awaitable<unknown>>(item: A, ms: number, hooks: Hooks): Promise<AwaitedOf<A>> {
   let limit: number | undefined;
   try {
     limit = check.optionalDuration('ms', ms);
@@ -44,6 +57,7 @@ export async function waitFor<A extends Awaitable<unknown>>(item: A, ms: number)
     // An enclosing scope that ends first ends the wait too (and its timer, which would keep the
     // process alive), even for a promise tothread cannot stop.
     if (scope !== undefined) unwatch = watchSignal(scope, end);
+    hooks.cancel = end;
   });
   try {
     return await Promise.race([started, ended]);
