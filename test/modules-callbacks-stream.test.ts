@@ -520,11 +520,37 @@ describe('streaming generators', () => {
       Atomics.store(flag, 0, 1);
       yield 1;
     }, ran);
+    const first = stream.next(); // it joins the queue
     await stream.return!(undefined); // left before the busy call let it start
+    expect(await first).toEqual({ value: undefined, done: true });
     await busy;
     await sleep(100);
     expect(Atomics.load(ran, 0)).toBe(0);
     expect(single.stats()).toMatchObject({ completed: 1, failed: 0, cancelled: 1 });
+  });
+
+  it('runs nothing until the first next(), as a local generator: a stream never iterated holds no worker', async () => {
+    await using single = createPool({ minThreads: 1, maxThreads: 1 });
+    const ran = new Int32Array(new SharedArrayBuffer(4));
+    const stream = single.toThread(function* (flag: Int32Array) {
+      Atomics.add(flag, 0, 1);
+      yield 'first';
+    }, ran);
+    await sleep(200);
+    expect(Atomics.load(ran, 0)).toBe(0);
+    expect(single.stats()).toMatchObject({ running: 0, queued: 0 });
+    expect(await single.toThread((x: number) => x + 1, 1)).toBe(2); // before: the worker was held by the unread stream
+    expect(await stream.next()).toEqual({ value: 'first', done: false });
+    expect(Atomics.load(ran, 0)).toBe(1);
+    await stream.return!(undefined);
+    const left = single.toThread(function* (flag: Int32Array) {
+      Atomics.add(flag, 0, 1);
+      yield 1;
+    }, ran);
+    await left.return!(undefined); // left before it began: it never runs, and is not counted
+    await sleep(100);
+    expect(Atomics.load(ran, 0)).toBe(1);
+    expect(single.stats()).toMatchObject({ completed: 2, cancelled: 0 });
   });
 
   it('pauses the worker when the consumer lags (bounded buffering)', async () => {

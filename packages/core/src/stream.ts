@@ -9,6 +9,7 @@ import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { asBuffer } from './buffers.js';
 import { rebuildThrown } from './call.js';
 import { stitch, type Site } from './call-site.js';
+import { currentSignal, withoutSignal, withSignal } from './cancel.js';
 import { WorkerExitError } from './errors.js';
 import { STREAM_CONTROL_SLOTS, STREAM_CREDITS as CREDITS, STREAM_STARTED as STARTED, STREAM_STOP as STOP, type StreamMessage, type StreamRef } from './protocol.js';
 import type { TaskExtra } from './pool.js';
@@ -69,25 +70,36 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
   // stopped stream yields nothing more, not even values already here: the caller asked it to stop.
   // A dead worker's values before its death are still read (those still queued on the port too:
   // its death and its values travel apart), then its error.
-  const ended = start({ op: 'stream', stream, callbacks }).then(
-    () => {
-      callEnded = true;
-      notify();
-    },
-    (error: unknown) => {
-      callEnded = true;
-      failure = { error };
-      if (error instanceof WorkerExitError) {
-        if (!finished) for (let queued = receiveMessageOnPort(port1); queued !== undefined; queued = receiveMessageOnPort(port1)) inbox.push(queued.message as StreamMessage);
-      } else {
-        stopped = true;
-        inbox.length = 0;
-        stopWorker(); // a worker given a grace period ends the generator at its next yield, paused or not
-      }
-      port1.unref();
-      notify();
-    },
-  );
+  // Nothing runs until the first next(), as with a local generator: a stream never iterated (or
+  // awaited by mistake) holds no worker. It starts in the cancel scope it was made in.
+  // Until then its port does not keep the process alive either.
+  port1.unref();
+  const scope = currentSignal();
+  const inScope = (fn: () => Promise<unknown>): Promise<unknown> => (scope === undefined ? withoutSignal(fn) : withSignal(scope, fn));
+  let ended: Promise<void> | undefined;
+  const begin = (): Promise<void> => (ended ??= run());
+  const run = (): Promise<void> => {
+    port1.ref();
+    return inScope(() => start({ op: 'stream', stream, callbacks })).then(
+      () => {
+        callEnded = true;
+        notify();
+      },
+      (error: unknown) => {
+        callEnded = true;
+        failure = { error };
+        if (error instanceof WorkerExitError) {
+          if (!finished) for (let queued = receiveMessageOnPort(port1); queued !== undefined; queued = receiveMessageOnPort(port1)) inbox.push(queued.message as StreamMessage);
+        } else {
+          stopped = true;
+          inbox.length = 0;
+          stopWorker(); // a worker given a grace period ends the generator at its next yield, paused or not
+        }
+        port1.unref();
+        notify();
+      },
+    );
+  };
   const close = (): void => {
     finished = true;
     notify();
@@ -112,7 +124,7 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
         close();
         // The call's own end says whether it went well: a callback that threw after the last
         // value, or a cancel with a grace period whose generator then ended by itself, fails it.
-        await ended;
+        await begin();
         if (failure !== undefined) throw failure.error;
         return { value: message.buffer ? asBuffer(message.value) : message.value, done: true };
       }
@@ -132,7 +144,7 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
   /** Waits for the call to end once the consumer has left: the error the generator's `finally` blocks threw, if any. */
   const generatorClosed = async (): Promise<ErrorMessage | undefined> => {
     closing = true;
-    await ended; // the call ends after the stream's last message was posted: what is still on the port is read now
+    await begin(); // the call ends after the stream's last message was posted: what is still on the port is read now
     const late = inbox.splice(0); // a dead worker's, read by `ended`
     for (let queued = receiveMessageOnPort(port1); queued !== undefined; queued = receiveMessageOnPort(port1)) late.push(queued.message as StreamMessage);
     return late.findLast((message) => message.kind === 'error') ?? thrownAtClose;
@@ -141,6 +153,7 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
   let last: Promise<unknown> = Promise.resolve();
   const iterator: AsyncIterableIterator<T> = {
     next(): Promise<IteratorResult<T>> {
+      if (!finished) void begin();
       const result = last.then(step);
       last = result.catch(() => {});
       return result;
@@ -148,6 +161,10 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
     async return(): Promise<IteratorResult<T>> {
       inbox.length = 0;
       if (finished || closing) return { value: undefined, done: true };
+      if (ended === undefined) {
+        close(); // never iterated: it never starts
+        return { value: undefined, done: true };
+      }
       stopWorker();
       // A generator that may have run ends at its next yield (at once when paused for credits):
       // its `finally` blocks run, and what they throw is thrown here. One that never began never runs.
