@@ -20,6 +20,10 @@ describe('gather', () => {
     expect(await slow).toBe(200);
   });
 
+  it('refuses options that are not an object, as gather.with(true) meaning returnExceptions would be silently ignored', () => {
+    for (const bad of [true, 5, null, []]) expect(() => gather.with(bad as never)).toThrow(/^Expected `options` to be an options object/);
+  });
+
   it('puts failures in their argument place with returnExceptions', async () => {
     const results = await gather.with({ returnExceptions: true })(pool.toThread(busyWaitSync, 5), pool.toThread(throwValue, new TypeError('bad')), () => 'sync value');
     expect(results[0]).toBe(5);

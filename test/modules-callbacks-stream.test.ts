@@ -4,8 +4,8 @@ import { CallbackError, CloneError, createPool, map, timeout, TimeoutError, tran
 import { askTheMainThread, crunchSync, reportJustBeforeReturning, reportThenThrow, spinWhileReporting, sumBytes } from './fixtures/progress.mjs';
 import type * as streams from './fixtures/streams.mjs';
 import { asyncRows, cleanupFails, countThenSum, failAfter, produce, rowsOf, rowsUntilCancelled } from './fixtures/streams.mjs';
-import { echoBytes, keptLength, makeBytes, makeNested, markedSlice, slicesOfLarge, streamBytes } from './fixtures/buffers.mjs';
-import { nextWarning, settle, sleep, workersOf } from './helpers.js';
+import { echoBytes, keptLength, makeBytes, makeNested, markedSlice, slicesOfLarge, streamBytes, transferNotABuffer } from './fixtures/buffers.mjs';
+import { nextWarning, settle, sleep, thrown, workersOf } from './helpers.js';
 
 const pool = createPool({ minThreads: 1, maxThreads: 2 });
 afterAll(() => pool.close());
@@ -245,6 +245,17 @@ describe('callbacks across threads', () => {
     expect(() => transfer({} as object)).toThrow(TypeError);
     const view = new Uint8Array(4);
     expect(() => transfer({ view }, [view as never])).toThrow('Expected `transferables[0]` to be an ArrayBuffer or a MessagePort: for a typed array or DataView, list its `.buffer`');
+  });
+
+  it('names what was wrong when transfer() is given no object, or a transfer list holds one that carries buffers', async () => {
+    // Before: bare TypeErrors from reading .postMessage of undefined, or from a WeakMap key.
+    for (const bad of [undefined, null, 5]) expect(thrown(() => transfer(bad as never))).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringMatching(/^Expected `value` to be an ArrayBuffer, a typed array, a DataView or a MessagePort, or an object holding what `transferables` lists/) });
+    expect(thrown(() => transfer(5 as never, [new ArrayBuffer(1)]))).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    const buffer = new ArrayBuffer(8);
+    const listed = thrown(() => pool.toThread.with({ transfer: [{ buffer }] as never })((b: { buffer: ArrayBuffer }) => b, { buffer }));
+    expect(listed).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', message: 'Expected `options.transfer[0]` to be an ArrayBuffer or a MessagePort: list the buffers themselves, not an object or array holding them, got `Object` (object)' });
+    const inWorker = (await settle(pool.toThread(transferNotABuffer, 5))) as Error & { code?: string };
+    expect(inWorker).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: expect.stringMatching(/^Expected `value` to be an ArrayBuffer, or a typed array or DataView over one/) });
   });
 
   it('blames the arguments, not options.transfer, when a port marked with transfer() has already moved', async () => {

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { CloneError, createInstance, createPool, ExportError, InstanceError, PoolClosedError, releaseInstance, transfer } from '@tothread/core';
 import stateful from './fixtures/stateful.cjs';
-import { settle } from './helpers.js';
+import { settle, thrown } from './helpers.js';
 
 type Fixture = typeof stateful & {
   Inventory: new (owner: string) => { owner: string; addSync(sku: string, n: number): number; countSync(): number; slowSync(ms: number): number; crashSync(): never; removeSync(sku: string): void; bytesSync(bytes: Uint8Array): number; headSync(size: number, length: number): Buffer; memorySync(bytes: ArrayBufferView): number; labelSync(bytes: Buffer): Buffer; toJSON(): { owner: string; items: number }; listenerSync(): () => string };
   SlowStart: new (ms: number) => { waitedSync(): number };
   openCounter: (start: number) => { next(): number };
   openNever: () => Promise<never>;
+  openExiting: () => never;
   openReader: (bytes: Buffer) => { describe(): string };
 };
 
@@ -69,10 +70,20 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     expect(own).toMatchObject({ code: 'E_STOCK', sku: 'anything' });
   });
 
-  it('rejects with an InstanceError saying why when the init function returns a promise that never settles', async () => {
+  it('rejects with an InstanceError saying why when the init function returns a promise that never settles, or ends its thread', async () => {
     const error = await settle(createInstance<Fixture['openNever']>('./fixtures/stateful.cjs', 'openNever'));
     expect(error).toBeInstanceOf(InstanceError);
     expect((error as Error).message).toMatch(/^The worker of the `openNever` instance of .* exited \(code 0\) before the instance was ready: .* returned a promise that never settles/);
+    const exited = await settle(createInstance<Fixture['openExiting']>('./fixtures/stateful.cjs', 'openExiting'));
+    expect(exited).toBeInstanceOf(InstanceError);
+    expect((exited as Error).message).toMatch(/^The worker of the `openExiting` instance of .* exited \(code 7\) before the instance was ready: its module, as it loaded, or its constructor or init function ended the thread/);
+  });
+
+  it('refuses new on a method, saying to call it, and runs nothing', async () => {
+    await using inventory = await createInstance<Fixture['Inventory']>('./fixtures/stateful.cjs', 'Inventory', 'new');
+    const addSync = inventory.addSync as unknown as new (sku: string, n: number) => unknown;
+    expect(thrown(() => new addSync('a', 5))).toMatchObject({ name: 'TypeError', message: expect.stringMatching(/^Cannot call a member of the `Inventory` instance of .* with new: .*Call its methods/) });
+    expect(await inventory.countSync()).toBe(0); // before: new ran nothing and said nothing
   });
 
   it('rejects an export that builds nothing, and arguments that cannot be sent', async () => {

@@ -13,7 +13,7 @@ import cjs from './fixtures/legacy-cjs.cjs';
 import type liveExports from './fixtures/live-exports.cjs';
 import type stateful from './fixtures/stateful.cjs';
 import type * as streams from './fixtures/streams.mjs';
-import { fixture, runNode, settle, sleep } from './helpers.js';
+import { fixture, runNode, settle, sleep, thrown } from './helpers.js';
 
 const pool = createPool({ maxThreads: 2 });
 afterAll(() => pool.close());
@@ -241,6 +241,17 @@ describe('wrapModule bad input names the module, the export and the fix', () => 
     expect(error).toBeInstanceOf(ExportError);
     expect(error.problem).toBe('not-a-function');
     expect(error.message).toMatch(/`Inventory` of .*stateful\.cjs is a class.*createInstance\(specifier, 'Inventory', \.\.\.args\)/);
+  });
+
+  it('refuses new on a facade member, pointing to createInstance, and a subpath its package does not export, saying so', () => {
+    const legacy = wrapModule<typeof stateful>('./fixtures/stateful.cjs', { pool }) as unknown as { Inventory: new (owner: string) => unknown };
+    const error = thrown(() => new legacy.Inventory('shop'));
+    expect(error).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' });
+    expect(error.message).toMatch(/^Cannot call `Inventory` of the facade of .*stateful\.cjs with new: it lives in a worker thread\. .*await createInstance\('file:.*stateful\.cjs', 'Inventory', \.\.\.args\)$/);
+    // Before: new built the proxy's stand-in, ran nothing, and said nothing.
+    const unexported = thrown(() => wrapModule('vitest/LICENSE.md'));
+    expect(unexported).toBeInstanceOf(ModuleNotFoundError);
+    expect(unexported.message).toMatch(/`vitest\/LICENSE\.md` .*: its package is installed, but its package\.json `exports` do not offer that subpath/);
   });
 
   it('refuses to iterate a function export, saying to await it, and does not run it', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rmSync, writeFileSync } from 'node:fs';
-import { createPool, PoolClosedError, QueueFullError, timeout, TimeoutError, WorkerExitError, wrapModule } from '@tothread/core';
+import { SHARE_ENV } from 'node:worker_threads';
+import { createInstance, createPool, PoolClosedError, QueueFullError, timeout, TimeoutError, WorkerExitError, wrapModule } from '@tothread/core';
 import { hangFlag } from './fixtures/hangs-on-load.mjs';
 import { firstTicket, firstTicketFour, firstTicketThree, firstTicketToo } from './fixtures/first-calls.mjs';
 import { busyWaitSync, spinForever } from './fixtures/legacy-esm.mjs';
@@ -22,6 +23,20 @@ describe('options', () => {
     expect(() => createPool({ resourceLimits: { maxOldSpaceSizeMb: 16 } as never })).toThrow(/Unknown option `maxOldSpaceSizeMb` in `resourceLimits`/);
     expect(() => createPool({ resourceLimits: { maxOldGenerationSizeMb: '16' as never } })).toThrow(TypeError);
     expect(() => createPool({ resourceLimits: { maxOldGenerationSizeMb: -5 } })).toThrow('Expected `resourceLimits.maxOldGenerationSizeMb` to be a number of MB above 0, got `-5` (number)');
+    // Node takes these, and the first worker then fails (an unknown symbol), or ends the whole process (a tiny stack).
+    expect(() => createPool({ env: Symbol('env') as never })).toThrow(/Expected `env` to be an object of strings or worker_threads\.SHARE_ENV/);
+    expect(() => createPool({ env: SHARE_ENV })).not.toThrow();
+    expect(() => createPool({ resourceLimits: { stackSizeMb: 0.25 } })).toThrow(/Expected `resourceLimits\.stackSizeMb` to be a number of MB from 1 \(a smaller stack can overflow as the worker starts, which ends the whole process/);
+  });
+
+  it('fails a call, or an instance, with WorkerExitError when Node cannot create a worker thread at all, and tries again at the next', async () => {
+    await using pool = createPool({ maxThreads: 1, resourceLimits: { stackSizeMb: 1e9 } }); // more than the address space
+    for (const attempt of [pool.toThread((x: number) => x, 1), pool.toThread((x: number) => x, 2), createInstance.with({ pool })('./fixtures/stateful.cjs', 'Inventory', 'x')]) {
+      const error = (await settle(attempt)) as WorkerExitError;
+      expect(error).toBeInstanceOf(WorkerExitError);
+      expect(error.message).toMatch(/^No worker thread could start: Node could not create one \(.+\)\. Check the pool's resourceLimits \(stackSizeMb\)/);
+      expect(error.cause).toMatchObject({ code: 'ERR_WORKER_INIT_FAILED' }); // before: this bare Error itself
+    }
   });
 });
 

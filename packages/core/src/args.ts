@@ -26,6 +26,10 @@ const marks = new WeakMap<object, readonly TransferListItem[]>();
  * await toThread(compressSync, transfer(bytes)) // bytes.buffer moves, no copy
  */
 export function transfer<T extends object>(value: T, transferables?: readonly TransferListItem[]): T {
+  // Only an object can carry the mark (a WeakMap key), with or without `transferables`.
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) {
+    throw check.typeError('value', 'an ArrayBuffer, a typed array, a DataView or a MessagePort, or an object holding what `transferables` lists', value);
+  }
   let list = transferList('transferables', transferables);
   if (list === undefined) {
     if (value instanceof ArrayBuffer || isPort(value)) list = [value as TransferListItem];

@@ -51,6 +51,10 @@ export function transferList(name: string, value: unknown): readonly TransferLis
     if (ArrayBuffer.isView(item)) throw check.typeError(`${name}[${i}]`, 'an ArrayBuffer or a MessagePort: for a typed array or DataView, list its `.buffer`', item);
     if (item instanceof SharedArrayBuffer) throw check.typeError(`${name}[${i}]`, 'an ArrayBuffer or a MessagePort: a SharedArrayBuffer is shared, never moved (pass it as an argument)', item);
     if (typeof item !== 'object' || item === null) throw check.typeError(`${name}[${i}]`, 'an ArrayBuffer or a MessagePort', item);
+    const proto = Object.getPrototypeOf(item);
+    if (Array.isArray(item) || proto === Object.prototype || proto === null) {
+      throw check.typeError(`${name}[${i}]`, 'an ArrayBuffer or a MessagePort: list the buffers themselves, not an object or array holding them', item);
+    }
   });
   return value as readonly TransferListItem[];
 }

@@ -291,11 +291,12 @@ export class ModuleNotFoundError extends ToThreadError<'ERR_TOTHREAD_MODULE_NOT_
   readonly specifier: string;
 
   constructor(specifier: string, from: string, options?: { cause?: unknown }) {
-    super(
-      'ERR_TOTHREAD_MODULE_NOT_FOUND',
-      `Cannot find module \`${specifier}\` from ${from}: check the path (relative to the calling file, with its extension) or install the package`,
-      options,
-    );
+    // An installed package whose `exports` leave the subpath out: installing it again will not help.
+    const unexported = (options?.cause as { code?: unknown } | undefined)?.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED';
+    const fix = unexported
+      ? "its package is installed, but its package.json `exports` do not offer that subpath: use one it exports (see that package.json)"
+      : 'check the path (relative to the calling file, with its extension) or install the package';
+    super('ERR_TOTHREAD_MODULE_NOT_FOUND', `Cannot find module \`${specifier}\` from ${from}: ${fix}`, options);
     this.specifier = specifier;
   }
 }

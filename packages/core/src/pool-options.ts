@@ -1,6 +1,6 @@
 /** A pool's options: their shape, their defaults, and the one place they are checked. */
 import { availableParallelism } from 'node:os';
-import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { SHARE_ENV, Worker, type ResourceLimits } from 'node:worker_threads';
 import { autoCeiling } from './thread-limit.js';
 import * as check from './validate.js';
 
@@ -75,7 +75,7 @@ export function resolveOptions(options: unknown): Resolved {
   // 'auto' starts at one call per core, or per thread kept when minThreads asks for more.
   const max = fixed ?? Math.max(availableParallelism(), min);
   if (raw.execArgv !== undefined) checkExecArgv(raw.execArgv);
-  if (raw.env !== undefined && typeof raw.env !== 'symbol' && (typeof raw.env !== 'object' || raw.env === null)) {
+  if (raw.env !== undefined && raw.env !== SHARE_ENV && (typeof raw.env !== 'object' || raw.env === null)) {
     throw check.typeError('env', 'an object of strings or worker_threads.SHARE_ENV', raw.env);
   }
   if (raw.resourceLimits !== undefined) checkResourceLimits(raw.resourceLimits);
@@ -91,6 +91,9 @@ export function resolveOptions(options: unknown): Resolved {
   };
 }
 
+/** The smallest worker stack accepted, MB. */
+const MIN_STACK_MB = 1;
+
 const LIMIT_KEYS = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
 
 /** Node ignores a limit it does not know or cannot use: a typo would leave a worker with no cap at all. */
@@ -102,6 +105,9 @@ function checkResourceLimits(value: unknown): void {
     if (size === undefined) continue;
     if (typeof size !== 'number') throw check.typeError(`resourceLimits.${key}`, 'a number of MB above 0', size);
     if (!(size > 0 && Number.isFinite(size))) throw check.rangeError(`resourceLimits.${key}`, 'a number of MB above 0', size);
+    // Node checks no minimum: a worker whose stack overflows as it starts ends the whole process
+    // (0.25 MB did, here; Node's default is 4).
+    if (key === 'stackSizeMb' && size < MIN_STACK_MB) throw check.rangeError('resourceLimits.stackSizeMb', `a number of MB from ${MIN_STACK_MB} (a smaller stack can overflow as the worker starts, which ends the whole process; Node's default is 4)`, size);
   }
 }
 

@@ -27,7 +27,7 @@ import { ThreadLimit } from './thread-limit.js';
 import { ThreadTimes } from './thread-times.js';
 import { makeThreaded, makeToThread, type AnyFunction, type Threaded, type ToThread } from './to-thread.js';
 import * as check from './validate.js';
-import { startingWorkers, startWorkers, warnWorkerFailed } from './workers.js';
+import { startFailure, startingWorkers, startWorkers, warnWorkerFailed } from './workers.js';
 
 /** What a call form adds to a plain call: an operation other than `call`, a stream, a known target. */
 export interface TaskExtra {
@@ -231,7 +231,11 @@ export class Pool {
       if (settings.signal?.aborted) throw settings.signal.reason;
       if (scope?.aborted) throw scope.reason;
       // Start the workers first: their boot then overlaps the first analysis of `fn`.
-      this.#piscina ??= this.#startWorkers();
+      try {
+        this.#piscina ??= this.#startWorkers();
+      } catch (error) {
+        throw startFailure(error);
+      }
       const ref = task.ref ?? resolveFunction(fn);
       if (!(ref instanceof Promise) && this.#line.empty) return this.#enqueue(ref, args, settings, scope, site, task);
       return this.#enqueueInLine(ref, args, settings, scope, site, task);
@@ -411,8 +415,12 @@ export class Pool {
    */
   #post(request: TaskRequest, signal: TaskSignal, transferList: TransferListItem[] | undefined): Promise<TaskResponse> {
     if (this.#piscina === undefined && this.#state !== 'open') throw new PoolClosedError('The pool was closed before this call reached a worker');
-    const piscina = (this.#piscina ??= this.#startWorkers());
-    return piscina.run(request, { signal: signal as unknown as AbortSignal, transferList }) as Promise<TaskResponse>;
+    try {
+      const piscina = (this.#piscina ??= this.#startWorkers());
+      return piscina.run(request, { signal: signal as unknown as AbortSignal, transferList }) as Promise<TaskResponse>;
+    } catch (error) {
+      throw startFailure(error); // Piscina starts a worker as it takes the task
+    }
   }
 
   /**

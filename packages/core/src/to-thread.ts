@@ -91,7 +91,7 @@ export function makeToThread(submit: Submit, settings: CallSettings = callSettin
     return offload(submit, toThread, fn, args, settings);
   } as ToThread;
   toThread.with = (options) => makeToThread(submit, mergeSettings(settings, callSettings(options)));
-  return toThread;
+  return markOffloaded(toThread, 'toThread is how a call reaches a worker: call it on this thread, `await toThread(fn, ...args)`, rather than passing it to toThread');
 }
 
 /** Builds the async twin of `fn` over `submit`. */

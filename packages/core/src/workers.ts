@@ -10,6 +10,7 @@ import type { Piscina } from 'piscina';
 import type { Resolved } from './pool-options.js';
 import type { TaskRequest, WorkerSettings } from './protocol.js';
 import { TIMER_MAX } from './validate.js';
+import { WorkerExitError } from './errors.js';
 
 const WORKER_FILE = fileURLToPath(new URL('./worker-boot.cjs', import.meta.url)); // it imports worker.js
 const load = createRequire(import.meta.url);
@@ -34,6 +35,21 @@ export function trackReadiness(piscina: Piscina): void {
 export function startingWorkers(piscina: Piscina): number {
   const ready = readiness.get(piscina);
   return ready === undefined ? 0 : piscina.threads.filter((thread) => !ready.has(thread.threadId)).length;
+}
+
+/**
+ * What a call gets when Node could not create a worker thread (`new Worker` threw
+ * `ERR_WORKER_INIT_FAILED`: no memory or thread left for it, or a stack too large): a
+ * WorkerExitError saying so, with Node's error as its cause. Any other error as it is.
+ */
+export function startFailure(error: unknown): unknown {
+  if ((error as { code?: unknown } | null)?.code !== 'ERR_WORKER_INIT_FAILED') return error;
+  const detail = (error as Error).message;
+  return new WorkerExitError(
+    `No worker thread could start: Node could not create one (${detail}). Check the pool's resourceLimits (stackSizeMb) and the process's limits on threads and memory; the next call tries again`,
+    undefined,
+    { cause: error },
+  );
 }
 
 let libuvStarted = false;

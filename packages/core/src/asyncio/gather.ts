@@ -75,7 +75,8 @@ function make(options: GatherOptions): Gather {
     if (!ran) for (const item of items) stopAndWatch(item, task.signal.reason);
     return task;
   }) as Gather;
-  gather.with = ((next: GatherOptions) => make({ ...options, ...next })) as Gather['with'];
+  // Checked before it is spread: `gather.with(true)` would spread to nothing, and be ignored.
+  gather.with = ((next: GatherOptions) => make({ ...options, ...check.optionsObject('options', next) })) as Gather['with'];
   return gather;
 }
 

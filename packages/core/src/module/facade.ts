@@ -15,7 +15,7 @@ import { openStream } from '../stream.js';
 import type { AnyFunction } from '../to-thread.js';
 import type { AsyncSignatures } from '../overloads.js';
 import * as check from '../validate.js';
-import { jsonAware, readOnly } from './remote-member.js';
+import { jsonAware, notConstructible, readOnly } from './remote-member.js';
 import { callerUrl, resolveSpecifier } from './specifier.js';
 
 /** An export as the facade offers it. */
@@ -206,6 +206,10 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
       ...readOnly(
         (key) => `\`${[...path, String(key)].join('.')}\` of the facade of ${url}`,
         'Call a function of the module that changes it (each worker has its own copy of the module), or keep an instance with createInstance()',
+      ),
+      ...notConstructible(
+        path.length === 0 ? `the facade of ${url}` : `\`${path.join('.')}\` of the facade of ${url}`,
+        `To keep an instance of a class it exports, create it in a worker of its own: await createInstance('${url}', '${path.join('.') || 'default'}', ...args)`,
       ),
     });
     const named = path.join('.');

@@ -17,12 +17,12 @@ import { defaultPool } from '../default-pool.js';
 import { THROWN_KEY } from '../error-codec.js';
 import { CloneError, InstanceError, PoolClosedError } from '../errors.js';
 import { Pool, type Adopted } from '../pool.js';
-import { startLibuvThreads } from '../workers.js';
+import { startFailure, startLibuvThreads } from '../workers.js';
 import { UNCLONEABLE_RESULT, type WireThrown } from '../protocol.js';
 import type { InstanceData, InstanceReady } from '../worker/instance-entry.js';
 import { markOffloaded } from '../fn/resolve.js';
 import * as check from '../validate.js';
-import { jsonAware, readOnly } from './remote-member.js';
+import { jsonAware, notConstructible, readOnly } from './remote-member.js';
 import { callerUrl, resolveSpecifier } from './specifier.js';
 
 const INSTANCE_FILE = fileURLToPath(new URL('./instance-worker.js', import.meta.url));
@@ -151,7 +151,12 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
   const buffers = bufferPlaces(args); // Buffers among the arguments are Buffers again in the worker
   const data: InstanceData = { ref: { url, path: exportName.split('.'), format: 'esm' }, args, ...(buffers && { buffers }), niceIncrement: pool.niceIncrement };
   startLibuvThreads(data.niceIncrement);
-  const worker = new Worker(INSTANCE_FILE, { ...pool.workerOptions(), workerData: data });
+  let worker: Worker;
+  try {
+    worker = new Worker(INSTANCE_FILE, { ...pool.workerOptions(), workerData: data });
+  } catch (error) {
+    throw startFailure(error);
+  }
   const label = `the \`${exportName}\` instance of ${url}`;
   /** Set once the worker is ended on purpose (released, its pool closed): what its running calls get. */
   let ending: Error | undefined;
@@ -172,9 +177,11 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
   worker.once('exit', (code) =>
     die(
       new InstanceError(
-        code === 0 && !started
-          ? `The worker of ${label} exited (code 0) before the instance was ready: its constructor or init function called process.exit(0), or returned a promise that never settles (nothing was left pending in the worker to settle it)`
-          : `The worker of ${label} exited (code ${code}). Pending calls are rejected; create a new instance`,
+        started
+          ? `The worker of ${label} exited (code ${code}). Pending calls are rejected; create a new instance`
+          : code === 0
+            ? `The worker of ${label} exited (code 0) before the instance was ready: its constructor or init function called process.exit(0), or returned a promise that never settles (nothing was left pending in the worker to settle it)`
+            : `The worker of ${label} exited (code ${code}) before the instance was ready: its module, as it loaded, or its constructor or init function ended the thread (process.exit(), or a fatal error)`,
       ),
     ),
   );
@@ -277,6 +284,7 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
         return race(() => Promise.resolve((node as (...a: unknown[]) => unknown)(...callArgs)));
       },
       ...readOnly((key) => `\`${String(key)}\` of ${root ? label : `a member of ${label}`}`, 'Call a method of the instance that changes it'),
+      ...notConstructible(root ? label : `a member of ${label}`, 'Call its methods: `await instance.name(...args)`'),
     }), root ? `T${label.slice(1)} is not a function to offload: call its methods, \`await instance.name(...args)\`` : `A method of ${label} already runs on its worker thread when called: call it, \`await instance.name(...args)\`, instead of passing it to toThread`);
   const facade = guard(remote, true);
   guards.set(facade, { release });

@@ -17,6 +17,18 @@ export function readOnly(what: (key: string | symbol) => string, fix: string): P
 }
 
 /**
+ * The proxy trap that refuses `new` on a member, saying `what` it is and the fix. Without it `new`
+ * builds the proxy's stand-in and runs nothing: the call is lost without a word.
+ */
+export function notConstructible(what: string, fix: string): Pick<ProxyHandler<Function>, 'construct'> {
+  return {
+    construct: () => {
+      throw check.valueError(`Cannot call ${what} with new: it lives in a worker thread. ${fix}`);
+    },
+  };
+}
+
+/**
  * The `toJSON` of a facade or an instance, made of its remote `member`. JSON.stringify calls it
  * with one key (a logger's, say), and is answered here with `undefined`: the facade or instance is
  * left out, as any function is, and its worker is not asked. Called by hand (a class's own

@@ -14,6 +14,7 @@
  * }
  */
 import { checkCancelled, getContext, markToMove } from '../worker/context.js';
+import * as check from '../validate.js';
 
 /**
  * Whether the call running on this thread has been cancelled (its timeout fired or its signal
@@ -61,6 +62,7 @@ export function cancelSignal(): AbortSignal {
  * export function renderSync(width, height) { return transfer(new Uint8Array(width * height * 4)) }
  */
 export function transfer<T extends ArrayBuffer | ArrayBufferView>(value: T): T {
+  if (!(value instanceof ArrayBuffer) && !ArrayBuffer.isView(value)) throw check.typeError('value', 'an ArrayBuffer, or a typed array or DataView over one', value);
   markToMove(value);
   return value;
 }
