@@ -166,6 +166,19 @@ describe('map', () => {
     expect(seen).toEqual([1, 2, 3]);
   });
 
+  it('gives a queue back the item it took but never sent when the loop is left, in its place', async () => {
+    const queue = new Queue<number>();
+    for (const item of [1, 2, 3]) queue.putNowait(item);
+    for await (const value of map((x: number) => x, queue, { pool, concurrency: 1 })) {
+      expect(value).toBe(1);
+      await sleep(50); // meanwhile the map takes the next item from the queue
+      break;
+    }
+    const left: number[] = [];
+    while (!queue.empty()) left.push(queue.getNowait());
+    expect(left).toEqual([2, 3]); // before: [3], item 2 taken and lost
+  });
+
   it('hears its signal while an async input is slow to produce its next item', async () => {
     const controller = new AbortController();
     const { input: slowInput, release } = heldInput();

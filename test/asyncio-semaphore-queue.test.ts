@@ -202,6 +202,18 @@ describe('Queue', () => {
     outer.cancel();
     expect(await settle(waiter)).toBeInstanceOf(CancelledError);
     expect(semaphore.available).toBe(1);
+
+    // From an async function too, whose promise is not the acquire() (before: the permit was lost).
+    const again = await semaphore.acquire();
+    const inAsync = cancelScope(async (s) => {
+      const acquired = semaphore.acquire();
+      again.release();
+      s.cancel();
+      return acquired;
+    });
+    expect(await settle(inAsync)).toBeInstanceOf(CancelledError);
+    await sleep(0);
+    expect([semaphore.available, semaphore.waiting]).toEqual([1, 0]);
   });
 
   it('answers cancel() with false once a task has its value, and then neither gives the value back nor loses it', async () => {

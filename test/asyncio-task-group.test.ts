@@ -1,6 +1,6 @@
 import { setTimeout } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CancelScope, createPool, TaskGroup, TaskGroupClosedError, TaskGroupError, taskGroup, timeout, TimeoutError } from '@tothread/core';
+import { CancelledError, CancelScope, createPool, createTask, TaskGroup, TaskGroupClosedError, TaskGroupError, taskGroup, timeout, TimeoutError } from '@tothread/core';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { settle, sleep } from './helpers.js';
 
@@ -70,6 +70,18 @@ describe('task groups', () => {
       const task = group.create(() => sleep(300)); // the group waits for it to end: not offloaded, it is not stopped
       task.cancel();
     });
+  });
+
+  it('do not count a CancelledError the body lets out as a failure: its tasks are cancelled, and the cancellation goes on up, as in asyncio', async () => {
+    const elsewhere = createTask(() => new Promise(() => {}));
+    elsewhere.cancel();
+    let sibling!: Promise<unknown>;
+    const error = await settle(taskGroup(async (group) => {
+      sibling = settle(group.create(() => pool.toThread(busyWaitSync, 10_000)));
+      await elsewhere; // a CancelledError, not caught
+    }));
+    expect(error).toBeInstanceOf(CancelledError); // before: a TaskGroupError listing it as a failure
+    expect(await sibling).toBeInstanceOf(CancelledError);
   });
 
   it('refuse new tasks once finished, with TaskGroupClosedError', async () => {

@@ -181,6 +181,8 @@ export async function* map<F extends (item: never) => unknown>(
   // that are ready are yielded meanwhile, and the signal is heard, however slow the input is.
   let pulling: Promise<void> | undefined;
   let pulled: IteratorResult<unknown> | undefined;
+  /** The input's promise of `pulled`: cancelled, a Queue's takes its item back (see the finally below). */
+  let pullStep: Promise<IteratorResult<unknown>> | undefined;
   let pullFailed: { error: unknown } | undefined;
 
   /** Starts as many chunks as there is room for, from what the input has ready. */
@@ -188,7 +190,7 @@ export async function* map<F extends (item: never) => unknown>(
     while (!exhausted && inFlight < concurrency && window.length < windowLimit) {
       if (isAsync) {
         if (pulled === undefined) {
-          pulling ??= (source.next() as Promise<IteratorResult<unknown>>)
+          pulling ??= (pullStep = source.next() as Promise<IteratorResult<unknown>>)
             .then(
               (result) => void (pulled = result),
               (error: unknown) => {
@@ -274,6 +276,9 @@ export async function* map<F extends (item: never) => unknown>(
     for (const stop of unwatch) stop();
     const reason = new CancelledError('map() was left before its input was done');
     for (const slot of window) if (slot.settled === undefined) cancelAwaitable(slot.promise, reason);
+    // An item pulled but never sent goes back to an input that can take it back (a Queue's next
+    // getter has it), as a queue.get() cancelled after it was served does.
+    if (pulled !== undefined && !pulled.done) cancelAwaitable(pullStep, reason);
     const closing = (source as Partial<AsyncIterator<unknown>>).return?.();
     // An async input still producing its next item closes after it: the loop does not wait for that.
     if (pulling === undefined) await closing;

@@ -4,6 +4,7 @@
  */
 import { currentSignal, onCancel, relayCancel, thenCancellable } from '../cancel.js';
 import * as check from '../validate.js';
+import { markOffloaded } from '../fn/resolve.js';
 import { WaitList } from '../wait-list.js';
 import type { AnyFunction } from '../to-thread.js';
 
@@ -67,7 +68,18 @@ export class Semaphore {
     const signals = [check.optionalSignal('options.signal', raw.signal), currentSignal()];
     for (const signal of signals) if (signal?.aborted) return Promise.reject(signal.reason);
     const now = this.tryAcquire();
-    if (now === undefined) return this.#waiters.wait(signals, (permit) => permit.release());
+    if (now === undefined) {
+      const waiting = this.#waiters.wait(signals, (permit) => permit.release());
+      // Granted in the very tick a signal aborted (before the code awaiting it could run): the
+      // permit goes back and the wait fails, as asyncio's acquire does, and as queue.get() does.
+      const checked = waiting.then((permit) => {
+        const aborted = signals.find((signal) => signal?.aborted);
+        if (aborted === undefined) return permit;
+        permit.release();
+        throw aborted.reason;
+      });
+      return relayCancel(waiting, checked);
+    }
     const granted = Promise.resolve(now);
     onCancel(granted, () => now.release()); // cancelled, nobody takes the permit
     return granted;
@@ -125,5 +137,8 @@ export class Semaphore {
 export function limit<F extends AnyFunction>(concurrency: number, fn: F): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>> {
   if (typeof fn !== 'function') throw check.typeError('fn', 'a function', fn);
   const semaphore = new Semaphore(check.integer('concurrency', concurrency, 1));
-  return (...args) => semaphore.run(() => fn(...args) as Awaited<ReturnType<F>>);
+  const limited = (...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> => semaphore.run(() => fn(...args) as Awaited<ReturnType<F>>);
+  // It holds its permit on this thread: a worker could not take one.
+  const name = fn.name || 'fn';
+  return markOffloaded(limited, `The function limit() made of \`${name}\` takes its permits on this thread: call it, \`await limited(...args)\` (its calls of \`${name}\` can offload), instead of passing it to toThread`);
 }

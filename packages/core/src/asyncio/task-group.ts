@@ -139,12 +139,17 @@ export class TaskGroup implements AsyncDisposable {
     } catch (error) {
       thrown = { error };
       // The body stopped by the group's cancellation (its own, or an enclosing scope's), e.g. a
-      // Node API given `group.signal`, did not fail: as for a task.
-      if (!(this.#scope.cancelled && isCancellation(error, this.#scope.signal))) this.#fail(error);
+      // Node API given `group.signal`, did not fail: as for a task. Nor did a body that let a
+      // CancelledError out (one of its awaits was cancelled): as in asyncio, its tasks are
+      // cancelled with it, and the cancellation goes on up.
+      if (!(this.#scope.cancelled && isCancellation(error, this.#scope.signal))) {
+        if (error instanceof CancelledError) this.#scope.cancel(error);
+        else this.#fail(error);
+      }
     }
     await this.wait(); // throws TaskGroupError when the body or a task failed
-    // The body ended by the cancellation of an enclosing scope (not a failure of the group): it
-    // has no result, so the cancellation goes on up.
+    // The body ended by a cancellation (not a failure of the group): it has no result, so the
+    // cancellation goes on up.
     if (thrown !== undefined) throw thrown.error;
     return result as T;
   }
