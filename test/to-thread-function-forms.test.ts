@@ -6,7 +6,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createInstance, createPool, releaseInstance, threaded, toThread, UnsupportedFunctionError, wrapModule } from '@tothread/core';
+import { createInstance, createPool, limit, releaseInstance, threaded, toThread, UnsupportedFunctionError, wrapModule } from '@tothread/core';
 import defaultExport, { busyWaitSync, hashSync, utils } from './fixtures/legacy-esm.mjs';
 import legacyCjs from './fixtures/legacy-cjs.cjs';
 import getterExports from './fixtures/getter-exports.cjs';
@@ -150,11 +150,15 @@ describe('functions exported by a module run from that module in the worker', ()
       const core = new URL('../packages/core/dist/index.js', import.meta.url).href;
       const source = `import { toThread } from '${core}';
 console.log(JSON.stringify(await toThread(async () => [(await import('acorn')).where, (await import('only-in-the-app')).where])));
+// One the app lacks fails as it would there, not with tothread's own copy of it (comlink is one).
+console.log(await toThread(async () => typeof (await import('comlink')).wrap).catch((e) => e.code + ' ' + e.message));
 `;
       writeFileSync(join(app, 'main.mjs'), source);
       const run = await runNode([join(app, 'main.mjs')]);
       expect(run.stderr).toBe('');
-      expect(JSON.parse(run.stdout)).toEqual(["the app's acorn", "the app's only-in-the-app"]);
+      const [found, missing] = run.stdout.trim().split('\n');
+      expect(JSON.parse(found!)).toEqual(["the app's acorn", "the app's only-in-the-app"]);
+      expect(missing).toMatch(/^ERR_MODULE_NOT_FOUND Cannot find module `comlink` from file:.*main\.mjs: .* \(imported by a function offloaded from file:.*main\.mjs\)$/); // before: 'function'
     } finally {
       rmSync(app, { recursive: true, force: true });
     }
@@ -262,6 +266,10 @@ describe('functions that cannot run on a worker fail before dispatch, naming the
     expect((await refusal(inventory)).message).toMatch(/^The `Inventory` instance of file:.*stateful\.cjs is not a function to offload: call its methods/);
     expect((await refusal((inventory as unknown as Record<string, unknown>).addSync)).message).toMatch(/^A method of the `Inventory` instance of .* already runs on its worker thread when called/);
     await releaseInstance(inventory);
+    // And its own helpers, which work on this thread (before: advice about tothread's inner variables).
+    expect((await refusal(toThread)).message).toMatch(/^toThread is how a call reaches a worker: call it on this thread/);
+    expect((await refusal(pool.toThread.with({ timeout: 100 }))).reason).toBe('offloaded');
+    expect((await refusal(limit(2, threaded(hashSync)))).message).toMatch(/^The function limit\(\) made of `hashSyncAsync` takes its permits on this thread: call it/);
   });
 
   it('names a facade member read in a string, instead of calling the worker for its toString', async () => {

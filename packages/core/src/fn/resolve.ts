@@ -137,13 +137,16 @@ function packagesResolved(fn: Function, analysis: SelfContained): string {
     const from = script?.startsWith('file:') ? script : undefined;
     expression = analysis.expression;
     for (const { start, end, specifier } of [...analysis.packageImports].reverse()) {
-      let url: string | undefined;
+      let replacement: string;
       try {
-        url = resolveSpecifier(specifier, from);
-      } catch {
-        continue; // the worker's import reports it, as it would have
+        replacement = JSON.stringify(resolveSpecifier(specifier, from));
+      } catch (error) {
+        // Not found from the function's file: the import fails as it would have there, when it
+        // runs, rather than finding tothread's own copy of that package from its worker file.
+        const message = `${(error as Error).message} (imported by a function offloaded from ${from ?? 'a script that is not a file'})`;
+        replacement = `(() => { throw Object.assign(new Error(${JSON.stringify(message)}), { code: 'ERR_MODULE_NOT_FOUND' }); })()`;
       }
-      expression = `${expression.slice(0, start)}${JSON.stringify(url)}${expression.slice(end)}`;
+      expression = `${expression.slice(0, start)}${replacement}${expression.slice(end)}`;
     }
     resolvedImports.set(analysis, expression);
   }
