@@ -154,7 +154,9 @@ console.log(JSON.stringify(await toThread(async () => [(await import('acorn')).w
 console.log(await toThread(async () => typeof (await import('comlink')).wrap).catch((e) => e.code + ' ' + e.message));
 `;
       writeFileSync(join(app, 'main.mjs'), source);
-      const run = await runNode([join(app, 'main.mjs')]);
+      // Without the NODE_PATH pnpm's vitest shim sets (.pnpm/node_modules), through which require,
+      // as Node's own would from the app's file, finds comlink.
+      const run = await runNode([join(app, 'main.mjs')], { env: { NODE_PATH: '' } });
       expect(run.stderr).toBe('');
       const [found, missing] = run.stdout.trim().split('\n');
       expect(JSON.parse(found!)).toEqual(["the app's acorn", "the app's only-in-the-app"]);
