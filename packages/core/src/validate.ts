@@ -77,6 +77,13 @@ export function optionalDuration(name: string, value: unknown, allowInfinity = f
   return value;
 }
 
+/** Checks a required duration in ms, from 0 to `TIMER_MAX`; returns it. */
+export function duration(name: string, value: unknown): number {
+  const checked = optionalDuration(name, value);
+  if (checked === undefined) throw typeError(name, 'a number of milliseconds', value);
+  return checked;
+}
+
 /** Checks an optional boolean; returns it (or undefined). */
 export function optionalBoolean(name: string, value: unknown): boolean | undefined {
   if (value === undefined || typeof value === 'boolean') return value;

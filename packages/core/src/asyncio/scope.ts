@@ -220,17 +220,15 @@ function runOwn<T>(scope: CancelScope, fn: (scope: CancelScope) => T | PromiseLi
  * })
  */
 export function timeout<T>(ms: number, fn: (scope: CancelScope) => T | PromiseLike<T>): Promise<T> {
-  let limit: number | undefined;
+  let limit: number;
   try {
-    limit = check.optionalDuration('ms', ms);
-    if (limit === undefined) throw check.typeError('ms', 'a number of milliseconds', ms);
+    limit = check.duration('ms', ms);
   } catch (error) {
     return Promise.reject(error);
   }
   const scope = CancelScope.oneRun();
   const site = captureSite(timeout); // its TimeoutError shows where the scope was opened
-  const deadline = limit;
-  const timer = setTimeout(() => scope.cancel(locate(new TimeoutError('The timeout() scope', deadline), site)), deadline);
+  const timer = setTimeout(() => scope.cancel(locate(new TimeoutError('The timeout() scope', limit), site)), limit);
   return runOwn(scope, fn, () => clearTimeout(timer));
 }
 

@@ -31,10 +31,9 @@ interface Hooks {
 }
 
 async function waitUntil<A extends Awaitable<unknown>>(item: A, ms: number, hooks: Hooks): Promise<AwaitedOf<A>> {
-  let limit: number | undefined;
+  let limit: number;
   try {
-    limit = check.optionalDuration('ms', ms);
-    if (limit === undefined) throw check.typeError('ms', 'a number of milliseconds', ms);
+    limit = check.duration('ms', ms);
   } catch (error) {
     stopAndWatch(item, error); // a call handed over is stopped, and its rejection observed
     throw error;
