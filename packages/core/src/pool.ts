@@ -231,11 +231,7 @@ export class Pool {
       if (settings.signal?.aborted) throw settings.signal.reason;
       if (scope?.aborted) throw scope.reason;
       // Start the workers first: their boot then overlaps the first analysis of `fn`.
-      try {
-        this.#piscina ??= this.#startWorkers();
-      } catch (error) {
-        throw startFailure(error);
-      }
+      this.#piscina ??= this.#startWorkers();
       const ref = task.ref ?? resolveFunction(fn);
       if (!(ref instanceof Promise) && this.#line.empty) return this.#enqueue(ref, args, settings, scope, site, task);
       return this.#enqueueInLine(ref, args, settings, scope, site, task);
@@ -415,8 +411,8 @@ export class Pool {
    */
   #post(request: TaskRequest, signal: TaskSignal, transferList: TransferListItem[] | undefined): Promise<TaskResponse> {
     if (this.#piscina === undefined && this.#state !== 'open') throw new PoolClosedError('The pool was closed before this call reached a worker');
+    const piscina = (this.#piscina ??= this.#startWorkers());
     try {
-      const piscina = (this.#piscina ??= this.#startWorkers());
       return piscina.run(request, { signal: signal as unknown as AbortSignal, transferList }) as Promise<TaskResponse>;
     } catch (error) {
       throw startFailure(error); // Piscina starts a worker as it takes the task
@@ -696,13 +692,18 @@ export class Pool {
     this.#startTimer(call, call.settings.timeout);
   }
 
+  /** @throws {WorkerExitError} when Node cannot create a worker thread (see startFailure). */
   #startWorkers(): Piscina {
-    return startWorkers(
-      this.#options,
-      (message) => this.#onMessage(message),
-      (piscina, error) => this.#stranded(piscina, error),
-      () => this.#booted,
-    );
+    try {
+      return startWorkers(
+        this.#options,
+        (message) => this.#onMessage(message),
+        (piscina, error) => this.#stranded(piscina, error),
+        () => this.#booted,
+      );
+    } catch (error) {
+      throw startFailure(error);
+    }
   }
 
   /**
