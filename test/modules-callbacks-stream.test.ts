@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MessagePort } from 'node:worker_threads';
-import { CallbackError, CloneError, createPool, map, timeout, TimeoutError, transfer, WorkerExitError, wrapModule } from '@tothread/core';
+import { CallbackError, CloneError, createPool, ExportError, map, timeout, TimeoutError, transfer, WorkerExitError, wrapModule } from '@tothread/core';
 import { askTheMainThread, crunchSync, reportJustBeforeReturning, reportThenThrow, spinWhileReporting, sumBytes } from './fixtures/progress.mjs';
 import type * as streams from './fixtures/streams.mjs';
 import { asyncRows, cleanupFails, countThenSum, failAfter, produce, rowsOf, rowsUntilCancelled } from './fixtures/streams.mjs';
@@ -366,7 +366,10 @@ describe('streaming generators', () => {
     const values: number[] = [];
     for await (const value of legacy.produce(4, state)) values.push(value);
     expect(values).toEqual([0, 1, 2, 3]);
-    expect(await settle(legacy.produce(1, state) as unknown as PromiseLike<unknown>)).toBeInstanceOf(TypeError); // iterated, not awaited
+    const awaited = await settle(legacy.produce(1, state) as unknown as PromiseLike<unknown>); // iterated, not awaited
+    expect(awaited).toBeInstanceOf(ExportError); // before: a TypeError with no code
+    expect(awaited).toMatchObject({ code: 'ERR_TOTHREAD_EXPORT', problem: 'generator', exportPath: 'produce' });
+    expect((awaited as Error).message).toMatch(/^`produce` of file:.*is a generator function: iterate it with for await \(const value of facade\.produce\(\.\.\.\)\) instead of awaiting it$/);
   });
 
   it('is an async iterator through a facade too: next() by hand, and the generator\'s return value ends it', async () => {
@@ -392,7 +395,7 @@ describe('streaming generators', () => {
     expect((asyncReturned as Error).message).toMatch(/it is an AsyncGenerator object, .*write the function as one \(async function\* /);
     const plain = pool.toThread((n: number) => n + 1, 1) as unknown as AsyncIterable<number>;
     const awaited = await settle((async () => { for await (const _ of plain); })());
-    expect(awaited).toBeInstanceOf(TypeError);
+    expect(awaited).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' });
     expect((awaited as Error).message).toMatch(/not a generator function: its call gives a promise of the result, not a stream of values\. Await it/);
     expect(await plain).toBe(2);
   });

@@ -260,7 +260,10 @@ describe('wrapModule bad input names the module, the export and the fix', () => 
     const iterate = async (): Promise<void> => {
       for await (const _ of legacy.step(counts, 0) as unknown as AsyncIterable<unknown>);
     };
-    expect(((await settle(iterate())) as Error).message).toMatch(/is not a generator function: await it instead of iterating it/);
+    const error = (await settle(iterate())) as ExportError;
+    expect(error).toBeInstanceOf(ExportError); // before: a TypeError with no code
+    expect(error).toMatchObject({ code: 'ERR_TOTHREAD_EXPORT', problem: 'not-a-generator', exportPath: 'step' });
+    expect(error.message).toMatch(/^`step` of file:.*batching\.mjs is not a generator function: await it instead of iterating it$/);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(Atomics.load(counts, 0)).toBe(0); // step() counts each run
   });

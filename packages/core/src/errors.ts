@@ -319,11 +319,17 @@ export class ModuleLoadError extends ToThreadError<'ERR_TOTHREAD_MODULE_LOAD'> {
 }
 
 /** Why an export cannot be used as asked. */
-export type ExportProblem = 'missing' | 'not-a-function' | 'not-a-value' | 'not-constructible';
+/**
+ * What is wrong with an export: `'missing'`; `'not-a-function'` (a value called); `'not-a-value'` (a
+ * function read); `'not-constructible'` (given to `createInstance()`); `'generator'` (a generator
+ * function awaited: iterate it); `'not-a-generator'` (a plain function iterated: await it).
+ */
+export type ExportProblem = 'missing' | 'not-a-function' | 'not-a-value' | 'not-constructible' | 'generator' | 'not-a-generator';
 
 /**
  * A module export is missing, or is used the wrong way: a value called as a function, a function
- * read as a value, a non-class given to `createInstance()`.
+ * read as a value, a non-class given to `createInstance()`, a generator function awaited or a plain
+ * function iterated.
  *
  * @example
  * await wrapModule('./legacy.js').parseSnyc(text).catch((e) => e.problem) // 'missing'

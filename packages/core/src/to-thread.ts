@@ -7,6 +7,7 @@ import { captureSite, LAZY, type Site } from './call-site.js';
 import { markOffloaded, resolveFunction } from './fn/resolve.js';
 import type { TaskExtra } from './pool.js';
 import { openStream } from './stream.js';
+import * as check from './validate.js';
 import type { ArgsOf, AsyncSignatures, ResultOf } from './overloads.js';
 
 // `any` in the parameter position is what lets every function type be assigned here.
@@ -80,7 +81,7 @@ function offload(submit: Submit, from: Function, fn: unknown, args: readonly unk
  */
 async function* notAStream(this: Promise<unknown>): AsyncGenerator<never, never> {
   await this;
-  throw new TypeError(
+  throw check.valueError(
     'Iterated a call whose function is not a generator function: its call gives a promise of the result, not a stream of values. Await it, or write the function as function* (or async function*) to stream what it yields',
   );
 }

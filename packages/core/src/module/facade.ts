@@ -6,7 +6,7 @@
 import { captureSite, LAZY, type Site } from '../call-site.js';
 import { callSettings, mergeSettings } from '../call-options.js';
 import { cancelAwaitable, withoutSignal } from '../cancel.js';
-import { CancelledError } from '../errors.js';
+import { CancelledError, ExportError } from '../errors.js';
 import { defaultPool } from '../default-pool.js';
 import { markOffloaded, newTargetId } from '../fn/resolve.js';
 import { Pool } from '../pool.js';
@@ -143,7 +143,7 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     // It takes its place in the pool's line now: calls made after it enter the queue after it,
     // though its export's kind is known only later (see Pool#enqueueInLine).
     const located = kind.then((k) => {
-      if (k === 'generator') throw new TypeError(`\`${name}\` of ${url} is a generator function: iterate it with for await (const value of facade.${name}(...))`);
+      if (k === 'generator') throw new ExportError(url, name, 'generator', `\`${name}\` of ${url} is a generator function: iterate it with for await (const value of facade.${name}(...)) instead of awaiting it`);
       return ref;
     });
     // What it rejects with reaches the caller through the call; a call the pool refused at once
@@ -249,7 +249,7 @@ function lazyStream(
   const open = async (): Promise<AsyncIterableIterator<unknown> | undefined> => {
     const k = await kind;
     if (closed) return undefined; // left before the stream could start: it never starts
-    if (k !== 'generator') throw new TypeError(`\`${name}\` of ${url} is not a generator function: await it instead of iterating it`);
+    if (k !== 'generator') throw new ExportError(url, name, 'not-a-generator', `\`${name}\` of ${url} is not a generator function: await it instead of iterating it`);
     return (inner ??= openStream(start, site));
   };
   const iterator: AsyncIterableIterator<unknown> = {

@@ -77,7 +77,7 @@ function perform(request: TaskRequest, entry: Loaded, callbacks?: Callbacks): Ta
     value = entry.holder === undefined ? fn(...request.args) : fn.apply(entry.holder, request.args);
     if (op === 'stream') {
       const iterator = value as Iterator<unknown> | AsyncIterator<unknown>;
-      if (typeof iterator?.next !== 'function') throw new TypeError('the function did not return an iterator: call it without streaming');
+      if (typeof iterator?.next !== 'function') throw Object.assign(new TypeError('the function did not return an iterator: call it without streaming'), { code: 'ERR_INVALID_RETURN_VALUE' });
       return pump(iterator, request.stream!, (e) => encodeThrown(e, locateCtor(entry)), callbacks).then((threw): TaskResponse => (threw ? { ok: true, value: undefined, failed: true } : { ok: true, value: undefined }));
     }
   } catch (error) {
