@@ -85,8 +85,9 @@ describe('every cancellation path stops a running sync loop in its worker, and t
     await expectStoppedAndServing();
   });
 
-  it('cancelling a gather stops the waitFor(), timeout() or cancelScope() it holds and the call inside; so do leaving asCompleted and an outer waitFor', async () => {
-    for (const hold of [() => waitFor(pool.toThread(spinForever), 60_000), () => timeout(60_000, () => pool.toThread(spinForever)), () => cancelScope(() => pool.toThread(spinForever))]) {
+  it('cancelling a gather stops the waitFor(), timeout(), cancelScope() or taskGroup() it holds and the call inside; so do leaving asCompleted and an outer waitFor', async () => {
+    const group = (): Promise<void> => taskGroup((tasks) => void tasks.create(() => pool.toThread(spinForever)));
+    for (const hold of [() => waitFor(pool.toThread(spinForever), 60_000), () => timeout(60_000, () => pool.toThread(spinForever)), () => cancelScope(() => pool.toThread(spinForever)), group]) {
       const all = gather(hold());
       later(100, () => all.cancel());
       expect(await settle(all)).toBeInstanceOf(CancelledError);
@@ -98,6 +99,12 @@ describe('every cancellation path stops a running sync loop in its worker, and t
     }
     await expectStoppedAndServing();
     expect(await settle(waitFor(waitFor(pool.toThread(spinForever), 60_000), 100))).toBeInstanceOf(TimeoutError);
+    await expectStoppedAndServing();
+    expect(await settle(waitFor(group(), 100))).toBeInstanceOf(TimeoutError); // before: the group's task ran on for ever
+    await expectStoppedAndServing();
+    const task = createTask(group);
+    later(100, () => task.cancel());
+    expect(await settle(task)).toBeInstanceOf(CancelledError);
     await expectStoppedAndServing();
   });
 

@@ -3,7 +3,7 @@
  * failure cancels the others (their workers stopped), waits for them, and rejects with a
  * `TaskGroupError` of the failures.
  */
-import { withSignal } from '../cancel.js';
+import { onCancel, withSignal } from '../cancel.js';
 import { CancelledError, TaskGroupClosedError, TaskGroupError } from '../errors.js';
 import * as check from '../validate.js';
 import { CancelScope } from './scope.js';
@@ -129,8 +129,18 @@ export class TaskGroup implements AsyncDisposable {
     if (this.#tasks.size === 0) for (const wake of this.#wakers.splice(0)) wake();
   }
 
-  /** @internal Runs the group's body, for {@link taskGroup}. */
-  async run<T>(fn: (group: TaskGroup) => T | PromiseLike<T>): Promise<T> {
+  /**
+   * @internal Runs the group's body, for {@link taskGroup}. Its promise, cancelled by what holds it
+   * (gather, asCompleted, waitFor, a task), cancels the group: its tasks are stopped, and once they
+   * have ended it rejects with the reason, as asyncio's TaskGroup does when its task is cancelled.
+   */
+  run<T>(fn: (group: TaskGroup) => T | PromiseLike<T>): Promise<T> {
+    const result = this.#run(fn);
+    onCancel(result, (reason) => this.#scope.cancel(reason));
+    return result;
+  }
+
+  async #run<T>(fn: (group: TaskGroup) => T | PromiseLike<T>): Promise<T> {
     if (typeof fn !== 'function') throw check.typeError('fn', 'a function', fn);
     let result: T | undefined;
     let thrown: { error: unknown } | undefined;
@@ -158,7 +168,8 @@ export class TaskGroup implements AsyncDisposable {
 /**
  * Runs `fn` with a new {@link TaskGroup} and waits for every task it created. Resolves with what
  * `fn` returned; rejects with a `TaskGroupError` when `fn` or any task failed (the other tasks are
- * cancelled first, and waited for).
+ * cancelled first, and waited for). Cancelled by what holds its promise (gather, asCompleted,
+ * waitFor, a task), it cancels its tasks and rejects with the reason once they have ended.
  *
  * @example
  * const [a, b] = await taskGroup(async (group) => {
