@@ -234,10 +234,14 @@ describe('functions that cannot run on a worker fail before dispatch, naming the
     expect(error.message).toContain('uses `import.meta`'); // before: "could not be rebuilt from its source"
   });
 
-  it('rejects bound, native and class values, and accessors, saying why', async () => {
+  it('rejects bound, native, Proxy and class values, and accessors, saying why', async () => {
     expect((await rejection(toThread(hashSync.bind(null), 'x'))).reason).toBe('bound');
     expect((await rejection(toThread(((x: number) => x).bind(null), 1))).message).toMatch(/^This anonymous function is a bound function/); // bind() names it 'bound '
     expect((await rejection(toThread(Math.max, 1, 2))).reason).toBe('native');
+    const proxy = await rejection(toThread(new Proxy(function inc(x: number) { return x + 1; }, {}), 1));
+    expect(proxy.reason).toBe('native'); // it prints as native code
+    // Before: "is a native function".
+    expect(proxy.message).toBe('`inc` is a Proxy, which has no source to send to a worker (its traps live on this thread). Pass the function it wraps');
     expect((await rejection(toThread(class Parser {} as unknown as () => void))).reason).toBe('class');
     const getter = Object.getOwnPropertyDescriptor({ get size() { return 1; } }, 'size')!.get!;
     expect((await rejection(toThread(getter))).reason).toBe('accessor');

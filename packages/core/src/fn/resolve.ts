@@ -5,6 +5,7 @@
  * (an arrow created again in a loop is analysed once). Where a function lives is looked up per
  * function: another function of the same text may live elsewhere, exported or not.
  */
+import { types } from 'node:util';
 import { UnsupportedFunctionError } from '../errors.js';
 import { typeError } from '../validate.js';
 import type { FnRef } from '../protocol.js';
@@ -103,8 +104,11 @@ const OPAQUE: Record<Opaque['kind'], string> = {
   unparsable: 'could not be rebuilt from its source. Export it from a module and pass the imported reference',
 };
 
+/** A Proxy prints as native code too, though what it wraps may well have a source. */
+const PROXY = 'is a Proxy, which has no source to send to a worker (its traps live on this thread). Pass the function it wraps';
+
 function opaqueError(fn: Function, kind: Opaque['kind']): UnsupportedFunctionError {
-  return new UnsupportedFunctionError(kind, `${label(fn)} ${OPAQUE[kind]}`);
+  return new UnsupportedFunctionError(kind, `${label(fn)} ${kind === 'native' && types.isProxy(fn) ? PROXY : OPAQUE[kind]}`);
 }
 
 function sourceRef(fn: Function, expression: string, method: boolean): FnRef {
