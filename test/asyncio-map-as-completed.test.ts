@@ -3,7 +3,7 @@ import { asCompleted, cancelScope, CloneError, createPool, map, Queue, timeout, 
 import { napCounting, napOnThread } from './fixtures/map-costs.mjs';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { throwValue } from './fixtures/errors.mjs';
-import { settle, sleep } from './helpers.js';
+import { nextWarning, settle, sleep } from './helpers.js';
 
 const pool = createPool({ maxThreads: 2 });
 afterAll(() => pool.close());
@@ -192,6 +192,30 @@ describe('map', () => {
     expect(((await settle(loop)) as Error).message).toBe('enough');
     expect(seen).toEqual([1]);
     release();
+  });
+
+  it('left while an async input produces its next item, does not wait for it, and warns with what closing the input threw then', async () => {
+    let release = (): void => {};
+    async function* input(): AsyncGenerator<number> {
+      try {
+        yield 1;
+        await new Promise<void>((resolve) => (release = resolve));
+        yield 2;
+      } finally {
+        throw new Error('cleanup failed'); // eslint-disable-line no-unsafe-finally
+      }
+    }
+    const warned = nextWarning('TOTHREAD_LATE_INPUT_ERROR');
+    const seen: number[] = [];
+    for await (const value of map(busyWaitSync, input(), { pool })) {
+      seen.push(value);
+      await sleep(50); // the loop pulls the next item meanwhile
+      break; // returns at once: the input's item may never come
+    }
+    expect(seen).toEqual([1]);
+    release();
+    const warning = await warned;
+    expect(warning?.message).toMatch(/^map\(\) was left while its async input was producing an item; closing the input afterwards threw: Error: cleanup failed/); // before: dropped
   });
 
   it('hears the cancel scope it runs in while an async input is slow to produce its next item', async () => {

@@ -280,8 +280,15 @@ export async function* map<F extends (item: never) => unknown>(
     // getter has it), as a queue.get() cancelled after it was served does.
     if (pulled !== undefined && !pulled.done) cancelAwaitable(pullStep, reason);
     const closing = (source as Partial<AsyncIterator<unknown>>).return?.();
-    // An async input still producing its next item closes after it: the loop does not wait for that.
+    // An async input still producing its next item closes after it: the loop does not wait for
+    // that (it may never come), and what its closing throws then is a warning, not lost.
     if (pulling === undefined) await closing;
-    else void Promise.resolve(closing).catch(() => {});
+    else void Promise.resolve(closing).catch(lateCloseFailed);
   }
+}
+
+/** What an async input's `return()` threw once its pending item came, after map() was left. */
+function lateCloseFailed(error: unknown): void {
+  const detail = error instanceof Error ? (error.stack ?? String(error)) : String(error);
+  process.emitWarning(`map() was left while its async input was producing an item; closing the input afterwards threw: ${detail}`, { code: 'TOTHREAD_LATE_INPUT_ERROR' });
 }
