@@ -19,7 +19,7 @@ import {
   waitFor,
 } from '@tothread/core';
 import { spinForever } from './fixtures/legacy-esm.mjs';
-import { settle, sleep } from './helpers.js';
+import { runNode, settle, sleep } from './helpers.js';
 
 // One worker: the call after each cancellation can only be served if the spinning worker was
 // really stopped, so a path that leaves the loop running makes its test hang, not pass.
@@ -31,6 +31,39 @@ const later = (ms: number, fn: () => void): void => void setTimeout(fn, ms);
 async function expectStoppedAndServing(): Promise<void> {
   expect(await pool.toThread((a: number, b: number) => a * b, 6, 7)).toBe(42);
 }
+
+describe('a call nobody awaits', () => {
+  it('is not an unhandled rejection when its own scope or signal cancels it (running, queued, waiting for room or in line); a failure of its own still is', async () => {
+    const script = `import { cancelScope, createPool, timeout, wrapModule } from '@tothread/core';
+process.on('unhandledRejection', (e) => console.log('unhandled:', e.message));
+const pool = createPool({ maxThreads: 1, maxQueue: 1, queueFull: 'wait' });
+const spin = () => { for (;;); };
+const legacy = wrapModule(${JSON.stringify(new URL('./fixtures/slow-load.mjs', import.meta.url).href)}, { pool });
+await timeout(100, async () => {
+  legacy.quick(1); // in line until its module has loaded (150 ms)
+  pool.toThread(spin); // running
+  pool.toThread(spin); // queued
+  pool.toThread(spin); // waiting for room
+  await new Promise(() => {});
+}).catch((e) => console.log('scope:', e.name));
+await cancelScope(async (scope) => {
+  scope.cancel();
+  pool.toThread(spin); // made in a scope cancelled already
+}).catch((e) => console.log('scope:', e.name));
+const controller = new AbortController();
+pool.toThread.with({ signal: controller.signal })(spin);
+setTimeout(() => controller.abort(new Error('stop')), 50);
+await new Promise((resolve) => setTimeout(resolve, 500));
+pool.toThread(() => { throw new Error('a failure of its own'); });
+await new Promise((resolve) => setTimeout(resolve, 500));
+const { completed, failed, cancelled } = pool.stats();
+console.log(JSON.stringify({ completed, failed, cancelled }));
+await pool.close();`;
+    const run = await runNode(['--input-type=module', '-e', script], { timeoutMs: 45_000 });
+    // Before: each dropped call cancelled by the scope or signal was an unhandled rejection (a crash without a listener).
+    expect(run.stdout.trim().split('\n')).toEqual(['scope: TimeoutError', 'scope: CancelledError', 'unhandled: a failure of its own', '{"completed":0,"failed":1,"cancelled":5}']);
+  });
+});
 
 describe('every cancellation path stops a running sync loop in its worker, and the pool serves the next call', () => {
   it('a timeout() scope', async () => {

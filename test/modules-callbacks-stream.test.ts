@@ -372,6 +372,17 @@ describe('streaming generators', () => {
     expect((awaited as Error).message).toMatch(/^`produce` of file:.*is a generator function: iterate it with for await \(const value of facade\.produce\(\.\.\.\)\) instead of awaiting it$/);
   });
 
+  it('counts a facade stream read to its end once, as completed: the call made for awaiting it, withdrawn, is not counted', async () => {
+    await using counted = createPool({ maxThreads: 1 });
+    const legacy = wrapModule<typeof streams>('./fixtures/streams.mjs', { pool: counted });
+    for (let round = 1; round <= 2; round++) { // the export's kind unknown, then known
+      const values: number[] = [];
+      for await (const value of legacy.countThenSum(2)) values.push(value);
+      expect(values).toEqual([1, 2]);
+      expect(counted.stats()).toMatchObject({ completed: round, failed: 0, cancelled: 0 }); // before: cancelled 1, then 2
+    }
+  });
+
   it('is an async iterator through a facade too: next() by hand, and the generator\'s return value ends it', async () => {
     const legacy = wrapModule<typeof streams>('./fixtures/streams.mjs', { pool });
     const counting = legacy.countThenSum(2);

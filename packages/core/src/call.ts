@@ -7,7 +7,7 @@ import { closeCallbacks } from './args.js';
 import { asBuffer } from './buffers.js';
 import { locate, stitch, type Site } from './call-site.js';
 import { decodeThrown, innerThrown } from './error-codec.js';
-import { TaskSignal } from './cancel.js';
+import { cancelledBy, quiet, TaskSignal } from './cancel.js';
 import { watchSignal } from './signal-watch.js';
 import { CloneError, TimeoutError, WorkerExitError } from './errors.js';
 import { loadedExport } from './fn/locate.js';
@@ -49,6 +49,8 @@ export class Call {
   readonly target: FnRef;
   readonly settings: CallSettings;
   readonly promise: Promise<unknown>;
+  /** The promise its caller holds (see Pool#enqueue): not reported unhandled when its own signal or scope cancels it. */
+  shown: Promise<unknown> | undefined;
   #taskSignal: TaskSignal | undefined;
   timer: NodeJS.Timeout | undefined;
   /** After a cancel with a grace period: terminates the worker if it is still busy when it fires. */
@@ -59,6 +61,8 @@ export class Call {
   sentAgain = false;
   /** A plain call that moves nothing and needs no message of its own: it may travel in a batch. */
   batchable = false;
+  /** Cancelled by tothread itself, as nobody's call (see withdrawal in cancel.ts): not counted. */
+  withdrawn = false;
   /** The batch it runs in, its slot there and the id its answer comes back with. */
   batch: Batch | undefined;
   slot = -1;
@@ -149,7 +153,10 @@ export class Call {
     if (this.#unwatch !== undefined) for (const unwatch of this.#unwatch.splice(0)) unwatch();
     if (!this.#lingering) this.#closePorts();
     if (ok) this.#resolve(value);
-    else this.#reject(value);
+    else {
+      this.#reject(value);
+      if (outcome === 'cancelled' && this.shown !== undefined && cancelledBy(value, this.#signals)) quiet(this.shown);
+    }
     this.#hooks.settled(this, prior);
     return true;
   }

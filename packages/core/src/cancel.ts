@@ -78,6 +78,41 @@ export function cancelAwaitable(target: unknown, reason: unknown): boolean {
   return true;
 }
 
+const ignore = (): void => {};
+
+/** Reasons tothread withdraws its own calls with (see {@link withdrawal}). */
+const withdrawals = new WeakSet<object>();
+
+/**
+ * Marks `reason` as tothread withdrawing a call of its own making, which the user never asked for
+ * as such: a facade call iterated rather than awaited (its stream is the user's call), an export's
+ * look-up every caller has left. A call cancelled with it is not counted in `stats()`.
+ */
+export function withdrawal<T extends object>(reason: T): T {
+  withdrawals.add(reason);
+  return reason;
+}
+
+/** True for a reason made by {@link withdrawal}. */
+export function isWithdrawal(reason: unknown): boolean {
+  return typeof reason === 'object' && reason !== null && withdrawals.has(reason);
+}
+
+/** True when `error` is the reason of one of `signals`: what ended the work is a cancel, not a failure of its own. */
+export function cancelledBy(error: unknown, signals: ReadonlyArray<AbortSignal | undefined>): boolean {
+  for (let i = 0; i < signals.length; i++) if (signals[i]?.aborted && signals[i]!.reason === error) return true;
+  return false;
+}
+
+/**
+ * Keeps `promise`, rejected with its own signal's or scope's reason, from being reported as an
+ * unhandled rejection: whoever cancelled it has that reason already (a scope's promise rejects
+ * with it), as asyncio does not report a cancelled task nobody awaits. Awaited, it still rejects.
+ */
+export function quiet(promise: Promise<unknown>): void {
+  promise.catch(ignore);
+}
+
 /**
  * `first.then(next)`, cancellable from the start: a cancel that comes before `next` has run makes
  * the result reject with its reason (`next` never runs), and goes to `first` too when this chain

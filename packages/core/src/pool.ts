@@ -12,7 +12,7 @@ import { Call, timeoutError, type CallHooks, type CallOutcome, type CallState } 
 import { CallQueue } from './call-queue.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { prepareArgs, type CallbackCount, type CallbackFailures } from './args.js';
-import { cancelAwaitable, currentSignal, onCancel, type Cancels, type TaskSignal } from './cancel.js';
+import { cancelAwaitable, cancelledBy, currentSignal, isWithdrawal, onCancel, quiet, type Cancels, type TaskSignal } from './cancel.js';
 import { CallbackError, CancelledError, CloneError, PoolClosedError, QueueFullError, ToThreadError } from './errors.js';
 import { refuseMovedAway } from './clone-check.js';
 import { resolveFunction } from './fn/resolve.js';
@@ -225,9 +225,9 @@ export class Pool {
 
   /** @internal Every call form ends here; not part of the public API. */
   submit(fn: unknown, args: readonly unknown[], settings: CallSettings, site: Site, task: TaskExtra = PLAIN): Promise<unknown> {
+    const scope = currentSignal();
     try {
       if (this.#state !== 'open') throw new PoolClosedError();
-      const scope = currentSignal();
       if (settings.signal?.aborted) throw settings.signal.reason;
       if (scope?.aborted) throw scope.reason;
       // Start the workers first: their boot then overlaps the first analysis of `fn`.
@@ -239,6 +239,11 @@ export class Pool {
       task.left?.();
       // Refused before it existed (a CloneError, the pool closed): an error of ours gets the call
       // site's frames as a call's would; a signal's reason is the caller's own, left as it is.
+      if (cancelledBy(error, [settings.signal, scope])) {
+        const refused = Promise.reject(error);
+        quiet(refused); // made in a scope cancelled already: that scope has the reason (see Call#settle)
+        return refused;
+      }
       if (!(error instanceof ToThreadError)) return Promise.reject(error);
       return cancellable(Promise.reject(locate(error, site)), site, () => {});
     }
@@ -250,10 +255,11 @@ export class Pool {
     // refused while it waits for room is (see #waitForRoom).
     const refused = (error: unknown, cancelled: boolean): void => {
       task.left?.();
-      if (cancelled) this.#cancelled++;
-      else this.#countRefused(error, [settings.signal, scope]);
+      if (cancelled) this.#cancelled += isWithdrawal(error) ? 0 : 1;
+      else if (this.#countRefused(error, [settings.signal, scope])) quiet(shown);
     };
-    return this.#line.join(ref, (located) => this.#enqueue(located, args, settings, scope, site, task), refused);
+    const shown: Promise<unknown> = this.#line.join(ref, (located) => this.#enqueue(located, args, settings, scope, site, task, undefined, shown), refused);
+    return shown;
   }
 
   #enqueue(
@@ -264,6 +270,7 @@ export class Pool {
     site: Site,
     task: TaskExtra,
     roomWaited?: number,
+    outer?: Promise<unknown>,
   ): Promise<unknown> {
     const reserved = roomWaited !== undefined;
     if (reserved) this.#room.take();
@@ -316,6 +323,9 @@ export class Pool {
     if (task.stream !== undefined) request.stream = task.stream;
     if (moved.length > 0 && moved.some((item) => item instanceof ArrayBuffer)) request.moved = true;
     const call = new Call(request, settings, signals, site, this.#callHooks, moved, prepared?.ports, fn);
+    const shown = cancellable(call.promise, site, call);
+    // What its caller holds: the promise of a wait for room or a place in line, once it is queued.
+    call.shown = outer ?? shown;
     call.batchable = plain;
     if (prepared?.failures !== undefined) this.#stopOnCallbackFailure(call, prepared.failures);
     call.listen();
@@ -325,13 +335,19 @@ export class Pool {
       this.#queue.push(call);
       this.#limit.waiting(true);
     }
-    return cancellable(call.promise, site, call);
+    return shown;
   }
 
-  /** Counts a call that ended before it was queued: cancelled when one of `signals` ended it (its reason is `error`), failed otherwise (the pool closed, say). */
-  #countRefused(error: unknown, signals: ReadonlyArray<AbortSignal | undefined>): void {
-    if (signals.some((signal) => signal?.aborted && signal.reason === error)) this.#cancelled++;
+  /**
+   * Counts a call that ended before it was queued: cancelled when one of `signals` ended it (its
+   * reason is `error`), failed otherwise (the pool closed, say). Returns whether it was cancelled.
+   */
+  #countRefused(error: unknown, signals: ReadonlyArray<AbortSignal | undefined>): boolean {
+    const cancelled = cancelledBy(error, signals);
+    if (isWithdrawal(error)) return cancelled;
+    if (cancelled) this.#cancelled++;
     else this.#failed++;
+    return cancelled;
   }
 
   /** A callback of `call` that throws stops the call with a CallbackError. */
@@ -358,6 +374,7 @@ export class Pool {
     // A call that ends before it could be queued is counted here: its signal, scope or timeout may have ended it.
     const refused = (error: unknown): never => {
       this.#countRefused(error, [settings.signal, scope, own.signal]);
+      if (cancelledBy(error, [settings.signal, scope])) quiet(shown); // see Call#settle
       throw error;
     };
     const waited = this.#room.wait(settings.signal, scope, own.signal).then(
@@ -368,7 +385,7 @@ export class Pool {
             this.#room.take();
             throw own.signal.reason;
           }
-          return (inner = this.#enqueue(fn, args, settings, scope, site, task, performance.now() - since));
+          return (inner = this.#enqueue(fn, args, settings, scope, site, task, performance.now() - since, shown));
         } catch (error) {
           this.#grantRoom(); // the place it was given is free again
           return refused(error);
@@ -379,7 +396,8 @@ export class Pool {
         return refused(error);
       },
     );
-    return cancellable(waited, site, (reason) => (inner === undefined ? own.abort(reason) : cancelAwaitable(inner, reason)));
+    const shown = cancellable(waited, site, (reason) => (inner === undefined ? own.abort(reason) : cancelAwaitable(inner, reason)));
+    return shown;
   }
 
   /** Takes a worker slot for `calls` (one, or a batch). */
@@ -584,10 +602,10 @@ export class Pool {
     this.#batcher.forget(call);
     if (call.request.started) this.#timedRuns.delete(call.request.started);
     // A facade's look-up of an export's kind is not a call of the user's; when it fails, the
-    // user's call fails with it, and is counted so.
-    // One stopped because every call waiting for it left is not counted either: those calls are.
+    // user's call fails with it, and is counted so. A call tothread withdrew is not counted either
+    // (see withdrawal in cancel.ts).
     if (call.outcome === 'completed') this.#completed += call.request.op === 'describe' ? 0 : 1;
-    else if (call.outcome === 'cancelled') this.#cancelled += call.request.op === 'describe' && call.settings.signal?.aborted ? 0 : 1;
+    else if (call.outcome === 'cancelled') this.#cancelled += call.withdrawn ? 0 : 1;
     else this.#failed++;
     if (this.#queue.size === 0 && this.#dispatched === 0) this.#pump();
   }
@@ -597,6 +615,7 @@ export class Pool {
    * at once or, with a grace period, only if it is still busy when the period ends.
    */
   #cancel(call: Call, reason: unknown, outcome: CallOutcome = 'cancelled'): void {
+    if (call.state !== 'settled' && isWithdrawal(reason)) call.withdrawn = true;
     const { cancelFlag } = call.request;
     const { grace } = call.settings;
     if (call.state === 'running' && cancelFlag !== undefined && grace) {

@@ -5,7 +5,7 @@
  */
 import { captureSite, LAZY, type Site } from '../call-site.js';
 import { callSettings, mergeSettings } from '../call-options.js';
-import { cancelAwaitable, withoutSignal } from '../cancel.js';
+import { cancelAwaitable, withdrawal, withoutSignal } from '../cancel.js';
 import { CancelledError, ExportError } from '../errors.js';
 import { defaultPool } from '../default-pool.js';
 import { markOffloaded, newTargetId } from '../fn/resolve.js';
@@ -123,7 +123,7 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
       held = false;
       if (--lookup.waiting > 0 || lookup.done) return;
       if (kinds.get(lookup.key) === lookup) kinds.delete(lookup.key); // a call made from now on asks again
-      lookup.abandon.abort(new CancelledError(`Every call of \`${name}\` of ${url} left before its module had loaded`));
+      lookup.abandon.abort(withdrawal(new CancelledError(`Every call of \`${name}\` of ${url} left before its module had loaded`)));
     };
   };
 
@@ -164,7 +164,7 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
       }
       // The call made for awaiting is cancelled (iterated at once, as by for await, it has not
       // reached the pool yet, so it never runs), and the stream reports its own errors.
-      cancelAwaitable(call, new CancelledError(`\`${name}\` was iterated, not awaited`));
+      cancelAwaitable(call, withdrawal(new CancelledError(`\`${name}\` was iterated, not awaited`)));
       call.catch(() => {});
       if (stream === undefined) {
         const where = captureSite(at); // the for await, once for all the values
