@@ -308,4 +308,12 @@ describe('wrapModule bad input names the module, the export and the fix', () => 
     expect((error.cause as Error).message).toBe('config file /etc/legacy.conf is missing');
     expect(await pool.toThread(() => 'pool still serving')).toBe('pool still serving');
   });
+
+  it('counts each call waiting for a module that fails to load as failed, and its export\'s look-up not at all', async () => {
+    await using counted = createPool({ maxThreads: 1 });
+    const broken = wrapModule<{ neverReached: () => void; other: () => void }>('./fixtures/top-level-throw.mjs', { pool: counted });
+    const outcomes = await Promise.all([broken.neverReached(), broken.neverReached(), broken.other()].map(settle));
+    for (const outcome of outcomes) expect(outcome).toBeInstanceOf(ModuleLoadError);
+    expect(counted.stats()).toMatchObject({ completed: 0, failed: 3, cancelled: 0 }); // before: failed 2, one per look-up
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rmSync, writeFileSync } from 'node:fs';
 import { SHARE_ENV } from 'node:worker_threads';
-import { createInstance, createPool, PoolClosedError, QueueFullError, timeout, TimeoutError, WorkerExitError, wrapModule } from '@tothread/core';
+import { createInstance, createPool, PoolClosedError, QueueFullError, timeout, TimeoutError, waitFor, WorkerExitError, wrapModule } from '@tothread/core';
 import { hangFlag } from './fixtures/hangs-on-load.mjs';
 import { firstTicket, firstTicketFour, firstTicketThree, firstTicketToo } from './fixtures/first-calls.mjs';
 import { busyWaitSync, spinForever } from './fixtures/legacy-esm.mjs';
@@ -96,6 +96,32 @@ describe('queue and stats', () => {
     } finally {
       rmSync(hangFlag, { force: true });
       await pool.destroy(); // its worker still loads the module
+    }
+  });
+
+  it('lets go of the look-up when a facade stream waiting for a module that never finishes loading is left, its scope cancelled or its next() cancelled, so close() ends', { timeout: 30_000 }, async () => {
+    const pool = createPool({ maxThreads: 2 });
+    writeFileSync(hangFlag, '');
+    try {
+      const legacy = wrapModule<{ count: (n: number) => Generator<number> }>('./fixtures/hangs-on-load.mjs', { pool });
+      expect(await settle(timeout(100, async () => {
+        for await (const _ of legacy.count(2));
+      }))).toBeInstanceOf(TimeoutError);
+      expect(await settle(waitFor(legacy.count(2).next(), 100))).toBeInstanceOf(TimeoutError);
+      const left = legacy.count(2);
+      const order: string[] = [];
+      const pending = left.next().then((result) => order.push(`next: ${JSON.stringify(result)}`));
+      await sleep(50);
+      await left.return!();
+      order.push('return');
+      await pending;
+      expect(order).toEqual(['next: {"done":true}', 'return']); // before: that next() never settled
+      // Before: the look-up ran on with its worker, and the process and close() waited for it for ever.
+      expect(await Promise.race([pool.close(), sleep(10_000).then(() => 'still closing')])).toBeUndefined();
+      expect(pool.stats()).toMatchObject({ running: 0, completed: 0, failed: 0 });
+    } finally {
+      rmSync(hangFlag, { force: true });
+      await pool.destroy();
     }
   });
 

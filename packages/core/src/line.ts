@@ -30,8 +30,9 @@ export class Line {
    * Joins the line: `enter(located)` runs once `ref` has settled and the calls ahead have entered
    * (or let it go ahead). The promise is `enter`'s, and cancellable: before its turn, the call
    * leaves the line and rejects with the reason at once; after, the call `enter` made is cancelled.
-   * `refused` hears of a call that left without entering: cancelled, or `enter` threw (the pool
-   * closed meanwhile, say); not of one whose `ref` rejected (its function cannot run there).
+   * `refused` hears of a call that left without entering: cancelled, `enter` threw (the pool
+   * closed meanwhile, say), or its `ref` rejected (its function cannot run there, or its module
+   * did not load).
    */
   join<T, R>(ref: T | Promise<T>, enter: (located: T) => Promise<R>, refused: (error: unknown, cancelled: boolean) => void): Promise<R> {
     const prior = this.#tail;
@@ -71,6 +72,7 @@ export class Line {
         (error: unknown) => {
           if (left) return;
           leave(true);
+          refused(error, false);
           reject(error); // refused before it existed, as a function that cannot run is refused at once
         },
       );

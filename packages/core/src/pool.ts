@@ -13,7 +13,7 @@ import { CallQueue } from './call-queue.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { prepareArgs, type CallbackCount, type CallbackFailures } from './args.js';
 import { cancelAwaitable, cancelledBy, currentSignal, isWithdrawal, onCancel, quiet, type Cancels, type TaskSignal } from './cancel.js';
-import { CallbackError, CancelledError, CloneError, PoolClosedError, QueueFullError, ToThreadError } from './errors.js';
+import { CallbackError, CancelledError, CloneError, PoolClosedError, QueueFullError, ToThreadError, UnsupportedFunctionError } from './errors.js';
 import { refuseMovedAway } from './clone-check.js';
 import { resolveFunction } from './fn/resolve.js';
 import { KnownTargets } from './known-targets.js';
@@ -37,7 +37,7 @@ export interface TaskExtra {
   readonly callbacks?: CallbackCount;
   /** The target, located already (a facade's export; a promise: once its kind is known, see facade.ts). */
   readonly ref?: FnRef | Promise<FnRef>;
-  /** Told when the call ends before it enters the queue: cancelled, or refused (not when its `ref` rejects). */
+  /** Told when the call ends before it enters the queue: cancelled, or refused (its `ref` rejected, say). */
   readonly left?: () => void;
 }
 const PLAIN: TaskExtra = {};
@@ -256,7 +256,9 @@ export class Pool {
     const refused = (error: unknown, cancelled: boolean): void => {
       task.left?.();
       if (cancelled) this.#cancelled += isWithdrawal(error) ? 0 : 1;
-      else if (this.#countRefused(error, [settings.signal, scope])) quiet(shown);
+      // A function refused as it is located is not counted, as one refused at once is not; a
+      // facade export whose module failed to load fails each call waiting for it.
+      else if (!(error instanceof UnsupportedFunctionError) && this.#countRefused(error, [settings.signal, scope])) quiet(shown);
     };
     const shown: Promise<unknown> = this.#line.join(ref, (located) => this.#enqueue(located, args, settings, scope, site, task, undefined, shown), refused);
     return shown;
@@ -601,11 +603,12 @@ export class Pool {
     this.#running.delete(call);
     this.#batcher.forget(call);
     if (call.request.started) this.#timedRuns.delete(call.request.started);
-    // A facade's look-up of an export's kind is not a call of the user's; when it fails, the
-    // user's call fails with it, and is counted so. A call tothread withdrew is not counted either
-    // (see withdrawal in cancel.ts).
-    if (call.outcome === 'completed') this.#completed += call.request.op === 'describe' ? 0 : 1;
-    else if (call.outcome === 'cancelled') this.#cancelled += call.withdrawn ? 0 : 1;
+    // A facade's look-up of an export's kind is not a call of the user's: the calls waiting for it
+    // are counted (see #enqueueInLine). Nor is a call tothread withdrew (see withdrawal in cancel.ts).
+    if (call.request.op === 'describe' || call.withdrawn) {
+      // not counted
+    } else if (call.outcome === 'completed') this.#completed++;
+    else if (call.outcome === 'cancelled') this.#cancelled++;
     else this.#failed++;
     if (this.#queue.size === 0 && this.#dispatched === 0) this.#pump();
   }

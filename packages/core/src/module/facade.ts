@@ -5,7 +5,8 @@
  */
 import { captureSite, LAZY, type Site } from '../call-site.js';
 import { callSettings, mergeSettings } from '../call-options.js';
-import { cancelAwaitable, withdrawal, withoutSignal } from '../cancel.js';
+import { cancelAwaitable, currentSignal, onCancel, withdrawal, withoutSignal } from '../cancel.js';
+import { watchSignal } from '../signal-watch.js';
 import { CancelledError, ExportError } from '../errors.js';
 import { defaultPool } from '../default-pool.js';
 import { markOffloaded, newTargetId } from '../fn/resolve.js';
@@ -143,7 +144,8 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     // It takes its place in the pool's line now: calls made after it enter the queue after it,
     // though its export's kind is known only later (see Pool#enqueueInLine).
     const located = kind.then((k) => {
-      if (k === 'generator') throw new ExportError(url, name, 'generator', `\`${name}\` of ${url} is a generator function: iterate it with for await (const value of facade.${name}(...)) instead of awaiting it`);
+      // Not counted as a failed call: the stream, if it is iterated, is the call (see withdrawal).
+      if (k === 'generator') throw withdrawal(new ExportError(url, name, 'generator', `\`${name}\` of ${url} is a generator function: iterate it with for await (const value of facade.${name}(...)) instead of awaiting it`));
       return ref;
     });
     // What it rejects with reaches the caller through the call; a call the pool refused at once
@@ -158,8 +160,9 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     let stream: AsyncIterableIterator<unknown> | undefined;
     /** Iterated, not awaited: the stream, opened on first use; `at` is the frame the caller's site is found below. */
     const iterated = (at: Function): AsyncIterableIterator<unknown> => {
+      let untilKnown = (): void => {};
       if (stream === undefined) {
-        const untilKnown = hold(lookup, name); // the stream waits for the look-up to its end
+        untilKnown = hold(lookup, name); // the stream waits for the look-up to its end, or until it is left
         kind.then(untilKnown, untilKnown);
       }
       // The call made for awaiting is cancelled (iterated at once, as by for await, it has not
@@ -168,7 +171,7 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
       call.catch(() => {});
       if (stream === undefined) {
         const where = captureSite(at); // the for await, once for all the values
-        stream = lazyStream(kind, name, url, where, (task) => pool.submit(undefined, args, settings, where, { ...task, ref }));
+        stream = lazyStream(kind, name, url, where, (task) => pool.submit(undefined, args, settings, where, { ...task, ref }), untilKnown);
       }
       return stream;
     };
@@ -236,27 +239,72 @@ interface Lookup {
   done: boolean;
 }
 
-/** A stream that starts once the export is known to be a generator. */
+/** The result of a stream that has ended. */
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
+/**
+ * A stream that starts once the export is known to be a generator. Until then it holds the
+ * export's look-up (`release` lets go of it): leaving the stream (`return()`), a cancelled `next()`
+ * (waitFor, gather) or the cancel scope it was made in lets go at once, and the `next()` calls
+ * waiting settle, so that a module that hangs as it loads keeps nothing waiting.
+ */
 function lazyStream(
   kind: Promise<ExportKind>,
   name: string,
   url: string,
   site: Site,
   start: Parameters<typeof openStream>[0],
+  release: () => void,
 ): AsyncIterableIterator<unknown> {
   let inner: AsyncIterableIterator<unknown> | undefined;
-  let closed = false;
+  /** Left before it could start: by return() (nothing to throw), or cancelled (the first next() waiting throws the reason). */
+  let left: { cancelled?: { reason: unknown } } | undefined;
+  let wake!: () => void;
+  const leaving = new Promise<void>((resolve) => (wake = resolve));
+  let unwatch = (): void => {};
+  const leave = (how: NonNullable<typeof left>): void => {
+    if (left !== undefined || inner !== undefined) return;
+    left = how;
+    unwatch();
+    release();
+    wake();
+  };
+  const scope = currentSignal();
+  if (scope?.aborted) leave({ cancelled: { reason: scope.reason } });
+  else if (scope !== undefined) {
+    unwatch = watchSignal(scope, (reason) => leave({ cancelled: { reason } }));
+    kind.then(unwatch, unwatch); // known: the stream itself hears the scope from then on
+  }
   const open = async (): Promise<AsyncIterableIterator<unknown> | undefined> => {
-    const k = await kind;
-    if (closed) return undefined; // left before the stream could start: it never starts
-    if (k !== 'generator') throw new ExportError(url, name, 'not-a-generator', `\`${name}\` of ${url} is not a generator function: await it instead of iterating it`);
+    if (inner === undefined && left === undefined) {
+      // Left, the look-up is stopped as it is let go of (its rejection says so): that is not this stream's error.
+      await Promise.race([kind, leaving]).catch((error: unknown) => {
+        if (left === undefined) throw error;
+      });
+    }
+    if (left !== undefined) {
+      const { cancelled } = left;
+      left = {}; // one next() throws the reason; the stream has ended for those after it
+      if (cancelled !== undefined) throw cancelled.reason;
+      return undefined;
+    }
+    if ((await kind) !== 'generator') throw new ExportError(url, name, 'not-a-generator', `\`${name}\` of ${url} is not a generator function: await it instead of iterating it`);
     return (inner ??= openStream(start, site));
   };
+  /** The last next() asked for: return() waits for those still waiting for the look-up, so results come in the order they were asked for. */
+  let last: Promise<unknown> = Promise.resolve();
   const iterator: AsyncIterableIterator<unknown> = {
-    next: async () => (await open())?.next() ?? { value: undefined, done: true },
+    next: () => {
+      const result = open().then((opened) => opened?.next() ?? DONE);
+      onCancel(result, (reason) => leave({ cancelled: { reason } }));
+      last = result.catch(() => {});
+      return result;
+    },
     return: async () => {
-      closed = true;
-      return inner ? inner.return!() : { value: undefined, done: true };
+      if (inner !== undefined) return inner.return!();
+      leave({});
+      await last;
+      return DONE;
     },
     [Symbol.asyncIterator]: () => iterator,
   };
