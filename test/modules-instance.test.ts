@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CloneError, createInstance, createPool, ExportError, InstanceError, PoolClosedError, releaseInstance, transfer } from '@tothread/core';
+import { CancelledError, cancelScope, CloneError, createInstance, createPool, ExportError, InstanceError, PoolClosedError, releaseInstance, timeout, TimeoutError, transfer, waitFor } from '@tothread/core';
 import stateful from './fixtures/stateful.cjs';
 import { settle, thrown } from './helpers.js';
 
@@ -241,5 +241,22 @@ describe('createInstance: stateful legacy code in one dedicated worker', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     await bounded.close({ timeout: 100 });
     expect(await cut).toMatchObject({ name: 'PoolClosedError', message: 'The pool was closed: close() stopped this call after waiting 100 ms for it' });
+  });
+
+  it('stops an instance still starting when its cancel scope ends, or waitFor gives up on it: its worker ends, so close() does not wait for it', async () => {
+    const pool = createPool({ maxThreads: 1 });
+    const make = (): Promise<unknown> => createInstance.with({ pool })<Fixture['SlowStart']>('./fixtures/stateful.cjs', 'SlowStart', 60_000);
+    expect(await settle(timeout(200, make))).toBeInstanceOf(TimeoutError);
+    expect(await settle(waitFor(make(), 200))).toBeInstanceOf(TimeoutError);
+    const scoped = settle(cancelScope(async (scope) => {
+      setTimeout(() => scope.cancel(), 200);
+      return make();
+    }));
+    expect(await scoped).toBeInstanceOf(CancelledError);
+    // Before: each constructor ran on for its 60 s, with no remote to release it, and close() waited for them.
+    expect(await Promise.race([pool.close(), new Promise((resolve) => setTimeout(resolve, 10_000, 'still closing'))])).toBeUndefined();
+    const ready = await timeout(10_000, () => createInstance<Fixture['SlowStart']>('./fixtures/stateful.cjs', 'SlowStart', 10));
+    expect(await ready.waitedSync()).toBe(10); // made in a scope, it outlives the scope once ready
+    await releaseInstance(ready);
   });
 });

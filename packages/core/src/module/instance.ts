@@ -11,12 +11,14 @@ import { rebuildThrown } from '../call.js';
 import { marksIn } from '../args.js';
 import { bufferPlaces } from '../buffers.js';
 import { awaitedAt, LAZY, stitch } from '../call-site.js';
+import { currentSignal, onCancel } from '../cancel.js';
 import { findUncloneable, type Uncloneable } from '../clone-check.js';
 import { endpoint, moveWith } from '../comlink-port.js';
 import { defaultPool } from '../default-pool.js';
 import { THROWN_KEY } from '../error-codec.js';
 import { CloneError, InstanceError, PoolClosedError } from '../errors.js';
 import { Pool, type Adopted } from '../pool.js';
+import { watchSignal } from '../signal-watch.js';
 import { startFailure, startLibuvThreads } from '../workers.js';
 import { UNCLONEABLE_RESULT, type WireThrown } from '../protocol.js';
 import type { InstanceData, InstanceReady } from '../worker/instance-entry.js';
@@ -82,7 +84,7 @@ const guards = new WeakMap<object, Guarded>();
  * const count = await db.countSync()
  */
 export function createInstance<C = AnyMaker>(specifier: string, exportName: string, ...args: InstanceArgs<C>): Promise<Instance<InstanceOf<C>>> {
-  return start<C>({}, specifier, exportName, args as unknown[], callerUrl(createInstance));
+  return startCancellable<C>({}, specifier, exportName, args as unknown[], callerUrl(createInstance));
 }
 
 /**
@@ -93,7 +95,7 @@ export function createInstance<C = AnyMaker>(specifier: string, exportName: stri
  */
 createInstance.with = (options: InstanceOptions) => {
   const withOptions = <C = AnyMaker>(specifier: string, exportName: string, ...args: InstanceArgs<C>): Promise<Instance<InstanceOf<C>>> =>
-    start<C>(options, specifier, exportName, args as unknown[], callerUrl(withOptions));
+    startCancellable<C>(options, specifier, exportName, args as unknown[], callerUrl(withOptions));
   return withOptions;
 };
 
@@ -139,7 +141,32 @@ function refuseUncloneable(args: readonly unknown[], proxied = false): void {
   }
 }
 
-async function start<C>(options: InstanceOptions, specifier: string, exportName: string, args: unknown[], from: string | undefined): Promise<Instance<InstanceOf<C>>> {
+/** How an instance that is still starting is stopped (see {@link startCancellable}). */
+interface StartCancel {
+  cancelled?: { readonly reason: unknown };
+  /** Set while the worker starts. */
+  terminate?: () => void;
+}
+
+function cancelStart(start: StartCancel, reason: unknown): void {
+  if (start.cancelled !== undefined) return;
+  start.cancelled = { reason };
+  start.terminate?.();
+}
+
+/**
+ * {@link start}, stopped while the instance starts by the cancel scope it is made in, or by what
+ * holds its promise (waitFor, gather, asCompleted): its worker is terminated, and the promise
+ * rejects with the reason. Once the instance is ready, neither reaches it.
+ */
+function startCancellable<C>(options: InstanceOptions, specifier: string, exportName: string, args: unknown[], from: string | undefined): Promise<Instance<InstanceOf<C>>> {
+  const cancel: StartCancel = {};
+  const started = start<C>(options, specifier, exportName, args, from, cancel);
+  onCancel(started, (reason) => cancelStart(cancel, reason));
+  return started;
+}
+
+async function start<C>(options: InstanceOptions, specifier: string, exportName: string, args: unknown[], from: string | undefined, cancel: StartCancel): Promise<Instance<InstanceOf<C>>> {
   const raw = check.optionsObject('options', options);
   check.knownKeys('options', raw, ['pool']);
   if (raw.pool !== undefined && !(raw.pool instanceof Pool)) throw check.typeError('options.pool', 'a Pool from createPool()', raw.pool);
@@ -148,6 +175,8 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
   refuseUncloneable(args);
   const pool = (raw.pool as Pool | undefined) ?? defaultPool();
   if (pool.state !== 'open') throw new PoolClosedError('The pool is closed: createInstance() needs an open pool');
+  const scope = currentSignal();
+  if (scope?.aborted) throw scope.reason;
   const buffers = bufferPlaces(args); // Buffers among the arguments are Buffers again in the worker
   const data: InstanceData = { ref: { url, path: exportName.split('.'), format: 'esm' }, args, ...(buffers && { buffers }), niceIncrement: pool.niceIncrement };
   startLibuvThreads(data.niceIncrement);
@@ -221,15 +250,21 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
     stop: stopStart,
   };
   const untrack = pool.adopt({ drained: () => lent.drained(), stop: (message) => lent.stop(message) }); // open: checked above, nothing awaited since
+  cancel.terminate = () => void worker.terminate();
+  const unwatch = scope === undefined ? () => {} : watchSignal(scope, (reason) => cancelStart(cancel, reason));
   try {
     const ready = await starting;
+    if (cancel.cancelled !== undefined) throw cancel.cancelled.reason;
     if (ready.tothread === 'failed') throw await rebuildThrown(ready.thrown);
     if (pool.state !== 'open') throw new PoolClosedError(`The pool was closed while ${label} started: create it on an open pool`);
     started = true;
   } catch (error) {
     untrack();
     await worker.terminate();
-    throw error;
+    throw cancel.cancelled !== undefined ? cancel.cancelled.reason : error;
+  } finally {
+    unwatch();
+    cancel.terminate = undefined;
   }
   lent = {
     drained: () => (pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => idle.push(resolve))),
