@@ -206,6 +206,11 @@ describe('wrapModule bad input names the module, the export and the fix', () => 
     const read = (await settle(legacy.hashSync)) as ExportError;
     expect(read.problem).toBe('not-a-value');
     expect(read.message).toMatch(/is a function: call it/);
+    const classes = wrapModule<Record<string, unknown>>('./fixtures/stateful.cjs', { pool }) as unknown as { Inventory: PromiseLike<unknown> };
+    const readClass = (await settle(classes.Inventory)) as ExportError;
+    expect(readClass.problem).toBe('not-a-value');
+    // Before: "is a function: call it", which then failed saying it is a class.
+    expect(readClass.message).toMatch(/^`Inventory` of file:.*stateful\.cjs is a class, which cannot be read across threads: keep an instance in a worker with createInstance\(specifier, 'Inventory', \.\.\.args\)$/);
   });
 
   it('says the same once the workers know the export by its short form, after many calls', async () => {
@@ -247,7 +252,7 @@ describe('wrapModule bad input names the module, the export and the fix', () => 
     const legacy = wrapModule<typeof stateful>('./fixtures/stateful.cjs', { pool }) as unknown as { Inventory: new (owner: string) => unknown };
     const error = thrown(() => new legacy.Inventory('shop'));
     expect(error).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' });
-    expect(error.message).toMatch(/^Cannot call `Inventory` of the facade of .*stateful\.cjs with new: it lives in a worker thread\. .*await createInstance\('file:.*stateful\.cjs', 'Inventory', \.\.\.args\)$/);
+    expect(error.message).toMatch(/^Cannot call `Inventory` of the facade of .*stateful\.cjs with new: it lives in a worker thread\. A function export is called without new: await facade\.Inventory\(\.\.\.args\)\. .*await createInstance\('file:.*stateful\.cjs', 'Inventory', \.\.\.args\)$/);
     // Before: new built the proxy's stand-in, ran nothing, and said nothing.
     const unexported = thrown(() => wrapModule('vitest/LICENSE.md'));
     expect(unexported).toBeInstanceOf(ModuleNotFoundError);

@@ -24,7 +24,10 @@ describe('options', () => {
     expect(() => createPool({ resourceLimits: { maxOldGenerationSizeMb: '16' as never } })).toThrow(TypeError);
     expect(() => createPool({ resourceLimits: { maxOldGenerationSizeMb: -5 } })).toThrow('Expected `resourceLimits.maxOldGenerationSizeMb` to be a number of MB above 0, got `-5` (number)');
     // Node takes these, and the first worker then fails (an unknown symbol), or ends the whole process (a tiny stack).
-    expect(() => createPool({ env: Symbol('env') as never })).toThrow(/Expected `env` to be an object of strings or worker_threads\.SHARE_ENV/);
+    expect(thrown(() => createPool({ env: Symbol('env') as never }))).toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE', // a symbol, but not SHARE_ENV; before: ERR_INVALID_ARG_TYPE
+      message: expect.stringMatching(/^Expected `env` to be an object of strings or worker_threads\.SHARE_ENV, got /),
+    });
     expect(() => createPool({ env: SHARE_ENV })).not.toThrow();
     expect(() => createPool({ resourceLimits: { stackSizeMb: 0.25 } })).toThrow(/Expected `resourceLimits\.stackSizeMb` to be a number of MB from 1 \(a smaller stack can overflow as the worker starts, which ends the whole process/);
   });

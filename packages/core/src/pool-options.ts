@@ -76,7 +76,10 @@ export function resolveOptions(options: unknown): Resolved {
   const max = fixed ?? Math.max(availableParallelism(), min);
   if (raw.execArgv !== undefined) checkExecArgv(raw.execArgv);
   if (raw.env !== undefined && raw.env !== SHARE_ENV && (typeof raw.env !== 'object' || raw.env === null)) {
-    throw check.typeError('env', 'an object of strings or worker_threads.SHARE_ENV', raw.env);
+    const error = check.typeError('env', 'an object of strings or worker_threads.SHARE_ENV', raw.env);
+    // A symbol is the right type, the wrong value: SHARE_ENV is the one symbol taken.
+    if (typeof raw.env === 'symbol') error.code = 'ERR_INVALID_ARG_VALUE';
+    throw error;
   }
   if (raw.resourceLimits !== undefined) checkResourceLimits(raw.resourceLimits);
   return {

@@ -46,8 +46,10 @@ const MAP: TaskExtra = { op: 'map' };
 /**
  * Runs `fn(item)` on worker threads for each item of `input` and yields the results.
  *
- * @throws {TypeError | RangeError} on invalid options, or an `input` that is not iterable; the first error of `fn` is thrown from the
- *   loop, after the values of the items before it (the chunks still running are stopped).
+ * @throws {TypeError | RangeError} on invalid options, or an `input` that is not iterable: from the
+ *   first `next()` (the first turn of `for await`), as `map()` is an async generator. The first
+ *   error of `fn` is thrown from the loop, after the values of the items before it (the chunks
+ *   still running are stopped).
  * @example
  * for await (const digest of map(hashFileSync, walk('./data'), { concurrency: 4 })) console.log(digest)
  */

@@ -212,7 +212,7 @@ function runOwn<T>(scope: CancelScope, fn: (scope: CancelScope) => T | PromiseLi
  * inside is stopped (running ones have their workers terminated) and the promise rejects with a
  * `TimeoutError`.
  *
- * @throws {RangeError} when `ms` is negative, NaN or infinite; {@link TimeoutError} on expiry.
+ * @throws {RangeError} (as a rejection) when `ms` is not a number of milliseconds from 0 to 2147483647 (2³¹−1); {@link TimeoutError} on expiry.
  * @example
  * const report = await timeout(5_000, async () => {
  *   const rows = await toThread(parseSync, text)

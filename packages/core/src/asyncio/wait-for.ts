@@ -12,7 +12,7 @@ import { start, stop, stopAndWatch, type Awaitable, type AwaitedOf } from './tas
  * promise rejects with a `TimeoutError`. A promise tothread did not create cannot be stopped: it is
  * only no longer waited for.
  *
- * @throws {RangeError} when `ms` is negative, NaN or infinite; {@link TimeoutError} on expiry.
+ * @throws {RangeError} (as a rejection) when `ms` is not a number of milliseconds from 0 to 2147483647 (2³¹−1); {@link TimeoutError} on expiry.
  * @example
  * const rows = await waitFor(toThread(parseSync, text), 2_000)
  * const sum = await waitFor(() => toThread(sumSync, big), 500)

@@ -212,7 +212,9 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
       ),
       ...notConstructible(
         path.length === 0 ? `the facade of ${url}` : `\`${path.join('.')}\` of the facade of ${url}`,
-        `To keep an instance of a class it exports, create it in a worker of its own: await createInstance('${url}', '${path.join('.') || 'default'}', ...args)`,
+        path.length === 0
+          ? `To keep an instance of a class it exports, create it in a worker of its own: await createInstance('${url}', 'default', ...args)`
+          : `A function export is called without new: await facade.${path.join('.')}(...args). To keep an instance of a class it exports, create it in a worker of its own: await createInstance('${url}', '${path.join('.')}', ...args)`,
       ),
     });
     const named = path.join('.');

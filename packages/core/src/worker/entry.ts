@@ -17,7 +17,7 @@ import { markRan, markStart } from '../run-clock.js';
 import { reviveCallbacks, type Callbacks } from './callbacks.js';
 import { checkCancelled, setContext, type TaskContext } from './context.js';
 import { moveBack, outgoing } from './move-back.js';
-import { callable, exportOf, load, locateCtor, type Loaded } from './load.js';
+import { callable, exportOf, isClass, load, locateCtor, type Loaded } from './load.js';
 import { lowerPriority } from './priority.js';
 import { pump } from './stream.js';
 import { kernelThreadId } from '../thread-times.js';
@@ -159,7 +159,10 @@ function readValue(request: TaskRequest, entry: Loaded): TaskResponse {
   if (typeof entry.value === 'function' && where !== undefined) {
     const { url } = where;
     const path = where.path.join('.');
-    return failed(new ExportError(url, path, 'not-a-value', `\`${path}\` of ${url} is a function: call it (facade.${path}(...)) instead of reading it`), entry);
+    const message = isClass(entry.value)
+      ? `\`${path}\` of ${url} is a class, which cannot be read across threads: keep an instance in a worker with createInstance(specifier, '${path}', ...args)`
+      : `\`${path}\` of ${url} is a function: call it (facade.${path}(...)) instead of reading it`;
+    return failed(new ExportError(url, path, 'not-a-value', message), entry);
   }
   return succeeded(entry.value, entry);
 }
