@@ -46,3 +46,4 @@ export type { MapOptions } from './asyncio/map.js';
 export type { Facade, Wrapped, WrapModuleOptions } from './module/facade.js';
 export type { Instance, InstanceOf, InstanceArgs, InstanceOptions } from './module/instance.js';
 export type { Offloaded } from './to-thread.js';
+export type { ArgsOf, ResultOf } from './overloads.js';
