@@ -605,11 +605,11 @@ export class Pool {
     if (call.request.started) this.#timedRuns.delete(call.request.started);
     // A facade's look-up of an export's kind is not a call of the user's: the calls waiting for it
     // are counted (see #enqueueInLine). Nor is a call tothread withdrew (see withdrawal in cancel.ts).
-    if (call.request.op === 'describe' || call.withdrawn) {
-      // not counted
-    } else if (call.outcome === 'completed') this.#completed++;
-    else if (call.outcome === 'cancelled') this.#cancelled++;
-    else this.#failed++;
+    if (call.request.op !== 'describe' && !call.withdrawn) {
+      if (call.outcome === 'completed') this.#completed++;
+      else if (call.outcome === 'cancelled') this.#cancelled++;
+      else this.#failed++;
+    }
     if (this.#queue.size === 0 && this.#dispatched === 0) this.#pump();
   }
 

@@ -241,8 +241,8 @@ interface Lookup {
   done: boolean;
 }
 
-/** The result of a stream that has ended. */
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+/** The result of a stream that has ended: a new one each time, as a generator's. */
+const done = (): IteratorReturnResult<undefined> => ({ value: undefined, done: true });
 
 /**
  * A stream that starts once the export is known to be a generator. Until then it holds the
@@ -297,7 +297,7 @@ function lazyStream(
   let last: Promise<unknown> = Promise.resolve();
   const iterator: AsyncIterableIterator<unknown> = {
     next: () => {
-      const result = open().then((opened) => opened?.next() ?? DONE);
+      const result = open().then((opened) => opened?.next() ?? done());
       onCancel(result, (reason) => leave({ cancelled: { reason } }));
       last = result.catch(() => {});
       return result;
@@ -306,7 +306,7 @@ function lazyStream(
       if (inner !== undefined) return inner.return!();
       leave({});
       await last;
-      return DONE;
+      return done();
     },
     [Symbol.asyncIterator]: () => iterator,
   };
