@@ -160,20 +160,16 @@ export function wrapModule<M>(specifier: string, options?: WrapModuleOptions<M>)
     let stream: AsyncIterableIterator<unknown> | undefined;
     /** Iterated, not awaited: the stream, opened on first use; `at` is the frame the caller's site is found below. */
     const iterated = (at: Function): AsyncIterableIterator<unknown> => {
-      let untilKnown = (): void => {};
-      if (stream === undefined) {
-        untilKnown = hold(lookup, name); // the stream waits for the look-up to its end, or until it is left
-        kind.then(untilKnown, untilKnown);
-      }
+      if (stream !== undefined) return stream;
+      // The stream holds the look-up before the call made for awaiting lets go of it (were nobody
+      // left holding it, it would be stopped).
+      const held = hold(lookup, name);
       // The call made for awaiting is cancelled (iterated at once, as by for await, it has not
       // reached the pool yet, so it never runs), and the stream reports its own errors.
       cancelAwaitable(call, withdrawal(new CancelledError(`\`${name}\` was iterated, not awaited`)));
       call.catch(() => {});
-      if (stream === undefined) {
-        const where = captureSite(at); // the for await, once for all the values
-        stream = lazyStream(kind, name, url, where, (task) => pool.submit(undefined, args, settings, where, { ...task, ref }), untilKnown);
-      }
-      return stream;
+      const where = captureSite(at); // the for await, once for all the values
+      return (stream = lazyStream(kind, name, url, where, (task) => pool.submit(undefined, args, settings, where, { ...task, ref }), held));
     };
     // An async iterator too (for await, or next() by hand), as its type says.
     return Object.defineProperties(call, {
@@ -246,9 +242,10 @@ const done = (): IteratorReturnResult<undefined> => ({ value: undefined, done: t
 
 /**
  * A stream that starts once the export is known to be a generator. Until then it holds the
- * export's look-up (`release` lets go of it): leaving the stream (`return()`), a cancelled `next()`
- * (waitFor, gather) or the cancel scope it was made in lets go at once, and the `next()` calls
- * waiting settle, so that a module that hangs as it loads keeps nothing waiting.
+ * export's look-up (`release` lets go of it, once the look-up ends): leaving the stream
+ * (`return()`), a cancelled `next()` (waitFor, gather) or the cancel scope it was made in lets go
+ * at once, and the `next()` calls waiting settle, so that a module that hangs as it loads keeps
+ * nothing waiting.
  */
 function lazyStream(
   kind: Promise<ExportKind>,
@@ -273,10 +270,13 @@ function lazyStream(
   };
   const scope = currentSignal();
   if (scope?.aborted) leave({ cancelled: { reason: scope.reason } });
-  else if (scope !== undefined) {
-    unwatch = watchSignal(scope, (reason) => leave({ cancelled: { reason } }));
-    kind.then(unwatch, unwatch); // known: the stream itself hears the scope from then on
-  }
+  else if (scope !== undefined) unwatch = watchSignal(scope, (reason) => leave({ cancelled: { reason } }));
+  // Known: the look-up is over, and the stream itself hears the scope from then on.
+  const known = (): void => {
+    unwatch();
+    release();
+  };
+  kind.then(known, known);
   const open = async (): Promise<AsyncIterableIterator<unknown> | undefined> => {
     if (inner === undefined && left === undefined) {
       // Left, the look-up is stopped as it is let go of (its rejection says so): that is not this stream's error.
