@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { asCompleted, cancelScope, CloneError, createPool, map, Queue, timeout, TimeoutError } from '@tothread/core';
+import { asCompleted, cancelScope, CloneError, createPool, map, PoolClosedError, Queue, timeout, TimeoutError } from '@tothread/core';
 import { napCounting, napOnThread } from './fixtures/map-costs.mjs';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { throwValue } from './fixtures/errors.mjs';
@@ -177,6 +177,30 @@ describe('map', () => {
     const left: number[] = [];
     while (!queue.empty()) left.push(queue.getNowait());
     expect(left).toEqual([2, 3]); // before: [3], item 2 taken and lost
+  });
+
+  it('lets the chunks running at close() finish and yields their values, then gives a queue back every item that never started, in order', async () => {
+    for (const ordered of [true, false]) {
+      const closing = createPool({ maxThreads: 1 });
+      const queue = new Queue<number>();
+      for (const item of [100, 1, 2, 3, 4, 5]) queue.putNowait(item);
+      const seen: number[] = [];
+      let ended: unknown;
+      // Two chunks in flight on one thread: item 100 runs, item 1 waits in the pool's queue.
+      const closed = sleep(50).then(() => closing.close());
+      try {
+        for await (const value of map(busyWaitSync, queue, { pool: closing, concurrency: 2, ordered })) seen.push(value);
+      } catch (error) {
+        ended = error;
+      }
+      await closed;
+      expect(seen).toEqual([100]); // it ran to its end: close() waits for it, and so does the map
+      expect(ended).toBeInstanceOf(PoolClosedError);
+      expect((ended as PoolClosedError).started).toBe(false);
+      const left: number[] = [];
+      while (!queue.empty()) left.push(queue.getNowait());
+      expect(left).toEqual([1, 2, 3, 4, 5]); // before: [2, 3, 4, 5] or fewer, the items taken lost
+    }
   });
 
   it('hears its signal while an async input is slow to produce its next item', async () => {

@@ -194,6 +194,8 @@ describe('close and destroy', () => {
     const late = await settle(pool.toThread(busyWaitSync, 1));
     expect(late).toBeInstanceOf(PoolClosedError);
     expect(await queued).toBeInstanceOf(PoolClosedError);
+    // Neither ever ran: running them again elsewhere runs them once.
+    expect([(late as PoolClosedError).started, ((await queued) as PoolClosedError).started]).toEqual([false, false]);
     expect(await running).toBe(300);
     await closed;
     expect(pool.state).toBe('closed');
@@ -221,7 +223,7 @@ describe('close and destroy', () => {
     expect((error as Error).message).toMatch(/after waiting 200 ms/);
   });
 
-  it('destroy() rejects running and queued calls with PoolClosedError at once', async () => {
+  it('destroy() rejects running and queued calls with PoolClosedError at once, saying which had started', async () => {
     const pool = createPool({ maxThreads: 1 });
     const running = settle(pool.toThread(spinForever));
     const queued = settle(pool.toThread(busyWaitSync, 1));
@@ -229,6 +231,7 @@ describe('close and destroy', () => {
     await pool.destroy();
     expect(await running).toBeInstanceOf(PoolClosedError);
     expect(await queued).toBeInstanceOf(PoolClosedError);
+    expect([((await running) as PoolClosedError).started, ((await queued) as PoolClosedError).started]).toEqual([true, false]);
     expect(pool.state).toBe('closed');
   });
 

@@ -71,9 +71,16 @@ export class TimeoutError extends ToThreadError<'ERR_TOTHREAD_TIMEOUT'> {
  */
 export class PoolClosedError extends ToThreadError<'ERR_TOTHREAD_POOL_CLOSED'> {
   override name = 'PoolClosedError';
+  /**
+   * Whether the call had reached a thread when the pool stopped it: `false` means it never ran (it
+   * was made after `close()`, or still queued), so running it again elsewhere runs it once.
+   * @default false
+   */
+  readonly started: boolean;
 
-  constructor(message = 'The pool is closed: create a new pool, or make the call before close()') {
+  constructor(message = 'The pool is closed: create a new pool, or make the call before close()', options?: { started?: boolean }) {
     super('ERR_TOTHREAD_POOL_CLOSED', message);
+    this.started = options?.started ?? false;
   }
 }
 

@@ -815,7 +815,11 @@ export class Pool {
     // A call whose answer has arrived keeps it (settle() ignores anything else then), answers in
     // shared memory included: those are read first.
     this.#batcher.harvestAll();
-    for (const call of [...this.#running]) call.settle(false, call.locate(new PoolClosedError(message)));
+    for (const call of [...this.#running]) {
+      // A call next in a batch that its worker had not started never will: it never ran.
+      const started = call.batch === undefined || !call.batch.skip(call.slot);
+      call.settle(false, call.locate(new PoolClosedError(message, { started })));
+    }
     this.#batcher.releaseHeld(true); // answered calls held behind batches that will not deliver now
     // Calls taken back from a stopped batch while the pool was closing never reached a worker again.
     this.#rejectQueued(message);

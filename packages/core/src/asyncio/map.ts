@@ -9,7 +9,7 @@ import { rebuildThrown } from '../call.js';
 import { callSettings } from '../call-options.js';
 import { cancelAwaitable, currentSignal, onCancel } from '../cancel.js';
 import { defaultPool } from '../default-pool.js';
-import { CancelledError, CloneError, cloneErrorAt } from '../errors.js';
+import { CancelledError, CloneError, cloneErrorAt, PoolClosedError } from '../errors.js';
 import { Pool, type TaskExtra } from '../pool.js';
 import type { MapChunkResult } from '../protocol.js';
 import * as check from '../validate.js';
@@ -29,17 +29,26 @@ export interface MapOptions {
   signal?: AbortSignal;
 }
 
-/** A chunk's values, then what stopped it: an item's own error, or an item that could not be sent. */
+/**
+ * A chunk's values, then what stopped it: an item's own error, an item that could not be sent, or
+ * the pool's close() before the rest started.
+ */
 interface ChunkResult extends MapChunkResult {
   readonly refused?: CloneError;
+  readonly closed?: PoolClosedError;
 }
 
 interface Slot {
   readonly promise: Promise<ChunkResult>;
   /** The input position of its first item. */
   readonly base: number;
+  /** An async input's promise of the slot's one item: cancelled, a Queue takes the item back. */
+  readonly take: Promise<IteratorResult<unknown>> | undefined;
   settled: { ok: true; result: ChunkResult } | { ok: false; error: unknown } | undefined;
 }
+
+/** Whether a chunk ended short of its items: one failed, could not be sent, or was refused by close(). */
+const endedShort = (result: ChunkResult): boolean => result.failed !== undefined || result.refused !== undefined || result.closed !== undefined;
 
 const MAP: TaskExtra = { op: 'map' };
 
@@ -50,6 +59,8 @@ const MAP: TaskExtra = { op: 'map' };
  *   first `next()` (the first turn of `for await`), as `map()` is an async generator. The first
  *   error of `fn` is thrown from the loop, after the values of the items before it (the chunks
  *   still running are stopped).
+ * @throws {PoolClosedError} when the pool's `close()` refuses a chunk: after the values of the
+ *   chunks running then (close() waits for them); the items that never started go back to a `Queue`.
  * @example
  * for await (const digest of map(hashFileSync, walk('./data'), { concurrency: 4 })) console.log(digest)
  */
@@ -102,12 +113,14 @@ export async function* map<F extends (item: never) => unknown>(
           return answer.cut === true ? (then = spread(part, at, answer)) : answer;
         },
         (error: unknown) => {
+          // The pool closed before it started: the map ends once the chunks still running are back.
+          if (error instanceof PoolClosedError && !error.started) return { values: [], closed: error, ms: 0 };
           const found = error instanceof CloneError ? /^args\[(\d+)\]/.exec(error.path) : null;
           if (found === null) throw error;
           const k = Number(found[1]);
           const refused = cloneErrorAt(error as CloneError, `input[${at + k}]${(error as CloneError).path.slice(found[0].length)}`);
           if (k === 0) return { values: [], refused, ms: 0 }; // nothing ran
-          return (then = send(part.slice(0, k), at)).then((before) => (before.failed !== undefined || before.refused !== undefined ? before : { ...before, refused }));
+          return (then = send(part.slice(0, k), at)).then((before) => (endedShort(before) ? before : { ...before, refused }));
         },
       );
       onCancel(result, (reason) => {
@@ -134,7 +147,7 @@ export async function* map<F extends (item: never) => unknown>(
       const stopAfter = (index: number) => (): void => {
         for (const later of pieces.slice(index + 1)) cancelAwaitable(later, new CancelledError('an earlier item of this map() failed'));
       };
-      pieces.forEach((piece, index) => piece.then((r) => void ((r.failed !== undefined || r.refused !== undefined) && stopAfter(index)()), stopAfter(index)));
+      pieces.forEach((piece, index) => piece.then((r) => void (endedShort(r) && stopAfter(index)()), stopAfter(index)));
       const joined = Promise.allSettled(pieces).then((settled): ChunkResult => {
         inFlight -= extra;
         wake?.();
@@ -145,7 +158,7 @@ export async function* map<F extends (item: never) => unknown>(
           const piece = outcome.value;
           values.push(...piece.values);
           ms += piece.ms;
-          if (piece.failed !== undefined || piece.refused !== undefined) return { ...piece, values, ms };
+          if (endedShort(piece)) return { ...piece, values, ms };
         }
         return { values, ms };
       });
@@ -157,18 +170,19 @@ export async function* map<F extends (item: never) => unknown>(
     return send(items, base);
   };
 
-  /** Sends `items` to a worker as one chunk. */
-  const submit = (items: unknown[]): void => {
+  /** Sends `items` to a worker as one chunk (`take`: an async input's promise of its one item). */
+  const submit = (items: unknown[], take?: Promise<IteratorResult<unknown>>): void => {
     const promise = runChunk(items, submitted);
-    const slot: Slot = { promise, base: submitted, settled: undefined };
+    const slot: Slot = { promise, base: submitted, take, settled: undefined };
     submitted += items.length;
     inFlight++;
     promise
       .then(
         (result) => {
           slot.settled = { ok: true, result };
+          if (result.closed !== undefined) exhausted = true; // the pool takes no more: nothing more is pulled
           // A chunk cut short by an item ran fewer items than it was sent with: the map ends there anyway.
-          if (result.failed === undefined && result.refused === undefined) chunkSize = nextChunkSize(items.length, result.ms, maxChunk);
+          if (!endedShort(result)) chunkSize = nextChunkSize(items.length, result.ms, maxChunk);
         },
         (error: unknown) => (slot.settled = { ok: false, error }),
       )
@@ -186,6 +200,10 @@ export async function* map<F extends (item: never) => unknown>(
   /** The input's promise of `pulled`: cancelled, a Queue's takes its item back (see the finally below). */
   let pullStep: Promise<IteratorResult<unknown>> | undefined;
   let pullFailed: { error: unknown } | undefined;
+  /** The pool's close() refused a chunk before it started: thrown once the chunks still running are back. */
+  let closedBy: PoolClosedError | undefined;
+  /** Slots whose one item never started, close() refused it: given back to the input at the end. */
+  const unstarted: Slot[] = [];
 
   /** Starts as many chunks as there is room for, from what the input has ready. */
   const fill = (): void => {
@@ -209,7 +227,7 @@ export async function* map<F extends (item: never) => unknown>(
         const next = pulled;
         pulled = undefined;
         if (next.done) exhausted = true;
-        else submit([next.value]);
+        else submit([next.value], pullStep);
         continue;
       }
       const items: unknown[] = [];
@@ -248,6 +266,7 @@ export async function* map<F extends (item: never) => unknown>(
       if (window.length === 0 && exhausted) {
         // An input that failed: the items it gave before have all been yielded.
         if (pullFailed !== undefined) throw pullFailed.error;
+        if (closedBy !== undefined) throw closedBy;
         return;
       }
       const index = ordered ? (window[0]?.settled ? 0 : -1) : window.findIndex((s) => s.settled !== undefined);
@@ -263,6 +282,13 @@ export async function* map<F extends (item: never) => unknown>(
         yield value as R;
       }
       if (settled.result.refused) throw settled.result.refused;
+      if (settled.result.closed) {
+        // The pool is closing: the chunks still running finish (close() waits for them) and their
+        // values come; nothing more is pulled, and what never started goes back (see the finally).
+        closedBy ??= settled.result.closed;
+        unstarted.push(slot);
+        continue;
+      }
       if (settled.result.failed) {
         // An item's own failure: its worker frames, then the loop's site, as a stream's error has.
         const error = await rebuildThrown(settled.result.failed);
@@ -278,10 +304,13 @@ export async function* map<F extends (item: never) => unknown>(
     for (const stop of unwatch) stop();
     const reason = new CancelledError('map() was left before its input was done');
     for (const slot of window) if (slot.settled === undefined) cancelAwaitable(slot.promise, reason);
-    // An item pulled but never sent goes back to an input that can take it back (a Queue's next
-    // getter has it), as a queue.get() cancelled after it was served does.
-    if (pulled !== undefined && !pulled.done) cancelAwaitable(pullStep, reason);
     const closing = (source as Partial<AsyncIterator<unknown>>).return?.();
+    // An item pulled but never sent, or one close() refused before it started, goes back to an
+    // input that can take it back (a Queue's getter has it), as a queue.get() cancelled after it
+    // was served does. Each goes back in front, so the last first: the Queue has them in order.
+    if (pulled !== undefined && !pulled.done) cancelAwaitable(pullStep, reason);
+    const refused = [...unstarted, ...window.filter((slot) => slot.settled?.ok === true && slot.settled.result.closed !== undefined)];
+    for (const slot of refused.sort((a, b) => b.base - a.base)) if (slot.settled?.ok === true && slot.settled.result.values.length === 0) cancelAwaitable(slot.take, reason);
     // An async input still producing its next item closes after it: the loop does not wait for
     // that (it may never come), and what its closing throws then is a warning, not lost.
     if (pulling === undefined) await closing;

@@ -268,7 +268,7 @@ async function start<C>(options: InstanceOptions, specifier: string, exportName:
   }
   lent = {
     drained: () => (pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => idle.push(resolve))),
-    stop: (message) => release(new PoolClosedError(message)),
+    stop: (message) => release(new PoolClosedError(message, { started: true })), // its calls were sent to its thread
   };
   const remote = Comlink.wrap<InstanceOf<C>>(endpoint(worker as never));
   worker.unref(); // after Comlink listens (listening refs the worker): an idle instance never keeps the process alive
