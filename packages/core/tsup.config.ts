@@ -1,3 +1,4 @@
+import { rm, writeFile } from 'node:fs/promises';
 import { defineConfig } from 'tsup';
 
 // Two entries: the library, and the worker entry that Piscina loads in each thread (its own file,
@@ -15,6 +16,15 @@ export default defineConfig([
     // periscopic and its helpers are ESM-only, and comlink's main is a UMD file whose names an ES
     // import cannot see: bundle them, so both builds load on every Node 20.
     noExternal: ['periscopic', 'zimmerframe', 'is-reference', /^comlink/],
+    // One copy of the library per process, however it is loaded: the ES entry re-exports the
+    // CommonJS build (Node reads its export names), so an app whose ESM code imports it and whose
+    // CommonJS code (a dependency) requires it shares one default pool, one cancel scope context
+    // and one set of error classes (`instanceof` holds across both). Two builds would each have
+    // their own: the dual package hazard. The ES types stay as built: the declarations are the same.
+    async onSuccess() {
+      await writeFile('dist/index.js', "// The CommonJS build, re-exported: one copy of the library however it is loaded (see tsup.config.ts).\nexport * from './index.cjs';\n");
+      await rm('dist/index.js.map', { force: true });
+    },
   },
   {
     // Node's ES module resolver, loaded on first use (see src/module/import-resolve.ts): one
