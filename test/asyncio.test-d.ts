@@ -24,6 +24,12 @@ describe('asyncio toolkit types', () => {
 
   it('iterators yield the result type', () => {
     expectTypeOf(map(countSync, [['a']])).toEqualTypeOf<AsyncGenerator<number, void, undefined>>();
+    // The item type comes from the input, as in Python's map(lambda x: x + 1, items).
+    expectTypeOf(map((x) => x + 1, [1, 2, 3])).toEqualTypeOf<AsyncGenerator<number, void, undefined>>();
+    expectTypeOf(map((x) => x.toFixed(1), new Queue<number>())).toEqualTypeOf<AsyncGenerator<string, void, undefined>>();
+    expectTypeOf(map(function (x: number) { return [x]; }, [1, 2])).toEqualTypeOf<AsyncGenerator<number[], void, undefined>>();
+    // @ts-expect-error items the function does not take
+    map(countSync, [1, 2]);
     expectTypeOf(asCompleted([toThread(parseSync, 'a')])).toEqualTypeOf<AsyncGenerator<string[], void, undefined>>();
     expectTypeOf(new Queue<string>().get()).toEqualTypeOf<Promise<string>>();
   });

@@ -64,12 +64,7 @@ const MAP: TaskExtra = { op: 'map' };
  * @example
  * for await (const digest of map(hashFileSync, walk('./data'), { concurrency: 4 })) console.log(digest)
  */
-export async function* map<F extends (item: never) => unknown>(
-  fn: F,
-  input: Iterable<Parameters<F>[0]> | AsyncIterable<Parameters<F>[0]>,
-  options?: MapOptions,
-): AsyncGenerator<Awaited<ReturnType<F>>, void, undefined> {
-  type R = Awaited<ReturnType<F>>;
+export async function* map<T, R>(fn: (item: T) => R, input: Iterable<T> | AsyncIterable<T>, options?: MapOptions): AsyncGenerator<Awaited<R>, void, undefined> {
   const raw = check.optionsObject('options', options);
   check.knownKeys('options', raw, ['concurrency', 'ordered', 'pool', 'signal']);
   if (raw.pool !== undefined && !(raw.pool instanceof Pool)) throw check.typeError('options.pool', 'a Pool (from createPool())', raw.pool);
@@ -82,7 +77,7 @@ export async function* map<F extends (item: never) => unknown>(
   const site = captureSite(map);
   // Read as a property, not with `in`: a string is iterable too.
   const isAsync = typeof (input as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function';
-  const source = isAsync ? (input as AsyncIterable<Parameters<F>[0]>)[Symbol.asyncIterator]() : (input as Iterable<Parameters<F>[0]>)[Symbol.iterator]();
+  const source = isAsync ? (input as AsyncIterable<T>)[Symbol.asyncIterator]() : (input as Iterable<T>)[Symbol.iterator]();
   // An async input may produce items only as results are taken (a Queue fed by the consumer):
   // it goes item by item, so no chunk ever waits for items that depend on its own results.
   const maxChunk = isAsync ? 1 : MAX_CHUNK;
@@ -279,7 +274,7 @@ export async function* map<F extends (item: never) => unknown>(
       if (!settled.ok) throw settled.error;
       for (const value of settled.result.values) {
         throwIfStopped();
-        yield value as R;
+        yield value as Awaited<R>;
       }
       if (settled.result.refused) throw settled.result.refused;
       if (settled.result.closed) {
