@@ -209,6 +209,18 @@ describe('functions that cannot run on a worker fail before dispatch, naming the
     expect(error.freeVariables).toEqual(['require']);
     expect(error.message).not.toMatch(/toThread\(\(require\)/); // before: "pass `require` as an argument", which runs back here as a callback
     expect(error.message).toContain("process.getBuiltinModule('node:fs')");
+    expect(error.message).toMatch(/if your compiler turned an import\(\) into require\(\).*export the function from a module instead/);
+  });
+
+  it('names a compiler helper for what it is (an async function compiled for ES2016), instead of suggesting to pass it as an argument', async () => {
+    // What TypeScript's --target es2016 makes of `async (x) => x`, its helper in the module.
+    const __awaiter = (_this: unknown, _args: unknown, _P: unknown, body: () => Generator<unknown, number>): Promise<number> => Promise.resolve(body().next().value as number);
+    const compiled = (x: number): Promise<number> => __awaiter(undefined, void 0, void 0, function* () { return x; });
+    const error = await rejection(toThread(compiled, 1));
+    expect(error.freeVariables).toEqual(['__awaiter']);
+    expect(error.message).toMatch(/uses `__awaiter`, a helper its compiler \(TypeScript, Babel, esbuild\) put in its module/);
+    expect(error.message).toMatch(/Export the function from a module and pass the imported reference, or compile for a newer target/);
+    expect(error.message).not.toMatch(/toThread\(\(__awaiter\)/); // before: "pass `__awaiter` as an argument"
   });
 
   it('rejects a function its module defines but does not export, naming the module', async () => {

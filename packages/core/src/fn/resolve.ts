@@ -62,13 +62,34 @@ function inside(doing: string): string {
   return `${doing} inside the function (a built-in module: process.getBuiltinModule('node:fs'); a package: await import('pkg'))`;
 }
 
+/**
+ * The helpers compilers put in a module when they lower newer syntax (TypeScript's tslib names,
+ * Babel's, esbuild's): a function using one was compiled for an older target or for CommonJS.
+ */
+const COMPILER_HELPER =
+  /^(?:__(?:awaiter|generator|assign|rest|spread(?:Array)?|read|values|await|asyncGenerator|asyncValues|asyncDelegator|importStar|importDefault|createBinding|setModuleDefault|extends|decorate|param|metadata|classPrivateField(?:Get|Set|In)|async|publicField|private(?:Get|Set|Add|Method)|toESM|require|objRest|spreadValues|spreadProps|using|callDispose)|_(?:asyncToGenerator|regeneratorRuntime|interopRequire(?:Default|Wildcard)|objectSpread2?|defineProperty|classCallCheck|slicedToArray|toConsumableArray|objectWithoutProperties)|tslib(?:_\d+)?)$/;
+
 function closureError(fn: Function, free: readonly string[], where: Location): UnsupportedFunctionError {
   const names = list(free);
   const site = where.url ? ` (defined in ${where.url})` : '';
+  const helpers = free.filter((n) => COMPILER_HELPER.test(n));
+  if (helpers.length > 0) {
+    return new UnsupportedFunctionError(
+      where.isEntry ? 'entry-script' : 'closure',
+      `${label(fn)}${site} uses ${list(helpers)}, a helper its compiler (TypeScript, Babel, esbuild) put in its module when it turned newer syntax ` +
+        `(an async function, import(), a spread) into older code: a worker rebuilding the function from its source does not have it. ` +
+        `Export the function from a module${where.isEntry ? ' other than the entry script' : ''} and pass the imported reference, or compile for a newer target ` +
+        `(ES2017 or later keeps async functions; module nodenext or esnext keeps import())`,
+      free,
+    );
+  }
   const params = free.filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && !SCOPE_WORDS.has(n) && !MODULE_WORDS.has(n));
   if (params.length === 0) {
     // `this`, `super`, a direct `eval`, `import.meta`, `require`: nothing that could be passed instead.
-    const required = free.includes('require') ? `, and ${inside('load what `require` loads')}` : '';
+    // TypeScript compiling to CommonJS turns the import() the fix names into require(): then only exporting it works.
+    const required = free.includes('require')
+      ? `, and ${inside('load what `require` loads')} (if your compiler turned an import() into require(), as TypeScript does for module commonjs, export the function from a module instead)`
+      : '';
     return new UnsupportedFunctionError(
       where.isEntry ? 'entry-script' : 'closure',
       `${label(fn)}${site} uses ${names}, which only the place it was written in has: a worker rebuilding it from its source cannot. ` +
