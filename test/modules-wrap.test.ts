@@ -162,6 +162,8 @@ describe('wrapModule bad input names the module, the export and the fix', () => 
     expect(await compiled.other()).toBe('other');
     const passedOn = wrapModule<{ default: { other: () => string } }>('./fixtures/reexport-compiled.mjs', { pool });
     expect(await passedOn.default.other()).toBe('other'); // an ES module's default is what it exports, compiled or not
+    const callable = wrapModule<typeof import('./fixtures/function-module.cjs')>('./fixtures/function-module.cjs', { pool });
+    expect([await callable.default(2), await callable.helper('a')]).toEqual([6, 'a!']); // module.exports = fn: typed as it runs
     const plain = wrapModule<{ default: unknown }>('./fixtures/default-property.cjs', { pool });
     expect(await plain.default).toEqual({ default: { kind: 'a property' }, version: '1.0' }); // not compiled: module.exports, as import gives it
     const counter = wrapModule<{ Counter: () => number }>('./fixtures/class-export.cjs', { pool });

@@ -33,6 +33,12 @@ describe('facade types follow the module', () => {
     expectTypeOf(facade.glob.escapeChar).toEqualTypeOf<PromiseLike<string>>();
   });
 
+  it('calls a CommonJS module that is a function (export = fn) as facade.default, its properties beside it', () => {
+    const commonjs = wrapModule<typeof import('./fixtures/function-module.cjs')>('./fixtures/function-module.cjs');
+    expectTypeOf(commonjs.default).toEqualTypeOf<(x: number) => Promise<number>>();
+    expectTypeOf(commonjs.helper).toEqualTypeOf<(s: string) => Promise<string>>();
+  });
+
   it('keeps classes out of the facade: they go through createInstance', () => {
     expectTypeOf(facade.Store).toEqualTypeOf<never>();
   });

@@ -38,7 +38,13 @@ export type Wrapped<V> = 0 extends 1 & V
  * generator: an async iterator of its values), an object export is a namespace of the same, and
  * any other value is read with `await`.
  */
-export type Facade<M> = { readonly [K in keyof M as K extends string ? K : never]: Wrapped<M[K]> };
+export type Facade<M> = { readonly [K in keyof M as K extends string ? K : never]: Wrapped<M[K]> } & CallableDefault<M>;
+
+/**
+ * A CommonJS module that is a function (`module.exports = fn`, typed `export = fn`) is called as
+ * `facade.default(...)`, its `module.exports`; its own properties are the facade's other members.
+ */
+type CallableDefault<M> = 0 extends 1 & M ? unknown : M extends AnyFunction ? ('default' extends keyof M ? unknown : { readonly default: AsyncSignatures<M> }) : unknown;
 
 /** Options of {@link wrapModule}. */
 export interface WrapModuleOptions<M = unknown> {
