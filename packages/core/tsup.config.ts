@@ -1,5 +1,22 @@
+import { execFileSync } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { defineConfig } from 'tsup';
+
+/**
+ * The ES entry: the CommonJS build, its exports named one by one (read from the build, in a fresh
+ * process). `export * from './index.cjs'` would do the same, but Node then scans the whole bundle
+ * for its export names at every start (import took ~40 ms instead of ~16 ms).
+ */
+function esEntry(): string {
+  const names = execFileSync(process.execPath, ['-p', "Object.keys(require('./dist/index.cjs')).join(', ')"], { encoding: 'utf8' }).trim();
+  return [
+    "// The CommonJS build, re-exported: one copy of the library however it is loaded (see tsup.config.ts).",
+    "import { createRequire } from 'node:module';",
+    "const lib = createRequire(import.meta.url)('./index.cjs');",
+    `export const { ${names} } = lib;`,
+    '',
+  ].join('\n');
+}
 
 // Two entries: the library, and the worker entry that Piscina loads in each thread (its own file,
 // so a worker loads only what it needs). The library ships as ESM and CommonJS; the worker is ESM,
@@ -22,7 +39,7 @@ export default defineConfig([
     // and one set of error classes (`instanceof` holds across both). Two builds would each have
     // their own: the dual package hazard. The ES types stay as built: the declarations are the same.
     async onSuccess() {
-      await writeFile('dist/index.js', "// The CommonJS build, re-exported: one copy of the library however it is loaded (see tsup.config.ts).\nexport * from './index.cjs';\n");
+      await writeFile('dist/index.js', esEntry());
       await rm('dist/index.js.map', { force: true });
     },
   },
