@@ -19,7 +19,7 @@ import {
   waitFor,
 } from '@tothread/core';
 import { spinForever } from './fixtures/legacy-esm.mjs';
-import { runNode, settle, sleep } from './helpers.js';
+import { nextWarning, runNode, settle, sleep } from './helpers.js';
 
 // One worker: the call after each cancellation can only be served if the spinning worker was
 // really stopped, so a path that leaves the loop running makes its test hang, not pass.
@@ -195,6 +195,35 @@ describe('every cancellation path stops a running sync loop in its worker, and t
 });
 
 describe('cancel scopes', () => {
+  it('warn of an error that cancelled work throws while it cleans up, which its caller, cancelled already, cannot get', async () => {
+    const rollback = (what: string) => async (): Promise<never> => {
+      try {
+        await pool.toThread(spinForever); // stopped by the cancel
+      } finally {
+        await shield(() => sleep(30));
+        throw new Error(`${what} rollback failed`);
+      }
+      throw new Error('not reached');
+    };
+    let warned = nextWarning('TOTHREAD_LATE_CLEANUP_ERROR');
+    expect(await settle(timeout(50, rollback('timeout')))).toBeInstanceOf(TimeoutError); // at the deadline, as before
+    expect((await warned)?.message).toMatch(/went on and threw after its caller had the cancellation \(cleaning up, say\): Error: timeout rollback failed/); // before: no trace of it
+    warned = nextWarning('TOTHREAD_LATE_CLEANUP_ERROR');
+    const task = createTask(rollback('task'));
+    await sleep(50);
+    task.cancel();
+    expect(await settle(task)).toBeInstanceOf(CancelledError);
+    expect((await warned)?.message).toMatch(/Error: task rollback failed/);
+    // A task group has it as one of its failures: no warning then.
+    warned = nextWarning('TOTHREAD_LATE_CLEANUP_ERROR', 500);
+    const grouped = await settle(taskGroup((group) => {
+      group.create(rollback('group'));
+      group.create(async () => { await sleep(50); throw new Error('a failure'); });
+    }));
+    expect(((grouped as TaskGroupError).errors as Error[]).map((e) => e.message).sort()).toEqual(['a failure', 'group rollback failed']);
+    expect(await warned).toBeUndefined();
+  });
+
   it('let cleanup in a finally offload and wait inside shield() once their scope is cancelled, where a bare call is refused', async () => {
     const seen: unknown[] = [];
     const queue = new Queue<string>();

@@ -102,6 +102,19 @@ describe('tasks', () => {
     expect(await settle(task)).toBe('enough');
   });
 
+  it('report a gather that fails with nobody awaiting it as an unhandled rejection, as a failed task is', async () => {
+    const script = `import { createTask, gather } from '@tothread/core';
+process.on('unhandledRejection', (error) => console.log('unhandled:', error.message));
+createTask(async () => { throw new Error('a task'); });
+gather(async () => { throw new Error('a gather of a function'); });
+gather(Promise.reject(new Error('a gather of a promise')));
+const cancelled = gather(new Promise(() => {}));
+cancelled.cancel();
+setTimeout(() => console.log('end'), 100);`;
+    const run = await runNode(['--input-type=module', '-e', script], { timeoutMs: 45_000 });
+    expect(run.stdout.trim().split('\n').sort()).toEqual(['end', 'unhandled: a gather of a function', 'unhandled: a gather of a promise', 'unhandled: a task']); // before: the task's alone
+  });
+
   it('are not reported as unhandled rejections when cancelled and never awaited', async () => {
     const unhandled: unknown[] = [];
     const listener = (reason: unknown): void => void unhandled.push(reason);

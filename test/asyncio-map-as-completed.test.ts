@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { asCompleted, cancelScope, CloneError, createPool, map, PoolClosedError, Queue, timeout, TimeoutError } from '@tothread/core';
+import { asCompleted, cancelScope, CloneError, createPool, map, PoolClosedError, Queue, timeout, TimeoutError, waitFor } from '@tothread/core';
 import { napCounting, napOnThread } from './fixtures/map-costs.mjs';
 import { busyWaitSync } from './fixtures/legacy-esm.mjs';
 import { throwValue } from './fixtures/errors.mjs';
@@ -201,6 +201,31 @@ describe('map', () => {
       while (!queue.empty()) left.push(queue.getNowait());
       expect(left).toEqual([1, 2, 3, 4, 5]); // before: [2, 3, 4, 5] or fewer, the items taken lost
     }
+  });
+
+  it('gives a queue back, in order, every item it took and did not yield when its loop is left, so join() still ends', async () => {
+    await using two = createPool({ maxThreads: 2 });
+    const queue = new Queue<number>();
+    for (let i = 0; i < 10; i++) queue.putNowait(i);
+    // Item 0 is slow: ordered, the items after it run and come back while it runs, unyielded.
+    const work = (x: number): number => {
+      const end = Date.now() + (x === 0 ? 200 : 20);
+      while (Date.now() < end);
+      return x;
+    };
+    const seen: number[] = [];
+    for await (const value of map(work, queue, { pool: two, concurrency: 2 })) {
+      seen.push(value);
+      queue.taskDone();
+      break;
+    }
+    await sleep(50);
+    const left: number[] = [];
+    while (!queue.empty()) left.push(queue.getNowait());
+    expect(seen).toEqual([0]);
+    expect(left).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]); // before: [4, ..., 9], items 1-3 run and lost
+    for (const _ of left) queue.taskDone();
+    expect(await waitFor(queue.join(), 5_000).then(() => 'joined')).toBe('joined');
   });
 
   it('hears its signal while an async input is slow to produce its next item', async () => {

@@ -309,6 +309,22 @@ describe('Queue', () => {
     expect(await second).toBe('handed on');
   });
 
+  it('puts back the items several get()s had taken in their order, when an asCompleted() loop is left or a gather cancelled', async () => {
+    const queue = new Queue<string>();
+    for (const item of ['a', 'b', 'c', 'd', 'e']) queue.putNowait(item);
+    for await (const item of asCompleted([queue.get(), queue.get(), queue.get(), queue.get()])) {
+      expect(item).toBe('a');
+      break;
+    }
+    const left = (): string[] => Array.from({ length: queue.size }, () => queue.getNowait());
+    expect(left()).toEqual(['b', 'c', 'd', 'e']); // before: d, c, b, e
+    for (const item of ['a', 'b', 'c', 'd', 'e']) queue.putNowait(item);
+    const gathered = gather(queue.get(), queue.get(), queue.get());
+    gathered.cancel();
+    expect(await settle(gathered)).toBeInstanceOf(CancelledError);
+    expect(left()).toEqual(['a', 'b', 'c', 'd', 'e']); // before: c, b, a, d, e
+  });
+
   it('puts back, at the head, an item a get() had taken when an asCompleted() loop was left or a gather cancelled', async () => {
     const queue = new Queue<string>();
     queue.putNowait('a');

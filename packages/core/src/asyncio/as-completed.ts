@@ -2,7 +2,7 @@
 import { captureSite, placeLeftover } from '../call-site.js';
 import { CancelledError } from '../errors.js';
 import * as check from '../validate.js';
-import { checkAwaitables, start, stop, stopAndWatch, type Awaitable, type AwaitedOf } from './task.js';
+import { checkAwaitables, start, stopEach, type Awaitable, type AwaitedOf } from './task.js';
 
 type Settled<T> = ({ readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown }) & { readonly from: PromiseLike<T> };
 
@@ -46,7 +46,7 @@ export async function* asCompleted<A extends Awaitable<unknown>>(items: Iterable
   } finally {
     if (yielded < started.length) {
       const reason = new CancelledError('asCompleted() was left before every awaitable settled');
-      for (const promise of started) if (!handed.has(promise)) stop(promise, reason);
+      stopEach(started.filter((promise) => !handed.has(promise)), reason);
     }
   }
 }
@@ -61,7 +61,7 @@ function pullAll<A>(items: Iterable<A>): A[] {
   try {
     for (const item of items) pulled.push(item);
   } catch (error) {
-    for (const item of pulled) stopAndWatch(item, error);
+    stopEach(pulled, error, true);
     throw error;
   }
   return pulled;

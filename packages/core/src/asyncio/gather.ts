@@ -4,7 +4,7 @@
  * rejects the gather and the other children go on; use a TaskGroup to stop them instead.
  */
 import * as check from '../validate.js';
-import { checkAwaitables, start, stop, stopAndWatch, Task, type Awaitable, type AwaitedOf } from './task.js';
+import { checkAwaitables, start, stopEach, Task, type Awaitable, type AwaitedOf } from './task.js';
 
 /** Options of `gather.with()`. */
 export interface GatherOptions {
@@ -54,7 +54,7 @@ function make(options: GatherOptions): Gather {
         checkAwaitables(items); // a bad item fails the gather before any child starts
         // Functions start inside the gather's scope; promises made outside are stopped explicitly.
         const children = items.map((item) => start(item));
-        const cancelChildren = (): void => children.forEach((child) => stop(child, taskSignal.reason));
+        const cancelChildren = (): void => stopEach(children, taskSignal.reason);
         taskSignal.addEventListener('abort', cancelChildren, { once: true });
         detach = () => taskSignal.removeEventListener('abort', cancelChildren);
         if (!returnExceptions) return await Promise.all(children);
@@ -65,14 +65,12 @@ function make(options: GatherOptions): Gather {
     // Its children are stopped by a cancel until the gather itself has settled: one that comes
     // after they settled, before the gather did, gives back what they took (a queue's item, a
     // semaphore's permit), as the gather then rejects with it.
-    task.then(
-      () => detach?.(),
-      () => detach?.(),
-    );
+    // Not an await of the gather: one that fails with nobody awaiting it is reported, as a task is.
+    void task.settled.then(() => detach?.());
     // Refused at once (its signal or scope already aborted): the promises it was given, running
     // already, are stopped as a cancelled gather's are, and watched (their rejection is the
     // gather's to report).
-    if (!ran) for (const item of items) stopAndWatch(item, task.signal.reason);
+    if (!ran) stopEach(items, task.signal.reason, true);
     return task;
   }) as Gather;
   // Checked before it is spread: `gather.with(true)` would spread to nothing, and be ignored.

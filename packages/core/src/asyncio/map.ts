@@ -57,8 +57,8 @@ const MAP: TaskExtra = { op: 'map' };
  *
  * @throws {TypeError | RangeError} on invalid options, or an `input` that is not iterable: from the
  *   first `next()` (the first turn of `for await`), as `map()` is an async generator. The first
- *   error of `fn` is thrown from the loop, after the values of the items before it (the chunks
- *   still running are stopped).
+ *   error of `fn` is thrown from the loop, after the values of the items before it (unordered: of
+ *   the items back before it; the chunks still running are stopped).
  * @throws {PoolClosedError} when the pool's `close()` refuses a chunk: after the values of the
  *   chunks running then (close() waits for them); the items that never started go back to a `Queue`.
  * @example
@@ -197,7 +197,7 @@ export async function* map<T, R>(fn: (item: T) => R, input: Iterable<T> | AsyncI
   let pullFailed: { error: unknown } | undefined;
   /** The pool's close() refused a chunk before it started: thrown once the chunks still running are back. */
   let closedBy: PoolClosedError | undefined;
-  /** Slots whose one item never started, close() refused it: given back to the input at the end. */
+  /** Slots whose one item never started, close() refused it: given back to the input at the end (see the finally). */
   const unstarted: Slot[] = [];
 
   /** Starts as many chunks as there is room for, from what the input has ready. */
@@ -300,12 +300,13 @@ export async function* map<T, R>(fn: (item: T) => R, input: Iterable<T> | AsyncI
     const reason = new CancelledError('map() was left before its input was done');
     for (const slot of window) if (slot.settled === undefined) cancelAwaitable(slot.promise, reason);
     const closing = (source as Partial<AsyncIterator<unknown>>).return?.();
-    // An item pulled but never sent, or one close() refused before it started, goes back to an
-    // input that can take it back (a Queue's getter has it), as a queue.get() cancelled after it
-    // was served does. Each goes back in front, so the last first: the Queue has them in order.
+    // Every item of an async input that was not yielded goes back to an input that can take it
+    // back (a Queue's getter has it), as a queue.get() cancelled after it was served does: one
+    // pulled but never sent, one close() refused, one whose chunk was stopped or had come back
+    // (its value was never yielded). The item an error came from is not: the error was its
+    // outcome. Each goes back in front, so the last first: the Queue has them in their order.
     if (pulled !== undefined && !pulled.done) cancelAwaitable(pullStep, reason);
-    const refused = [...unstarted, ...window.filter((slot) => slot.settled?.ok === true && slot.settled.result.closed !== undefined)];
-    for (const slot of refused.sort((a, b) => b.base - a.base)) if (slot.settled?.ok === true && slot.settled.result.values.length === 0) cancelAwaitable(slot.take, reason);
+    for (const slot of [...unstarted, ...window].sort((a, b) => b.base - a.base)) cancelAwaitable(slot.take, reason);
     // An async input still producing its next item closes after it: the loop does not wait for
     // that (it may never come), and what its closing throws then is a warning, not lost.
     if (pulling === undefined) await closing;

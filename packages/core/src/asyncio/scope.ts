@@ -117,7 +117,8 @@ export class CancelScope {
    * as the scope is cancelled (awaits inside that are not offloaded calls are not interrupted:
    * give them `scope.signal`). What `fn` returned is cancelled with it, if it can be (a call, a
    * task, a `queue.get()` or `acquire()` already served: the item goes back, the permit is
-   * released). A late outcome of `fn` is observed, never left unhandled.
+   * released). A late outcome of `fn` is observed, never left unhandled: an error it throws after
+   * the cancel (cleaning up), other than the cancellation, is a `TOTHREAD_LATE_CLEANUP_ERROR` warning.
    */
   run<T>(fn: (scope: CancelScope) => T | PromiseLike<T>): Promise<T> {
     return this.runBody(fn).result;
@@ -127,11 +128,12 @@ export class CancelScope {
    * @internal `run()`, and the outcome of `fn` itself (`body`), which may come after a cancel has
    * rejected `result`: what waits for cancelled work to end (a task group) waits for it. `settled`
    * says, from the moment it happens, that `result` has settled (a cancel can no longer change it).
+   * `claim()` says that the caller reports what `body` throws after a cancel (no warning then).
    */
-  runBody<T>(fn: (scope: CancelScope) => T | PromiseLike<T>): { result: Promise<T>; body: Promise<T>; settled: () => boolean } {
+  runBody<T>(fn: (scope: CancelScope) => T | PromiseLike<T>): { result: Promise<T>; body: Promise<T>; settled: () => boolean; claim: () => void } {
     if (typeof fn !== 'function') {
       const result = Promise.reject(check.typeError('fn', 'a function', fn));
-      return { result, body: result, settled: () => true };
+      return { result, body: result, settled: () => true, claim: () => {} };
     }
     const { signal } = this;
     // A scope made for one run follows its parents while it lasts (see oneRun).
@@ -140,11 +142,12 @@ export class CancelScope {
     if (signal.aborted) {
       unfollow();
       const result = Promise.reject(signal.reason);
-      return { result, body: result, settled: () => true };
+      return { result, body: result, settled: () => true, claim: () => {} };
     }
     let body!: Promise<T>;
     let returned: unknown;
     let settled = false;
+    let claimed = false;
     const result = new Promise<T>((resolve, reject) => {
       let unwatch = (): void => {};
       const done = (): void => {
@@ -173,12 +176,15 @@ export class CancelScope {
           resolve(value);
         },
         (error: unknown) => {
+          // Cancelled already (the run rejected then): what the body throws now, cleaning up, is
+          // not lost, unless its caller reports it (a task group counts it as a failure).
+          if (settled && !claimed && !isCancellation(error, signal)) lateCleanupFailed(error);
           done();
           reject(error);
         },
       );
     });
-    return { result, body, settled: () => settled };
+    return { result, body, settled: () => settled, claim: () => void (claimed = true) };
   }
 }
 
@@ -254,4 +260,24 @@ export async function shield<T>(fn: () => T | PromiseLike<T>): Promise<T> {
   if (typeof fn !== 'function') throw check.typeError('fn', 'a function', fn);
   // Awaited here, not handed on: what fn returned keeps its own cancel handle out of reach.
   return await withoutSignal(fn);
+}
+
+/**
+ * Whether `error` says the work was cancelled: the reason `signal` carried, a CancelledError, or the
+ * AbortError a Node API given the signal rejects with (`timers/promises`, `events.once`: its `cause`
+ * is the reason). An error of the work's own that wraps the reason (a failed rollback) is a failure.
+ */
+export function isCancellation(error: unknown, signal: AbortSignal): boolean {
+  if (error instanceof CancelledError) return true;
+  if (!signal.aborted) return false;
+  const abort = error as { name?: unknown; cause?: unknown } | null;
+  return error === signal.reason || (abort?.name === 'AbortError' && abort.cause === signal.reason);
+}
+
+/** What a cancelled run threw once it had been cancelled, cleaning up: its caller had its cancel already. */
+function lateCleanupFailed(error: unknown): void {
+  const detail = error instanceof Error ? (error.stack ?? String(error)) : String(error);
+  process.emitWarning(`Work cancelled (a timeout, a cancelled task or scope) went on and threw after its caller had the cancellation (cleaning up, say): ${detail}`, {
+    code: 'TOTHREAD_LATE_CLEANUP_ERROR',
+  });
 }

@@ -6,20 +6,8 @@
 import { onCancel, withSignal } from '../cancel.js';
 import { CancelledError, TaskGroupClosedError, TaskGroupError } from '../errors.js';
 import * as check from '../validate.js';
-import { CancelScope } from './scope.js';
+import { CancelScope, isCancellation } from './scope.js';
 import { Task, type TaskOptions } from './task.js';
-
-/**
- * Whether `error` says the work was cancelled: the reason `signal` carried, a CancelledError, or the
- * AbortError a Node API given the signal rejects with (`timers/promises`, `events.once`: its `cause`
- * is the reason). An error of the task's own that wraps the reason (a failed rollback) is a failure.
- */
-function isCancellation(error: unknown, signal: AbortSignal): boolean {
-  if (error instanceof CancelledError) return true;
-  if (!signal.aborted) return false;
-  const abort = error as { name?: unknown; cause?: unknown } | null;
-  return error === signal.reason || (abort?.name === 'AbortError' && abort.cause === signal.reason);
-}
 
 /**
  * A group of tasks that live and die together.

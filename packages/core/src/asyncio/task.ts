@@ -48,6 +48,7 @@ export class Task<T> implements PromiseLike<T> {
   #observed = false;
   /** Whether the task's promise has settled: from that moment, before `state` says how (a tick later). */
   readonly #settled: () => boolean;
+  readonly #claim: () => void;
 
   /** @throws {TypeError} when `fn` is not a function. */
   constructor(fn: (signal: AbortSignal) => T | PromiseLike<T>, options?: TaskOptions) {
@@ -56,7 +57,8 @@ export class Task<T> implements PromiseLike<T> {
     check.knownKeys('options', raw, ['signal', 'name']);
     this.name = check.optionalString('options.name', raw.name) ?? (fn.name || 'task');
     this.#scope = CancelScope.oneRun({ signal: check.optionalSignal('options.signal', raw.signal) });
-    const { result, body, settled } = this.#scope.runBody((scope) => (this.#returned = fn(scope.signal)));
+    const { result, body, settled, claim } = this.#scope.runBody((scope) => (this.#returned = fn(scope.signal)));
+    this.#claim = claim;
     this.#promise = result;
     this.#settled = settled;
     this.#ended = body.then(() => undefined, (error: unknown) => ({ error }));
@@ -99,7 +101,19 @@ export class Task<T> implements PromiseLike<T> {
    * returned): after a cancel, that may be later than the task, while it cleans up.
    */
   get ended(): Promise<{ readonly error: unknown } | undefined> {
+    this.#claim(); // what it throws while cleaning up is its reader's to report (a task group's failure)
     return this.#ended;
+  }
+
+  /**
+   * @internal Resolves once the task has settled, however it did, without counting as awaiting it:
+   * a failure nobody awaits is still reported.
+   */
+  get settled(): Promise<void> {
+    return this.#promise.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /** Aborts when the task is cancelled: hand it to APIs that take a signal. */
@@ -170,7 +184,7 @@ export function checkAwaitables(items: readonly unknown[]): void {
   try {
     items.forEach((item, index) => checkAwaitable(item, index));
   } catch (error) {
-    for (const item of items) stopAndWatch(item, error);
+    stopEach(items, error, true);
     throw error;
   }
 }
@@ -203,4 +217,15 @@ export function stopAndWatch(item: unknown, reason: unknown): void {
 /** Cancels what {@link start} returned, where that is possible. */
 export function stop(item: PromiseLike<unknown>, reason: unknown): void {
   cancelAwaitable(item, reason);
+}
+
+/**
+ * Cancels each of `items`, the last first: what they took goes back in their order, as each
+ * queue.get() puts its item back at the head of its queue.
+ */
+export function stopEach(items: readonly unknown[], reason: unknown, watch = false): void {
+  for (let i = items.length - 1; i >= 0; i--) {
+    if (watch) stopAndWatch(items[i], reason);
+    else stop(items[i] as PromiseLike<unknown>, reason);
+  }
 }
