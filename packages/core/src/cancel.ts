@@ -4,6 +4,7 @@
  * signal by hand), and a registry that can cancel a plain `toThread()` promise.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { CancelledError } from './errors.js';
 
 const ambient = new AsyncLocalStorage<AbortSignal>();
 /** A constructor that returns the object it is given: lets {@link Canceller} stamp any object. */
@@ -102,6 +103,17 @@ export function isWithdrawal(reason: unknown): boolean {
 export function cancelledBy(error: unknown, signals: ReadonlyArray<AbortSignal | undefined>): boolean {
   for (let i = 0; i < signals.length; i++) if (signals[i]?.aborted && signals[i]!.reason === error) return true;
   return false;
+}
+
+/**
+ * Whether `error` says the work was cancelled: the reason `signal` carried, a CancelledError, or the
+ * AbortError a Node API given the signal rejects with (`timers/promises`, `events.once`: its `cause`
+ * is the reason). An error of the work's own that wraps the reason (a failed rollback) is a failure.
+ */
+export function isCancellation(error: unknown, signal: AbortSignal): boolean {
+  if (error instanceof CancelledError || cancelledBy(error, [signal])) return true;
+  const abort = error as { name?: unknown; cause?: unknown } | null;
+  return signal.aborted && abort?.name === 'AbortError' && abort.cause === signal.reason;
 }
 
 /**

@@ -66,7 +66,7 @@ function make(options: GatherOptions): Gather {
     // after they settled, before the gather did, gives back what they took (a queue's item, a
     // semaphore's permit), as the gather then rejects with it.
     // Not an await of the gather: one that fails with nobody awaiting it is reported, as a task is.
-    void task.settled.then(() => detach?.());
+    void task.whenSettled.then(() => detach?.());
     // Refused at once (its signal or scope already aborted): the promises it was given, running
     // already, are stopped as a cancelled gather's are, and watched (their rejection is the
     // gather's to report).

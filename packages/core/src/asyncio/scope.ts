@@ -4,7 +4,7 @@
  * a signal by hand. Scopes nest: cancelling an outer scope cancels the inner ones.
  */
 import { captureSite, locate } from '../call-site.js';
-import { cancelAwaitable, currentSignal, onCancel, withoutSignal, withSignal } from '../cancel.js';
+import { cancelAwaitable, currentSignal, isCancellation, onCancel, withoutSignal, withSignal } from '../cancel.js';
 import { watchSignal } from '../signal-watch.js';
 import { CancelledError, TimeoutError } from '../errors.js';
 import * as check from '../validate.js';
@@ -260,18 +260,6 @@ export async function shield<T>(fn: () => T | PromiseLike<T>): Promise<T> {
   if (typeof fn !== 'function') throw check.typeError('fn', 'a function', fn);
   // Awaited here, not handed on: what fn returned keeps its own cancel handle out of reach.
   return await withoutSignal(fn);
-}
-
-/**
- * Whether `error` says the work was cancelled: the reason `signal` carried, a CancelledError, or the
- * AbortError a Node API given the signal rejects with (`timers/promises`, `events.once`: its `cause`
- * is the reason). An error of the work's own that wraps the reason (a failed rollback) is a failure.
- */
-export function isCancellation(error: unknown, signal: AbortSignal): boolean {
-  if (error instanceof CancelledError) return true;
-  if (!signal.aborted) return false;
-  const abort = error as { name?: unknown; cause?: unknown } | null;
-  return error === signal.reason || (abort?.name === 'AbortError' && abort.cause === signal.reason);
 }
 
 /** What a cancelled run threw once it had been cancelled, cleaning up: its caller had its cancel already. */

@@ -3,10 +3,10 @@
  * failure cancels the others (their workers stopped), waits for them, and rejects with a
  * `TaskGroupError` of the failures.
  */
-import { onCancel, withSignal } from '../cancel.js';
+import { isCancellation, onCancel, withSignal } from '../cancel.js';
 import { CancelledError, TaskGroupClosedError, TaskGroupError } from '../errors.js';
 import * as check from '../validate.js';
-import { CancelScope, isCancellation } from './scope.js';
+import { CancelScope } from './scope.js';
 import { Task, type TaskOptions } from './task.js';
 
 /**

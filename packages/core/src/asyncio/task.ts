@@ -109,7 +109,7 @@ export class Task<T> implements PromiseLike<T> {
    * @internal Resolves once the task has settled, however it did, without counting as awaiting it:
    * a failure nobody awaits is still reported.
    */
-  get settled(): Promise<void> {
+  get whenSettled(): Promise<void> {
     return this.#promise.then(
       () => undefined,
       () => undefined,
@@ -221,7 +221,8 @@ export function stop(item: PromiseLike<unknown>, reason: unknown): void {
 
 /**
  * Cancels each of `items`, the last first: what they took goes back in their order, as each
- * queue.get() puts its item back at the head of its queue.
+ * queue.get() puts its item back at the head of its queue. With `watch`, as {@link stopAndWatch}:
+ * for items nobody awaits yet, whose rejection is then observed.
  */
 export function stopEach(items: readonly unknown[], reason: unknown, watch = false): void {
   for (let i = items.length - 1; i >= 0; i--) {
