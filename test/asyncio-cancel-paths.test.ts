@@ -141,6 +141,30 @@ describe('every cancellation path stops a running sync loop in its worker, and t
     await expectStoppedAndServing();
   });
 
+  it('a timeout() stops work that outlives the task, gather or group it was started in, however deep, while that work runs', async () => {
+    const starts: Array<[string, () => unknown]> = [
+      // a call a task started and did not await: the task has ended, the call runs on
+      ['a call left running by a finished task', () => void createTask(() => void pool.toThread(spinForever))],
+      ['a grandchild task of a finished task', () => void createTask(() => void createTask(() => pool.toThread(spinForever)))],
+      // the gather rejects with its first failure; the other child goes on, as in asyncio
+      ['a child of a failed gather()', () => void settle(gather(() => pool.toThread(spinForever), () => Promise.reject(new Error('first failure'))))],
+      ['a call left running by a task of a closed task group', () => taskGroup((tasks) => void tasks.create(() => void pool.toThread(spinForever)))],
+      ['a call left running by a finished cancelScope()', () => cancelScope(() => void pool.toThread(spinForever))],
+      ['a call left running by a scope of your own, run in a finished task', () => void createTask(() => new CancelScope().run(() => void pool.toThread(spinForever)))],
+    ];
+    for (const [what, begin] of starts) {
+      const outcome = await settle(
+        timeout(150, async () => {
+          await begin();
+          await new Promise(() => {}); // the timeout's own body goes on until its deadline
+        }),
+      );
+      expect(outcome, what).toBeInstanceOf(TimeoutError);
+      // Before: the call escaped the timeout and spun on, holding the pool's only worker.
+      expect(await settle(waitFor(pool.toThread((a: number, b: number) => a * b, 6, 7), 5_000)), what).toBe(42);
+    }
+  });
+
   it('a failure in a task group cancels its siblings', async () => {
     const error = await settle(
       taskGroup(async (group) => {

@@ -1,7 +1,8 @@
+import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { expect, it } from 'vitest';
-import { CancelScope, cancelScope, createInstance, createPool, createTask, Queue, releaseInstance, Semaphore, TaskGroup, taskGroup, timeout, TimeoutError } from '@tothread/core';
+import { CancelScope, cancelScope, createInstance, createPool, createTask, gather, Queue, releaseInstance, Semaphore, TaskGroup, taskGroup, timeout, TimeoutError } from '@tothread/core';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -107,6 +108,23 @@ it('keeps nothing per task or timeout() run under a long-lived signal or scope (
   const before = await settledHeap();
   await run();
   expect((await settledHeap()) - before).toBeLessThan(N * 2 * 15);
+});
+
+it('stops following a long-lived signal once the calls that finished tasks, gathers and groups left running have ended', async () => {
+  await using pool = createPool({ maxThreads: 1 });
+  const lifelong = new AbortController().signal;
+  const calls: Array<Promise<unknown>> = [];
+  const leave = (): void => void calls.push(pool.toThread((ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms), 20));
+  for (let i = 0; i < 20; i++) {
+    await createTask(() => void createTask(leave), { signal: lifelong });
+    await gather.with({ signal: lifelong })(leave, () => Promise.reject(new Error('first failure'))).catch(() => {});
+    await cancelScope(() => taskGroup((group) => void group.create(leave)), { signal: lifelong });
+  }
+  // Still relayed while the calls run (one listener, however many watch), then let go of.
+  expect(getEventListeners(lifelong, 'abort')).toHaveLength(1);
+  await Promise.all(calls);
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(getEventListeners(lifelong, 'abort')).toHaveLength(0);
 });
 
 it('keeps nothing per task group closed under a long-lived scope (Node 20 and 22 kept ~90-260 bytes each)', async () => {

@@ -5,7 +5,7 @@
  */
 import { captureSite, locate } from '../call-site.js';
 import { cancelAwaitable, currentSignal, isCancellation, onCancel, withoutSignal, withSignal } from '../cancel.js';
-import { watchSignal } from '../signal-watch.js';
+import { watchSignal, whenUnwatched } from '../signal-watch.js';
 import { CancelledError, TimeoutError } from '../errors.js';
 import * as check from '../validate.js';
 
@@ -81,13 +81,23 @@ export class CancelScope {
 
   /**
    * @internal Has a scope made by {@link oneRun} cancelled with its parents (at once, if one has
-   * been), until the returned function is called; a no-op for any other scope, whose signal
-   * follows its parents for good.
+   * been), until the returned function is called. Any other scope's signal follows its parents
+   * for good: it watches them meanwhile all the same, so that a parent whose own run has ended
+   * goes on relaying its parents' cancel to this one (see {@link release}).
    */
   followParents(): () => void {
-    if (!this.#relaysParents) return () => {};
-    const stops = this.#parents.map((parent) => this.#relay(parent));
+    const stops = this.#parents.map((parent) => (this.#relaysParents ? this.#relay(parent) : watchSignal(parent, ignore)));
     return () => stops.forEach((stop) => stop());
+  }
+
+  /**
+   * @internal Calls `stop` (which ends following the parents) once nothing started inside the
+   * scope is still going: the calls, waits and inner scopes that watch its signal. A task or
+   * `timeout()` that returned while a call it started runs on, or a gather whose first failure
+   * rejected it while its other children run, still has that work stopped by an enclosing scope.
+   */
+  release(stop: () => void): void {
+    whenUnwatched(this.signal, stop);
   }
 
   /** Has this scope cancelled with `parent` (at once, if it has been), until the returned function is called. */
@@ -152,8 +162,8 @@ export class CancelScope {
       let unwatch = (): void => {};
       const done = (): void => {
         settled = true;
-        unfollow();
         unwatch();
+        this.release(unfollow);
       };
       try {
         returned = withSignal(signal, () => fn(this));
@@ -261,6 +271,8 @@ export async function shield<T>(fn: () => T | PromiseLike<T>): Promise<T> {
   // Awaited here, not handed on: what fn returned keeps its own cancel handle out of reach.
   return await withoutSignal(fn);
 }
+
+const ignore = (): void => {};
 
 /** What a cancelled run threw once it had been cancelled, cleaning up: its caller had its cancel already. */
 function lateCleanupFailed(error: unknown): void {

@@ -21,7 +21,7 @@ import { Task, type TaskOptions } from './task.js';
 export class TaskGroup implements AsyncDisposable {
   /**
    * The group's scope. It follows the scope the group was made in from the group's first use until
-   * it closes (see {@link #open}): not through `AbortSignal.any`, which Node 20 and 22 keep for as
+   * it closes and what its tasks left running has ended (see {@link #open}): not through `AbortSignal.any`, which Node 20 and 22 keep for as
    * long as that scope lives (see CancelScope.oneRun).
    */
   readonly #scope = CancelScope.oneRun();
@@ -79,7 +79,8 @@ export class TaskGroup implements AsyncDisposable {
     this.#open(); // an enclosing scope cancelled already is seen
     while (this.#tasks.size > 0) await new Promise<void>((resolve) => this.#wakers.push(resolve));
     this.#closed = true;
-    this.#unfollow?.();
+    // Calls its tasks left running are still stopped by the enclosing scope, until they end.
+    if (this.#unfollow !== undefined) this.#scope.release(this.#unfollow);
     this.#unfollow = undefined;
     if (this.#errors.length > 0) throw new TaskGroupError(this.#errors);
     // An enclosing scope cancelled the group: it has not done its work, and the cancel goes on up.
