@@ -292,6 +292,20 @@ describe('cancel scopes', () => {
     expect(await inTask).toBe('ran to its end');
   });
 
+  it("refuse a call made once they are cancelled with their reason, the caller's own cancel, even on a pool that has closed", async () => {
+    const closed = createPool();
+    await closed.close();
+    const reason = new Error('stop');
+    let call: Promise<unknown> | undefined;
+    await settle(
+      cancelScope((scope) => {
+        scope.cancel(reason);
+        call = closed.toThread(() => 1);
+      }),
+    );
+    expect(await settle(call!)).toBe(reason); // before: PoolClosedError
+  });
+
   it('adds one abort listener to a scope\'s signal however many runs, or scopes run inside it, watch it', async () => {
     const warnings: Error[] = [];
     const onWarning = (warning: Error): void => void warnings.push(warning);

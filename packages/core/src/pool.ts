@@ -227,9 +227,10 @@ export class Pool {
   submit(fn: unknown, args: readonly unknown[], settings: CallSettings, site: Site, task: TaskExtra = PLAIN): Promise<unknown> {
     const scope = currentSignal();
     try {
-      if (this.#state !== 'open') throw new PoolClosedError();
+      // The caller's own cancel first: a cancelled scope refuses every call with its reason.
       if (settings.signal?.aborted) throw settings.signal.reason;
       if (scope?.aborted) throw scope.reason;
+      if (this.#state !== 'open') throw new PoolClosedError();
       // Start the workers first: their boot then overlaps the first analysis of `fn`.
       this.#piscina ??= this.#startWorkers();
       const ref = task.ref ?? resolveFunction(fn);
