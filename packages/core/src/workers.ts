@@ -12,7 +12,7 @@ import type { TaskRequest, WorkerSettings } from './protocol.js';
 import { TIMER_MAX } from './validate.js';
 import { WorkerExitError } from './errors.js';
 
-const WORKER_FILE = fileURLToPath(new URL('./worker-boot.cjs', import.meta.url)); // it imports worker.js
+const WORKER_FILE = fileURLToPath(new URL('./worker.cjs', import.meta.url));
 const load = createRequire(import.meta.url);
 /**
  * The thread ids of the workers each pool has seen become ready. keepStarting takes a worker's
