@@ -135,10 +135,39 @@ describe('callbacks across threads', () => {
     const mapped: unknown[] = [];
     for await (const bytes of map((text: string) => Buffer.from(text), ['x', 'y', 'z'], { pool })) mapped.push(bytes);
     expect(mapped.map((bytes) => Buffer.isBuffer(bytes) && bytes.toString())).toEqual(['x', 'y', 'z']);
-    // Inside an object or array, a Buffer arrives as structured clone sends it: a Uint8Array.
-    const nested = await pool.toThread((text: string) => ({ bytes: Buffer.from(text) }), 'n');
-    expect(nested.bytes).toBeInstanceOf(Uint8Array);
-    expect(Buffer.isBuffer(nested.bytes)).toBe(false);
+  });
+
+  it('keeps a Buffer nested in a result a Buffer (in an object, an array, a Map value, an error cause), beside plain Uint8Arrays, as spawnSync returns them', async () => {
+    const run = await pool.toThread(async () => (await import('node:child_process')).spawnSync(process.execPath, ['-e', 'process.stdout.write("out")']));
+    expect([Buffer.isBuffer(run.stdout), run.stdout.toString(), Buffer.isBuffer(run.output[1])]).toEqual([true, 'out', true]); // before: '111,117,116'
+    const mixed = await pool.toThread(() => {
+      const shared = Buffer.from('shared');
+      return {
+        list: [new Uint8Array([1]), shared, { deeper: [Buffer.from('deep')] }],
+        again: shared,
+        byName: new Map([['k', Buffer.from('in a map')]]),
+        failure: new Error('wrapped', { cause: Buffer.from('cause') }),
+        members: new Set([Buffer.from('in a set')]),
+      };
+    });
+    const { list, again, byName, failure, members } = mixed;
+    expect([Buffer.isBuffer(list[0]), list[0]]).toEqual([false, new Uint8Array([1])]); // a plain Uint8Array stays one
+    expect([list[1], (list[2] as { deeper: Buffer[] }).deeper[0], byName.get('k'), failure.cause].map((b) => Buffer.isBuffer(b) && b.toString())).toEqual(['shared', 'deep', 'in a map', 'cause']);
+    expect(again).toBe(list[1]); // one Buffer sent twice is one Buffer here, as structured clone keeps it one object
+    expect([...members].map((b) => Buffer.isBuffer(b))).toEqual([false]); // in a Set, replacing it would reorder the Set: documented
+    const streamed: unknown[] = [];
+    for await (const row of pool.toThread(function* () {
+      yield { bytes: Buffer.from('s1') };
+      return [Buffer.from('s2')];
+    })) streamed.push(row);
+    expect(streamed.map((row) => Buffer.isBuffer((row as { bytes: unknown }).bytes))).toEqual([true]);
+    const mapped: unknown[] = [];
+    for await (const row of map((text: string) => ({ text, bytes: Buffer.from(text) }), ['x', 'y'], { pool })) mapped.push(row);
+    expect(mapped.map((row) => Buffer.isBuffer((row as { bytes: unknown }).bytes) && (row as { bytes: Buffer }).bytes.toString())).toEqual(['x', 'y']);
+    const quick = (i: number): { bytes: Buffer } => ({ bytes: Buffer.from(String(i)) });
+    for (let i = 0; i < 5; i++) await pool.toThread(quick, i); // measured quick: its calls batch
+    const batched = await Promise.all(Array.from({ length: 40 }, (_, i) => pool.toThread(quick, i)));
+    expect(batched.every(({ bytes }, i) => Buffer.isBuffer(bytes) && bytes.toString() === String(i))).toBe(true);
   });
 
   it('sends a small view of a larger buffer as the bytes it covers only: a result, a batched result, a streamed value and a map() value', async () => {

@@ -4,7 +4,10 @@
  * Where one travels as a whole value (an argument, a result, a streamed value, a `map()` value),
  * its place is noted and the other side makes it a Buffer again, over the same memory: no copy.
  * Through Comlink (an instance's methods, callbacks), a transfer handler does the same (see comlink-port.ts).
- * A Buffer nested inside an object or array arrives as a Uint8Array, as structured clone sends it.
+ * In what a worker sends back (a result, a streamed value, a `map()` value), a Buffer nested in an
+ * object, an array, a Map's value or an error's cause is noted too, by the check that the value can
+ * be sent (see clone-check.ts, BufferNote);
+ * one in a Set or a Map's key, or nested in an argument, arrives as a Uint8Array.
  */
 
 /** True for a Node Buffer (a Uint8Array of Buffer's class). */
@@ -50,4 +53,59 @@ export function trimmed<T>(value: T): T {
   // The built-in class of a typed array (a Buffer's is Uint8Array), as structured clone sends it.
   const View = (globalThis as unknown as Record<string, (new (buffer: ArrayBuffer) => T) | undefined>)[(value as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag]];
   return View === undefined ? value : new View(copy);
+}
+
+/** A place in a value where a view can be put back: its holder, and how to replace it there. */
+type Put = ((view: Uint8Array) => void) | undefined;
+
+/**
+ * Visits the Uint8Arrays nested in `value` in the order the worker's check met them (clone-check.ts,
+ * `find`: the same rules, on the same shape, which structured clone keeps). `put` replaces a view in
+ * its holder (undefined where that would reorder: a Set, a Map's key).
+ */
+function eachView(value: unknown, visit: (view: Uint8Array, put: Put) => void, seen: Set<object>, put?: Put): void {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return;
+  if (ArrayBuffer.isView(value)) {
+    if (value instanceof Uint8Array) visit(value, put);
+    return;
+  }
+  if (value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp || (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer)) return;
+  seen.add(value);
+  if (value instanceof Error) {
+    if ('cause' in value) eachView(value.cause, visit, seen, (view) => void (value.cause = view));
+    return;
+  }
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      eachView(k, visit, seen);
+      eachView(v, visit, seen, (view) => void value.set(k, view));
+    }
+    return;
+  }
+  if (value instanceof Set) {
+    for (const v of value) eachView(v, visit, seen);
+    return;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) eachView(record[key], visit, seen, (view) => void (record[key] = view));
+}
+
+/**
+ * Main side: makes the views that the worker's check of `value` noted as Buffers (`found`, see
+ * clone-check.ts, BufferNote) Buffers again, in place, over the same memory.
+ */
+export function restoreNested<T>(value: T, found: readonly number[] | undefined): T {
+  if (found === undefined) return value;
+  const wanted = new Set(found);
+  const made = new Map<Uint8Array, Buffer>(); // one Buffer for a view met twice, as it was one object
+  let at = 0;
+  eachView(value, (view, put) => {
+    if (put !== undefined && wanted.has(at)) {
+      let buffer = made.get(view);
+      if (buffer === undefined) made.set(view, (buffer = asBuffer(view) as Buffer));
+      put(buffer);
+    }
+    at++;
+  }, new Set());
+  return value;
 }

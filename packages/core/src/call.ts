@@ -4,7 +4,7 @@
  */
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { closeCallbacks } from './args.js';
-import { asBuffer } from './buffers.js';
+import { asBuffer, restoreNested } from './buffers.js';
 import { locate, stitch, type Site } from './call-site.js';
 import { decodeThrown, innerThrown } from './error-codec.js';
 import { cancelledBy, quiet, TaskSignal } from './cancel.js';
@@ -200,7 +200,7 @@ export class Call {
    */
   answer(response: TaskResponse): Promise<void> | undefined {
     if (response.ok) {
-      this.resolveWith(response.buffer ? asBuffer(response.value) : response.value, response.failed ? 'failed' : 'completed');
+      this.resolveWith(response.buffer ? asBuffer(response.value) : restoreNested(response.value, response.nested), response.failed ? 'failed' : 'completed');
       return undefined;
     }
     this.answered = true;

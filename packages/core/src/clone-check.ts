@@ -147,17 +147,34 @@ export const MAX_NESTING = 2_800;
 const TOO_DEEP = 'it is nested deeper than the main thread can read a message (about 1,400 levels of objects, 2,800 of arrays: a long linked list, say): send it flatter (an array of the nodes)';
 
 /**
+ * Where a check of a value sent to the main thread notes the Buffers it meets: by their order among
+ * the Uint8Arrays it meets (`at` counts them). Structured clone sends a Buffer as a plain
+ * Uint8Array; the main thread makes these Buffers again (buffers.ts, restoreNested).
+ */
+export interface BufferNote {
+  at: number;
+  found: number[] | undefined;
+}
+
+/** The note of the check under way, if it takes one. */
+let note: BufferNote | undefined;
+
+/**
  * Returns the first uncloneable value in `value` (depth-first, in clone order), or `undefined`.
  * Values structured clone handles natively (buffers, views, dates, regexps) are not entered.
+ * `buffers` notes the Buffers met on the way (see {@link BufferNote}).
  */
-export function findUncloneable(value: unknown, path: string, direction: Direction = 'to-worker'): Uncloneable | undefined {
+export function findUncloneable(value: unknown, path: string, direction: Direction = 'to-worker', buffers?: BufferNote): Uncloneable | undefined {
   let found: Found | undefined;
+  note = buffers;
   try {
     found = find(value, new Set(), direction === 'to-main', 0, path === 'result');
   } catch (error) {
     // Nested past this thread's stack (~2,000 levels): structured clone would overflow it too.
     if (!(error instanceof RangeError) || !/call stack/i.test(error.message)) throw error;
     return { path, detail: 'it is nested deeper than this thread can walk (about 2,000 levels): send it flatter (an array of the nodes)', tooDeep: true };
+  } finally {
+    note = undefined;
   }
   if (found === undefined) return undefined;
   const { at, ...what } = found;
@@ -165,19 +182,24 @@ export function findUncloneable(value: unknown, path: string, direction: Directi
   return { ...what, path: found.tooDeep ? `${full.slice(0, 40)}…` : full };
 }
 
-/** What structured clone would refuse in a result a worker sends back (primitives cost one typeof). */
-export function uncloneableResult(value: unknown): Uncloneable | undefined {
+/** What structured clone would refuse in a result a worker sends back (primitives cost one typeof); `buffers`: see {@link BufferNote}. */
+export function uncloneableResult(value: unknown, buffers?: BufferNote): Uncloneable | undefined {
   const checked = (typeof value === 'object' && value !== null) || typeof value === 'function' || typeof value === 'symbol';
-  return checked ? findUncloneable(value, 'result', 'to-main') : undefined;
+  return checked ? findUncloneable(value, 'result', 'to-main', buffers) : undefined;
+}
+
+/** A {@link BufferNote} for a check of `value`, when it can hold Buffers (an object). */
+export function bufferNote(value: unknown): BufferNote | undefined {
+  return typeof value === 'object' && value !== null ? { at: 0, found: undefined } : undefined;
 }
 
 /**
  * What structured clone would refuse in the result of a call that does not stream (a map() item,
  * an instance method): a generator object is named with `why` it cannot stream there.
  */
-export function unstreamedResult(value: unknown, why: string): Uncloneable | undefined {
+export function unstreamedResult(value: unknown, why: string, buffers?: BufferNote): Uncloneable | undefined {
   if (types.isGeneratorObject(value)) return { path: 'result', detail: `it is a generator object, and ${why}: return an array of its values` };
-  return uncloneableResult(value);
+  return uncloneableResult(value, buffers);
 }
 
 /** What {@link find} found: its place as path segments, innermost first (joined only once found). */
@@ -218,6 +240,10 @@ function find(value: unknown, seen: Set<object>, toMain: boolean, nesting: numbe
     // A DataView on a moved buffer throws when its length is read: its buffer is asked instead.
     if (value instanceof DataView) return isDetached(value.buffer) ? here(DETACHED) : undefined;
     if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+      if (note !== undefined && value instanceof Uint8Array) {
+        if (Buffer.isBuffer(value)) (note.found ??= []).push(note.at);
+        note.at++;
+      }
       // Only an empty one can have moved away (`.buffer` is not read otherwise: V8 would allocate one for a small typed array).
       return value.byteLength === 0 && isDetached(ArrayBuffer.isView(value) ? value.buffer : value) ? here(DETACHED) : undefined;
     }

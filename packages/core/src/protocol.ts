@@ -51,6 +51,8 @@ export interface MapChunkResult {
   readonly ms: number;
   /** The places of the values that are Buffers (they arrive as Uint8Arrays). */
   readonly buffers?: readonly number[];
+  /** By the place of a value, the Buffers nested in it (see clone-check.ts, BufferNote). */
+  readonly nested?: ReadonlyArray<readonly [number, readonly number[]]>;
   /** The chunk stopped early, having run past CUT_MS (its items cost more than its size was judged from): the items after its values did not run. */
   readonly cut?: boolean;
 }
@@ -123,9 +125,9 @@ export function streamStopped(control: Int32Array): boolean {
  */
 export type StreamMessage = (
   /** `buffer`: the value is a Buffer (it arrives as a Uint8Array). */
-  | { readonly kind: 'value'; readonly value: unknown; readonly buffer?: true }
+  | { readonly kind: 'value'; readonly value: unknown; readonly buffer?: true; readonly nested?: readonly number[] }
   /** `value`: what the generator returned, if anything. */
-  | { readonly kind: 'done'; readonly value?: unknown; readonly buffer?: true }
+  | { readonly kind: 'done'; readonly value?: unknown; readonly buffer?: true; readonly nested?: readonly number[] }
   | { readonly kind: 'error'; readonly thrown: WireThrown }
 ) & { readonly calls?: number };
 
@@ -227,7 +229,8 @@ export type RingMessage = readonly ['tothread:ring', number];
  */
 export type TaskResponse = (
   /** `failed`: a stream whose generator threw (the stream delivers the error), or a map() chunk with an item that threw (its value carries the error): the call counts as failed. */
-  | { readonly ok: true; readonly value: unknown; readonly failed?: true; readonly buffer?: true }
+  /** `buffer`: the value is a Buffer; `nested`: the Buffers nested in it (see buffers.ts). */
+  | { readonly ok: true; readonly value: unknown; readonly failed?: true; readonly buffer?: true; readonly nested?: readonly number[] }
   /** The worker has not loaded the `known` target (a new or replaced worker): send it in full. */
   | { readonly ok: false; readonly missing: number }
   | { readonly ok: false; readonly thrown: WireThrown }

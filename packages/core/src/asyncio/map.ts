@@ -15,7 +15,7 @@ import type { MapChunkResult } from '../protocol.js';
 import * as check from '../validate.js';
 import { watchSignal } from '../signal-watch.js';
 import { MAX_CHUNK, nextChunkSize } from './chunk-size.js';
-import { restoreBuffers } from '../buffers.js';
+import { restoreBuffers, restoreNested } from '../buffers.js';
 
 /** Options of {@link map}. */
 export interface MapOptions {
@@ -105,6 +105,7 @@ export async function* map<T, R>(fn: (item: T) => R, input: Iterable<T> | AsyncI
       const result = task.then(
         (answer) => {
           restoreBuffers(answer.values as unknown[], answer.buffers);
+          for (const [place, found] of answer.nested ?? []) restoreNested(answer.values[place], found);
           return answer.cut === true ? (then = spread(part, at, answer)) : answer;
         },
         (error: unknown) => {

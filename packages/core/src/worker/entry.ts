@@ -4,7 +4,7 @@
  * it, and reports how it settled as a `TaskResponse`: never by throwing, so errors keep every field.
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import { uncloneableResult, unstreamedResult } from '../clone-check.js';
+import { bufferNote, uncloneableResult, unstreamedResult } from '../clone-check.js';
 import { encodedOrNote, encodeThrown } from '../error-codec.js';
 import { CloneError, ExportError } from '../errors.js';
 import { DONE, LOADING, PENDING, RUNNING } from '../batch-states.js';
@@ -46,9 +46,11 @@ function failed(thrown: unknown, entry: Loaded | undefined): TaskResponse {
 /** A result that structured clone would refuse is reported as such, instead of killing the worker. */
 function succeeded(value: unknown, entry: Loaded): TaskResponse {
   try {
-    const bad = uncloneableResult(value);
+    const buffers = bufferNote(value); // the Buffers nested in it, noted by the check
+    const bad = uncloneableResult(value, buffers);
     if (bad !== undefined) return { ok: false, uncloneable: bad };
-    return isBuffer(value) ? { ok: true, value, buffer: true } : { ok: true, value };
+    if (isBuffer(value)) return { ok: true, value, buffer: true };
+    return buffers?.found === undefined ? { ok: true, value } : { ok: true, value, nested: buffers.found };
   } catch (error) {
     return failed(error, entry);
   }
@@ -103,9 +105,14 @@ function mapChunk(request: TaskRequest, entry: Loaded): TaskResponse | Promise<T
   const since = performance.now();
   const done = (failure?: { error: unknown }, cut = false): TaskResponse => {
     try {
+      let nested: Array<[number, number[]]> | undefined; // by value, the Buffers nested in it
       for (let i = 0; i < values.length; i++) {
-        const bad = unstreamedResult(values[i], "map() sends back each item's result and does not stream (toThread() streams a generator's values)");
-        if (bad === undefined) continue;
+        const buffers = bufferNote(values[i]);
+        const bad = unstreamedResult(values[i], "map() sends back each item's result and does not stream (toThread() streams a generator's values)", buffers);
+        if (bad === undefined) {
+          if (buffers?.found !== undefined && !isBuffer(values[i])) (nested ??= []).push([i, buffers.found]);
+          continue;
+        }
         values.length = i;
         failure = { error: new CloneError(bad.path, bad.detail) };
       }
@@ -114,9 +121,10 @@ function mapChunk(request: TaskRequest, entry: Loaded): TaskResponse | Promise<T
       // What encodeThrown makes can always be sent.
       const buffers = bufferPlaces(values);
       for (let i = 0; i < values.length; i++) values[i] = trimmed(values[i]);
-      if (failure === undefined) return { ok: true, value: { values, ms, ...(cut && { cut }), ...(buffers && { buffers }) } satisfies MapChunkResult };
+      const found = { ...(buffers && { buffers }), ...(nested && { nested }) };
+      if (failure === undefined) return { ok: true, value: { values, ms, ...(cut && { cut }), ...found } satisfies MapChunkResult };
       // An item's failure travels with the values before it, and the chunk counts as failed.
-      return { ok: true, value: { values, failed: encodeThrown(failure.error, locateCtor(entry)), ms, ...(buffers && { buffers }) } satisfies MapChunkResult, failed: true };
+      return { ok: true, value: { values, failed: encodeThrown(failure.error, locateCtor(entry)), ms, ...found } satisfies MapChunkResult, failed: true };
     } catch (error) {
       return failed(error, entry);
     }

@@ -7,7 +7,7 @@
  * throw then is sent as the stream's error, which the consumer's `return()` throws.
  */
 import { STREAM_CREDITS as CREDITS, STREAM_STARTED as STARTED, streamStopped, type StreamMessage, type StreamRef, type WireThrown } from '../protocol.js';
-import { findUncloneable } from '../clone-check.js';
+import { bufferNote, findUncloneable } from '../clone-check.js';
 import { CloneError } from '../errors.js';
 import { encodedOrNote } from '../error-codec.js';
 import { isBuffer, trimmed } from '../buffers.js';
@@ -70,11 +70,12 @@ export async function pump(
     const calls = callbacks?.posted ?? 0;
     port.postMessage(calls === 0 ? message : { ...message, calls }, moved);
   };
-  // A yielded or returned value: flagged when a Buffer, and copied out of a larger buffer unless it moves (see trimmed).
-  const postValue = (kind: 'value' | 'done', value: unknown): void => {
+  // A yielded or returned value: flagged when a Buffer or holding some, and copied out of a larger buffer unless it moves (see trimmed).
+  // `nested`: the Buffers nested in it, noted as it was checked (see sendable).
+  const postValue = (kind: 'value' | 'done', value: unknown, nested: number[] | undefined): void => {
     const moved = markedBuffers(value);
     const sent = moved === undefined ? trimmed(value) : value;
-    post((isBuffer(value) ? { kind, value: sent, buffer: true } : { kind, value: sent }) as StreamMessage, moved);
+    post((isBuffer(value) ? { kind, value: sent, buffer: true } : nested === undefined ? { kind, value: sent } : { kind, value: sent, nested }) as StreamMessage, moved);
   };
   // Before the stop flag is first read: a consumer that left before this never waits for the generator (see STREAM_STARTED).
   Atomics.store(control, STARTED, 1);
@@ -87,15 +88,15 @@ export async function pump(
         returned = next.value;
         break;
       }
-      sendable(next.value, 'streamed value');
+      const nested = sendable(next.value, 'streamed value');
       await outputWritten(); // what the generator logged before this value comes out first
-      postValue('value', next.value);
+      postValue('value', next.value, nested);
     }
     if (streamStopped(control)) await iterator.return?.();
-    sendable(returned, 'streamed return value');
+    const nested = sendable(returned, 'streamed return value');
     await outputWritten();
     if (returned === undefined) post(DONE);
-    else postValue('done', returned);
+    else postValue('done', returned, nested);
     return false;
   } catch (error) {
     // A value that could not be sent leaves the generator paused at its yield: it is closed, as
@@ -120,8 +121,14 @@ async function closeQuietly(iterator: Iterator<unknown> | AsyncIterator<unknown>
   }
 }
 
-/** @throws {CloneError} when structured clone would refuse `value` (at `path`). */
-function sendable(value: unknown, path: string): void {
-  const bad = findUncloneable(value, path, 'to-main');
+/**
+ * Returns the Buffers nested in `value` (see clone-check.ts, BufferNote), if any.
+ *
+ * @throws {CloneError} when structured clone would refuse `value` (at `path`).
+ */
+function sendable(value: unknown, path: string): number[] | undefined {
+  const buffers = bufferNote(value);
+  const bad = findUncloneable(value, path, 'to-main', buffers);
   if (bad !== undefined) throw new CloneError(bad.path, bad.detail);
+  return buffers?.found;
 }
