@@ -431,9 +431,14 @@ describe('destroy() and batches', () => {
     // Call 10 blocks its worker; calls 1-10 travel in one batch (one would need to cost 2 ms for them not to).
     const outcomes = Promise.allSettled(Array.from({ length: 100 }, (_, i) => pool.toThread(step, counts, i, i === 10 ? 10_000 : 0)));
     while (pool.stats().running < 2) await new Promise((resolve) => setImmediate(resolve)); // the batch is sent
-    // Not a turn of the event loop from here: the answers of calls 1-9 stay unread in shared memory.
-    const deadline = Date.now() + 10_000;
-    while (Atomics.load(counts, 10) === 0 && Date.now() < deadline);
+    // No turn of the event loop while call 10 starts: the answers of calls 1-9 stay unread in shared
+    // memory. On a loaded machine call 10 may travel in a later batch, which only a turn sends: the
+    // loop turns then, every 200 ms, and those answers may be read (the outcome must be the same).
+    while (Atomics.load(counts, 10) === 0) {
+      const until = Date.now() + 200;
+      while (Atomics.load(counts, 10) === 0 && Date.now() < until);
+      if (Atomics.load(counts, 10) === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
     const destroyed = pool.destroy();
     const settled = await outcomes;
     await destroyed;
