@@ -19,6 +19,7 @@ import {
   waitFor,
 } from '@tothread/core';
 import { spinForever } from './fixtures/legacy-esm.mjs';
+import { lookUp } from './fixtures/module-state.mjs';
 import { nextWarning, runNode, settle, sleep } from './helpers.js';
 
 // One worker: the call after each cancellation can only be served if the spinning worker was
@@ -150,7 +151,6 @@ describe('every cancellation path stops a running sync loop in its worker, and t
       ['a child of a failed gather()', () => void settle(gather(() => pool.toThread(spinForever), () => Promise.reject(new Error('first failure'))))],
       ['a call left running by a task of a closed task group', () => taskGroup((tasks) => void tasks.create(() => void pool.toThread(spinForever)))],
       ['a call left running by a finished cancelScope()', () => cancelScope(() => void pool.toThread(spinForever))],
-      ['a call left running by a scope of your own, run in a finished task', () => void createTask(() => new CancelScope().run(() => void pool.toThread(spinForever)))],
     ];
     for (const [what, begin] of starts) {
       const outcome = await settle(
@@ -304,6 +304,13 @@ describe('cancel scopes', () => {
       }),
     );
     expect(await settle(call!)).toBe(reason); // before: PoolClosedError
+    // A call still in line, its function being located, when its scope is cancelled and its pool closes.
+    const closing = createPool();
+    const scope = new CancelScope();
+    await scope.run(() => void (call = closing.toThread(lookUp, 0)));
+    scope.cancel(reason);
+    await closing.close();
+    expect(await settle(call!)).toBe(reason); // before: PoolClosedError, unhandled
   });
 
   it('adds one abort listener to a scope\'s signal however many runs, or scopes run inside it, watch it', async () => {

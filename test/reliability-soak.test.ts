@@ -2,7 +2,7 @@ import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { expect, it } from 'vitest';
-import { CancelScope, cancelScope, createInstance, createPool, createTask, gather, Queue, releaseInstance, Semaphore, TaskGroup, taskGroup, timeout, TimeoutError } from '@tothread/core';
+import { CancelScope, cancelScope, createInstance, createPool, createTask, gather, map, Queue, releaseInstance, Semaphore, TaskGroup, taskGroup, timeout, TimeoutError } from '@tothread/core';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -125,6 +125,25 @@ it('stops following a long-lived signal once the calls that finished tasks, gath
   await Promise.all(calls);
   await new Promise((resolve) => setImmediate(resolve));
   expect(getEventListeners(lifelong, 'abort')).toHaveLength(0);
+});
+
+it('holds no listener on a long-lived signal for tasks that ran in a shared scope whose own work goes on, or that left a map() loop half-read', async () => {
+  await using pool = createPool({ maxThreads: 1 });
+  const lifelong = new AbortController().signal;
+  const app = new CancelScope(); // run in by every task, with a wait of its own that never ends
+  const background = new Queue<number>();
+  const waiting = app.run(() => background.get());
+  for (let i = 0; i < 20; i++) {
+    await createTask(() => app.run(() => i), { signal: lifelong });
+    await createTask(async () => {
+      const rows = map((x: number) => x + 1, [1, 2, 3], { pool })[Symbol.asyncIterator]();
+      await rows.next(); // and dropped, never returned
+    }, { signal: lifelong });
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200)); // the chunks left running end
+  expect(getEventListeners(lifelong, 'abort')).toHaveLength(0); // before: 1, kept for good
+  app.cancel();
+  await waiting.catch(() => {});
 });
 
 it('keeps nothing per task group closed under a long-lived scope (Node 20 and 22 kept ~90-260 bytes each)', async () => {

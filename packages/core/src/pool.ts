@@ -277,6 +277,9 @@ export class Pool {
   ): Promise<unknown> {
     const reserved = roomWaited !== undefined;
     if (reserved) this.#room.take();
+    const signals = settings.signal === undefined ? (scope === undefined ? NO_SIGNALS : [scope]) : scope === undefined ? [settings.signal] : [settings.signal, scope];
+    // The caller's own cancel first, as in submit().
+    for (let i = 0; i < signals.length; i++) if (signals[i]!.aborted) throw signals[i]!.reason;
     // Here only from a call made while the pool was open, its function located since, or a wait for room.
     if (this.#state !== 'open') throw new PoolClosedError(this.#closedBefore);
     const full = this.#dispatched >= this.#limit.value && (this.#queue.size + this.#room.reserved >= this.#options.maxQueue || this.#room.waiting > 0);
@@ -293,8 +296,6 @@ export class Pool {
       }
       return this.#waitForRoom(fn, args, settings, scope, site, task);
     }
-    const signals = settings.signal === undefined ? (scope === undefined ? NO_SIGNALS : [scope]) : scope === undefined ? [settings.signal] : [settings.signal, scope];
-    for (let i = 0; i < signals.length; i++) if (signals[i]!.aborted) throw signals[i]!.reason;
     // From here the call exists: the ports its callbacks get are closed when it settles.
     const prepared = prepareArgs(args, task.callbacks);
     const free = this.#dispatched < this.#limit.value;

@@ -252,9 +252,11 @@ export async function* map<T, R>(fn: (item: T) => R, input: Iterable<T> | AsyncI
     if (signal?.aborted) throw signal.reason;
     if (scope?.aborted) throw scope.reason;
   };
-  // One listener per signal however many loops share it (see signal-watch.ts). The loop may be
-  // waiting for an async input's next item: either one wakes it.
-  const unwatch = [signal, scope].filter((s): s is AbortSignal => s !== undefined).map((s) => watchSignal(s, () => wake?.()));
+  // While the loop waits (for a chunk, or an async input's next item), either one wakes it. Watched
+  // only then: a loop its consumer dropped half-way, never returned, holds no listener (nor keeps a
+  // task it ran in following an outer signal: see CancelScope.release). One listener per signal
+  // however many loops share it (see signal-watch.ts).
+  const stoppers = [signal, scope].filter((s): s is AbortSignal => s !== undefined);
   try {
     for (;;) {
       throwIfStopped();
@@ -267,7 +269,13 @@ export async function* map<T, R>(fn: (item: T) => R, input: Iterable<T> | AsyncI
       }
       const index = ordered ? (window[0]?.settled ? 0 : -1) : window.findIndex((s) => s.settled !== undefined);
       if (index === -1) {
-        await new Promise<void>((resolve) => (wake = resolve));
+        const unwatch = stoppers.map((s) => watchSignal(s, () => wake?.()));
+        try {
+          // Stopped since the check above (by the input's own code, say): no listener would tell.
+          if (!stoppers.some((s) => s.aborted)) await new Promise<void>((resolve) => (wake = resolve));
+        } finally {
+          for (const stop of unwatch) stop();
+        }
         continue;
       }
       const [slot] = window.splice(index, 1) as [Slot];
@@ -297,7 +305,6 @@ export async function* map<T, R>(fn: (item: T) => R, input: Iterable<T> | AsyncI
       }
     }
   } finally {
-    for (const stop of unwatch) stop();
     const reason = new CancelledError('map() was left before its input was done');
     for (const slot of window) if (slot.settled === undefined) cancelAwaitable(slot.promise, reason);
     const closing = (source as Partial<AsyncIterator<unknown>>).return?.();

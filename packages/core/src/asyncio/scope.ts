@@ -81,23 +81,26 @@ export class CancelScope {
 
   /**
    * @internal Has a scope made by {@link oneRun} cancelled with its parents (at once, if one has
-   * been), until the returned function is called. Any other scope's signal follows its parents
-   * for good: it watches them meanwhile all the same, so that a parent whose own run has ended
-   * goes on relaying its parents' cancel to this one (see {@link release}).
+   * been), until the returned function is called; a no-op for any other scope, whose signal
+   * follows its parents for good.
    */
   followParents(): () => void {
-    const stops = this.#parents.map((parent) => (this.#relaysParents ? this.#relay(parent) : watchSignal(parent, ignore)));
+    if (!this.#relaysParents) return () => {};
+    const stops = this.#parents.map((parent) => this.#relay(parent));
     return () => stops.forEach((stop) => stop());
   }
 
   /**
-   * @internal Calls `stop` (which ends following the parents) once nothing started inside the
-   * scope is still going: the calls, waits and inner scopes that watch its signal. A task or
+   * @internal Calls `stop` (what {@link followParents} returned) once nothing started inside the
+   * scope is still pending: the calls, waits and inner scopes that watch its signal. A task or
    * `timeout()` that returned while a call it started runs on, or a gather whose first failure
    * rejected it while its other children run, still has that work stopped by an enclosing scope.
+   * At once for a scope not made by {@link oneRun}: one that runs many times, with work of its
+   * own that may never end, would keep every run's stop.
    */
   release(stop: () => void): void {
-    whenUnwatched(this.signal, stop);
+    if (this.#relaysParents) whenUnwatched(this.signal, stop);
+    else stop();
   }
 
   /** Has this scope cancelled with `parent` (at once, if it has been), until the returned function is called. */
@@ -146,11 +149,12 @@ export class CancelScope {
       return { result, body: result, settled: () => true, claim: () => {} };
     }
     const { signal } = this;
-    // A scope made for one run follows its parents while it lasts (see oneRun).
-    const stops = [this.followParents(), this.follow(currentSignal())];
-    const unfollow = (): void => stops.forEach((stop) => stop());
+    // A scope made for one run follows its parents while it lasts, and its work (see oneRun, release).
+    const relays = this.followParents();
+    const follows = this.follow(currentSignal());
     if (signal.aborted) {
-      unfollow();
+      relays();
+      follows();
       const result = Promise.reject(signal.reason);
       return { result, body: result, settled: () => true, claim: () => {} };
     }
@@ -163,7 +167,8 @@ export class CancelScope {
       const done = (): void => {
         settled = true;
         unwatch();
-        this.release(unfollow);
+        follows();
+        this.release(relays);
       };
       try {
         returned = withSignal(signal, () => fn(this));
@@ -271,8 +276,6 @@ export async function shield<T>(fn: () => T | PromiseLike<T>): Promise<T> {
   // Awaited here, not handed on: what fn returned keeps its own cancel handle out of reach.
   return await withoutSignal(fn);
 }
-
-const ignore = (): void => {};
 
 /** What a cancelled run threw once it had been cancelled, cleaning up: its caller had its cancel already. */
 function lateCleanupFailed(error: unknown): void {
