@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
 /**
  * The ES entry: the CommonJS build, its exports named one by one (read from the build, in a fresh
@@ -25,6 +25,18 @@ function esEntry(): string {
 // interleaved runs each)). It is required, not imported: on Node 22 and later, `require()` of an ES
 // module that a terminated worker was still loading could abort the whole process (V8's "IsGraphAsync
 // must be used on an instantiated module", seen once in CI on Node 22.23.3).
+/**
+ * `import.meta.url` in a CommonJS build: the file's URL made by `pathToFileURL`. tsup's own shim
+ * writes `new URL(\`file:${__filename}\`)`, which reads a `#` or `%` in the path as URL syntax:
+ * the library failed to load its parts from a folder named `a#b`.
+ */
+const importMetaInCjs: Options['esbuildOptions'] = (options, { format }) => {
+  if (format !== 'cjs') return;
+  options.define = { ...options.define, 'import.meta.url': 'importMetaUrl' };
+  // After the strict-mode directive, which must stay the file's first statement.
+  options.banner = { js: `"use strict";\nvar importMetaUrl = require('node:url').pathToFileURL(__filename).href;` };
+};
+
 export default defineConfig([
   {
     entry: { index: 'src/index.ts', 'worker-api': 'src/worker-api/index.ts' },
@@ -33,7 +45,7 @@ export default defineConfig([
     sourcemap: true,
     clean: true,
     target: 'node20',
-    shims: true,
+    esbuildOptions: importMetaInCjs,
     // periscopic and its helpers are ESM-only, and comlink's main is a UMD file whose names an ES
     // import cannot see: bundle them, so both builds load on every Node 20.
     noExternal: ['periscopic', 'zimmerframe', 'is-reference', /^comlink/],
@@ -63,7 +75,7 @@ export default defineConfig([
     outExtension: () => ({ js: '.cjs' }),
     noExternal: [/^comlink/],
     sourcemap: true,
-    shims: true,
+    esbuildOptions: importMetaInCjs,
     target: 'node20',
   },
   {
