@@ -21,8 +21,9 @@ import { Task, type TaskOptions } from './task.js';
 export class TaskGroup implements AsyncDisposable {
   /**
    * The group's scope. It follows the scope the group was made in from the group's first use until
-   * it closes and what its tasks left running has ended (see {@link #open}): not through `AbortSignal.any`, which Node 20 and 22 keep for as
-   * long as that scope lives (see CancelScope.oneRun).
+   * it closes and what its tasks left running has ended (see {@link #open}): not through
+   * `AbortSignal.any`, which Node 20 and 22 keep for as long as that scope lives (see
+   * CancelScope.oneRun).
    */
   readonly #scope = CancelScope.oneRun();
   /** Stops following the enclosing scope: set while the group is in use. */
