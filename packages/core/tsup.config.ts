@@ -18,13 +18,6 @@ function esEntry(): string {
   ].join('\n');
 }
 
-// The library, and the worker entries (their own files, so a worker loads only what it needs). The
-// library ships as ESM and CommonJS. The file Piscina loads in each thread is CommonJS: a new thread
-// then loads it without starting Node's ES module loader first, which delayed the first result
-// (`import + first result` 0.93-0.94x Piscina's against 1.09-1.14x (startup probe, 8-10
-// interleaved runs each)). It is required, not imported: on Node 22 and later, `require()` of an ES
-// module that a terminated worker was still loading could abort the whole process (V8's "IsGraphAsync
-// must be used on an instantiated module", seen once in CI on Node 22.23.3).
 /**
  * `import.meta.url` in a CommonJS build: the file's URL made by `pathToFileURL`. tsup's own shim
  * writes `new URL(\`file:${__filename}\`)`, which reads a `#` or `%` in the path as URL syntax:
@@ -37,6 +30,13 @@ const importMetaInCjs: Options['esbuildOptions'] = (options, { format }) => {
   options.banner = { js: `"use strict";\nvar importMetaUrl = require('node:url').pathToFileURL(__filename).href;` };
 };
 
+// The library, and the worker entries (their own files, so a worker loads only what it needs). The
+// library ships as ESM and CommonJS. The file Piscina loads in each thread is CommonJS: a new thread
+// then loads it without starting Node's ES module loader first, which delayed the first result
+// (`import + first result` 0.93-0.94x Piscina's against 1.09-1.14x (startup probe, 8-10
+// interleaved runs each)). It is required, not imported: on Node 22 and later, `require()` of an ES
+// module that a terminated worker was still loading could abort the whole process (V8's "IsGraphAsync
+// must be used on an instantiated module", seen once in CI on Node 22.23.3).
 export default defineConfig([
   {
     entry: { index: 'src/index.ts', 'worker-api': 'src/worker-api/index.ts' },

@@ -395,3 +395,12 @@ export class InstanceError extends ToThreadError<'ERR_TOTHREAD_INSTANCE'> {
     super('ERR_TOTHREAD_INSTANCE', message, options);
   }
 }
+
+/**
+ * Emits the warning `code`: `what`, then what was thrown (an error's stack), for a failure that
+ * comes when nobody is left to be handed it (work that went on after its caller left).
+ */
+export function warnThrown(code: string, what: string, thrown: unknown): void {
+  const detail = thrown instanceof Error ? (thrown.stack ?? String(thrown)) : String(thrown);
+  process.emitWarning(`${what}: ${detail}`, { code });
+}

@@ -9,7 +9,7 @@ import { rebuildThrown } from '../call.js';
 import { callSettings } from '../call-options.js';
 import { cancelAwaitable, currentSignal, onCancel } from '../cancel.js';
 import { defaultPool } from '../default-pool.js';
-import { CancelledError, CloneError, cloneErrorAt, PoolClosedError } from '../errors.js';
+import { CancelledError, CloneError, cloneErrorAt, PoolClosedError, warnThrown } from '../errors.js';
 import { Pool, type TaskExtra } from '../pool.js';
 import type { MapChunkResult } from '../protocol.js';
 import * as check from '../validate.js';
@@ -324,6 +324,5 @@ export async function* map<T, R>(fn: (item: T) => R, input: Iterable<T> | AsyncI
 
 /** What an async input's `return()` threw once its pending item came, after map() was left. */
 function lateCloseFailed(error: unknown): void {
-  const detail = error instanceof Error ? (error.stack ?? String(error)) : String(error);
-  process.emitWarning(`map() was left while its async input was producing an item; closing the input afterwards threw: ${detail}`, { code: 'TOTHREAD_LATE_INPUT_ERROR' });
+  warnThrown('TOTHREAD_LATE_INPUT_ERROR', 'map() was left while its async input was producing an item; closing the input afterwards threw', error);
 }

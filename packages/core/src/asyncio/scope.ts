@@ -6,7 +6,7 @@
 import { captureSite, locate } from '../call-site.js';
 import { cancelAwaitable, currentSignal, isCancellation, onCancel, withoutSignal, withSignal } from '../cancel.js';
 import { watchSignal, whenUnwatched } from '../signal-watch.js';
-import { CancelledError, TimeoutError } from '../errors.js';
+import { CancelledError, TimeoutError, warnThrown } from '../errors.js';
 import * as check from '../validate.js';
 
 /** Set while {@link CancelScope.oneRun} constructs its scope. */
@@ -279,8 +279,5 @@ export async function shield<T>(fn: () => T | PromiseLike<T>): Promise<T> {
 
 /** What a cancelled run threw once it had been cancelled, cleaning up: its caller had its cancel already. */
 function lateCleanupFailed(error: unknown): void {
-  const detail = error instanceof Error ? (error.stack ?? String(error)) : String(error);
-  process.emitWarning(`Work cancelled (a timeout, a cancelled task or scope) went on and threw after its caller had the cancellation (cleaning up, say): ${detail}`, {
-    code: 'TOTHREAD_LATE_CLEANUP_ERROR',
-  });
+  warnThrown('TOTHREAD_LATE_CLEANUP_ERROR', 'Work cancelled (a timeout, a cancelled task or scope) went on and threw after its caller had the cancellation (cleaning up, say)', error);
 }
