@@ -142,7 +142,7 @@ describe('every cancellation path stops a running sync loop in its worker, and t
     await expectStoppedAndServing();
   });
 
-  it('a timeout() stops work that outlives the task, gather or group it was started in, however deep, while that work runs', async () => {
+  it('a timeout() stops work that outlives the task, gather or group it was started in, however deep, and work that these start later', async () => {
     const starts: Array<[string, () => unknown]> = [
       // a call a task started and did not await: the task has ended, the call runs on
       ['a call left running by a finished task', () => void createTask(() => void pool.toThread(spinForever))],
@@ -151,6 +151,14 @@ describe('every cancellation path stops a running sync loop in its worker, and t
       ['a child of a failed gather()', () => void settle(gather(() => pool.toThread(spinForever), () => Promise.reject(new Error('first failure'))))],
       ['a call left running by a task of a closed task group', () => taskGroup((tasks) => void tasks.create(() => void pool.toThread(spinForever)))],
       ['a call left running by a finished cancelScope()', () => cancelScope(() => void pool.toThread(spinForever))],
+      // work the ended scope starts later, when nothing of it was pending any more
+      ['a call a finished task starts from a timer', () => void createTask(() => void setTimeout(() => void pool.toThread(spinForever), 20))],
+      ['a call a finished cancelScope() starts after its last pending call ended', () => cancelScope(() => void settle((async () => {
+        await pool.toThread((x: number) => x, 1);
+        await sleep(20);
+        await pool.toThread(spinForever);
+      })()))],
+      ['a task a finished task starts from a timer', () => void createTask(() => void setTimeout(() => void createTask(() => pool.toThread(spinForever)), 20))],
     ];
     for (const [what, begin] of starts) {
       const outcome = await settle(
@@ -163,6 +171,24 @@ describe('every cancellation path stops a running sync loop in its worker, and t
       // Before: the call escaped the timeout and spun on, holding the pool's only worker.
       expect(await settle(waitFor(pool.toThread((a: number, b: number) => a * b, 6, 7), 5_000)), what).toBe(42);
     }
+  });
+
+  it('work a finished task starts after its enclosing timeout() fired is refused with the timeout', async () => {
+    let later!: Promise<unknown>;
+    let made!: () => void;
+    const making = new Promise<void>((resolve) => (made = resolve));
+    const outcome = await settle(
+      timeout(50, async () => {
+        await createTask(() => void setTimeout(() => {
+          later = settle(pool.toThread((x: number) => x, 1));
+          made();
+        }, 150));
+        await new Promise(() => {});
+      }),
+    );
+    expect(outcome).toBeInstanceOf(TimeoutError);
+    await making;
+    expect(await later).toBe(outcome); // before: it ran, and answered 1
   });
 
   it('a failure in a task group cancels its siblings', async () => {

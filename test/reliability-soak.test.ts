@@ -127,6 +127,25 @@ it('stops following a long-lived signal once the calls that finished tasks, gath
   expect(getEventListeners(lifelong, 'abort')).toHaveLength(0);
 });
 
+it('follows a long-lived signal again while work a finished task starts later runs, and lets it go once that work has ended', async () => {
+  await using pool = createPool({ maxThreads: 1 });
+  const lifelong = new AbortController().signal;
+  const sleepSync = (ms: number): string => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  let later!: Promise<unknown[]>;
+  let begun!: () => void;
+  const begin = new Promise<void>((resolve) => (begun = resolve));
+  await createTask(() => void setTimeout(() => {
+    later = Promise.all([pool.toThread(sleepSync, 100), ...Array.from({ length: 50 }, () => pool.toThread(sleepSync, 0))]);
+    begun();
+  }, 20), { signal: lifelong });
+  expect(getEventListeners(lifelong, 'abort')).toHaveLength(0); // the task is over, and nothing of it pending
+  await begin;
+  expect(getEventListeners(lifelong, 'abort')).toHaveLength(1); // its later calls follow it, through one listener
+  await later;
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(getEventListeners(lifelong, 'abort')).toHaveLength(0);
+});
+
 it('holds no listener on a long-lived signal for tasks that ran in a shared scope whose own work goes on, or that left a map() loop half-read', async () => {
   await using pool = createPool({ maxThreads: 1 });
   const lifelong = new AbortController().signal;

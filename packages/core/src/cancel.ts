@@ -42,9 +42,35 @@ class Canceller extends Identity {
  */
 export type Cancels = ((reason: unknown) => void) | { cancel(reason: unknown): void };
 
-/** The signal of the innermost cancel scope around the caller, if any. */
+/** A scope that follows its parents only while work inside it is pending (see CancelScope.oneRun). */
+export interface Rejoins {
+  /** Follows its parents again, if it had let them go, while the work starting now is pending. */
+  rejoin(): void;
+}
+
+/** The scopes of {@link Rejoins}, by their signal (what the ambient context carries). */
+const rejoiners = new WeakMap<AbortSignal, Rejoins>();
+
+/** Has `scope`, whose signal is `signal`, rejoin its parents whenever work starts inside it (see {@link currentSignal}). */
+export function registerRejoin(signal: AbortSignal, scope: Rejoins): void {
+  rejoiners.set(signal, scope);
+}
+
+/** Has the scope of `signal` follow its parents again (see {@link Rejoins}); nothing for other signals. */
+export function rejoin(signal: AbortSignal): void {
+  rejoiners.get(signal)?.rejoin();
+}
+
+/**
+ * The signal of the innermost cancel scope around the caller, if any. What asks for it is about to
+ * start work in that scope (a call, a wait, an inner scope): a scope that had let its parents go
+ * (its run over, nothing of it pending) follows them again while that work is pending, so that an
+ * enclosing `timeout()` still stops work it starts later (after a timer, say).
+ */
 export function currentSignal(): AbortSignal | undefined {
-  return ambient.getStore();
+  const signal = ambient.getStore();
+  if (signal !== undefined) rejoiners.get(signal)?.rejoin();
+  return signal;
 }
 
 /** Runs `fn` with `signal` as the ambient cancel signal of everything it starts. */

@@ -4,7 +4,7 @@
  * a signal by hand. Scopes nest: cancelling an outer scope cancels the inner ones.
  */
 import { captureSite, locate } from '../call-site.js';
-import { cancelAwaitable, currentSignal, isCancellation, onCancel, withoutSignal, withSignal } from '../cancel.js';
+import { cancelAwaitable, currentSignal, isCancellation, onCancel, registerRejoin, rejoin, withoutSignal, withSignal } from '../cancel.js';
 import { watchSignal, whenUnwatched } from '../signal-watch.js';
 import { CancelledError, TimeoutError, warnThrown } from '../errors.js';
 import * as check from '../validate.js';
@@ -31,8 +31,12 @@ export class CancelScope {
   readonly #controller = new AbortController();
   /** The signals it was made to follow: the enclosing scope's where it was made, and `options.signal`. */
   readonly #parents: readonly AbortSignal[];
-  /** Made for one run (see {@link oneRun}): it follows its parents only while that run lasts. */
+  /** Made for one run (see {@link oneRun}): it follows its parents only while that run, or work started inside it, lasts. */
   readonly #relaysParents: boolean;
+  /** How many hold it following its parents (its run, work started after it: see {@link followParents}). */
+  #holds = 0;
+  /** Stops following the parents, while it does. */
+  #unrelay: (() => void) | undefined;
   /** Aborts when this scope, an enclosing scope, or `options.signal` is cancelled. */
   readonly signal: AbortSignal;
 
@@ -51,6 +55,7 @@ export class CancelScope {
     this.signal = this.#controller.signal;
     const aborted = parents.find((parent) => parent.aborted);
     if (aborted !== undefined) this.cancel(aborted.reason);
+    else registerRejoin(this.signal, this);
   }
 
   /**
@@ -86,8 +91,34 @@ export class CancelScope {
    */
   followParents(): () => void {
     if (!this.#relaysParents) return () => {};
-    const stops = this.#parents.map((parent) => this.#relay(parent));
-    return () => stops.forEach((stop) => stop());
+    if (this.#holds++ === 0) {
+      const stops = this.#parents.map((parent) => this.#relay(parent));
+      this.#unrelay = () => stops.forEach((stop) => stop());
+    }
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      if (--this.#holds > 0) return;
+      const unrelay = this.#unrelay;
+      this.#unrelay = undefined;
+      unrelay?.();
+    };
+  }
+
+  /**
+   * @internal Work starts inside this scope (see currentSignal): a scope made by {@link oneRun}
+   * that has let its parents go (its run over, nothing of it pending) follows them again, and its
+   * parents theirs, until that work is over (see {@link release}). A task's timer that starts a call
+   * after the task returned, or a call started after the last one pending ended, is then stopped by
+   * an enclosing `timeout()` too; in a scope whose parent was cancelled meanwhile it is refused.
+   */
+  rejoin(): void {
+    if (this.#holds > 0 || this.signal.aborted) return;
+    for (const parent of this.#parents) rejoin(parent);
+    const stop = this.followParents();
+    // Let go once that work is over: what starts it watches the signal within this tick.
+    queueMicrotask(() => this.release(stop));
   }
 
   /**
