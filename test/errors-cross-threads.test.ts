@@ -191,6 +191,25 @@ describe('values that cannot cross threads', () => {
     expect(await pool.toThread(() => 'alive')).toBe('alive');
   });
 
+  it('tells kinds apart as structured clone does, not by prototype: a Map from a vm context, an object made from Error.prototype, a web stream; the worker survives', async () => {
+    // Before: each of these passed the check, then posting the answer killed the worker, and the
+    // caller got a CloneError blaming the arguments or a WorkerExitError, after the function had run.
+    const vmMap = (await caught(pool.toThread(async () => {
+      const { runInNewContext } = await import('node:vm');
+      return { table: runInNewContext('new Map([["k", () => 1]])') as Map<string, unknown> };
+    }))) as CloneError;
+    expect(vmMap).toMatchObject({ name: 'CloneError', path: 'result.table.get("k")' });
+    const notAnError = (await caught(pool.toThread(() => ({ e: Object.assign(Object.create(Error.prototype) as object, { handler() {} }) })))) as CloneError;
+    expect(notAnError).toMatchObject({ name: 'CloneError', path: 'result.e.handler' });
+    const stream = (await caught(pool.toThread(() => ({ status: 200, body: new Response('hello').body })))) as CloneError;
+    expect(stream).toMatchObject({ name: 'CloneError', path: 'result.body' });
+    expect(stream.message).toContain('it is a ReadableStream, which can only be moved between threads, not copied');
+    // A boxed primitive travels as its value alone: a Buffer on it is not counted among those sent.
+    const boxed = await pool.toThread(() => [Object.assign(new String('s'), { dropped: Buffer.from('d') }), new Uint8Array([2]), Buffer.from('y')]);
+    expect(boxed.slice(1).map((v) => Buffer.isBuffer(v))).toEqual([false, true]);
+    expect(await pool.toThread(() => 'alive')).toBe('alive');
+  });
+
   it('rebuilds real errors, which structured clone copies again whole (to another call, a port)', async () => {
     const error = (await caught(pool.toThread(parseSync, 'a,!'))) as ParseError;
     expect(types.isNativeError(error)).toBe(true);

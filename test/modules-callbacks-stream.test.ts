@@ -170,6 +170,34 @@ describe('callbacks across threads', () => {
     expect(batched.every(({ bytes }, i) => Buffer.isBuffer(bytes) && bytes.toString() === String(i))).toBe(true);
   });
 
+  it("keeps a Buffer a Buffer in what a call throws: execSync's stderr, an error's fields and cause, a thrown Buffer, in a stream and a map() too", async () => {
+    const failed = await settle(pool.toThread(async () => (await import('node:child_process')).execSync('echo oops >&2; exit 3', { stdio: 'pipe' })));
+    const { status, stderr } = failed as { status: number; stderr: Buffer };
+    expect([status, Buffer.isBuffer(stderr), stderr.toString()]).toEqual([3, true, 'oops\n']); // before: '111,111,112,115,10'
+    const fields = (await settle(pool.toThread(() => {
+      throw Object.assign(new Error('with fields', { cause: Buffer.from('cause') }), { body: Buffer.from('body'), nested: { list: [new Uint8Array([1]), Buffer.from('deep')] } });
+    }))) as Error & { body: Buffer; nested: { list: Uint8Array[] } };
+    expect([fields.cause, fields.body, fields.nested.list[1]].map((b) => Buffer.isBuffer(b) && b.toString())).toEqual(['cause', 'body', 'deep']);
+    expect(Buffer.isBuffer(fields.nested.list[0])).toBe(false); // a plain Uint8Array stays one
+    const raw = await settle(pool.toThread(() => {
+      throw Buffer.from('raw');
+    }));
+    expect([Buffer.isBuffer(raw), String(raw)]).toEqual([true, 'raw']);
+    const inStream = await settle((async () => {
+      for await (const _ of pool.toThread(function* () {
+        yield 1;
+        throw Object.assign(new Error('stream failed'), { body: Buffer.from('s') });
+      }));
+    })());
+    expect(Buffer.isBuffer((inStream as { body: unknown }).body)).toBe(true);
+    const inMap = await settle((async () => {
+      for await (const _ of map((text: string) => {
+        throw Object.assign(new Error('item failed'), { body: Buffer.from(text) });
+      }, ['m'], { pool }));
+    })());
+    expect(Buffer.isBuffer((inMap as { body: unknown }).body)).toBe(true);
+  });
+
   it('sends a small view of a larger buffer as the bytes it covers only: a result, a batched result, a streamed value and a map() value', async () => {
     // Structured clone copies a view's whole ArrayBuffer: before, each of these carried 8 KiB (a
     // small Buffer's pool slab) or 8 MiB.

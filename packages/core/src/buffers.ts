@@ -7,8 +7,11 @@
  * In what a worker sends back (a result, a streamed value, a `map()` value), a Buffer nested in an
  * object, an array, a Map's value or an error's cause is noted too, by the check that the value can
  * be sent (see clone-check.ts, BufferNote);
+ * so is one in a thrown value or an error's fields (see error-codec.ts);
  * one in a Set or a Map's key, or nested in an argument, arrives as a Uint8Array.
  */
+
+import { types } from 'node:util';
 
 /** True for a Node Buffer (a Uint8Array of Buffer's class). */
 export function isBuffer(value: unknown): boolean {
@@ -66,28 +69,45 @@ type Put = ((view: Uint8Array) => void) | undefined;
 function eachView(value: unknown, visit: (view: Uint8Array, put: Put) => void, seen: Set<object>, put?: Put): void {
   if (typeof value !== 'object' || value === null || seen.has(value)) return;
   if (ArrayBuffer.isView(value)) {
-    if (value instanceof Uint8Array) visit(value, put);
+    if (types.isUint8Array(value)) visit(value, put);
     return;
   }
-  if (value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp || (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer)) return;
+  // Kinds by what the object is, as the check and structured clone tell them (see clone-check.ts, find).
+  if (types.isArrayBuffer(value) || types.isDate(value) || types.isRegExp(value) || types.isBoxedPrimitive(value) || types.isSharedArrayBuffer(value)) return;
   seen.add(value);
-  if (value instanceof Error) {
+  if (types.isNativeError(value)) {
     if ('cause' in value) eachView(value.cause, visit, seen, (view) => void (value.cause = view));
     return;
   }
-  if (value instanceof Map) {
-    for (const [k, v] of value) {
+  if (types.isMap(value)) {
+    const map = value as Map<unknown, unknown>;
+    for (const [k, v] of map) {
       eachView(k, visit, seen);
-      eachView(v, visit, seen, (view) => void value.set(k, view));
+      eachView(v, visit, seen, (view) => void map.set(k, view));
     }
     return;
   }
-  if (value instanceof Set) {
-    for (const v of value) eachView(v, visit, seen);
+  if (types.isSet(value)) {
+    for (const v of value as Set<unknown>) eachView(v, visit, seen);
     return;
   }
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) eachView(record[key], visit, seen, (view) => void (record[key] = view));
+}
+
+/**
+ * Worker side, for values sent apart from the check (a thrown value, an error's fields): the
+ * places of the Buffers nested in `value`, in the order {@link restoreNested} counts views;
+ * undefined when there is none.
+ */
+export function nestedBufferPlaces(value: unknown): number[] | undefined {
+  let places: number[] | undefined;
+  let at = 0;
+  eachView(value, (view, put) => {
+    if (put !== undefined && Buffer.isBuffer(view)) (places ??= []).push(at);
+    at++;
+  }, new Set());
+  return places;
 }
 
 /**

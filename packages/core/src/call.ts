@@ -225,8 +225,12 @@ export class Call {
     const name = (error as { name?: unknown } | null)?.name;
     const detail = error instanceof Error ? error.message : String(error);
     let failure: Error;
-    // Node 20 gives this its own code; Node 22 and later, a DataCloneError saying so.
-    if (code === 'ERR_MISSING_TRANSFERABLE_IN_TRANSFER_LIST' || (name === 'DataCloneError' && /not listed in transferList/i.test(detail))) {
+    const refused = name === 'DataCloneError' || code === 'ERR_MISSING_TRANSFERABLE_IN_TRANSFER_LIST' || code === 'ERR_INVALID_TRANSFER_OBJECT';
+    if (refused && when === 'answered') {
+      // The answer, not the arguments: the worker's check let through something posting it refused.
+      failure = new CloneError('result', `the worker could not post it (${detail}), after \`${this.name}\` had run to the end: what the call did stands`, { cause: error });
+    } else if (code === 'ERR_MISSING_TRANSFERABLE_IN_TRANSFER_LIST' || (name === 'DataCloneError' && /not listed in transferList/i.test(detail))) {
+      // Node 20 gives this its own code; Node 22 and later, a DataCloneError saying so.
       failure = new CloneError('args', `a MessagePort (or another value that can only move) is not moved: mark it with transfer(), or list it in options.transfer (${detail})`, { cause: error });
     } else if (name === 'DataCloneError' || code === 'ERR_INVALID_TRANSFER_OBJECT') {
       // The list the caller wrote, or else the arguments (with what transfer() marked in them).

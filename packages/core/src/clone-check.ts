@@ -9,6 +9,8 @@ import { types } from 'node:util';
 import { CloneError } from './errors.js';
 
 const UNCLONEABLE_TAGS = new Set(['WeakMap', 'WeakSet', 'WeakRef', 'Promise', 'FinalizationRegistry', 'Generator', 'AsyncGenerator']);
+/** Web streams: a worker can move one (a transfer list) but never copy it, and nothing moves what it sends back. */
+const STREAMS = new Set(['ReadableStream', 'WritableStream', 'TransformStream']);
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 /**
  * Platform objects whose state lives in internal slots: structured clone copies them as `{}` (Node
@@ -55,7 +57,7 @@ export const DETACHED = 'its ArrayBuffer was already moved to another thread (by
  * would never answer.
  */
 export function isDetached(buffer: unknown): boolean {
-  if (!(buffer instanceof ArrayBuffer) || buffer.byteLength > 0) return false;
+  if (!types.isArrayBuffer(buffer) || buffer.byteLength > 0) return false;
   const flag = (buffer as { detached?: unknown }).detached; // Node 22+
   if (typeof flag === 'boolean') return flag;
   try {
@@ -228,33 +230,38 @@ function find(value: unknown, seen: Set<object>, toMain: boolean, nesting: numbe
   if (typeof value === 'symbol') return here(`it is ${describe(value)}`);
   if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;
   if (toMain && nesting > MAX_NESTING) return here(TOO_DEEP, { tooDeep: true });
-  // What reading a level costs the main thread's stack (see MAX_NESTING).
-  const deeper = nesting + (Array.isArray(value) || value instanceof Map || value instanceof Set || value instanceof Error ? 1 : 2);
   // First: a Proxy's traps run on anything else asked of it.
   if (types.isProxy(value)) return here('it is a Proxy (a reactive or wrapped object, say): pass a plain copy of its data');
   // Plain objects and arrays, most of what calls send, skip the checks of other kinds. The walk
   // stays in this one function, one stack frame a level, to go as deep as structured clone does.
   const proto = Object.getPrototypeOf(value) as unknown;
+  // What reading a level costs the main thread's stack (see MAX_NESTING).
+  const deeper = nesting + (proto === Object.prototype ? 2 : proto === Array.prototype || Array.isArray(value) || types.isMap(value) || types.isSet(value) || types.isNativeError(value) ? 1 : 2);
   if (proto !== Object.prototype && proto !== Array.prototype) {
     if (toMain && value instanceof MessagePort) return here('it is a MessagePort, which can be moved to a worker but not sent back');
+    // Kinds as structured clone tells them, by what the object is (util.types), not by its
+    // prototype: a Map made in a vm context is a Map, an object made from Error.prototype is not an error.
     // A DataView on a moved buffer throws when its length is read: its buffer is asked instead.
-    if (value instanceof DataView) return isDetached(value.buffer) ? here(DETACHED) : undefined;
-    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
-      if (note !== undefined && value instanceof Uint8Array) {
+    if (types.isDataView(value)) return isDetached((value as DataView).buffer) ? here(DETACHED) : undefined;
+    if (ArrayBuffer.isView(value) || types.isArrayBuffer(value)) {
+      if (note !== undefined && types.isUint8Array(value)) {
         if (Buffer.isBuffer(value)) (note.found ??= []).push(note.at);
         note.at++;
       }
       // Only an empty one can have moved away (`.buffer` is not read otherwise: V8 would allocate one for a small typed array).
       return value.byteLength === 0 && isDetached(ArrayBuffer.isView(value) ? value.buffer : value) ? here(DETACHED) : undefined;
     }
-    if (value instanceof Date || value instanceof RegExp) return undefined;
-    if (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer) return undefined;
-    if (value instanceof Error) {
+    // Copied as their value alone (a boxed primitive's own fields are not sent).
+    if (types.isDate(value) || types.isRegExp(value) || types.isBoxedPrimitive(value) || types.isSharedArrayBuffer(value)) return undefined;
+    if (toMain && STREAMS.has(tagOf(value)) && isPlatform(value, tagOf(value))) {
+      return here(`it is a ${tagOf(value)}, which can only be moved between threads, not copied: read it here and send what it holds (its bytes, or an array of its chunks)`);
+    }
+    if (types.isNativeError(value)) {
       // Cloned as its message, stack and cause: a cause it cannot clone fails the whole error, and
       // so does a chain of causes that comes back to an error on it (V8 cannot read that back).
       const chain = new Set<unknown>();
       let at: unknown = value;
-      for (let depth = 1; at instanceof Error && 'cause' in at; depth++) {
+      for (let depth = 1; types.isNativeError(at) && 'cause' in at; depth++) {
         chain.add(at);
         at = at.cause;
         if (chain.has(at)) return { ...here('it is an error whose cause chain comes back to itself, which structured clone cannot copy: end the chain'), at: Array<string>(depth).fill('.cause') };
@@ -276,10 +283,10 @@ function find(value: unknown, seen: Set<object>, toMain: boolean, nesting: numbe
     if (instead !== undefined && isPlatform(value, tag)) return here(`it is ${describe(value)}, which structured clone cannot copy (its data is internal): ${instead}`);
     // `arr.values()`, `map.keys()`, an iterator helper (Node 22+).
     if (tag !== 'Object' && tag !== 'Array' && (tag.endsWith('Iterator') || tag.endsWith('Iterator Helper'))) return here(`it is an iterator (${tag}): spread it into an array first ([...iterator])`);
-    if (value instanceof Map) {
+    if (types.isMap(value)) {
       seen.add(value);
       let i = 0;
-      for (const [k, v] of value) {
+      for (const [k, v] of value as Map<unknown, unknown>) {
         const inKey = find(k, seen, toMain, deeper);
         if (inKey) return under(inKey, `.keys()[${i}]`);
         // An entry is named by its key (by its index when the key is not plain).
@@ -289,10 +296,10 @@ function find(value: unknown, seen: Set<object>, toMain: boolean, nesting: numbe
       }
       return undefined;
     }
-    if (value instanceof Set) {
+    if (types.isSet(value)) {
       seen.add(value);
       let i = 0;
-      for (const v of value) {
+      for (const v of value as Set<unknown>) {
         const found = find(v, seen, toMain, deeper);
         if (found) return under(found, `.values()[${i}]`);
         i++;

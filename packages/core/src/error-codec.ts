@@ -7,6 +7,7 @@ import { CallbackError, CloneError, ExportError, InstanceError, ModuleLoadError,
 import type { CtorRef, Mutable, NestedError, WireError, WireThrown } from './protocol.js';
 import { isPlainContainer } from './containers.js';
 import { findUncloneable, isPlatformObject, tagOf } from './clone-check.js';
+import { asBuffer, isBuffer, nestedBufferPlaces, restoreNested } from './buffers.js';
 
 /** tothread's own errors that worker code throws: rebuilt with their class on the main thread. */
 const OWN: Readonly<Record<string, Function>> = Object.assign(Object.create(null) as object, {
@@ -149,7 +150,7 @@ export function encodeThrown(
   if (known !== undefined) return known;
   // `depth` bounds how deep a chain of causes goes (not how many errors there are: an
   // AggregateError of 100 keeps them all).
-  if (!isErrorLike(thrown) || depth > MAX_DEPTH) return { kind: 'value', value: cloneable(thrown) };
+  if (!isErrorLike(thrown) || depth > MAX_DEPTH) return valueWire(cloneable(thrown));
   // From the prototype: an own `constructor` property must not hide the class.
   const ctor = safe(() => (Object.getPrototypeOf(thrown) as { constructor?: unknown } | null)?.constructor, undefined);
   let ctorRef: CtorRef | undefined;
@@ -198,7 +199,15 @@ export function encodeThrown(
     const value = safe(() => (Object.hasOwn(thrown, key) ? (thrown as unknown as Record<string, unknown>)[key] : ''), '');
     if (typeof value !== 'string' && !(key in props)) props[key] = cloneable(value);
   }
+  const propBuffers = nestedBufferPlaces(props); // an `execSync` failure's `stdout` and `stderr`
+  if (propBuffers !== undefined) error.propBuffers = propBuffers;
   return wire;
+}
+
+/** A thrown value that is not an error, as it is sent, with where its Buffers are (they arrive as Uint8Arrays). */
+function valueWire(value: unknown): WireThrown {
+  const buffers = isBuffer(value) ? true : nestedBufferPlaces(value);
+  return buffers === undefined ? { kind: 'value', value } : { kind: 'value', value, buffers };
 }
 
 /** How deep, how many, and among how many members errors are looked for inside an error's plain-object fields. */
@@ -261,7 +270,7 @@ export function decodeThrown(
   decoded: Map<WireThrown, unknown> = new Map(),
   causes: ReadonlySet<WireThrown> = new Set(),
 ): unknown {
-  if (wire.kind === 'value') return wire.value;
+  if (wire.kind === 'value') return wire.buffers === true ? asBuffer(wire.value) : restoreNested(wire.value, wire.buffers);
   if (decoded.has(wire)) return decoded.get(wire); // an error met twice is one object, as it was
   const inner = (value: WireThrown): unknown => decodeThrown(value, resolveCtor, decoded);
   const { error } = wire;
@@ -298,6 +307,7 @@ export function decodeThrown(
  * the class's prototype, or a key like `__proto__`, must not change what is rebuilt.
  */
 function defineFields(target: object, error: WireError, inner: (value: WireThrown) => unknown): void {
+  restoreNested(error.props, error.propBuffers); // the wire is this thread's copy
   const errorProps = error.errorProps ?? {};
   const nestedErrors = error.nestedErrors ?? {};
   for (const [key, value] of Object.entries(error.props)) {

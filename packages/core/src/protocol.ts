@@ -241,7 +241,8 @@ export type TaskResponse = (
 /** A thrown value on the wire: an error rebuilt field by field, or any other value as it is. */
 export type WireThrown =
   | { readonly kind: 'error'; readonly error: WireError }
-  | { readonly kind: 'value'; readonly value: unknown };
+  /** `buffers`: `true` when `value` is a Buffer, else the places of the Buffers nested in it (see buffers.ts, nestedBufferPlaces). */
+  | { readonly kind: 'value'; readonly value: unknown; readonly buffers?: readonly number[] | true };
 
 /** Which constructor rebuilds an error on the main thread. */
 export type CtorRef =
@@ -264,6 +265,8 @@ export interface WireError {
   readonly ctor: CtorRef | undefined;
   /** Own enumerable properties (`code`, `errno`, your fields); values that cannot be cloned become strings. */
   readonly props: Readonly<Record<string, unknown>>;
+  /** The places of the Buffers in `props`' values (see buffers.ts, nestedBufferPlaces). */
+  readonly propBuffers?: readonly number[];
   /** Own enumerable properties holding an error (`originalError`, `inner`): encoded whole, like `cause`. */
   readonly errorProps?: Readonly<Record<string, WireThrown>>;
   /**
