@@ -4,6 +4,7 @@
  * signal by hand), and a registry that can cancel a plain `toThread()` promise.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { awaitedAt, LAZY, type Site } from './call-site.js';
 import { CancelledError } from './errors.js';
 
 const ambient = new AsyncLocalStorage<AbortSignal>();
@@ -103,6 +104,17 @@ export function cancelAwaitable(target: unknown, reason: unknown): boolean {
   if (typeof cancel === 'function') cancel(reason);
   else cancel.cancel(reason);
   return true;
+}
+
+/**
+ * What a call form gets back: the call's promise, cancellable through `cancel`. A call whose site
+ * is found only if it fails ({@link LAZY}) gets its promise as its awaiters see it (awaitedAt),
+ * made here so that it is the one promise a call form needs.
+ */
+export function cancellable(promise: Promise<unknown>, site: Site, cancel: Cancels): Promise<unknown> {
+  const awaited = site === LAZY ? awaitedAt(promise) : promise;
+  onCancel(awaited, cancel);
+  return awaited;
 }
 
 const ignore = (): void => {};

@@ -7,12 +7,13 @@
 import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { Batcher } from './batcher.js';
-import { awaitedAt, LAZY, locate, type Site } from './call-site.js';
-import { Call, timeoutError, type CallHooks, type CallOutcome, type CallState } from './call.js';
+import { locate, type Site } from './call-site.js';
+import { Call, type CallHooks, type CallOutcome, type CallState } from './call.js';
 import { CallQueue } from './call-queue.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { prepareArgs, type CallbackCount, type CallbackFailures } from './args.js';
-import { cancelAwaitable, cancelledBy, currentSignal, isWithdrawal, onCancel, quiet, type Cancels, type TaskSignal } from './cancel.js';
+import { armRunTimer, runEnded, runStarted, startTimer } from './call-timers.js';
+import { cancellable, cancelledBy, currentSignal, isWithdrawal, quiet, type TaskSignal } from './cancel.js';
 import { CallbackError, CancelledError, CloneError, PoolClosedError, QueueFullError, ToThreadError, UnsupportedFunctionError } from './errors.js';
 import { refuseMovedAway } from './clone-check.js';
 import { resolveFunction } from './fn/resolve.js';
@@ -21,12 +22,12 @@ import { Line } from './line.js';
 import { answerOutputQuery } from './output-flow.js';
 import { diedOutsideAnyCall, streamStopped, type FnRef, type Mutable, type ReplyMessage, type StreamRef, type TaskOp, type TaskRequest, type TaskResponse } from './protocol.js';
 import { resolveOptions, type PoolOptions, type Resolved } from './pool-options.js';
+import { PoolEnding, type Adopted } from './pool-ending.js';
 import { bufferPlaces } from './buffers.js';
-import { RoomQueue } from './room.js';
+import { RoomQueue, waitForRoom, type RoomHost } from './room.js';
 import { ThreadLimit } from './thread-limit.js';
 import { ThreadTimes } from './thread-times.js';
 import { makeThreaded, makeToThread, type AnyFunction, type Threaded, type ToThread } from './to-thread.js';
-import * as check from './validate.js';
 import { startFailure, startingWorkers, startWorkers, warnWorkerFailed } from './workers.js';
 
 /** What a call form adds to a plain call: an operation other than `call`, a stream, a known target. */
@@ -70,14 +71,6 @@ export interface PoolStats {
   readonly cancelled: number;
 }
 
-/** A worker a pool lends to others (createInstance), as the pool sees it. */
-export interface Adopted {
-  /** Resolves once none of its calls is running. */
-  drained(): Promise<void>;
-  /** Ends it: calls still running fail with a PoolClosedError saying `message`. */
-  stop(message: string): Promise<void>;
-}
-
 /** Where a pool is in its life. */
 export type PoolState = 'open' | 'closing' | 'closed';
 
@@ -111,8 +104,6 @@ export class Pool {
   readonly #running = new Set<Call>();
   /** Whether a worker of this pool has ever started (see worker/entry.ts). */
   #booted = false;
-  /** The workers this pool lends to others (createInstance): close() waits for their calls, then stops them. */
-  readonly #adopted = new Set<Adopted>();
   /**
    * Calls sent alone whose timeout counts run time, by the id their worker names them by: when a
    * call starts (its timer starts), and when it has run but its answer waits for its output (it stops).
@@ -142,11 +133,14 @@ export class Pool {
   #drained: Array<() => void> = [];
   /** Calls waiting for room in a full queue (`queueFull: 'wait'`). */
   readonly #room = new RoomQueue();
-  #closing: Promise<void> | undefined;
-  /** What a call made before close() or destroy(), but not queued by then, is refused with (as the queued ones are). */
-  #closedBefore: string | undefined;
-  /** The one ending of the workers, however many close()/destroy() calls ask for it. */
-  #terminating: Promise<void> | undefined;
+  /** What a call waiting for room needs of the pool (see room.ts). */
+  readonly #roomHost: RoomHost = {
+    enqueue: (fn, args, settings, scope, site, task, waited, shown) => this.#enqueue(fn, args, settings, scope, site, task, waited, shown),
+    refused: (error, signals) => this.#countRefused(error, signals),
+    grant: () => this.#grantRoom(),
+  };
+  /** How the pool ends (close, destroy), and what becomes of its calls when its workers go. */
+  readonly #ending: PoolEnding;
 
   /**
    * @throws {TypeError | RangeError} when an option has the wrong type or range.
@@ -159,6 +153,19 @@ export class Pool {
       starting: () => this.#piscina !== undefined && startingWorkers(this.#piscina) > 0,
       running: () => this.#dispatched,
       ...(this.#times && { read: this.#times.read }),
+    });
+    this.#ending = new PoolEnding({
+      running: this.#running,
+      queue: this.#queue,
+      room: this.#room,
+      batcher: this.#batcher,
+      limit: this.#limit,
+      times: this.#times,
+      state: () => this.#state,
+      setState: (state) => (this.#state = state),
+      drained: () => (this.#dispatched > 0 || this.#batcher.awaiting > 0 ? new Promise<void>((resolve) => this.#drained.push(resolve)) : undefined),
+      workers: () => this.#piscina,
+      dropWorkers: () => (this.#piscina = undefined),
     });
     this.toThread = makeToThread((fn, args, settings, site, task) => this.submit(fn, args, settings, site, task));
   }
@@ -214,8 +221,7 @@ export class Pool {
    */
   adopt(adopted: Adopted): () => void {
     if (this.#state !== 'open') throw new PoolClosedError();
-    this.#adopted.add(adopted);
-    return () => this.#adopted.delete(adopted);
+    return this.#ending.adopt(adopted);
   }
 
   /** @internal The live worker threads, for fault-injection tests; not part of the public API. */
@@ -253,7 +259,7 @@ export class Pool {
   /** A call whose function is being located, or made behind one, enters the queue in its turn (see line.ts). Apart from submit(), whose every call would otherwise pay for this closure's context. */
   #enqueueInLine(ref: FnRef | Promise<FnRef>, args: readonly unknown[], settings: CallSettings, scope: AbortSignal | undefined, site: Site, task: TaskExtra): Promise<unknown> {
     // Counted as queued meanwhile: one that never enters the queue is counted as it ends, as one
-    // refused while it waits for room is (see #waitForRoom).
+    // refused while it waits for room is (see waitForRoom in room.ts).
     const refused = (error: unknown, cancelled: boolean): void => {
       task.left?.();
       if (cancelled) this.#cancelled += isWithdrawal(error) ? 0 : 1;
@@ -281,7 +287,7 @@ export class Pool {
     // The caller's own cancel first, as in submit().
     for (let i = 0; i < signals.length; i++) if (signals[i]!.aborted) throw signals[i]!.reason;
     // Here only from a call made while the pool was open, its function located since, or a wait for room.
-    if (this.#state !== 'open') throw new PoolClosedError(this.#closedBefore);
+    if (this.#state !== 'open') throw new PoolClosedError(this.#ending.closedBefore);
     const full = this.#dispatched >= this.#limit.value && (this.#queue.size + this.#room.reserved >= this.#options.maxQueue || this.#room.waiting > 0);
     if (full && !reserved) {
       const limit = this.#options.maxQueue;
@@ -294,7 +300,7 @@ export class Pool {
             : `The pool's queue is full (maxQueue: ${limit}): wait for calls to settle, raise maxQueue, pass queueFull: 'wait', or limit concurrency with a Semaphore`,
         );
       }
-      return this.#waitForRoom(fn, args, settings, scope, site, task);
+      return waitForRoom(this.#room, this.#roomHost, fn, args, settings, scope, site, task);
     }
     // From here the call exists: the ports its callbacks get are closed when it settles.
     const prepared = prepareArgs(args, task.callbacks);
@@ -333,7 +339,7 @@ export class Pool {
     call.batchable = plain;
     if (prepared?.failures !== undefined) this.#stopOnCallbackFailure(call, prepared.failures);
     call.listen();
-    if (timeout !== undefined && timeoutFrom === 'call') this.#startTimer(call, timeout, roomWaited);
+    if (timeout !== undefined && timeoutFrom === 'call') startTimer(call, timeout, roomWaited);
     if (free && this.#queue.size === 0) this.#dispatch(call);
     else {
       this.#queue.push(call);
@@ -357,51 +363,6 @@ export class Pool {
   /** A callback of `call` that throws stops the call with a CallbackError. */
   #stopOnCallbackFailure(call: Call, failures: CallbackFailures): void {
     failures.report = (path, error) => this.#cancel(call, call.locate(new CallbackError(path, { cause: error })), 'failed'); // stopped, but by a failure: with the caller's frames
-  }
-
-  /**
-   * A call that waits for room in a full queue (`queueFull: 'wait'`) before it exists as a call. It
-   * is cancelled as any call is (its promise, as gather and map do; its signal; its scope), and a
-   * timeout from 'call' counts the wait. A place granted to a call that no longer wants it goes to
-   * the next one in line.
-   */
-  #waitForRoom(fn: FnRef, args: readonly unknown[], settings: CallSettings, scope: AbortSignal | undefined, site: Site, task: TaskExtra): Promise<unknown> {
-    const own = new AbortController();
-    const since = performance.now();
-    const { timeout } = settings;
-    let timer: NodeJS.Timeout | undefined;
-    if (timeout !== undefined && settings.timeoutFrom === 'call') {
-      timer = setTimeout(() => own.abort(locate(timeoutError(fn, timeout), site)), timeout);
-      timer.unref();
-    }
-    let inner: Promise<unknown> | undefined;
-    // A call that ends before it could be queued is counted here: its signal, scope or timeout may have ended it.
-    const refused = (error: unknown): never => {
-      this.#countRefused(error, [settings.signal, scope, own.signal]);
-      if (cancelledBy(error, [settings.signal, scope])) quiet(shown); // see Call#settle
-      throw error;
-    };
-    const waited = this.#room.wait(settings.signal, scope, own.signal).then(
-      () => {
-        clearTimeout(timer);
-        try {
-          if (own.signal.aborted) {
-            this.#room.take();
-            throw own.signal.reason;
-          }
-          return (inner = this.#enqueue(fn, args, settings, scope, site, task, performance.now() - since, shown));
-        } catch (error) {
-          this.#grantRoom(); // the place it was given is free again
-          return refused(error);
-        }
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        return refused(error);
-      },
-    );
-    const shown = cancellable(waited, site, (reason) => (inner === undefined ? own.abort(reason) : cancelAwaitable(inner, reason)));
-    return shown;
   }
 
   /** Takes a worker slot for `calls` (one, or a batch). */
@@ -592,7 +553,7 @@ export class Pool {
     this.#batcher.send(calls);
     for (const call of calls) {
       const limit = call.runTimeout;
-      if (limit !== undefined && call.batch !== undefined) this.#armRunTimer(call, limit);
+      if (limit !== undefined && call.batch !== undefined) armRunTimer(call, limit);
     }
   }
 
@@ -650,37 +611,6 @@ export class Pool {
     else if (call.state === 'running' && call.batch !== undefined) call.batch.skip(call.slot);
   }
 
-  /** Arms a call's timeout of `ms`, `spent` of which have passed already (waiting for room in the queue). */
-  #startTimer(call: Call, ms: number, spent = 0): void {
-    if (call.timer !== undefined) return; // a call sent again in full starts once
-    call.timer = setTimeout(() => this.#timedOut(call, ms), Math.max(0, ms - spent));
-    call.timer.unref();
-  }
-
-  /**
-   * The timer of a call in a batch whose timeout counts run time, armed when the batch is sent (the
-   * call cannot have run longer than that). When it fires, the start time the worker noted says
-   * whether the limit is reached or how much is left; a call still waiting behind others in its
-   * batch has the whole limit left.
-   */
-  #armRunTimer(call: Call, wait: number): void {
-    call.timer = setTimeout(() => {
-      const { batch } = call;
-      // Settled, taken back, or done with its answer on the way: nothing to time.
-      if (call.state !== 'running' || call.answered || batch === undefined || batch.answered(call.slot)) return;
-      const limit = call.runTimeout!;
-      const ran = batch.ranMs(call.slot);
-      if (ran === 'ran') return; // its answer waits for its output: not run time
-      if (ran !== undefined && ran >= limit) this.#timedOut(call, limit);
-      else this.#armRunTimer(call, ran === undefined ? limit : limit - ran);
-    }, wait);
-    call.timer.unref();
-  }
-
-  #timedOut(call: Call, limit: number): void {
-    this.#cancel(call, call.locate(timeoutError(call.target, limit)));
-  }
-
   #onMessage(message: unknown): void {
     if (!Array.isArray(message)) return;
     if (message[0] === RING) {
@@ -705,15 +635,12 @@ export class Pool {
       return;
     }
     if (message[0] === RAN) {
-      // Its answer waits for its output: not run time. `call.timer` stays set, so no later
-      // 'started' arms it again (#startTimer).
-      clearTimeout(this.#timedRuns.get(message[1] as number)?.timer);
+      runEnded(this.#timedRuns.get(message[1] as number));
       return;
     }
     if (message[0] !== STARTED) return;
     const call = this.#timedRuns.get(message[1] as number);
-    if (call === undefined || call.state !== 'running' || call.answered || call.settings.timeout === undefined) return;
-    this.#startTimer(call, call.settings.timeout);
+    if (call !== undefined) runStarted(call);
   }
 
   /** @throws {WorkerExitError} when Node cannot create a worker thread (see startFailure). */
@@ -722,37 +649,12 @@ export class Pool {
       return startWorkers(
         this.#options,
         (message) => this.#onMessage(message),
-        (piscina, error) => this.#stranded(piscina, error),
+        (piscina, error) => this.#ending.stranded(piscina, error),
         () => this.#booted,
       );
     } catch (error) {
       throw startFailure(error);
     }
-  }
-
-  /**
-   * A worker failed outside any call. With no worker left, it failed while starting (a preload in
-   * execArgv that throws, a heap too small to boot): Piscina then starts none in its place, and the
-   * calls it holds would wait for ever. They fail with what stopped it, and the next call starts
-   * the workers afresh. True when calls got the error.
-   */
-  #stranded(piscina: Piscina, error: unknown): boolean {
-    if (piscina !== this.#piscina || piscina.threads.length > 0) return false;
-    // A call of a batch that has run has its answer in shared memory, or on the way (it travels
-    // apart from the task): only the calls whose task no worker took are stranded.
-    this.#batcher.harvestAll();
-    const stranded = [...this.#running].filter((call) => (call.batch === undefined ? !call.answered : !call.batch.answered(call.slot)));
-    if (stranded.length === 0) return false;
-    this.#piscina = undefined;
-    for (const call of stranded) call.crashed(error, 'starting');
-    void piscina.destroy();
-    return true;
-  }
-
-  #rejectQueued(message: string): void {
-    this.#closedBefore ??= message;
-    this.#room.refuseAll(() => new PoolClosedError(message));
-    for (const call of this.#queue.clear()) call.settle(false, call.locate(new PoolClosedError(message)));
   }
 
   /**
@@ -765,33 +667,7 @@ export class Pool {
    * await pool.close({ timeout: 5000 })
    */
   close(options?: { timeout?: number }): Promise<void> {
-    let timeout: number;
-    try {
-      const raw = check.optionsObject('options', options);
-      check.knownKeys('options', raw, ['timeout']);
-      timeout = check.optionalDuration('options.timeout', raw.timeout, true) ?? Infinity;
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (this.#closing) return this.#closing;
-    this.#state = 'closing';
-    this.#rejectQueued('The pool was closed before this call started: await the calls you need before close(), or create a new pool');
-    this.#closing = (async () => {
-      // Answers of a batch travel apart from its task's end: they are waited for too, and so are
-      // the calls of the workers this pool lends (createInstance).
-      const running = [...this.#adopted].map((adopted) => adopted.drained());
-      if (this.#dispatched > 0 || this.#batcher.awaiting > 0) running.push(new Promise<void>((resolve) => this.#drained.push(resolve)));
-      if (running.length > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        const expired = new Promise<void>((resolve) => {
-          if (Number.isFinite(timeout)) timer = setTimeout(resolve, timeout);
-        });
-        await Promise.race([Promise.all(running), expired]);
-        clearTimeout(timer);
-      }
-      await this.#terminate(`The pool was closed: close() stopped this call after waiting ${timeout} ms for it`);
-    })();
-    return this.#closing;
+    return this.#ending.close(options);
   }
 
   /**
@@ -799,59 +675,13 @@ export class Pool {
    * are terminated. Resolves when they have exited.
    */
   destroy(): Promise<void> {
-    if (this.#state === 'closed') return this.#closing ?? Promise.resolve();
-    this.#state = 'closing';
-    this.#rejectQueued('The pool was destroyed before this call started');
-    const done = this.#terminate('The pool was destroyed while this call was running');
-    this.#closing ??= done;
-    return done;
-  }
-
-  /** Ends the workers, once: a second destroy(), or one during close(), waits for the same exit. */
-  #terminate(message: string): Promise<void> {
-    return (this.#terminating ??= this.#end(message));
-  }
-
-  async #end(message: string): Promise<void> {
-    this.#limit.waiting(false);
-    // A call whose answer has arrived keeps it (settle() ignores anything else then), answers in
-    // shared memory included: those are read first.
-    this.#batcher.harvestAll();
-    for (const call of [...this.#running]) {
-      // A call next in a batch that its worker had not started never will: it never ran.
-      const started = call.batch === undefined || !call.batch.skip(call.slot);
-      call.settle(false, call.locate(new PoolClosedError(message, { started })));
-    }
-    this.#batcher.releaseHeld(true); // answered calls held behind batches that will not deliver now
-    // Calls taken back from a stopped batch while the pool was closing never reached a worker again.
-    this.#rejectQueued(message);
-    const piscina = this.#piscina;
-    this.#piscina = undefined;
-    const adopted = [...this.#adopted].map((lent) => lent.stop(message));
-    this.#adopted.clear();
-    try {
-      await Promise.all([piscina?.destroy(), ...adopted]);
-    } finally {
-      this.#times?.clear();
-      this.#state = 'closed';
-    }
+    return this.#ending.destroy();
   }
 
   /** `await using pool = createPool()` closes the pool at the end of the block. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/**
- * What a call form gets back: the call's promise, cancellable through `cancel`. A call whose site
- * is found only if it fails ({@link LAZY}) gets its promise as its awaiters see it (awaitedAt),
- * made here so that it is the one promise a call form needs.
- */
-function cancellable(promise: Promise<unknown>, site: Site, cancel: Cancels): Promise<unknown> {
-  const awaited = site === LAZY ? awaitedAt(promise) : promise;
-  onCancel(awaited, cancel);
-  return awaited;
 }
 
 /**
