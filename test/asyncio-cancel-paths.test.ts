@@ -17,8 +17,10 @@ import {
   timeout,
   TimeoutError,
   waitFor,
+  wrapModule,
 } from '@tothread/core';
 import { spinForever } from './fixtures/legacy-esm.mjs';
+import { spinWhileBound } from './fixtures/module-bound-spin.mjs';
 import { lookUp } from './fixtures/module-state.mjs';
 import { nextWarning, runNode, settle, sleep } from './helpers.js';
 
@@ -170,6 +172,20 @@ describe('every cancellation path stops a running sync loop in its worker, and t
       expect(outcome, what).toBeInstanceOf(TimeoutError);
       // Before: the call escaped the timeout and spun on, holding the pool's only worker.
       expect(await settle(waitFor(pool.toThread((a: number, b: number) => a * b, 6, 7), 5_000)), what).toBe(42);
+    }
+  });
+
+  it("a timeout() stops a module function's first call, or a facade's, that a finished task makes later, which waits while the function is located", async () => {
+    const facade = wrapModule<typeof import('./fixtures/module-bound-spin.mjs')>(new URL('./fixtures/module-bound-spin.mjs', import.meta.url).href, { pool });
+    for (const [what, first] of [['toThread()', () => pool.toThread(spinWhileBound)], ['a facade', () => facade.spinWhileBound()]] as const) {
+      const outcome = await settle(
+        timeout(150, async () => {
+          void createTask(() => void setTimeout(() => void first(), 20)); // its first call: located meanwhile
+          await new Promise(() => {});
+        }),
+      );
+      expect(outcome, what).toBeInstanceOf(TimeoutError);
+      expect(await settle(waitFor(pool.toThread((a: number, b: number) => a * b, 6, 7), 5_000)), what).toBe(42); // before: the call spun on
     }
   });
 

@@ -13,7 +13,7 @@ import { CallQueue } from './call-queue.js';
 import { callSettings, type CallOptions, type CallSettings } from './call-options.js';
 import { prepareArgs, type CallbackCount, type CallbackFailures } from './args.js';
 import { armRunTimer, runEnded, runStarted, startTimer } from './call-timers.js';
-import { cancellable, cancelledBy, currentSignal, isWithdrawal, quiet, type TaskSignal } from './cancel.js';
+import { cancellable, cancelledBy, currentSignal, isWithdrawal, quiet, rejoin, type TaskSignal } from './cancel.js';
 import { CallbackError, CancelledError, CloneError, PoolClosedError, QueueFullError, ToThreadError, UnsupportedFunctionError } from './errors.js';
 import { refuseMovedAway } from './clone-check.js';
 import { resolveFunction } from './fn/resolve.js';
@@ -267,7 +267,13 @@ export class Pool {
       // facade export whose module failed to load fails each call waiting for it.
       else if (!(error instanceof UnsupportedFunctionError) && this.#countRefused(error, [settings.signal, scope])) quiet(shown);
     };
-    const shown: Promise<unknown> = this.#line.join(ref, (located) => this.#enqueue(located, args, settings, scope, site, task, undefined, shown), refused);
+    // Nothing watched the scope while the call waited in line: one that let its parents go meanwhile
+    // (a finished task's) follows them again before the call is queued (see CancelScope#rejoin).
+    const enqueue = (located: FnRef): Promise<unknown> => {
+      if (scope !== undefined) rejoin(scope);
+      return this.#enqueue(located, args, settings, scope, site, task, undefined, shown);
+    };
+    const shown: Promise<unknown> = this.#line.join(ref, enqueue, refused);
     return shown;
   }
 
