@@ -161,6 +161,9 @@ describe('every cancellation path stops a running sync loop in its worker, and t
         await pool.toThread(spinForever);
       })()))],
       ['a task a finished task starts from a timer', () => void createTask(() => void setTimeout(() => void createTask(() => pool.toThread(spinForever)), 20))],
+      // a scope of your own, made in a finished task, whose run() goes on
+      ['a new CancelScope() a finished task runs', () => void createTask(() => void settle(new CancelScope().run(() => pool.toThread(spinForever))))],
+      ['a new CancelScope() a finished task runs from a timer', () => void createTask(() => void setTimeout(() => void settle(new CancelScope().run(() => pool.toThread(spinForever))), 20))],
     ];
     for (const [what, begin] of starts) {
       const outcome = await settle(
@@ -186,6 +189,29 @@ describe('every cancellation path stops a running sync loop in its worker, and t
       );
       expect(outcome, what).toBeInstanceOf(TimeoutError);
       expect(await settle(waitFor(pool.toThread((a: number, b: number) => a * b, 6, 7), 5_000)), what).toBe(42); // before: the call spun on
+    }
+  });
+
+  it('a timeout() stops a call a finished task left waiting for room in a full queue (queueFull: wait)', async () => {
+    const small = createPool({ maxThreads: 1, maxQueue: 1, queueFull: 'wait' });
+    try {
+      await small.toThread((x: number) => x, 1);
+      const sleepSync = (ms: number): string => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+      let later!: Promise<unknown>;
+      const outcome = await settle(
+        timeout(300, async () => {
+          await createTask(() => {
+            // The pool's thread and its queue are taken from outside the scope: the call waits for room.
+            void shield(() => void [settle(small.toThread(sleepSync, 100)), settle(small.toThread(sleepSync, 10))]);
+            later = settle(small.toThread(spinForever));
+          });
+          await new Promise(() => {});
+        }),
+      );
+      expect(outcome).toBeInstanceOf(TimeoutError);
+      expect(await settle(waitFor(later, 3_000))).toBe(outcome); // before: it ran on, after the room it waited for came
+    } finally {
+      await small.destroy();
     }
   });
 

@@ -204,6 +204,7 @@ describe('values that cannot cross threads', () => {
     const stream = (await caught(pool.toThread(() => ({ status: 200, body: new Response('hello').body })))) as CloneError;
     expect(stream).toMatchObject({ name: 'CloneError', path: 'result.body' });
     expect(stream.message).toContain('it is a ReadableStream, which can only be moved between threads, not copied');
+    expect(await caught(pool.toThread(() => ({ a: [1, Object(Symbol('s')) as object] })))).toMatchObject({ name: 'CloneError', path: 'result.a[1]' }); // a boxed Symbol: not copied, as a Symbol is not
     // A boxed primitive travels as its value alone: a Buffer on it is not counted among those sent.
     const boxed = await pool.toThread(() => [Object.assign(new String('s'), { dropped: Buffer.from('d') }), new Uint8Array([2]), Buffer.from('y')]);
     expect(boxed.slice(1).map((v) => Buffer.isBuffer(v))).toEqual([false, true]);

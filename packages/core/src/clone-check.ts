@@ -251,6 +251,7 @@ function find(value: unknown, seen: Set<object>, toMain: boolean, nesting: numbe
       // Only an empty one can have moved away (`.buffer` is not read otherwise: V8 would allocate one for a small typed array).
       return value.byteLength === 0 && isDetached(ArrayBuffer.isView(value) ? value.buffer : value) ? here(DETACHED) : undefined;
     }
+    if (types.isSymbolObject(value)) return here('it is a Symbol object, which structured clone cannot copy: send its description');
     // Copied as their value alone (a boxed primitive's own fields are not sent).
     if (types.isDate(value) || types.isRegExp(value) || types.isBoxedPrimitive(value) || types.isSharedArrayBuffer(value)) return undefined;
     if (toMain && STREAMS.has(tagOf(value)) && isPlatform(value, tagOf(value))) {

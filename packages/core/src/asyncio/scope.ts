@@ -182,7 +182,15 @@ export class CancelScope {
     const { signal } = this;
     // A scope made for one run follows its parents while it lasts, and its work (see oneRun, release).
     const relays = this.followParents();
-    const follows = this.follow(currentSignal());
+    // A scope of your own follows its parents through AbortSignal.any, which a one-run parent (a
+    // finished task's scope) does not count as watching it: its run watches them too, so that
+    // they keep following theirs while it lasts (see CancelScope#release).
+    const watched = this.#relaysParents ? [] : this.#parents.map((parent) => watchSignal(parent, () => {}));
+    const follow = this.follow(currentSignal());
+    const follows = (): void => {
+      follow();
+      for (const unwatch of watched.splice(0)) unwatch();
+    };
     if (signal.aborted) {
       relays();
       follows();
