@@ -8,34 +8,46 @@ import { awaitedAt, LAZY, type Site } from './call-site.js';
 import { CancelledError } from './errors.js';
 
 const ambient = new AsyncLocalStorage<AbortSignal>();
-/** A constructor that returns the object it is given: lets {@link Canceller} stamp any object. */
+/** A constructor that returns the object it is given: lets {@link stamp} stamp any object. */
 const Identity = function (target: object) {
   return target;
 } as unknown as new (target: object) => object;
 
-/**
- * Where a cancellable promise keeps its canceller: a private field stamped on it, which costs a
- * plain property store on the hot path (every call has one; a defineProperty cost ~6x more, a
- * WeakMap entry ~5x), stays out of console.log and of spreads (a copy of a Task must not cancel
- * it), and changes nothing that other code can observe on the object.
- */
-class Canceller extends Identity {
-  #cancel: Cancels;
-
-  private constructor(target: object, cancel: Cancels) {
-    super(target);
-    this.#cancel = cancel;
-  }
-
-  static set(target: object, cancel: Cancels): void {
-    if (#cancel in target) (target as Canceller).#cancel = cancel;
-    else new Canceller(target, cancel);
-  }
-
-  static get(target: object): Cancels | undefined {
-    return #cancel in target ? (target as Canceller).#cancel : undefined;
-  }
+/** A value kept on objects of any kind, without a table: see {@link stamp}. */
+interface Stamp<T> {
+  set(target: object, value: T): void;
+  get(target: object): T | undefined;
 }
+
+/**
+ * A private field stamped on objects, which costs a plain property store on the hot path (a
+ * defineProperty cost ~6x more, a WeakMap entry ~5x, and a WeakMap holding one per call or task
+ * grows its table by tens of thousands between collections), stays out of console.log and of
+ * spreads (a copy of a Task must not cancel it), and changes nothing that other code can observe on
+ * the object.
+ */
+function stamp<T>(): Stamp<T> {
+  return class Stamped extends Identity {
+    #value: T;
+
+    private constructor(target: object, value: T) {
+      super(target);
+      this.#value = value;
+    }
+
+    static set(target: object, value: T): void {
+      if (#value in target) (target as Stamped).#value = value;
+      else new Stamped(target, value);
+    }
+
+    static get(target: object): T | undefined {
+      return #value in target ? (target as Stamped).#value : undefined;
+    }
+  };
+}
+
+/** Where a cancellable promise keeps its canceller (every call has one). */
+const Canceller = stamp<Cancels>();
 
 /**
  * What cancels a target: a function, or an object with a `cancel` method (a call is its own
@@ -49,17 +61,17 @@ export interface Rejoins {
   rejoin(): void;
 }
 
-/** The scopes of {@link Rejoins}, by their signal (what the ambient context carries). */
-const rejoiners = new WeakMap<AbortSignal, Rejoins>();
+/** The scope of {@link Rejoins} a one-run scope's signal (what the ambient context carries) is stamped with. */
+const RejoinStamp = stamp<Rejoins>();
 
 /** Has `scope`, whose signal is `signal`, rejoin its parents whenever work starts inside it (see {@link currentSignal}). */
 export function registerRejoin(signal: AbortSignal, scope: Rejoins): void {
-  rejoiners.set(signal, scope);
+  RejoinStamp.set(signal, scope);
 }
 
 /** Has the scope of `signal` follow its parents again (see {@link Rejoins}); nothing for other signals. */
 export function rejoin(signal: AbortSignal): void {
-  rejoiners.get(signal)?.rejoin();
+  RejoinStamp.get(signal)?.rejoin();
 }
 
 /**
@@ -70,7 +82,7 @@ export function rejoin(signal: AbortSignal): void {
  */
 export function currentSignal(): AbortSignal | undefined {
   const signal = ambient.getStore();
-  if (signal !== undefined) rejoiners.get(signal)?.rejoin();
+  if (signal !== undefined) rejoin(signal);
   return signal;
 }
 
