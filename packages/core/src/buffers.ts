@@ -111,6 +111,14 @@ export function nestedBufferPlaces(value: unknown): number[] | undefined {
 }
 
 /**
+ * Main side: a value as a worker sent it back (a result, a streamed value, a thrown value), a
+ * Buffer again when it was one (`buffer`), with the Buffers nested in it restored (`nested`).
+ */
+export function received(value: unknown, buffer: true | undefined, nested: readonly number[] | undefined): unknown {
+  return buffer ? asBuffer(value) : restoreNested(value, nested);
+}
+
+/**
  * Main side: makes the views that the worker's check of `value` noted as Buffers (`found`, see
  * clone-check.ts, BufferNote) Buffers again, in place, over the same memory.
  */

@@ -4,7 +4,7 @@
  */
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { closeCallbacks } from './args.js';
-import { asBuffer, restoreNested } from './buffers.js';
+import { received } from './buffers.js';
 import { locate, stitch, type Site } from './call-site.js';
 import { decodeThrown, innerThrown } from './error-codec.js';
 import { cancelledBy, quiet, TaskSignal } from './cancel.js';
@@ -200,7 +200,7 @@ export class Call {
    */
   answer(response: TaskResponse): Promise<void> | undefined {
     if (response.ok) {
-      this.resolveWith(response.buffer ? asBuffer(response.value) : restoreNested(response.value, response.nested), response.failed ? 'failed' : 'completed');
+      this.resolveWith(received(response.value, response.buffer, response.nested), response.failed ? 'failed' : 'completed');
       return undefined;
     }
     this.answered = true;
@@ -232,7 +232,7 @@ export class Call {
     } else if (code === 'ERR_MISSING_TRANSFERABLE_IN_TRANSFER_LIST' || (name === 'DataCloneError' && /not listed in transferList/i.test(detail))) {
       // Node 20 gives this its own code; Node 22 and later, a DataCloneError saying so.
       failure = new CloneError('args', `a MessagePort (or another value that can only move) is not moved: mark it with transfer(), or list it in options.transfer (${detail})`, { cause: error });
-    } else if (name === 'DataCloneError' || code === 'ERR_INVALID_TRANSFER_OBJECT') {
+    } else if (refused) {
       // The list the caller wrote, or else the arguments (with what transfer() marked in them).
       const where = (this.settings.transfer?.length ?? 0) > 0 ? 'options.transfer' : 'args';
       failure = new CloneError(where, `${where === 'args' ? 'an argument, or what transfer() marked among them,' : 'the transfer list'} was refused (${detail})`, { cause: error });

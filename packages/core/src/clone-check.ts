@@ -254,9 +254,6 @@ function find(value: unknown, seen: Set<object>, toMain: boolean, nesting: numbe
     if (types.isSymbolObject(value)) return here('it is a Symbol object, which structured clone cannot copy: send its description');
     // Copied as their value alone (a boxed primitive's own fields are not sent).
     if (types.isDate(value) || types.isRegExp(value) || types.isBoxedPrimitive(value) || types.isSharedArrayBuffer(value)) return undefined;
-    if (toMain && STREAMS.has(tagOf(value)) && isPlatform(value, tagOf(value))) {
-      return here(`it is a ${tagOf(value)}, which can only be moved between threads, not copied: read it here and send what it holds (its bytes, or an array of its chunks)`);
-    }
     if (types.isNativeError(value)) {
       // Cloned as its message, stack and cause: a cause it cannot clone fails the whole error, and
       // so does a chain of causes that comes back to an error on it (V8 cannot read that back).
@@ -282,6 +279,9 @@ function find(value: unknown, seen: Set<object>, toMain: boolean, nesting: numbe
     }
     const instead = PLATFORM.get(tag);
     if (instead !== undefined && isPlatform(value, tag)) return here(`it is ${describe(value)}, which structured clone cannot copy (its data is internal): ${instead}`);
+    if (toMain && STREAMS.has(tag) && isPlatform(value, tag)) {
+      return here(`it is a ${tag}, which can only be moved between threads, not copied: read it here and send what it holds (its bytes, or an array of its chunks)`);
+    }
     // `arr.values()`, `map.keys()`, an iterator helper (Node 22+).
     if (tag !== 'Object' && tag !== 'Array' && (tag.endsWith('Iterator') || tag.endsWith('Iterator Helper'))) return here(`it is an iterator (${tag}): spread it into an array first ([...iterator])`);
     if (types.isMap(value)) {

@@ -7,7 +7,7 @@ import { CallbackError, CloneError, ExportError, InstanceError, ModuleLoadError,
 import type { CtorRef, Mutable, NestedError, WireError, WireThrown } from './protocol.js';
 import { isPlainContainer } from './containers.js';
 import { findUncloneable, isPlatformObject, tagOf } from './clone-check.js';
-import { asBuffer, isBuffer, nestedBufferPlaces, restoreNested } from './buffers.js';
+import { isBuffer, nestedBufferPlaces, received, restoreNested } from './buffers.js';
 
 /** tothread's own errors that worker code throws: rebuilt with their class on the main thread. */
 const OWN: Readonly<Record<string, Function>> = Object.assign(Object.create(null) as object, {
@@ -206,8 +206,9 @@ export function encodeThrown(
 
 /** A thrown value that is not an error, as it is sent, with where its Buffers are (they arrive as Uint8Arrays). */
 function valueWire(value: unknown): WireThrown {
-  const buffers = isBuffer(value) ? true : nestedBufferPlaces(value);
-  return buffers === undefined ? { kind: 'value', value } : { kind: 'value', value, buffers };
+  if (isBuffer(value)) return { kind: 'value', value, buffer: true };
+  const nested = nestedBufferPlaces(value);
+  return nested === undefined ? { kind: 'value', value } : { kind: 'value', value, nested };
 }
 
 /** How deep, how many, and among how many members errors are looked for inside an error's plain-object fields. */
@@ -270,7 +271,7 @@ export function decodeThrown(
   decoded: Map<WireThrown, unknown> = new Map(),
   causes: ReadonlySet<WireThrown> = new Set(),
 ): unknown {
-  if (wire.kind === 'value') return wire.buffers === true ? asBuffer(wire.value) : restoreNested(wire.value, wire.buffers);
+  if (wire.kind === 'value') return received(wire.value, wire.buffer, wire.nested);
   if (decoded.has(wire)) return decoded.get(wire); // an error met twice is one object, as it was
   const inner = (value: WireThrown): unknown => decodeThrown(value, resolveCtor, decoded);
   const { error } = wire;

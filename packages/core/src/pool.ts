@@ -267,13 +267,7 @@ export class Pool {
       // facade export whose module failed to load fails each call waiting for it.
       else if (!(error instanceof UnsupportedFunctionError) && this.#countRefused(error, [settings.signal, scope])) quiet(shown);
     };
-    // Nothing watched the scope while the call waited in line: one that let its parents go meanwhile
-    // (a finished task's) follows them again before the call is queued (see CancelScope#rejoin).
-    const enqueue = (located: FnRef): Promise<unknown> => {
-      if (scope !== undefined) rejoin(scope);
-      return this.#enqueue(located, args, settings, scope, site, task, undefined, shown);
-    };
-    const shown: Promise<unknown> = this.#line.join(ref, enqueue, refused);
+    const shown: Promise<unknown> = this.#line.join(ref, (located) => this.#enqueue(located, args, settings, scope, site, task, undefined, shown), refused);
     return shown;
   }
 
@@ -289,6 +283,10 @@ export class Pool {
   ): Promise<unknown> {
     const reserved = roomWaited !== undefined;
     if (reserved) this.#room.take();
+    // A call that waited (in line while its function was located, or for room) did not watch its
+    // scope meanwhile: one that let its parents go (a finished task's) follows them again before
+    // the call is refused or queued (see CancelScope#rejoin). For a call made just now, a no-op.
+    if (scope !== undefined) rejoin(scope);
     const signals = settings.signal === undefined ? (scope === undefined ? NO_SIGNALS : [scope]) : scope === undefined ? [settings.signal] : [settings.signal, scope];
     // The caller's own cancel first, as in submit().
     for (let i = 0; i < signals.length; i++) if (signals[i]!.aborted) throw signals[i]!.reason;

@@ -241,8 +241,8 @@ export type TaskResponse = (
 /** A thrown value on the wire: an error rebuilt field by field, or any other value as it is. */
 export type WireThrown =
   | { readonly kind: 'error'; readonly error: WireError }
-  /** `buffers`: `true` when `value` is a Buffer, else the places of the Buffers nested in it (see buffers.ts, nestedBufferPlaces). */
-  | { readonly kind: 'value'; readonly value: unknown; readonly buffers?: readonly number[] | true };
+  /** `buffer`: the value is a Buffer; `nested`: the Buffers nested in it (see buffers.ts, nestedBufferPlaces). */
+  | { readonly kind: 'value'; readonly value: unknown; readonly buffer?: true; readonly nested?: readonly number[] };
 
 /** Which constructor rebuilds an error on the main thread. */
 export type CtorRef =

@@ -6,7 +6,7 @@
 import { locate, type Site } from './call-site.js';
 import { timeoutError } from './call.js';
 import type { CallSettings } from './call-options.js';
-import { cancelAwaitable, cancellable, cancelledBy, quiet, rejoin } from './cancel.js';
+import { cancelAwaitable, cancellable, cancelledBy, quiet } from './cancel.js';
 import type { TaskExtra } from './pool.js';
 import type { FnRef } from './protocol.js';
 import { WaitList } from './wait-list.js';
@@ -89,7 +89,6 @@ export function waitForRoom(room: RoomQueue, host: RoomHost, fn: FnRef, args: re
           room.take();
           throw own.signal.reason;
         }
-        if (scope !== undefined) rejoin(scope);
         return (inner = host.enqueue(fn, args, settings, scope, site, task, performance.now() - since, shown));
       } catch (error) {
         host.grant(); // the place it was given is free again

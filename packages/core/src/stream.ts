@@ -6,7 +6,7 @@
  * out of a local generator does.
  */
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
-import { asBuffer, restoreNested } from './buffers.js';
+import { received } from './buffers.js';
 import { rebuildThrown } from './call.js';
 import { stitch, type Site } from './call-site.js';
 import { currentSignal, withoutSignal, withSignal } from './cancel.js';
@@ -118,7 +118,7 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
       if (message?.kind === 'value') {
         Atomics.add(control, CREDITS, 1);
         Atomics.notify(control, CREDITS);
-        return { value: (message.buffer ? asBuffer(message.value) : restoreNested(message.value, message.nested)) as T, done: false };
+        return { value: received(message.value, message.buffer, message.nested) as T, done: false };
       }
       if (message?.kind === 'done') {
         close();
@@ -126,7 +126,7 @@ export function openStream<T>(start: (task: TaskExtra) => Promise<unknown>, site
         // value, or a cancel with a grace period whose generator then ended by itself, fails it.
         await begin();
         if (failure !== undefined) throw failure.error;
-        return { value: message.buffer ? asBuffer(message.value) : restoreNested(message.value, message.nested), done: true };
+        return { value: received(message.value, message.buffer, message.nested), done: true };
       }
       if (message?.kind === 'error') {
         close();
